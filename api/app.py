@@ -1,0 +1,40 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+
+from api.errors import add_exception_handlers
+from api.routers import admin, areas, health
+from geo.database import make_engine
+from geo.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app; the connection pool lives from start-up to shutdown on ``app.state``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings)
+        try:
+            yield
+        finally:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="gridsafe",
+        summary="Four-colour risk maps, patrol coverage and routes for grid governance.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    add_exception_handlers(app)
+    app.include_router(health.router)
+    app.include_router(areas.router)
+    app.include_router(admin.router)
+    return app

@@ -1,0 +1,35 @@
+"""The area hierarchy as GeoJSON (EPSG:4326)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import EngineDep, SettingsDep
+from geo.areas import area_geojson, areas_geojson
+from geo.levels import Level
+
+router = APIRouter(prefix="/api/areas", tags=["areas"])
+
+GEOJSON = "application/geo+json"
+
+
+@router.get("", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+def list_areas(
+    engine: EngineDep,
+    settings: SettingsDep,
+    level: Annotated[Level | None, Query(description="only areas of this level")] = None,
+    parent: Annotated[
+        str | None, Query(description="only the direct children of this code")
+    ] = None,
+) -> Response:
+    """Areas as a FeatureCollection with ``code``, ``name``, ``level``, ``parent_code``."""
+    body = areas_geojson(engine, region=settings.region, level=level, parent=parent)
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get("/{code}", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+def get_area(code: str, engine: EngineDep, settings: SettingsDep) -> Response:
+    """One area as a Feature, with its ``ancestors`` (top first) and ``children``."""
+    return Response(area_geojson(engine, region=settings.region, code=code), media_type=GEOJSON)

@@ -1,0 +1,40 @@
+"""Receiving uploaded files: streamed to a temporary file under a size limit."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from fastapi import HTTPException, UploadFile
+
+from geo.errors import InputError
+from geo.sources import VECTOR_SUFFIXES
+
+CHUNK = 1 << 20
+
+
+@contextmanager
+def saved_upload(
+    upload: UploadFile, *, max_bytes: int, suffixes: set[str] = VECTOR_SUFFIXES
+) -> Iterator[Path]:
+    """Save an upload to a temporary file (removed afterwards), refusing one over ``max_bytes``."""
+    name = upload.filename or "upload"
+    suffix = Path(name).suffix.lower()
+    if suffix not in suffixes:
+        msg = f"{name}: unsupported format {suffix!r} (use {', '.join(sorted(suffixes))})"
+        raise InputError(msg)
+    with tempfile.TemporaryDirectory(prefix="gridsafe-upload-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        size = 0
+        with path.open("wb") as out:
+            while chunk := upload.file.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise HTTPException(
+                        status_code=413,
+                        detail=f"{name}: upload over the limit of {max_bytes} bytes",
+                    )
+                out.write(chunk)
+        yield path

@@ -1,0 +1,123 @@
+"""The database: engines, schema creation and upgrade (Alembic), and the SQL file loader.
+
+PostGIS is the store of record. Long SQL lives in ``geo/sql/*.sql`` and is loaded with
+:func:`sql`; every value reaches it as a bound parameter.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, TextClause, create_engine, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
+
+from geo.errors import DatabaseUnavailableError, GridsafeError
+from geo.settings import Settings
+
+
+class SchemaError(GridsafeError):
+    """The database's schema does not fit these settings (e.g. another SRID)."""
+
+
+@cache
+def sql(name: str) -> TextClause:
+    """Return the SQL statement stored in ``geo/sql/{name}.sql`` as a text clause."""
+    return text(resources.files("geo").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8"))
+
+
+def make_engine(settings: Settings) -> Engine:
+    """Create the connection pool for ``settings.database_url``, sized from the settings."""
+    return create_engine(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        pool_timeout=settings.pool_timeout_s,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def ensure_database(settings: Settings) -> bool:
+    """Create the database named in the URL when it does not exist.
+
+    Returns
+    -------
+    bool
+        True when the database was created.
+    """
+    url = make_url(settings.database_url)
+    name = url.database
+    if not name:
+        msg = f"GRIDSAFE_DATABASE_URL names no database: {settings.database_url!r}"
+        raise SchemaError(msg)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).scalar()
+            if exists:
+                return False
+            # An identifier cannot be a bound parameter; quote it with the dialect's rules.
+            quoted = admin.dialect.identifier_preparer.quote(name)
+            conn.execute(text(f"CREATE DATABASE {quoted}"))
+            return True
+    except OperationalError as exc:
+        raise DatabaseUnavailableError(
+            f"cannot reach PostgreSQL at {url.host}:{url.port}: {exc.orig}"
+        ) from exc
+    finally:
+        admin.dispose()
+
+
+def _alembic_config(conn: Connection, settings: Settings) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(str(resources.files("geo"))) / "migrations"))
+    cfg.attributes["connection"] = conn
+    cfg.attributes["settings"] = settings
+    return cfg
+
+
+def init_db(engine: Engine, settings: Settings) -> str:
+    """Create or upgrade the schema to the newest revision; safe to repeat.
+
+    Refuses a database whose geometry was stored in another SRID than ``settings.srid``: its
+    coordinates would be read in the wrong CRS.
+
+    Returns
+    -------
+    str
+        The schema revision the database is at afterwards.
+    """
+    with engine.begin() as conn:
+        # Serialise concurrent `db init` runs (two workers starting at once).
+        conn.execute(text("SELECT pg_advisory_xact_lock(4547001)"))
+        has_meta = conn.execute(text("SELECT to_regclass('gridsafe_meta') IS NOT NULL")).scalar()
+        if has_meta:
+            stored = conn.execute(
+                text("SELECT value FROM gridsafe_meta WHERE key = 'srid'")
+            ).scalar()
+            if stored is not None and int(stored) != settings.srid:
+                msg = (
+                    f"the database stores geometry in EPSG:{stored} but GRIDSAFE_SRID is "
+                    f"{settings.srid}; use a new database or set GRIDSAFE_SRID={stored}"
+                )
+                raise SchemaError(msg)
+        command.upgrade(_alembic_config(conn, settings), "head")
+        return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar())
+
+
+def check_database(engine: Engine) -> dict[str, str]:
+    """Return the PostgreSQL and PostGIS versions, raising when the database is unreachable."""
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT current_setting('server_version'), postgis_lib_version()")
+            ).one()
+    except OperationalError as exc:
+        raise DatabaseUnavailableError(f"database unavailable: {exc.orig}") from exc
+    return {"postgresql": str(row[0]), "postgis": str(row[1])}

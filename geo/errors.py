@@ -1,0 +1,76 @@
+"""Domain errors.
+
+Every error says what was wrong with which value. ``api/errors.py`` maps each class to one HTTP
+status code; the command line prints the message. A user never sees a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class GridsafeError(Exception):
+    """Base class of every error gridsafe raises on purpose."""
+
+
+class CRSError(GridsafeError):
+    """A coordinate reference system was missing, unknown or unusable."""
+
+
+class NotFoundError(GridsafeError):
+    """An id or code names nothing (or nothing the caller may see)."""
+
+
+class InputError(GridsafeError):
+    """A request or file could not be read at all (bad format, bad parameter)."""
+
+
+class DatabaseUnavailableError(GridsafeError):
+    """The database could not be reached; the caller may retry."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about one input row or feature.
+
+    Attributes
+    ----------
+    row
+        1-based row or feature number in the source file (``None`` for file-wide findings).
+    ident
+        The feature's code or source id when it has one.
+    reason
+        What is wrong, naming the offending value.
+    """
+
+    row: int | None
+    ident: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.ident:
+            where.append(repr(self.ident))
+        prefix = " ".join(where)
+        return f"{prefix}: {self.reason}" if prefix else self.reason
+
+
+@dataclass
+class ImportRejectedError(GridsafeError):
+    """An import was refused as a whole; nothing was written.
+
+    Attributes
+    ----------
+    problems
+        Every reason, each naming its feature.
+    """
+
+    what: str
+    problems: list[Problem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"{self.what}: rejected, nothing written ({len(self.problems)} problem(s))"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)

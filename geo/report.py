@@ -1,0 +1,76 @@
+"""What an import did: the one report every importer returns and records."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from geo.errors import Problem
+
+
+@dataclass
+class ImportReport:
+    """Counts and findings of one import.
+
+    ``inserted + updated + unchanged`` rows are in the database afterwards; every row of the
+    file that is not among them is in ``rejected`` with its reason.
+    """
+
+    kind: str
+    source: str
+    crs: str = ""
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def loaded(self) -> int:
+        """Rows the file now stands for in the database."""
+        return self.inserted + self.updated + self.unchanged
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready form (the API's response and the import log's record)."""
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "crs": self.crs,
+            "loaded": self.loaded,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": [asdict(p) for p in self.rejected],
+            "warnings": [asdict(p) for p in self.warnings],
+        }
+
+    def lines(self) -> list[str]:
+        """Human-readable lines for the command line."""
+        out = [
+            f"{self.kind} from {self.source} ({self.crs}): loaded {self.loaded} "
+            f"(new {self.inserted}, updated {self.updated}, unchanged {self.unchanged}), "
+            f"rejected {len(self.rejected)}"
+        ]
+        out += [f"  rejected {p}" for p in self.rejected]
+        out += [f"  warning {p}" for p in self.warnings]
+        return out
+
+
+def record_run(conn: Connection, *, region: str, sha256: str, report: ImportReport) -> None:
+    """Append the report to the import log, in the import's own transaction."""
+    conn.execute(
+        text(
+            "INSERT INTO import_runs (region, kind, source, sha256, report) "
+            "VALUES (:region, :kind, :source, :sha, CAST(:report AS jsonb))"
+        ),
+        {
+            "region": region,
+            "kind": report.kind,
+            "source": report.source,
+            "sha": sha256,
+            "report": json.dumps(report.as_dict(), ensure_ascii=False),
+        },
+    )

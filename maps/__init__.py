@@ -1,0 +1,1 @@
+"""Web maps (folium), served by the API."""

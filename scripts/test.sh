@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set everything up and run the checks: ruff, mypy and the test suite (each run in its own
+# database). Safe to repeat.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+url=$(bash scripts/setup.sh --test | tail -n 1)
+export GRIDSAFE_DATABASE_URL="$url"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy geo api maps scripts bench tests
+exec .venv/bin/pytest "$@"

@@ -1,0 +1,119 @@
+"""Fixtures: every test run gets its own PostGIS databases, dropped at the end.
+
+``db`` is an empty schema, emptied again after each test; ``demo`` holds the demo district,
+loaded once per run and shared read-only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from api.cli import load_demo
+from geo.database import ensure_database, init_db, make_engine
+from geo.settings import Settings
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+KEEP_TABLES = {"gridsafe_meta", "alembic_version", "spatial_ref_sys"}
+
+
+def _settings_for(database: str, **overrides: Any) -> Settings:
+    base = Settings()
+    url = make_url(base.database_url).set(database=database)
+    return Settings(database_url=url.render_as_string(hide_password=False), **overrides)
+
+
+def _drop(settings: Settings) -> None:
+    url = make_url(settings.database_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    """A token unique to this test run, naming its databases."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def db_settings(run_id: str) -> Iterator[Settings]:
+    """Settings pointing at this run's own empty database."""
+    settings = _settings_for(f"gridsafe_test_{run_id}")
+    ensure_database(settings)
+    engine = make_engine(settings)
+    init_db(engine, settings)
+    engine.dispose()
+    yield settings
+    _drop(settings)
+
+
+@pytest.fixture
+def db(db_settings: Settings) -> Iterator[Engine]:
+    """An engine on the run's database; every data table is emptied after the test."""
+    engine = make_engine(db_settings)
+    yield engine
+    with engine.begin() as conn:
+        tables = [
+            t
+            for t in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            ).scalars()
+            if t not in KEEP_TABLES
+        ]
+        if tables:
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_settings(run_id: str) -> Iterator[Settings]:
+    """Settings pointing at this run's database holding the demo district (read-only)."""
+    settings = _settings_for(f"gridsafe_demo_{run_id}")
+    load_demo(settings)
+    yield settings
+    _drop(settings)
+
+
+@pytest.fixture(scope="session")
+def demo(demo_settings: Settings) -> Iterator[Engine]:
+    """An engine on the demo district's database."""
+    engine = make_engine(demo_settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def make_db(run_id: str) -> Iterator[Callable[..., tuple[Engine, Settings]]]:
+    """A factory of extra databases for this run: ``make_db("utm", srid=32633)``.
+
+    Each gets the schema for its own settings and is dropped at the end of the run.
+    """
+    made: list[tuple[Engine, Settings]] = []
+
+    def make(name: str, **overrides: Any) -> tuple[Engine, Settings]:
+        settings = _settings_for(f"gridsafe_{name}_{run_id}", **overrides)
+        ensure_database(settings)
+        engine = make_engine(settings)
+        init_db(engine, settings)
+        made.append((engine, settings))
+        return engine, settings
+
+    yield make
+    for engine, settings in made:
+        engine.dispose()
+        _drop(settings)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where tests keep what a person should look at (screenshots, reports)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
