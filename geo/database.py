@@ -91,7 +91,7 @@ def init_db(engine: Engine, settings: Settings) -> str:
     Returns
     -------
     str
-        The schema revision the database is at afterwards.
+        The schema revision(s) the database is at afterwards, comma-separated.
     """
     with engine.begin() as conn:
         # Serialise concurrent `db init` runs (two workers starting at once).
@@ -107,8 +107,15 @@ def init_db(engine: Engine, settings: Settings) -> str:
                     f"{settings.srid}; use a new database or set GRIDSAFE_SRID={stored}"
                 )
                 raise SchemaError(msg)
-        command.upgrade(_alembic_config(conn, settings), "head")
-        return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar())
+        # "heads": independent features add migrations on their own branches off a common base.
+        command.upgrade(_alembic_config(conn, settings), "heads")
+        return str(
+            conn.execute(
+                text(
+                    "SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version"
+                )
+            ).scalar()
+        )
 
 
 def check_database(engine: Engine) -> dict[str, str]:
