@@ -1,0 +1,69 @@
+"""Schema creation and upgrade: repeatable, refusing a database in another SRID, keeping data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Engine, text
+
+from geo.database import SchemaError, check_database, init_db, make_engine
+from geo.errors import DatabaseUnavailableError
+from geo.settings import Settings
+
+
+def test_init_is_repeatable_and_keeps_data(db: Engine, db_settings: Settings) -> None:
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO areas (region, code, name, level, geom) VALUES "
+                "('r', 'S', '街道', 'subdistrict', "
+                "ST_Multi(ST_MakeEnvelope(472000, 3848000, 473000, 3849000, 4547)))"
+            )
+        )
+    first = init_db(db, db_settings)
+    second = init_db(db, db_settings)
+    assert first == second
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM areas")).scalar() == 1
+        gist = conn.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'areas_geom_gist'")
+        ).scalar()
+    assert "USING gist" in str(gist)
+
+
+def test_upgrade_from_first_revision_keeps_rows(
+    make_db: Callable[..., tuple[Engine, Settings]],
+) -> None:
+    """An existing database at revision 0001 upgrades without losing its areas."""
+    engine, settings = make_db("upgrade")
+    with engine.begin() as conn:
+        # Take the database back to the first revision, as a deployment made before 0002 would be.
+        conn.execute(text("DROP TABLE incidents, hazards, incident_types CASCADE"))
+        conn.execute(text("DELETE FROM alembic_version"))
+        conn.execute(text("INSERT INTO alembic_version VALUES ('0001')"))
+        conn.execute(
+            text(
+                "INSERT INTO areas (region, code, name, level, geom) VALUES "
+                "('r', 'S', '街道', 'subdistrict', "
+                "ST_Multi(ST_MakeEnvelope(472000, 3848000, 473000, 3849000, 4547)))"
+            )
+        )
+    revision = init_db(engine, settings)
+    assert "0001" not in revision.split(",")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM areas")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM incident_types")).scalar() > 10
+
+
+def test_other_srid_refused(db: Engine, db_settings: Settings) -> None:
+    other = db_settings.model_copy(update={"srid": 4326})
+    with pytest.raises(SchemaError, match="stores geometry in EPSG:4547 but GRIDSAFE_SRID is 4326"):
+        init_db(db, other)
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    settings = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none")
+    engine = make_engine(settings)
+    with pytest.raises(DatabaseUnavailableError, match="database unavailable"):
+        check_database(engine)
