@@ -61,6 +61,42 @@ class Settings(BaseSettings):
         default=200 * 1024 * 1024, gt=0, description="Largest file accepted by an upload endpoint."
     )
 
+    # Hazard assessment bands (geo/assessment.py): a score >= the bound has that colour.
+    lec_red_min: float = Field(
+        default=320.0,
+        description="LEC D >= this is red (Graham-Kinney 'extremely dangerous', D > 320).",
+    )
+    lec_orange_min: float = Field(
+        default=160.0,
+        description="LEC D >= this is orange (Graham-Kinney 'highly dangerous', 160-320).",
+    )
+    lec_yellow_min: float = Field(
+        default=70.0,
+        description="LEC D >= this is yellow (Graham-Kinney 'notably dangerous', 70-160).",
+    )
+    ls_red_min: float = Field(
+        default=20.0, description="LS R >= this is red (5x5 matrix 'major risk', GB/T 27921)."
+    )
+    ls_orange_min: float = Field(
+        default=15.0, description="LS R >= this is orange (5x5 matrix 'large risk', 15-19)."
+    )
+    ls_yellow_min: float = Field(
+        default=9.0, description="LS R >= this is yellow (5x5 matrix 'general risk', 9-14)."
+    )
+
+    # Locating and importing incidents and hazards (geo/records.py).
+    import_batch_rows: int = Field(
+        default=100_000,
+        gt=0,
+        description="Rows read, checked and located per batch when importing records (memory cap).",
+    )
+    geocode_min_score: float = Field(
+        default=80.0,
+        ge=0,
+        le=100,
+        description="Lowest address match score accepted (geo/address.py's default).",
+    )
+
     mode: Literal["local", "production"] = "local"
 
 

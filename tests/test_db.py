@@ -53,7 +53,7 @@ def test_upgrade_from_first_revision_keeps_rows(
     assert "0001" not in revision.split(",")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM areas")).scalar() == 1
-        assert conn.execute(text("SELECT count(*) FROM incident_types")).scalar() > 10
+        assert conn.execute(text("SELECT count(*) FROM incident_types")).scalar_one() > 10
 
 
 def test_other_srid_refused(db: Engine, db_settings: Settings) -> None:
