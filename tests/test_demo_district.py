@@ -9,7 +9,7 @@ from sqlalchemy import Engine, text
 def test_counts_per_level(demo: Engine) -> None:
     with demo.connect() as conn:
         rows = conn.execute(text("SELECT level, count(*) FROM areas GROUP BY level")).all()
-    counts = {level: n for level, n in rows}
+    counts: dict[str, int] = {row[0]: row[1] for row in rows}
     assert counts == {"subdistrict": 1, "grid2": 12, "grid3": 73, "micro": 652}
 
 
