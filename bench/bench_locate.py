@@ -1,0 +1,220 @@
+"""Benchmark: locate 10k, 100k and 1M points into the demo district's 652 micro-grids.
+
+Three measurements per size, each in a fresh child process (so ``ru_maxrss``, the child's peak
+resident set size, is the peak memory of that step alone, Python and libraries included; the
+database server's memory is not counted):
+
+``gridsafe import``
+    the real import path: CSV file in (WGS84 lon/lat), rows checked, projected, COPY'd, located by
+    the one set-based join and written into ``incidents`` with their area; timed to commit.
+``geopandas sjoin``
+    the baseline, in memory: ``pandas.read_csv`` + ``points_from_xy`` + ``to_crs`` + ``sjoin``
+    (predicate ``intersects``) against the same micro-grids; nothing is written anywhere.
+``join alone``
+    PostGIS: the import's locate join (polygon-driven, GiST on the points, border rule) over
+    points already in a table, building that GiST index included (``CREATE TEMP TABLE AS``);
+    geopandas: ``sjoin`` over GeoDataFrames already built.
+
+Run from the repository root (creates and drops its own database)::
+
+    .venv/bin/python bench/bench_locate.py [--sizes 10000 100000 1000000] [--boundaries DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the repository's packages first
+
+from geo.boundaries import import_boundaries  # noqa: E402 - needs the path above
+from geo.database import ensure_database, init_db, make_engine  # noqa: E402
+from geo.levels import Level  # noqa: E402
+from geo.records import import_records  # noqa: E402
+from geo.settings import Settings  # noqa: E402
+
+LEVELS = ("subdistrict", "grid2", "grid3", "micro")
+
+
+def _settings(name: str) -> Settings:
+    base = Settings()
+    url = make_url(base.database_url).set(database=name)
+    return Settings(database_url=url.render_as_string(hide_password=False))
+
+
+def _drop(settings: Any) -> None:
+    url = make_url(settings.database_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _child(fn: Callable[..., dict[str, float]], args: tuple[Any, ...]) -> dict[str, float]:
+    """Run ``fn(*args)`` in a fresh process; add its peak RSS in MiB."""
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(_measured, (fn, args))
+
+
+def _measured(fn: Callable[..., dict[str, float]], args: tuple[Any, ...]) -> dict[str, float]:
+    out = fn(*args)
+    out["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def _write_points(path: Path, n: int, bounds: tuple[float, ...], seed: int) -> None:
+    """n uniform points over the district's WGS84 bounding box (some fall outside every area)."""
+    rng = np.random.default_rng(seed)
+    west, south, east, north = bounds
+    start = np.datetime64("2025-01-01T00:00")
+    minutes = rng.integers(0, 700 * 24 * 60, n).astype("timedelta64[m]")
+    frame = pd.DataFrame(
+        {
+            "source": "110",
+            "source_id": [f"B{i:07d}" for i in range(n)],
+            "type": "police_call",
+            "occurred_at": (start + minutes).astype(str),
+            "lon": np.round(rng.uniform(west, east, n), 7),
+            "lat": np.round(rng.uniform(south, north, n), 7),
+        }
+    )
+    frame.to_csv(path, index=False)
+
+
+def run_import(db: str, csv: str) -> dict[str, float]:
+    """The real import path, timed from file to commit."""
+    settings = _settings(db)
+    engine = make_engine(settings)
+    with engine.begin() as conn:
+        # CASCADE: cases (migration 0006) reference incidents; this database is the bench's own.
+        conn.execute(text("TRUNCATE incidents CASCADE"))
+    t0 = time.perf_counter()
+    report = import_records(engine, settings, Path(csv), kind="incidents")
+    elapsed = time.perf_counter() - t0
+    with engine.connect() as conn:
+        located = conn.execute(
+            text("SELECT count(*) FROM incidents WHERE area_code IS NOT NULL")
+        ).scalar_one()
+    engine.dispose()
+    return {"seconds": elapsed, "rows": report.loaded, "located": located}
+
+
+def run_db_join(db: str, csv: str) -> dict[str, float]:
+    """The import's locate join alone over points already in a table, its GiST build included.
+
+    The same statement shape as ``geo/sql/incidents_upsert.sql``: polygon-driven through the
+    points' GiST index, then the border rule (interiors first, then the smallest code).
+    """
+    settings = _settings(db)
+    engine = make_engine(settings)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE pts AS SELECT id, geom FROM incidents"))
+        t0 = time.perf_counter()
+        conn.execute(text("CREATE INDEX ON pts USING gist (geom); ANALYZE pts"))
+        conn.execute(
+            text(
+                "CREATE TEMP TABLE placed AS "
+                "WITH hits AS MATERIALIZED ("
+                "  SELECT p.id, a.code, ST_Contains(a.geom, p.geom) AS inside"
+                "  FROM areas a JOIN pts p ON ST_Intersects(a.geom, p.geom)"
+                "  WHERE a.region = :r AND a.level = 'micro')"
+                "SELECT DISTINCT ON (id) id, code AS area_code FROM hits "
+                "ORDER BY id, inside DESC, code"
+            ),
+            {"r": settings.region},
+        )
+        elapsed = time.perf_counter() - t0
+        located = conn.execute(
+            text("SELECT count(*) FROM placed WHERE area_code IS NOT NULL")
+        ).scalar_one()
+    engine.dispose()
+    return {"seconds": elapsed, "located": located}
+
+
+def run_geopandas(micro: str, csv: str) -> dict[str, float]:
+    """Baseline: read the CSV, build points, project, sjoin; and the sjoin alone."""
+    polygons = gpd.read_file(micro)[["code", "geometry"]].to_crs(4547)
+    t0 = time.perf_counter()
+    frame = pd.read_csv(csv)
+    points = gpd.GeoDataFrame(
+        frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326
+    ).to_crs(4547)
+    t1 = time.perf_counter()
+    joined = gpd.sjoin(points, polygons, how="left", predicate="intersects")
+    t2 = time.perf_counter()
+    return {
+        "seconds": t2 - t0,
+        "join_seconds": t2 - t1,
+        "located": float(joined["code"].notna().sum()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--boundaries", type=Path, default=ROOT / "data" / "boundaries")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "gridsafe-bench"
+    )
+    args = parser.parse_args()
+
+    db = f"gridsafe_bench_{int(time.time())}"
+    settings = _settings(db)
+    ensure_database(settings)
+    engine = make_engine(settings)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        init_db(engine, settings)
+        for level in LEVELS:
+            path = args.boundaries / f"{level}.geojson"
+            import_boundaries(engine, settings, path, level=Level(level))
+        engine.dispose()
+        micro = str(args.boundaries / "micro.geojson")
+        bounds = tuple(
+            gpd.read_file(args.boundaries / "subdistrict.geojson").to_crs(4326).total_bounds
+        )
+        rows = []
+        for n in args.sizes:
+            csv = args.workdir / f"points_{n}.csv"
+            _write_points(csv, n, bounds, seed=n)
+            ours = _child(run_import, (db, str(csv)))
+            join = _child(run_db_join, (db, str(csv)))
+            base = _child(run_geopandas, (micro, str(csv)))
+            assert ours["located"] == base["located"] == join["located"], (ours, base, join)
+            rows.append((n, ours, join, base))
+        print(
+            "| points | gridsafe import s | pts/s | peak RSS MiB | geopandas read+sjoin s | "
+            "pts/s | peak RSS MiB | end-to-end ratio | PostGIS join s | sjoin alone s | "
+            "join ratio | located |"
+        )
+        print("|" + "---|" * 12)
+        for n, ours, join, base in rows:
+            print(
+                f"| {n:,} | {ours['seconds']:.2f} | {n / ours['seconds']:,.0f} | "
+                f"{ours['rss_mib']:.0f} | {base['seconds']:.2f} | {n / base['seconds']:,.0f} | "
+                f"{base['rss_mib']:.0f} | {base['seconds'] / ours['seconds']:.2f}x | "
+                f"{join['seconds']:.2f} | {base['join_seconds']:.2f} | "
+                f"{base['join_seconds'] / join['seconds']:.2f}x | {int(ours['located']):,} |"
+            )
+    finally:
+        engine.dispose()
+        _drop(settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,326 @@
+"""Reading record files (CSV, Excel, GeoJSON/GeoPackage/Shapefile) into batches of text cells.
+
+This module only reads: it finds the columns a record can have under their English or Chinese
+headers, detects the text encoding, numbers every row the way a person sees it, and yields the
+cells in bounded batches so a file of millions of rows never sits in memory whole. What the cells
+mean (numbers, times, types, coordinates) is decided in :mod:`geo.records`.
+
+Row numbers
+    CSV: the line number in the file (the header is line 1), which is also the row number Excel
+    shows for the same file. Excel: the sheet's row number. Vector files: the 1-based feature
+    number.
+
+Encodings (CSV)
+    UTF-8 with or without a byte-order mark, or GBK as Excel writes CSV on Chinese Windows (read as
+    GB 18030, its superset). The whole file is checked as UTF-8 in blocks before reading (a
+    streaming decode, fast and of constant memory); any invalid UTF-8 means GB 18030.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import math
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import shapely
+from openpyxl import load_workbook
+from pyproj import CRS
+
+from geo.errors import InputError, Problem
+
+__all__ = [
+    "FIELD_ALIASES",
+    "RawBatch",
+    "detect_encoding",
+    "iter_batches",
+    "match_headers",
+    "vector_crs",
+]
+
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "lon": ("lon", "lng", "long", "longitude", "经度"),
+    "lat": ("lat", "latitude", "纬度"),
+    "x": ("x", "x坐标", "横坐标"),
+    "y": ("y", "y坐标", "纵坐标"),
+    "address": ("address", "addr", "地址", "详细地址", "发生地址", "事发地址", "地点"),
+    "type": ("type", "type_code", "类型", "事件类型", "案件类型", "警情类型"),
+    "occurred_at": ("occurred_at", "time", "datetime", "发生时间", "事发时间", "时间"),
+    "reported_at": ("reported_at", "上报时间", "接报时间", "报警时间"),
+    "source": ("source", "platform", "来源", "来源平台", "数据来源"),
+    "source_id": ("source_id", "id", "编号", "案件编号", "事件编号", "隐患编号"),
+    "description": ("description", "desc", "描述", "内容", "事件描述", "隐患描述"),
+    "category": ("category", "类别", "隐患类别", "隐患类型"),
+    "name": ("name", "名称", "隐患名称"),
+    "method": ("method", "评价方法", "评估方法"),
+    "l": ("l", "lec_l", "ls_l", "可能性"),
+    "e": ("e", "lec_e", "暴露频率"),
+    "c": ("c", "lec_c", "后果"),
+    "s": ("s", "ls_s", "严重性", "严重程度"),
+    "status": ("status", "状态"),
+    "identified_at": ("identified_at", "发现时间", "排查时间"),
+    "closed_at": ("closed_at", "关闭时间", "销号时间", "整改完成时间"),
+}
+"""Canonical field → the headers it is read from (compared after NFKC, case-folded, trimmed)."""
+
+CSV_SUFFIXES = {".csv", ".txt"}
+EXCEL_SUFFIXES = {".xlsx"}
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp"}
+
+_HEADER_LOOKUP = {
+    alias.casefold(): canonical for canonical, aliases in FIELD_ALIASES.items() for alias in aliases
+}
+
+
+@dataclass
+class RawBatch:
+    """A batch of rows as text.
+
+    Attributes
+    ----------
+    rows
+        The rows' numbers in the file (see the module docstring).
+    cells
+        Canonical field → one cell per row: the trimmed text, or ``None`` when empty.
+    extra
+        Columns with no canonical meaning, kept as the records' ``props``.
+    problems
+        Rows that could not even be split into cells (empty lines, wrong number of fields).
+    """
+
+    rows: np.ndarray
+    cells: dict[str, np.ndarray]
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        """Number of rows with cells (problems not counted)."""
+        return len(self.rows)
+
+
+def _norm_header(header: object) -> str:
+    text = unicodedata.normalize("NFKC", str(header or "")).replace("\ufeff", "")
+    return text.strip().casefold()
+
+
+def match_headers(headers: list[object]) -> tuple[dict[str, int], dict[str, int]]:
+    """Map a file's headers to canonical fields.
+
+    Returns
+    -------
+    known, extra
+        ``canonical field → column index`` and ``other header → column index``.
+
+    Raises
+    ------
+    InputError
+        If two headers mean the same field (``经度`` and ``lon``) or a header is repeated.
+    """
+    known: dict[str, int] = {}
+    extra: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        name = _norm_header(header)
+        if not name:
+            continue
+        canonical = _HEADER_LOOKUP.get(name)
+        target, key = (known, canonical) if canonical else (extra, name)
+        if key in target:
+            first = headers[target[key]]
+            msg = f"columns {first!r} and {header!r} both give {key!r}; keep one"
+            raise InputError(msg)
+        target[key] = index
+    return known, extra
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig`` when the whole file is valid UTF-8 (BOM or not), else ``gb18030``."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8-sig"
+
+
+def _cell(value: object) -> str | None:
+    """Text of a cell; ``None`` for an empty one. Excel numbers that are integers lose ``.0``."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(float(value))  # numpy 2 writes np.float64(...) for its own floats
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    return text or None
+
+
+class _Collector:
+    """Accumulates rows into :class:`RawBatch` objects of at most ``size`` rows."""
+
+    def __init__(self, known: dict[str, int], extra: dict[str, int], size: int) -> None:
+        self.known = known
+        self.extra = extra
+        self.size = size
+        self.rows: list[int] = []
+        self.values: list[list[object]] = []
+        self.problems: list[Problem] = []
+
+    def add(self, row: int, values: list[object]) -> None:
+        self.rows.append(row)
+        self.values.append(values)
+
+    @property
+    def full(self) -> bool:
+        return len(self.rows) + len(self.problems) >= self.size
+
+    def flush(self) -> RawBatch:
+        def column(index: int) -> np.ndarray:
+            out = np.empty(len(self.values), dtype=object)
+            out[:] = [_cell(v[index]) if index < len(v) else None for v in self.values]
+            return out
+
+        batch = RawBatch(
+            rows=np.asarray(self.rows, dtype=np.int64),
+            cells={name: column(index) for name, index in self.known.items()},
+            extra={name: column(index) for name, index in self.extra.items()},
+            problems=self.problems,
+        )
+        self.rows, self.values, self.problems = [], [], []
+        return batch
+
+
+def _iter_csv(path: Path, size: int) -> Iterator[RawBatch]:
+    encoding = detect_encoding(path)
+    with path.open(encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh)
+        headers: list[object] = list(next(reader, []))
+        known, extra = match_headers(headers)
+        width = len(headers)
+        collect = _Collector(known, extra, size)
+        start = reader.line_num + 1
+        for values in reader:
+            row = start
+            start = reader.line_num + 1
+            if not values or all(not v.strip() for v in values):
+                collect.problems.append(Problem(row, None, "empty line"))
+            elif len(values) != width:
+                reason = (
+                    f"has {len(values)} fields but the header has {width}"
+                    f" ({'missing' if len(values) < width else 'extra'} columns)"
+                )
+                collect.problems.append(Problem(row, None, reason))
+            else:
+                collect.add(row, list(values))
+            if collect.full:
+                yield collect.flush()
+        yield collect.flush()
+
+
+def _iter_xlsx(path: Path, size: int) -> Iterator[RawBatch]:
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"{path.name}: cannot be read as an Excel workbook ({exc})") from exc
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header_row = 0
+        headers: list[object] = []
+        for header_row, values in enumerate(rows, start=1):  # noqa: B007 - used after the loop
+            if any(_cell(v) for v in values):
+                headers = list(values)
+                break
+        known, extra = match_headers(headers)
+        collect = _Collector(known, extra, size)
+        for row, values in enumerate(rows, start=header_row + 1):
+            if not any(_cell(v) for v in values):
+                collect.problems.append(Problem(row, None, "empty row"))
+            else:
+                collect.add(row, list(values))
+            if collect.full:
+                yield collect.flush()
+        yield collect.flush()
+    finally:
+        book.close()
+
+
+def _iter_vector(path: Path, size: int) -> Iterator[RawBatch]:
+    try:
+        info = pyogrio.read_info(path)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InputError(f"{path.name}: cannot be read as a vector layer ({exc})") from exc
+    total = int(info["features"])
+    width = len(info["fields"])
+    known, extra = match_headers(list(info["fields"]))
+    # The point's coordinates are appended to each row's attributes as x and y.
+    known |= {"x": width, "y": width + 1}
+    known.pop("lon", None)
+    known.pop("lat", None)
+    for skip in range(0, total, size):
+        frame = pyogrio.read_dataframe(path, skip_features=skip, max_features=size)
+        collect = _Collector(known, extra, size)
+        geoms = frame.geometry.to_numpy()
+        points = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+        x = np.where(points, shapely.get_x(geoms), np.nan)
+        y = np.where(points, shapely.get_y(geoms), np.nan)
+        records = frame.drop(columns=frame.geometry.name).to_numpy(dtype=object)
+        for offset, (values, geom, px, py) in enumerate(zip(records, geoms, x, y, strict=True)):
+            row = skip + offset + 1
+            if geom is not None and not shapely.is_empty(geom) and not np.isfinite([px, py]).all():
+                kind = geom.geom_type
+                reason = (
+                    "point has NaN or infinite coordinates"
+                    if kind == "Point"
+                    else f"geometry is a {kind}, not a Point"
+                )
+                collect.problems.append(Problem(row, None, reason))
+                continue
+            collect.add(row, [*values, px, py])
+        yield collect.flush()
+
+
+def vector_crs(path: Path) -> CRS | None:
+    """The CRS a vector file declares, or ``None``; ``None`` for CSV and Excel files."""
+    if path.suffix.lower() not in VECTOR_SUFFIXES:
+        return None
+    try:
+        crs = pyogrio.read_info(path).get("crs")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InputError(f"{path.name}: cannot be read as a vector layer ({exc})") from exc
+    return CRS.from_user_input(crs) if crs else None
+
+
+def iter_batches(path: Path, *, batch_rows: int) -> Iterator[RawBatch]:
+    """Read a record file in batches of at most ``batch_rows`` rows.
+
+    Vector files give their point coordinates as the ``x``/``y`` fields (in the file's CRS).
+
+    Raises
+    ------
+    InputError
+        The file does not exist, has an unsupported format, or cannot be read at all.
+    """
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return _iter_csv(path, batch_rows)
+    if suffix in EXCEL_SUFFIXES:
+        return _iter_xlsx(path, batch_rows)
+    if suffix in VECTOR_SUFFIXES:
+        return _iter_vector(path, batch_rows)
+    known = ", ".join(sorted(CSV_SUFFIXES | EXCEL_SUFFIXES | VECTOR_SUFFIXES))
+    msg = f"{path.name}: unsupported format {suffix!r} (use {known})"
+    raise InputError(msg)

@@ -1,0 +1,71 @@
+-- Hazards as a GeoJSON FeatureCollection in EPSG:4326, filtered and paged, newest first, with
+-- the number of matches as "total". "area" keeps records in that area or any descendant (the GIN
+-- index on area_path); each feature carries its micro-grid and the codes above it, its score
+-- (LEC D = L*E*C, LS R = L*S) and the colour of that score under the configured bands
+-- (geo/assessment.py, passed in as the lec_ and ls_ red/orange/yellow parameters).
+WITH hits AS (
+    SELECT h.*
+    FROM hazards h
+    WHERE h.region = :region
+      AND (CAST(:area AS text) IS NULL OR h.area_path @> ARRAY[CAST(:area AS text)])
+      AND (CAST(:types AS text[]) IS NULL OR h.category = ANY(CAST(:types AS text[])))
+      AND (CAST(:start AS float8) IS NULL
+           OR h.identified_at >= to_timestamp(CAST(:start AS float8)))
+      AND (CAST(:end AS float8) IS NULL OR h.identified_at < to_timestamp(CAST(:end AS float8)))
+      AND (CAST(:status AS text) IS NULL OR h.status = :status)
+      AND (NOT CAST(:outside AS boolean) OR h.area_code IS NULL)
+),
+page AS (
+    SELECT hits.*,
+           CASE method WHEN 'LEC' THEN lec_l * lec_e * lec_c ELSE ls_l * ls_s END AS score
+    FROM hits ORDER BY identified_at DESC, id LIMIT :limit OFFSET :offset
+)
+SELECT json_build_object(
+    'type', 'FeatureCollection',
+    'total', (SELECT count(*) FROM hits),
+    'limit', CAST(:limit AS integer),
+    'offset', CAST(:offset AS integer),
+    'features', COALESCE((
+        SELECT json_agg(json_build_object(
+            'type', 'Feature',
+            'id', p.id,
+            'geometry', ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)::json,
+            'properties', json_build_object(
+                'id', p.id,
+                'source', p.source,
+                'source_id', p.source_id,
+                'category', p.category,
+                'name', p.name,
+                'description', p.description,
+                'method', p.method,
+                'lec_l', p.lec_l,
+                'lec_e', p.lec_e,
+                'lec_c', p.lec_c,
+                'ls_l', p.ls_l,
+                'ls_s', p.ls_s,
+                'score', p.score,
+                'colour', CASE
+                    WHEN p.method = 'LEC' AND p.score >= :lec_red THEN 'red'
+                    WHEN p.method = 'LEC' AND p.score >= :lec_orange THEN 'orange'
+                    WHEN p.method = 'LEC' AND p.score >= :lec_yellow THEN 'yellow'
+                    WHEN p.method = 'LS' AND p.score >= :ls_red THEN 'red'
+                    WHEN p.method = 'LS' AND p.score >= :ls_orange THEN 'orange'
+                    WHEN p.method = 'LS' AND p.score >= :ls_yellow THEN 'yellow'
+                    ELSE 'blue'
+                END,
+                'status', p.status,
+                'identified_at', p.identified_at,
+                'closed_at', p.closed_at,
+                'address', p.address,
+                'located_by', p.located_by,
+                'geocode_score', p.geocode_score,
+                'source_crs', p.source_crs,
+                'area_code', p.area_code,
+                'area_path', p.area_path,
+                'ancestors', p.area_path[1:cardinality(p.area_path) - 1],
+                'props', p.props
+            )
+        ) ORDER BY p.identified_at DESC, p.id)
+        FROM page p
+    ), '[]'::json)
+)::text

@@ -1,0 +1,83 @@
+-- Locate the staged hazards and write them by (region, source, source_id): the same
+-- polygon-driven join and border rule as incidents_upsert.sql (see there and geo/locate.py).
+-- A row whose content is unchanged is left alone, so re-importing a file changes nothing.
+-- Returns the inserted, updated and unchanged counts and [row, source_id] of each staged row
+-- outside every micro-grid (kept with a null area).
+WITH hits AS MATERIALIZED (
+    SELECT s.row, a.code, ST_Contains(a.geom, s.geom) AS inside
+    FROM areas a
+    JOIN staged_hazards s ON ST_Intersects(a.geom, s.geom)
+    WHERE a.region = :region AND a.level = 'micro'
+),
+picked AS (
+    SELECT DISTINCT ON (h.row) h.row, h.code
+    FROM hits h
+    ORDER BY h.row, h.inside DESC, h.code
+),
+located AS MATERIALIZED (
+    SELECT s.*, to_timestamp(s.identified_s) AS identified_at,
+           to_timestamp(s.closed_s) AS closed_at, COALESCE(s.props, '{}') AS props_json,
+           a.code AS area_code, COALESCE(a.ancestors || a.code, '{}') AS area_path
+    FROM staged_hazards s
+    LEFT JOIN picked p ON p.row = s.row
+    LEFT JOIN areas a ON a.region = :region AND a.code = p.code
+),
+updated AS (
+    UPDATE hazards t
+    SET category = l.category,
+        name = l.name,
+        description = l.description,
+        method = l.method,
+        lec_l = l.lec_l,
+        lec_e = l.lec_e,
+        lec_c = l.lec_c,
+        ls_l = l.ls_l,
+        ls_s = l.ls_s,
+        status = l.status,
+        identified_at = l.identified_at,
+        closed_at = l.closed_at,
+        address = l.address,
+        geom = l.geom,
+        located_by = l.located_by,
+        geocode_score = l.geocode_score,
+        source_crs = l.source_crs,
+        area_code = l.area_code,
+        area_path = l.area_path,
+        props = l.props_json,
+        updated_at = now()
+    FROM located l
+    WHERE t.region = :region AND t.source = l.source AND t.source_id = l.source_id
+      AND (t.category, t.name, t.description, t.method, t.lec_l, t.lec_e, t.lec_c, t.ls_l,
+           t.ls_s, t.status, t.identified_at, t.closed_at, t.address, ST_AsBinary(t.geom),
+           t.located_by, t.geocode_score, t.source_crs, t.area_code, t.area_path, t.props)
+          IS DISTINCT FROM
+          (l.category, l.name, l.description, l.method, l.lec_l, l.lec_e, l.lec_c, l.ls_l,
+           l.ls_s, l.status, l.identified_at, l.closed_at, l.address, ST_AsBinary(l.geom),
+           l.located_by, l.geocode_score, l.source_crs, l.area_code, l.area_path, l.props_json)
+    RETURNING 1
+),
+inserted AS (
+    -- Plain INSERT of the keys not stored yet (both CTEs see the table as it was before this
+    -- statement, so no row is both updated and inserted).
+    INSERT INTO hazards (
+        region, source, source_id, category, name, description, method, lec_l, lec_e, lec_c,
+        ls_l, ls_s, status, identified_at, closed_at, address, geom, located_by, geocode_score,
+        source_crs, area_code, area_path, props
+    )
+    SELECT :region, l.source, l.source_id, l.category, l.name, l.description, l.method, l.lec_l,
+           l.lec_e, l.lec_c, l.ls_l, l.ls_s, l.status, l.identified_at, l.closed_at, l.address,
+           l.geom, l.located_by, l.geocode_score, l.source_crs, l.area_code, l.area_path,
+           l.props_json
+    FROM located l
+    WHERE NOT EXISTS (
+        SELECT 1 FROM hazards t
+        WHERE t.region = :region AND t.source = l.source AND t.source_id = l.source_id
+    )
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM inserted),
+       (SELECT count(*) FROM updated),
+       (SELECT count(*) FROM located) - (SELECT count(*) FROM inserted)
+       - (SELECT count(*) FROM updated),
+       (SELECT COALESCE(json_agg(json_build_array(row, source_id) ORDER BY row), '[]'::json)
+        FROM located WHERE area_code IS NULL)

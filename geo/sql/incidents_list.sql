@@ -1,0 +1,49 @@
+-- Incidents as a GeoJSON FeatureCollection in EPSG:4326, filtered and paged, newest first, with
+-- the number of matches as "total". "area" keeps records in that area or any descendant (the GIN
+-- index on area_path); each feature carries its micro-grid and the codes above it.
+WITH hits AS (
+    SELECT i.*
+    FROM incidents i
+    WHERE i.region = :region
+      AND (CAST(:area AS text) IS NULL OR i.area_path @> ARRAY[CAST(:area AS text)])
+      AND (CAST(:types AS text[]) IS NULL OR i.type = ANY(CAST(:types AS text[])))
+      AND (CAST(:start AS float8) IS NULL OR i.occurred_at >= to_timestamp(CAST(:start AS float8)))
+      AND (CAST(:end AS float8) IS NULL OR i.occurred_at < to_timestamp(CAST(:end AS float8)))
+      AND (NOT CAST(:outside AS boolean) OR i.area_code IS NULL)
+),
+page AS (
+    SELECT * FROM hits ORDER BY occurred_at DESC, id LIMIT :limit OFFSET :offset
+)
+SELECT json_build_object(
+    'type', 'FeatureCollection',
+    'total', (SELECT count(*) FROM hits),
+    'limit', CAST(:limit AS integer),
+    'offset', CAST(:offset AS integer),
+    'features', COALESCE((
+        SELECT json_agg(json_build_object(
+            'type', 'Feature',
+            'id', p.id,
+            'geometry', ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)::json,
+            'properties', json_build_object(
+                'id', p.id,
+                'source', p.source,
+                'source_id', p.source_id,
+                'type', p.type,
+                'type_zh', it.name_zh,
+                'occurred_at', p.occurred_at,
+                'reported_at', p.reported_at,
+                'description', p.description,
+                'address', p.address,
+                'located_by', p.located_by,
+                'geocode_score', p.geocode_score,
+                'source_crs', p.source_crs,
+                'area_code', p.area_code,
+                'area_path', p.area_path,
+                'ancestors', p.area_path[1:cardinality(p.area_path) - 1],
+                'props', p.props
+            )
+        ) ORDER BY p.occurred_at DESC, p.id)
+        FROM page p
+        JOIN incident_types it ON it.code = p.type
+    ), '[]'::json)
+)::text
