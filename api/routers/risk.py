@@ -1,0 +1,45 @@
+"""The four-colour risk map and the reasons behind a colour."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import EngineDep, SettingsDep
+from geo.levels import Level
+from geo.risk import risk_detail, risk_geojson
+
+router = APIRouter(prefix="/api/risk", tags=["risk"])
+
+GEOJSON = "application/geo+json"
+
+AsOf = Annotated[
+    datetime | date | None,
+    Query(
+        description=(
+            "the latest computation at or before this date (its end, local time) or instant "
+            "answers; computed on demand when there is none; default: the newest"
+        )
+    ),
+]
+
+
+@router.get("", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+def risk_map(
+    engine: EngineDep,
+    settings: SettingsDep,
+    level: Annotated[Level | None, Query(description="only areas of this level")] = None,
+    as_of: AsOf = None,
+) -> Response:
+    """Areas with ``code``, ``name``, ``level``, ``colour``, ``score``, ``reasons``,
+    ``previous_colour`` (EPSG:4326)."""
+    body = risk_geojson(engine, region=settings.region, level=level, as_of=as_of, settings=settings)
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get("/{code}")
+def risk_area(code: str, engine: EngineDep, settings: SettingsDep, as_of: AsOf = None) -> Any:
+    """Why an area has its colour: hazards, incidents by type, Gi* z/p, thresholds, history."""
+    return risk_detail(engine, region=settings.region, code=code, as_of=as_of, settings=settings)

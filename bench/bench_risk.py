@@ -1,0 +1,206 @@
+"""Benchmark: a full recomputation of the four-colour map (compute + store).
+
+Two synthetic districts are generated directly in PostGIS with generate_series, in a database of
+their own (``gridsafe_bench_risk``, dropped at the end):
+
+- ``district``: 652 square micro-grids (100 m) with a year of incidents (30,000);
+- ``province``: 65,025 micro-grids (255 × 255, 100 m) with 10,000,000 incidents.
+
+Incidents are 70 % uniform and 30 % around 20 centres (Gaussian, σ = 300 m), over the year
+before the computation; the micro-grid of each is computed arithmetically (as the importer's
+spatial join would). The aggregation runs in SQL (geo/sql/risk_incidents.sql); Gi* runs in
+Python with esda. The baseline, timed in the same process, is the cheapest possible map: one
+SQL GROUP BY of raw counts per micro-grid.
+
+Run from the repository root::
+
+    PYTHONPATH=. .venv/bin/python bench/bench_risk.py [--skip-province] [--province-permutations N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+import tracemalloc
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from geo.database import ensure_database, init_db, make_engine
+from geo.risk import compute_risk, store_run
+from geo.settings import Settings
+
+AS_OF = datetime(2026, 7, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+TYPES = ["fire", "robbery", "theft", "assault", "dispute", "police_call", "noise", "petition"]
+
+
+def _settings(permutations: int) -> Settings:
+    base = Settings()
+    url = make_url(base.database_url).set(database="gridsafe_bench_risk")
+    return Settings(
+        database_url=url.render_as_string(hide_password=False),
+        region="bench",
+        risk_permutations=permutations,
+    )
+
+
+def build(engine: Engine, *, side_cols: int, cells: int, incidents: int) -> float:
+    """Make the district: micro-grids in rows of ``side_cols``, grid3 = a row, grid2 = 10 rows."""
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE areas, incidents, risk_runs, risk_scores CASCADE"))
+        conn.execute(
+            text(
+                "CREATE TEMP TABLE cells AS SELECT g - 1 AS i, (g - 1) / :cols AS r, "
+                "(g - 1) % :cols AS c FROM generate_series(1, :n) g"
+            ),
+            {"cols": side_cols, "n": cells},
+        )
+        conn.execute(
+            text(
+                """
+                INSERT INTO areas (region, code, name, level, parent_code, ancestors, geom)
+                SELECT 'bench', 'S', 'S', 'subdistrict', NULL, '{}',
+                       ST_Multi(ST_MakeEnvelope(0, 0, :cols * 100, max(r + 1) * 100, 4547))
+                FROM cells;
+                INSERT INTO areas (region, code, name, level, parent_code, ancestors, geom)
+                SELECT 'bench', 'G2-' || r / 10, 'G2-' || r / 10, 'grid2', 'S', '{S}',
+                       ST_Multi(ST_MakeEnvelope(0, min(r) * 100, :cols * 100,
+                                                (max(r) + 1) * 100, 4547))
+                FROM cells GROUP BY r / 10;
+                INSERT INTO areas (region, code, name, level, parent_code, ancestors, geom)
+                SELECT 'bench', 'G3-' || r, 'G3-' || r, 'grid3', 'G2-' || r / 10,
+                       ARRAY['S', 'G2-' || r / 10],
+                       ST_Multi(ST_MakeEnvelope(0, r * 100, (max(c) + 1) * 100,
+                                                (r + 1) * 100, 4547))
+                FROM cells GROUP BY r;
+                INSERT INTO areas (region, code, name, level, parent_code, ancestors, geom)
+                SELECT 'bench', 'M' || i, 'M' || i, 'micro', 'G3-' || r,
+                       ARRAY['S', 'G2-' || r / 10, 'G3-' || r],
+                       ST_Multi(ST_MakeEnvelope(c * 100, r * 100, (c + 1) * 100,
+                                                (r + 1) * 100, 4547))
+                FROM cells;
+                """.replace(":cols", str(side_cols))
+            )
+        )
+        rows = (cells + side_cols - 1) // side_cols
+        conn.execute(
+            text(
+                "CREATE TEMP TABLE centres AS SELECT k, random() * :w AS cx, random() * :h AS cy "
+                "FROM generate_series(0, 19) k"
+            ),
+            {"w": side_cols * 100.0, "h": rows * 100.0},
+        )
+        conn.execute(
+            text(
+                """
+                INSERT INTO incidents (region, source, source_id, type, occurred_at, reported_at,
+                                       geom, area_code, area_path)
+                SELECT 'bench', 'bench', g::text, (CAST(:types AS text[]))[1 + (hash % 8)], occ,
+                       occ + make_interval(hours => hash % 72),
+                       ST_SetSRID(ST_MakePoint(x, y), 4547),
+                       'M' || (floor(y / 100) * :cols + floor(x / 100))::bigint, '{}'
+                FROM (
+                    SELECT g, abs(hashint4(g)) AS hash,
+                           CAST(:as_of AS timestamptz) - random() * interval '365 days' AS occ,
+                           least(greatest(CASE WHEN g % 10 < 3
+                                THEN ce.cx + 300 * sqrt(-2 * ln(1 - random()))
+                                     * cos(2 * pi() * random())
+                                ELSE random() * :w END, 0), :w - 0.01) AS x,
+                           least(greatest(CASE WHEN g % 10 < 3
+                                THEN ce.cy + 300 * sqrt(-2 * ln(1 - random()))
+                                     * cos(2 * pi() * random())
+                                ELSE random() * :h END, 0), :h - 0.01) AS y
+                    FROM generate_series(1, :n) g
+                    JOIN centres ce ON ce.k = g % 20
+                ) p
+                WHERE floor(p.y / 100) * :cols + floor(p.x / 100) < :cells
+                """
+            ),
+            {
+                "w": side_cols * 100.0,
+                "h": rows * 100.0,
+                "n": incidents,
+                "cols": side_cols,
+                "cells": cells,
+                "types": TYPES,
+                "as_of": AS_OF,
+            },
+        )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE areas"))
+        conn.execute(text("VACUUM ANALYZE incidents"))
+    return time.perf_counter() - t0
+
+
+def baseline(engine: Engine) -> float:
+    """Raw counts per micro-grid over the same year, in one GROUP BY."""
+    t0 = time.perf_counter()
+    with engine.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT area_code, count(*) FROM incidents WHERE region = 'bench' AND "
+                "reported_at <= :t AND occurred_at > :t - interval '365 days' GROUP BY area_code"
+            ),
+            {"t": AS_OF},
+        ).all()
+    return time.perf_counter() - t0
+
+
+def run_case(name: str, side_cols: int, cells: int, incidents: int, permutations: int) -> None:
+    settings = _settings(permutations)
+    ensure_database(settings)
+    engine = make_engine(settings)
+    init_db(engine, settings)
+    built = build(engine, side_cols=side_cols, cells=cells, incidents=incidents)
+    with engine.connect() as conn:
+        n_inc = conn.execute(text("SELECT count(*) FROM incidents")).scalar_one()
+    base = baseline(engine)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    result = compute_risk(engine, settings, as_of=AS_OF)
+    t1 = time.perf_counter()
+    store_run(engine, result)
+    t2 = time.perf_counter()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    engine.dispose()
+    colours = result.summary["colours"]["micro"]
+    total = t2 - t0
+    print(
+        f"| {name} | {cells:,} | {n_inc:,} | {permutations} | {built:.1f} | {base:.2f} | "
+        f"{t1 - t0:.2f} | {t2 - t1:.2f} | {total:.2f} | {n_inc / total:,.0f} | "
+        f"{peak / 2**20:.0f} | {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} | "
+        f"{total / base:.1f} | {colours['red']}/{colours['orange']}/{colours['yellow']}/"
+        f"{colours['blue']} | {result.summary['hot_spots']:,} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skip-province", action="store_true")
+    parser.add_argument("--province-permutations", type=int, default=199)
+    args = parser.parse_args()
+    print(
+        "| case | micro-grids | incidents | permutations | build s | baseline s (raw counts) | "
+        "compute s | store s | total s | incidents/s | Python peak MiB (tracemalloc) | "
+        "max RSS MiB | total / baseline | micro red/orange/yellow/blue | hot spots |"
+    )
+    print("|" + "---|" * 15)
+    try:
+        run_case("district", 26, 652, 30_000, 999)
+        if not args.skip_province:
+            run_case("province", 255, 65_025, 10_000_000, args.province_permutations)
+    finally:
+        url = make_url(_settings(99).database_url)
+        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""The four-colour risk engine (四色安全图谱): hazards, incidents and hot spots to colours.
+
+Modules, one concern each: ``hazards`` (assessments counting at a date), ``intensity`` (type
+weight × decay per micro-grid, aggregated in SQL), ``smoothing`` (empirical Bayes), ``hotspots``
+(Getis-Ord Gi*), ``colours`` (tiers, the significance gate, the score), ``compute`` (one map and
+its roll-up), ``store`` (runs and history; what the API and the maps read), ``evaluate`` (hit
+rate and PAI).
+"""
+
+from geo.risk.compute import AreaRisk, RiskResult, as_of_instant, compute_risk
+from geo.risk.evaluate import Evaluation, Score, evaluate
+from geo.risk.store import risk_detail, risk_geojson, run_risk, store_run
+
+__all__ = [
+    "AreaRisk",
+    "Evaluation",
+    "RiskResult",
+    "Score",
+    "as_of_instant",
+    "compute_risk",
+    "evaluate",
+    "risk_detail",
+    "risk_geojson",
+    "run_risk",
+    "store_run",
+]

@@ -1,0 +1,371 @@
+"""One computation of the four-colour map as of an instant: micro-grids first, then the roll-up.
+
+Micro-grid i (DESIGN.md, "The four-colour risk model"):
+
+- hazard colour: the worst colour of the hazards counting in i (geo/risk/hazards.py);
+- incident colour: from its weighted, decayed incidents (geo/risk/intensity.py), smoothed per km²
+  (geo/risk/smoothing.py), tiered and gated by Gi* significance (geo/risk/colours.py,
+  geo/risk/hotspots.py);
+- colour: the worse of the two; score: see geo/risk/colours.py.
+
+A parent takes the worst colour of its micro-grids (hence of its children) and the area-weighted
+mean of their scores. Every area carries its reasons: the ranked hazards, the incident counts by
+type, and for a parent its worst children.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Engine
+
+from geo.assessment import Colour, worst
+from geo.database import sql
+from geo.errors import InputError, NotFoundError
+from geo.levels import Level
+from geo.risk.colours import gate, incident_bounds, incident_tiers, lower_share, score
+from geo.risk.hazards import ScoredHazard, counting_hazards, rank_key
+from geo.risk.hotspots import contiguity, getis_ord_star
+from geo.risk.intensity import incident_groups
+from geo.risk.smoothing import empirical_bayes
+from geo.settings import Settings
+
+
+@dataclass
+class AreaRisk:
+    """The colour of one area in one computation, with what is behind it."""
+
+    code: str
+    name: str
+    level: Level
+    area_m2: float
+    colour: Colour
+    score: float
+    hazard_colour: Colour
+    incident_colour: Colour
+    intensity_km2: float
+    smoothed_km2: float | None
+    per_1000: float | None
+    gi_z: float | None
+    gi_p: float | None
+    significant: bool | None
+    reasons: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RiskResult:
+    """A whole computation: every area of the region, the settings applied, a summary."""
+
+    region: str
+    as_of: datetime
+    params: dict[str, Any]
+    summary: dict[str, Any]
+    areas: list[AreaRisk]
+
+    def by_code(self) -> dict[str, AreaRisk]:
+        """The areas keyed by code."""
+        return {a.code: a for a in self.areas}
+
+    def level(self, level: Level) -> list[AreaRisk]:
+        """The areas of one level."""
+        return [a for a in self.areas if a.level is level]
+
+
+AS_OF_YEARS = (1900, 2200)
+"""The years an as-of date may fall in: beyond them the end of a day overflows a timestamp."""
+
+
+def as_of_instant(value: date | datetime | None, timezone: str) -> datetime:
+    """The instant a computation is as of: a date means the end of that day in ``timezone``.
+
+    ``None`` is now; a naive datetime is read in ``timezone``.
+    """
+    tz = ZoneInfo(timezone)
+    if value is None:
+        return datetime.now(tz)
+    if not AS_OF_YEARS[0] <= value.year <= AS_OF_YEARS[1]:
+        msg = f"as of {value.isoformat()} is outside the years {AS_OF_YEARS[0]}-{AS_OF_YEARS[1]}"
+        raise InputError(msg)
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    return datetime.combine(value, time.max, tzinfo=tz)
+
+
+def _colour_from(hazard: Colour, incident: Colour) -> str:
+    if hazard is Colour.BLUE and incident is Colour.BLUE:
+        return "none"
+    if hazard.severity == incident.severity:
+        return "both"
+    return "hazards" if hazard.severity > incident.severity else "incidents"
+
+
+TypeCounts = dict[str, tuple[int, float]]
+"""Incident type -> (count, weighted intensity) of one area."""
+
+
+def _by_area(placed: pd.DataFrame) -> dict[str, TypeCounts]:
+    """The micro-grid/type groups as one dict per micro-grid (one pass, no per-area frames)."""
+    out: dict[str, TypeCounts] = defaultdict(dict)
+    for code, kind, n, weighted in placed[["area_code", "type", "n", "weighted"]].itertuples(
+        index=False
+    ):
+        out[str(code)][str(kind)] = (int(n), float(weighted))
+    return out
+
+
+def _add(into: dict[str, list[float]], counts: TypeCounts) -> None:
+    for kind, (n, weighted) in counts.items():
+        acc = into.setdefault(kind, [0, 0.0])
+        acc[0] += n
+        acc[1] += weighted
+
+
+def _incident_reasons(counts: TypeCounts) -> list[dict[str, Any]]:
+    """Counts and weighted intensity by type, heaviest first."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
+    return [
+        {"type": kind, "count": n, "weighted": round(weighted, 4)} for kind, (n, weighted) in ranked
+    ]
+
+
+def _params(settings: Settings, as_of: datetime) -> dict[str, Any]:
+    return {
+        "as_of": as_of.isoformat(),
+        "half_life_days": settings.risk_half_life_days,
+        "window_days": settings.risk_window_days,
+        "type_weights": dict(settings.risk_type_weights),
+        "incident_quantiles": list(settings.risk_incident_quantiles),
+        "incident_thresholds": (
+            list(settings.risk_incident_thresholds)
+            if settings.risk_incident_thresholds is not None
+            else None
+        ),
+        "fdr_alpha": settings.risk_fdr_alpha,
+        "permutations": settings.risk_permutations,
+        "seed": settings.risk_seed,
+        "contiguity": settings.risk_contiguity,
+        "lec_bands": [settings.lec_red_min, settings.lec_orange_min, settings.lec_yellow_min],
+        "ls_bands": [settings.ls_red_min, settings.ls_orange_min, settings.ls_yellow_min],
+    }
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    """Round for the reasons; JSON has no NaN or infinity, so those become null."""
+    if value is None or not np.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> RiskResult:
+    """Colour every area of ``settings.region`` as of ``as_of``, using only what was known then.
+
+    Nothing is written; :func:`geo.risk.store.store_run` keeps a result.
+
+    Raises
+    ------
+    NotFoundError
+        The region has no micro-grids to colour.
+    """
+    region = settings.region
+    with engine.connect() as conn:
+        rows = conn.execute(sql("risk_areas"), {"region": region}).all()
+        hazards, invalid = counting_hazards(conn, settings, region=region, as_of=as_of)
+        groups = incident_groups(conn, settings, region=region, as_of=as_of)
+    micro_rows = [r for r in rows if r.level == Level.MICRO.value]
+    if not micro_rows:
+        msg = f"region {region!r} has no micro-grids to colour; import the boundaries first"
+        raise NotFoundError(msg)
+
+    codes = [r.code for r in micro_rows]
+    index = {c: i for i, c in enumerate(codes)}
+    n = len(codes)
+    area_km2 = np.array([r.area_m2 for r in micro_rows], dtype=float) / 1e6
+    population = np.array(
+        [r.population if r.population else np.nan for r in micro_rows], dtype=float
+    )
+    placed = groups[groups["area_code"].isin(index)]
+    weighted = placed.groupby("area_code")["weighted"].sum().reindex(codes, fill_value=0.0)
+    counts = placed.groupby("area_code")["n"].sum().reindex(codes, fill_value=0)
+    weighted_v = weighted.to_numpy(dtype=float)
+    affected = counts.to_numpy() > 0
+    intensity = weighted_v / area_km2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_1000 = np.where(population > 0, weighted_v / population * 1000.0, np.nan)
+    smoothed = empirical_bayes(weighted_v, area_km2)
+
+    polygons = gpd.GeoSeries(shapely.from_wkb([bytes(r.wkb) for r in micro_rows]))
+    graph = contiguity(polygons, rook=settings.risk_contiguity == "rook")
+    hot = getis_ord_star(
+        smoothed,
+        graph,
+        permutations=settings.risk_permutations,
+        seed=settings.risk_seed,
+        alpha=settings.risk_fdr_alpha,
+    )
+    bounds = incident_bounds(smoothed, affected, settings)
+    tiers = incident_tiers(smoothed, affected, bounds)
+    lower = lower_share(smoothed)
+
+    hazards_in: dict[str, list[ScoredHazard]] = defaultdict(list)
+    for h in sorted(hazards, key=rank_key):
+        hazards_in[h.area_code].append(h)
+    incidents_in = _by_area(placed)
+    top = settings.risk_reasons_top
+
+    results: list[AreaRisk] = []
+    for i, r in enumerate(micro_rows):
+        own = hazards_in.get(r.code, [])
+        hazard_colour = worst(h.colour for h in own)
+        significant = bool(hot.significant[i])
+        incident_colour = gate(tiers[i], significant=significant)
+        colour = worst([hazard_colour, incident_colour])
+        results.append(
+            AreaRisk(
+                code=r.code,
+                name=r.name,
+                level=Level.MICRO,
+                area_m2=float(r.area_m2),
+                colour=colour,
+                score=score(colour, float(lower[i])),
+                hazard_colour=hazard_colour,
+                incident_colour=incident_colour,
+                intensity_km2=float(intensity[i]),
+                smoothed_km2=float(smoothed[i]),
+                per_1000=None if np.isnan(per_1000[i]) else float(per_1000[i]),
+                gi_z=float(hot.z[i]),
+                gi_p=float(hot.p[i]),
+                significant=significant,
+                reasons={
+                    "colour_from": _colour_from(hazard_colour, incident_colour),
+                    "hazards": [h.reason() for h in own[:top]],
+                    "hazards_total": len(own),
+                    "incidents": _incident_reasons(incidents_in.get(r.code, {})),
+                    "incidents_total": int(counts.iloc[i]),
+                    "weighted_total": round(float(weighted_v[i]), 4),
+                    "intensity_km2": _round(intensity[i]),
+                    "smoothed_km2": _round(smoothed[i]),
+                    "per_1000": None if np.isnan(per_1000[i]) else _round(per_1000[i]),
+                    "incident_tier": tiers[i].value,
+                    "capped_by_significance": tiers[i] is Colour.RED and not significant,
+                    "hotspot": {
+                        "z": _round(hot.z[i]),
+                        "p": _round(hot.p[i]),
+                        "fdr_p": _round(hot.fdr_p, 6),
+                        "significant": significant,
+                    },
+                },
+            )
+        )
+
+    results += _roll_up(rows, results, hazards_in, incidents_in, top=top)
+    params = _params(settings, as_of) | {
+        "incident_bounds_km2": [_round(b) for b in bounds],
+        "fdr_p": hot.fdr_p,
+        "micro_grids": n,
+        "isolated_micro_grids": [codes[i] for i in np.flatnonzero(graph.cardinalities == 0)],
+    }
+    summary = {
+        "colours": {
+            level.value: {
+                c.value: sum(1 for a in results if a.level is level and a.colour is c)
+                for c in Colour
+            }
+            for level in Level
+        },
+        "incidents_used": int(placed["n"].sum()),
+        "incidents_outside_micro_grids": int(groups["n"].sum() - placed["n"].sum()),
+        "hazards_counting": len(hazards),
+        "hazards_invalid": invalid,
+        "hot_spots": int(hot.significant.sum()),
+    }
+    return RiskResult(region=region, as_of=as_of, params=params, summary=summary, areas=results)
+
+
+def _roll_up(
+    rows: Sequence[Any],
+    micro: list[AreaRisk],
+    hazards_in: dict[str, list[ScoredHazard]],
+    incidents_in: dict[str, TypeCounts],
+    *,
+    top: int,
+) -> list[AreaRisk]:
+    """Parents, bottom-up: worst micro colour, area-weighted mean score, summed reasons."""
+    ancestors = {r.code: list(r.ancestors) for r in rows}
+    below: dict[str, list[AreaRisk]] = defaultdict(list)
+    for m in micro:
+        for code in ancestors.get(m.code, []):
+            below[code].append(m)
+    totals: dict[str, dict[str, list[float]]] = defaultdict(dict)
+    for m in micro:
+        own = incidents_in.get(m.code)
+        if own:
+            for code in ancestors.get(m.code, []):
+                _add(totals[code], own)
+    done: dict[str, AreaRisk] = {m.code: m for m in micro}
+    children: dict[str, list[AreaRisk]] = defaultdict(list)
+    for r in rows:
+        if r.level == Level.MICRO.value and r.parent_code:
+            children[r.parent_code].append(done[r.code])
+
+    parents = [r for r in rows if r.level != Level.MICRO.value]
+    out: list[AreaRisk] = []
+    for r in sorted(parents, key=lambda r: -Level(r.level).rank):
+        subtree = below.get(r.code, [])
+        weights = np.array([m.area_m2 for m in subtree], dtype=float)
+        scores = np.array([m.score for m in subtree], dtype=float)
+        mean_score = float(np.average(scores, weights=weights)) if subtree else 0.0
+        hazard_colour = worst(m.hazard_colour for m in subtree)
+        incident_colour = worst(m.incident_colour for m in subtree)
+        own_hazards = sorted((h for m in subtree for h in hazards_in.get(m.code, [])), key=rank_key)
+        by_type = {k: (int(v[0]), float(v[1])) for k, v in totals.get(r.code, {}).items()}
+        weighted_total = sum(w for _, w in by_type.values())
+        area_km2 = float(r.area_m2) / 1e6
+        per_1000 = weighted_total / r.population * 1000.0 if r.population else None
+        kids = sorted(children.get(r.code, []), key=lambda a: (-a.colour.severity, -a.score))
+        area = AreaRisk(
+            code=r.code,
+            name=r.name,
+            level=Level(r.level),
+            area_m2=float(r.area_m2),
+            colour=worst([hazard_colour, incident_colour]),
+            score=mean_score,
+            hazard_colour=hazard_colour,
+            incident_colour=incident_colour,
+            intensity_km2=weighted_total / area_km2,
+            smoothed_km2=None,
+            per_1000=per_1000,
+            gi_z=None,
+            gi_p=None,
+            significant=None,
+            reasons={
+                "colour_from": _colour_from(hazard_colour, incident_colour),
+                "children": [
+                    {"code": k.code, "name": k.name, "colour": k.colour.value, "score": k.score}
+                    for k in kids[:top]
+                ],
+                "micro_colours": {
+                    c.value: sum(1 for m in subtree if m.colour is c) for c in Colour
+                },
+                "hazards": [h.reason() for h in own_hazards[:top]],
+                "hazards_total": len(own_hazards),
+                "incidents": _incident_reasons(by_type),
+                "incidents_total": sum(n for n, _ in by_type.values()),
+                "weighted_total": round(weighted_total, 4),
+                "intensity_km2": _round(weighted_total / area_km2),
+                "per_1000": _round(per_1000),
+            },
+        )
+        done[r.code] = area
+        if r.parent_code:
+            children[r.parent_code].append(area)
+        out.append(area)
+    return out

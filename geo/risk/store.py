@@ -1,0 +1,222 @@
+"""Keeping computations (risk_runs, risk_scores) and reading them back for the API and maps.
+
+Which computation answers "as of D": the latest one whose ``as_of`` is at or before D (ties: the
+latest computed). When there is none, :func:`risk_geojson` and :func:`risk_detail` compute one
+for D on demand and keep it, so a leader's first look at a date is never an empty map and the
+second look is instant. "Previous colour" is the colour in the computation before the one shown
+(by ``as_of``, then by id).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, Row
+
+from geo.database import sql
+from geo.errors import NotFoundError
+from geo.levels import Level
+from geo.risk.compute import RiskResult, as_of_instant, compute_risk
+from geo.settings import Settings
+
+
+def store_run(engine: Engine, result: RiskResult) -> int:
+    """Keep one computation and all its areas' scores in one transaction; return the run id."""
+    with engine.begin() as conn:
+        run_id = int(
+            conn.execute(
+                sql("risk_run_insert"),
+                {
+                    "region": result.region,
+                    "as_of": result.as_of,
+                    "params": json.dumps(result.params, ensure_ascii=False),
+                    "summary": json.dumps(result.summary, ensure_ascii=False),
+                },
+            ).scalar_one()
+        )
+        conn.execute(
+            sql("risk_score_insert"),
+            [
+                {
+                    "run_id": run_id,
+                    "region": result.region,
+                    "area_code": a.code,
+                    "level": a.level.value,
+                    "colour": a.colour.value,
+                    "score": a.score,
+                    "hazard_colour": a.hazard_colour.value,
+                    "incident_colour": a.incident_colour.value,
+                    "intensity_km2": a.intensity_km2,
+                    "smoothed_km2": a.smoothed_km2,
+                    "per_1000": a.per_1000,
+                    "gi_z": a.gi_z,
+                    "gi_p": a.gi_p,
+                    "significant": a.significant,
+                    "reasons": json.dumps(a.reasons, ensure_ascii=False),
+                }
+                for a in result.areas
+            ],
+        )
+    return run_id
+
+
+def run_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> tuple[int, RiskResult]:
+    """Compute the map as of ``as_of`` and keep it; return the run id and the result."""
+    result = compute_risk(engine, settings, as_of=as_of)
+    return store_run(engine, result), result
+
+
+def _run_at(conn: Connection, region: str, as_of: datetime | None) -> Row[Any] | None:
+    return conn.execute(sql("risk_run_at"), {"region": region, "as_of": as_of}).first()
+
+
+def _resolve_run(
+    engine: Engine, settings: Settings, region: str, as_of: date | datetime | None
+) -> Row[Any]:
+    """The computation answering ``as_of``, computed and kept on demand when there is none."""
+    instant = None if as_of is None else as_of_instant(as_of, settings.timezone)
+    with engine.connect() as conn:
+        run = _run_at(conn, region, instant)
+    if run is None:
+        if region != settings.region:
+            msg = f"no risk computation for region {region!r}"
+            raise NotFoundError(msg)
+        run_risk(engine, settings, as_of=instant or as_of_instant(None, settings.timezone))
+        with engine.connect() as conn:
+            run = _run_at(conn, region, instant)
+    if run is None:  # only if the run just kept was deleted at once by someone else
+        msg = f"no risk computation for region {region!r} as of {as_of}"
+        raise NotFoundError(msg)
+    return run
+
+
+def risk_geojson(
+    engine: Engine,
+    *,
+    region: str,
+    level: Level | None = None,
+    as_of: date | datetime | None = None,
+    settings: Settings,
+) -> str:
+    """The four-colour map as a GeoJSON FeatureCollection text (EPSG:4326, built in SQL).
+
+    Parameters
+    ----------
+    region
+        The tenant.
+    level
+        Only areas of this level (all levels when None).
+    as_of
+        The latest computation at or before this instant (a date: its end, in
+        ``settings.timezone``) answers; None: the newest. Computed on demand when there is none.
+    settings
+        For the time zone and an on-demand computation.
+
+    Returns
+    -------
+    str
+        Features with ``code``, ``name``, ``level``, ``parent_code``, ``colour``, ``score``,
+        ``hazard_colour``, ``incident_colour``, ``previous_colour`` and ``reasons``; the
+        collection's ``run`` says which computation answered.
+    """
+    run = _resolve_run(engine, settings, region, as_of)
+    with engine.connect() as conn:
+        out = conn.execute(
+            sql("risk_geojson"),
+            {
+                "run_id": run.id,
+                "previous_id": run.previous_id,
+                "level": level.value if level else None,
+            },
+        ).scalar_one()
+    return str(out)
+
+
+def risk_detail(
+    engine: Engine,
+    *,
+    region: str,
+    code: str,
+    as_of: date | datetime | None = None,
+    settings: Settings,
+) -> dict[str, Any]:
+    """Why an area has its colour: hazards, incidents by type, Gi*, thresholds, history.
+
+    Raises
+    ------
+    NotFoundError
+        The computation has no area with that code.
+    """
+    run = _resolve_run(engine, settings, region, as_of)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sql("risk_area"), {"run_id": run.id, "previous_id": run.previous_id, "code": code}
+        ).first()
+        if row is None:
+            msg = f"no area with code {code!r} in the risk computation of {run.as_of.isoformat()}"
+            raise NotFoundError(msg)
+        history = conn.execute(sql("risk_history"), {"region": region, "code": code}).all()
+    params = dict(run.params)
+    tz = ZoneInfo(settings.timezone)
+
+    def local(instant: datetime) -> str:
+        return instant.astimezone(tz).isoformat()
+
+    return {
+        "code": row.code,
+        "name": row.name,
+        "level": row.level,
+        "parent_code": row.parent_code,
+        "area_m2": row.area_m2,
+        "population": row.population,
+        "colour": row.colour,
+        "previous_colour": row.previous_colour,
+        "score": row.score,
+        "hazard_colour": row.hazard_colour,
+        "incident_colour": row.incident_colour,
+        "intensity_km2": row.intensity_km2,
+        "smoothed_km2": row.smoothed_km2,
+        "per_1000": row.per_1000,
+        "hotspot": (
+            None
+            if row.gi_z is None
+            else {
+                "z": row.gi_z,
+                "p": row.gi_p,
+                "fdr_p": params.get("fdr_p"),
+                "significant": row.significant,
+            }
+        ),
+        "reasons": row.reasons,
+        "thresholds": {
+            "lec_bands": params.get("lec_bands"),
+            "ls_bands": params.get("ls_bands"),
+            "incident_bounds_km2": params.get("incident_bounds_km2"),
+            "incident_quantiles": params.get("incident_quantiles"),
+            "incident_thresholds": params.get("incident_thresholds"),
+            "fdr_alpha": params.get("fdr_alpha"),
+            "fdr_p": params.get("fdr_p"),
+            "half_life_days": params.get("half_life_days"),
+            "window_days": params.get("window_days"),
+            "type_weights": params.get("type_weights"),
+        },
+        "run": {
+            "id": run.id,
+            "as_of": local(run.as_of),
+            "computed_at": local(run.computed_at),
+            "previous_id": run.previous_id,
+        },
+        "history": [
+            {
+                "run_id": h.run_id,
+                "as_of": local(h.as_of),
+                "computed_at": local(h.computed_at),
+                "colour": h.colour,
+                "score": h.score,
+            }
+            for h in history
+        ],
+    }
