@@ -1,0 +1,95 @@
+"""The web pages (dashboard, four-colour map), the compact data they draw, and their assets."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+
+from api.deps import EngineDep, SettingsDep
+from geo.levels import Level
+from maps.assets import asset_file
+from maps.pages import dashboard_page, hazards_json, incidents_heat_json, risk_page
+
+router = APIRouter(tags=["maps"])
+
+ASSET_MAX_AGE_S = 86_400
+"""Assets change only on reinstall; a day of caching, revalidated by ETag after that."""
+
+# Other pages linked from the dashboard when the app serves them (issues 6 and 7 add them).
+OTHER_PAGES = [
+    ("巡逻覆盖 Patrol coverage", "/maps/coverage"),
+    ("案件统计 Case statistics", "/stats"),
+]
+
+
+def _served_pages(request: Request) -> list[tuple[str, str]]:
+    paths = {r.path for r in request.app.routes if isinstance(r, APIRoute)}
+    return [(title, path) for title, path in OTHER_PAGES if path in paths]
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, engine: EngineDep, settings: SettingsDep) -> HTMLResponse:
+    """The dashboard: areas and colours per level, open hazards, incidents this month."""
+    return HTMLResponse(
+        dashboard_page(engine, settings, today=date.today(), pages=_served_pages(request))
+    )
+
+
+@router.get("/maps/risk", response_class=HTMLResponse)
+def risk_map(
+    engine: EngineDep,
+    settings: SettingsDep,
+    level: Annotated[Level, Query(description="the level drawn")] = Level.GRID3,
+    as_of: Annotated[date | None, Query(description="colours as of (default today)")] = None,
+    focus: Annotated[str | None, Query(description="zoom to this area's code")] = None,
+) -> HTMLResponse:
+    """The four-colour risk map (四色安全图谱) of one level."""
+    today = date.today()
+    return HTMLResponse(
+        risk_page(engine, settings, level=level, as_of=as_of or today, today=today, focus=focus)
+    )
+
+
+@router.get("/maps/data/hazards")
+def map_hazards(
+    engine: EngineDep,
+    settings: SettingsDep,
+    as_of: Annotated[date | None, Query(description="open on this day (default today)")] = None,
+) -> dict[str, Any]:
+    """Open hazards as map markers, coloured by their assessment."""
+    return hazards_json(engine, settings, as_of=as_of or date.today())
+
+
+@router.get("/maps/data/incidents")
+def map_incidents(
+    engine: EngineDep,
+    settings: SettingsDep,
+    type_: Annotated[list[str] | None, Query(alias="type", description="only these types")] = None,
+    date_from: Annotated[date | None, Query(alias="from", description="on or after")] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="on or before")] = None,
+) -> dict[str, Any]:
+    """Incident positions (``[lat, lon]``) for the heat layer."""
+    return incidents_heat_json(
+        engine, settings, types=tuple(type_ or ()), date_from=date_from, date_to=date_to
+    )
+
+
+@router.get("/static/{name:path}", include_in_schema=False)
+def static_asset(name: str, request: Request, settings: SettingsDep) -> Response:
+    """One of the known assets (maps/assets.py), with ETag and Cache-Control."""
+    path, media_type = asset_file(name, settings)
+    stat = path.stat()
+    etag = (
+        '"'
+        + hashlib.blake2b(f"{stat.st_mtime_ns}:{stat.st_size}".encode(), digest_size=10).hexdigest()
+        + '"'
+    )
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={ASSET_MAX_AGE_S}"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(path.read_bytes(), media_type=media_type, headers=headers)

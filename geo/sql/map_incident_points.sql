@@ -1,0 +1,9 @@
+-- Located incidents as heat-map points (lon, lat in EPSG:4326), optionally of some types and
+-- occurred in [date_from, date_to).
+SELECT ST_X(p) AS lon, ST_Y(p) AS lat
+FROM incidents i
+CROSS JOIN LATERAL ST_Transform(i.geom, 4326) AS p
+WHERE i.region = :region AND i.geom IS NOT NULL
+  AND (CAST(:types AS text[]) IS NULL OR i.type = ANY(CAST(:types AS text[])))
+  AND (CAST(:date_from AS timestamptz) IS NULL OR i.occurred_at >= :date_from)
+  AND (CAST(:date_to AS timestamptz) IS NULL OR i.occurred_at < :date_to)

@@ -1,0 +1,14 @@
+-- One web-mercator vector tile of incidents, optionally of some types and occurred in [from, to).
+WITH b AS (
+    SELECT ST_TileEnvelope(:z, :x, :y) AS env,
+           ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), :srid) AS env_src
+), t AS (
+    SELECT i.id, i.type, to_char(i.occurred_at, 'YYYY-MM-DD') AS occurred, i.area_code,
+           ST_AsMVTGeom(ST_Transform(i.geom, 3857), b.env, 4096, 64, true) AS geom
+    FROM incidents i, b
+    WHERE i.region = :region AND i.geom && b.env_src
+      AND (CAST(:types AS text[]) IS NULL OR i.type = ANY(CAST(:types AS text[])))
+      AND (CAST(:date_from AS timestamptz) IS NULL OR i.occurred_at >= :date_from)
+      AND (CAST(:date_to AS timestamptz) IS NULL OR i.occurred_at < :date_to)
+)
+SELECT ST_AsMVT(t, 'incidents', 4096, 'geom') FROM t WHERE t.geom IS NOT NULL

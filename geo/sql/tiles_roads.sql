@@ -1,0 +1,13 @@
+-- One web-mercator vector tile of the district's roads (the background when there is no basemap).
+-- The && filter on the envelope transformed into the storage CRS lets the GiST index work; the
+-- envelope is widened by the tile buffer (64/4096) so lines crossing the edge are kept.
+WITH b AS (
+    SELECT ST_TileEnvelope(:z, :x, :y) AS env,
+           ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), :srid) AS env_src
+), t AS (
+    SELECT r.road_id AS id, r.name, r.road_class,
+           ST_AsMVTGeom(ST_Transform(r.geom, 3857), b.env, 4096, 64, true) AS geom
+    FROM roads r, b
+    WHERE r.region = :region AND r.geom && b.env_src
+)
+SELECT ST_AsMVT(t, 'roads', 4096, 'geom') FROM t WHERE t.geom IS NOT NULL

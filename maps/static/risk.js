@@ -1,0 +1,358 @@
+/* gridsafe four-colour risk map (四色安全图谱): the page's behaviour on top of the folium map.
+ *
+ * Everything it loads comes from the app: the areas are embedded in the page (or drawn from
+ * /tiles/areas/... when there are too many), the detail from /api/risk/{code}, hazards and the
+ * incident heat layer from /maps/data/..., the background from /tiles/roads and /tiles/buildings.
+ */
+(function () {
+  "use strict";
+
+  function esc(value) {
+    return String(value === null || value === undefined ? "" : value)
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;");
+  }
+
+  function query(params) {
+    const q = new URLSearchParams();
+    Object.keys(params).forEach(function (k) {
+      const v = params[k];
+      if (Array.isArray(v)) { v.forEach(function (x) { q.append(k, x); }); }
+      else if (v !== null && v !== undefined && v !== "") { q.append(k, v); }
+    });
+    const s = q.toString();
+    return s ? "?" + s : "";
+  }
+
+  function typeName(cfg, code) {
+    const t = cfg.incident_types.find(function (x) { return x.code === code; });
+    return t ? t.name_zh + " " + t.name_en : code;
+  }
+
+  // The top reasons behind a colour (geo/risk: ranked hazards, incidents by type, children).
+  function topReasons(cfg, r, n) {
+    if (!r) { return []; }
+    const out = [];
+    (r.hazards || []).slice(0, n).forEach(function (h) {
+      out.push("隐患 " + h.name + " (" + cfg.colour_names[h.colour].zh + ", " + h.method + " " + h.score + ")");
+    });
+    (r.incidents || []).slice(0, n).forEach(function (i) {
+      out.push(typeName(cfg, i.type) + " × " + i.count);
+    });
+    if (r.hotspot && r.hotspot.significant) { out.push("热点 hot spot (Gi* z " + r.hotspot.z + ")"); }
+    if (!out.length && r.children && r.children.length) {
+      const k = r.children[0];
+      out.push("最高下级 worst child " + k.name + " (" + cfg.colour_names[k.colour].zh + ")");
+    }
+    return out.slice(0, n);
+  }
+
+  function chip(cfg, colour) {
+    const names = cfg.colour_names[colour];
+    if (!names) { return "—"; }
+    return '<span class="gs-chip" style="background:' + cfg.colours[colour] + '">' +
+      esc(names.zh) + " " + esc(names.en) + "</span>";
+  }
+
+  function tooltipHtml(cfg, p) {
+    const reasons = topReasons(cfg, p.reasons, 3).map(function (r) {
+      return "<li>" + esc(r) + "</li>";
+    }).join("");
+    const score = p.score === null || p.score === undefined ? "—" : Number(p.score).toFixed(1);
+    return '<div class="gs-tip"><b>' + esc(p.name) + "</b> " + esc(p.code) + "<br>" +
+      chip(cfg, p.colour) + " 风险分 score " + esc(score) +
+      (reasons ? "<ul>" + reasons + "</ul>" : "") + "</div>";
+  }
+
+  function table(rows, columns) {
+    if (!rows || !rows.length) { return "<p>无 none</p>"; }
+    return "<table><tr>" + columns.map(function (c) { return "<th>" + esc(c[1]) + "</th>"; })
+      .join("") + "</tr>" + rows.map(function (r) {
+        return "<tr>" + columns.map(function (c) {
+          const v = typeof c[0] === "function" ? c[0](r) : esc(r[c[0]]);
+          return "<td>" + v + "</td>";
+        }).join("") + "</tr>";
+      }).join("") + "</table>";
+  }
+
+  function num(v) { return v === null || v === undefined ? "—" : Number(v).toFixed(1); }
+
+  function detailHtml(cfg, d, children) {
+    const r = d.reasons || {};
+    let html = '<button class="gs-close" title="关闭 close">×</button>' +
+      "<h2>" + esc(d.name) + " <small>" + esc(d.code) + "</small></h2>" +
+      "<p>" + chip(cfg, d.colour) + " 风险分 score " + esc(num(d.score)) +
+      (d.previous_colour ? " · 上期 previous " + chip(cfg, d.previous_colour) : "") + "</p>" +
+      "<p>隐患 hazards " + chip(cfg, d.hazard_colour) + " · 事件 incidents " +
+      chip(cfg, d.incident_colour) + "</p>";
+    html += "<h3>原因 Why this colour</h3><ul>" + topReasons(cfg, r, 5).map(function (x) {
+      return "<li>" + esc(x) + "</li>";
+    }).join("") + "</ul>";
+    const scored = {};
+    (r.children || []).forEach(function (k) { scored[k.code] = k; });
+    const kids = children.map(function (c) { return Object.assign({}, c, scored[c.code] || {}); });
+    html += "<h3>下级区域 Children (" + kids.length + ")</h3>" + table(kids, [
+      [function (c) {
+        return '<a href="#" data-code="' + esc(c.code) + '">' + esc(c.name) + "</a>";
+      }, "名称 name"],
+      [function (c) { return c.colour ? chip(cfg, c.colour) : "—"; }, "颜色 colour"],
+      [function (c) { return esc(num(c.score)); }, "分 score"],
+    ]);
+    if (kids.length) {
+      html += '<p><a href="/maps/risk?level=' + esc(kids[0].level) + "&as_of=" + esc(cfg.as_of) +
+        "&focus=" + encodeURIComponent(d.code) + '">在地图上查看下级 show the children on the map</a></p>';
+    }
+    html += "<h3>未整改隐患 Open hazards (" + (r.hazards_total || 0) + ")</h3>" + table(r.hazards, [
+      ["name", "名称 name"], ["category", "类别 category"],
+      [function (h) { return chip(cfg, h.colour) + " " + esc(h.method) + " " + esc(h.score); }, "等级 level"],
+    ]);
+    html += "<h3>近期事件 Recent incidents (" + (r.incidents_total || 0) + ")</h3>" + table(r.incidents, [
+      [function (i) { return esc(typeName(cfg, i.type)); }, "类型 type"],
+      ["count", "起数 count"],
+    ]);
+    html += "<h3>趋势 Trend</h3>" + table((d.history || []).slice(-12).reverse(), [
+      [function (h) { return esc(String(h.as_of).slice(0, 10)); }, "截至 as of"],
+      [function (h) { return chip(cfg, h.colour); }, "颜色 colour"],
+      [function (h) { return esc(num(h.score)); }, "分 score"],
+    ]);
+    return html;
+  }
+
+  function legendControl(cfg) {
+    const legend = L.control({ position: "bottomright" });
+    legend.onAdd = function () {
+      const div = L.DomUtil.create("div", "gs-legend");
+      let html = "<h4>风险等级 Risk level</h4>";
+      ["red", "orange", "yellow", "blue"].forEach(function (c) {
+        const n = cfg.colour_names[c];
+        const count = cfg.colour_counts ? cfg.colour_counts[c] : null;
+        html += '<div><i style="background:' + cfg.colours[c] + '"></i>' + esc(n.zh) + " " +
+          esc(n.en) + " · " + esc(n.meaning_zh) + " " + esc(n.meaning_en) +
+          (count === null || count === undefined ? "" : ' <span class="gs-count">(' + count + ")</span>") +
+          "</div>";
+      });
+      div.innerHTML = html;
+      return div;
+    };
+    return legend;
+  }
+
+  function titleControl(cfg) {
+    const title = L.control({ position: "topleft" });
+    title.onAdd = function () {
+      const div = L.DomUtil.create("div", "gs-title");
+      div.innerHTML = "<h1>四色安全图谱 Four-colour safety map</h1>" +
+        '<div class="gs-sub">' + esc(cfg.level_name) + " · 截至 as of " + esc(cfg.as_of) +
+        " · " + esc(cfg.area_count) + " 个区域 areas" +
+        (cfg.mode === "tiles" ? " · 矢量切片 vector tiles" : "") +
+        ' · <a href="/">总览 dashboard</a></div>';
+      L.DomEvent.disableClickPropagation(div);
+      return div;
+    };
+    return title;
+  }
+
+  function panelControl(cfg, handlers) {
+    const panel = L.control({ position: "topright" });
+    panel.onAdd = function () {
+      const div = L.DomUtil.create("div", "gs-panel");
+      const levels = cfg.levels.map(function (l) {
+        return '<option value="' + esc(l.value) + '"' + (l.value === cfg.level ? " selected" : "") +
+          ">" + esc(l.zh) + " " + esc(l.en) + " (" + l.count + ")</option>";
+      }).join("");
+      const types = cfg.incident_types.map(function (t) {
+        return '<label><input type="checkbox" name="type" value="' + esc(t.code) + '" checked> ' +
+          esc(t.name_zh) + " " + esc(t.name_en) + "</label>";
+      }).join("");
+      div.innerHTML =
+        '<label>层级 Level <select id="gs-level">' + levels + "</select></label>" +
+        '<label>截至 As of <input type="date" id="gs-asof" value="' + esc(cfg.as_of) +
+        '" max="' + esc(cfg.today) + '"></label>' +
+        "<h3>图层 Layers</h3>" +
+        '<label><input type="checkbox" id="gs-hazards" checked> 隐患 Hazards</label>' +
+        '<label><input type="checkbox" id="gs-heat"> 事件热力 Incident heat</label>' +
+        '<div id="gs-heat-filter" hidden><h3>事件类型 Incident types</h3>' +
+        '<div class="gs-types">' + types + "</div>" +
+        '<label>从 From <input type="date" id="gs-from" value="' + esc(cfg.period_from) + '"></label>' +
+        '<label>到 To <input type="date" id="gs-to" value="' + esc(cfg.as_of) + '"></label>' +
+        '<button id="gs-apply">应用 Apply</button> <span id="gs-heat-count"></span></div>';
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      div.querySelector("#gs-level").addEventListener("change", handlers.reload);
+      div.querySelector("#gs-asof").addEventListener("change", handlers.reload);
+      div.querySelector("#gs-hazards").addEventListener("change", handlers.hazards);
+      div.querySelector("#gs-heat").addEventListener("change", handlers.heat);
+      div.querySelector("#gs-apply").addEventListener("click", handlers.heat);
+      return div;
+    };
+    return panel;
+  }
+
+  function vectorStyle(cfg, weight) {
+    return function (p) {
+      return {
+        fill: true, fillColor: cfg.colours[p.colour] || cfg.no_colour, fillOpacity: cfg.fill_opacity,
+        color: "#ffffff", weight: weight, opacity: 0.9,
+      };
+    };
+  }
+
+  window.gridsafeRiskMap = function (map, cfg) {
+    if (map.attributionControl) { map.attributionControl.setPrefix(false); }
+    map.createPane("gs-background").style.zIndex = 250;
+    map.createPane("gs-areas").style.zIndex = 400;
+    map.createPane("gs-points").style.zIndex = 620;
+    const weight = { subdistrict: 3, grid2: 2.5, grid3: 1.5, micro: 0.8 }[cfg.level];
+
+    if (cfg.background) {
+      L.vectorGrid.protobuf("/tiles/buildings/{z}/{x}/{y}.mvt", {
+        pane: "gs-background", maxNativeZoom: 18, rendererFactory: L.canvas.tile,
+        vectorTileLayerStyles: { buildings: { fill: true, fillColor: "#d9d4c7", fillOpacity: 1, color: "#c4bdab", weight: 0.5 } },
+      }).addTo(map);
+      L.vectorGrid.protobuf("/tiles/roads/{z}/{x}/{y}.mvt", {
+        pane: "gs-background", maxNativeZoom: 18, rendererFactory: L.canvas.tile,
+        vectorTileLayerStyles: { roads: { color: "#9a9a9a", weight: 1.6, opacity: 0.9 } },
+      }).addTo(map);
+    }
+
+    const detail = document.getElementById("gs-detail");
+    function openDetail(code) {
+      detail.hidden = false;
+      detail.innerHTML = "<p>加载中 loading " + esc(code) + "…</p>";
+      function get(u) {
+        return fetch(u).then(function (r) {
+          if (!r.ok) { throw new Error(r.status + " " + r.statusText); }
+          return r.json();
+        });
+      }
+      Promise.all([
+        get(cfg.detail_url + encodeURIComponent(code) + query({ as_of: cfg.as_of })),
+        get(cfg.area_url + encodeURIComponent(code)),
+      ])
+        .then(function (res) { detail.innerHTML = detailHtml(cfg, res[0], res[1].properties.children); })
+        .catch(function (e) { detail.innerHTML = "<p>无法加载 cannot load: " + esc(e.message) + "</p>"; });
+    }
+    detail.addEventListener("click", function (e) {
+      const t = e.target;
+      if (t.classList.contains("gs-close")) { detail.hidden = true; }
+      if (t.dataset && t.dataset.code) { e.preventDefault(); openDetail(t.dataset.code); }
+    });
+
+    let areas;
+    if (cfg.mode === "embed") {
+      const labels = [];
+      areas = L.geoJSON(cfg.areas, {
+        pane: "gs-areas",
+        style: function (f) {
+          return {
+            fillColor: cfg.colours[f.properties.colour] || cfg.no_colour,
+            fillOpacity: cfg.fill_opacity, color: "#ffffff", weight: weight, opacity: 0.95,
+          };
+        },
+        onEachFeature: function (f, layer) {
+          layer.bindTooltip(tooltipHtml(cfg, f.properties), { sticky: true });
+          layer.on("click", function () { openDetail(f.properties.code); });
+          if (f.properties.label) {
+            labels.push({
+              layer: layer,
+              tip: L.tooltip({ permanent: true, direction: "center", className: "gs-label", interactive: false })
+                .setLatLng(f.properties.label).setContent(esc(f.properties.name)),
+              width: 14 * String(f.properties.name).length + 6,
+            });
+          }
+        },
+      }).addTo(map);
+      // Show a name only where its area is wide enough on screen to hold it.
+      const showLabels = function () {
+        labels.forEach(function (l) {
+          const b = l.layer.getBounds();
+          const px = map.latLngToLayerPoint(b.getNorthEast()).x - map.latLngToLayerPoint(b.getSouthWest()).x;
+          if (px >= l.width) { if (!map.hasLayer(l.tip)) { l.tip.addTo(map); } }
+          else if (map.hasLayer(l.tip)) { map.removeLayer(l.tip); }
+        });
+      };
+      map.on("zoomend", showLabels);
+      map.whenReady(showLabels);
+    } else {
+      const tip = L.tooltip({ sticky: true });
+      areas = L.vectorGrid.protobuf(cfg.tile_url, {
+        pane: "gs-areas", interactive: true, maxNativeZoom: 18, rendererFactory: L.canvas.tile,
+        vectorTileLayerStyles: { areas: vectorStyle(cfg, weight) },
+        getFeatureId: function (f) { return f.properties.code; },
+      })
+        .on("click", function (e) { openDetail(e.layer.properties.code); })
+        .on("mouseover", function (e) {
+          tip.setContent(tooltipHtml(cfg, e.layer.properties)).setLatLng(e.latlng).addTo(map);
+        })
+        .on("mouseout", function () { map.removeLayer(tip); })
+        .addTo(map);
+    }
+
+    const hazards = L.layerGroup();
+    let hazardsLoaded = false;
+    function loadHazards() {
+      hazardsLoaded = true;
+      fetch(cfg.hazards_url + query({ as_of: cfg.as_of }))
+        .then(function (r) { return r.json(); })
+        .then(function (d) {
+          d.hazards.forEach(function (h) {
+            L.circleMarker([h.lat, h.lon], {
+              pane: "gs-points", radius: { red: 9, orange: 8, yellow: 7, blue: 6 }[h.colour],
+              fillColor: cfg.colours[h.colour], fillOpacity: 1, color: "#222", weight: 1.5,
+            }).bindTooltip(
+              "<b>" + esc(h.name) + "</b><br>" + esc(h.category) + " · " + chip(cfg, h.colour) +
+              "<br>" + esc(h.method) + " " + esc(h.score)
+            ).addTo(hazards);
+          });
+        });
+    }
+
+    let heat = null;
+    function loadHeat() {
+      const on = document.getElementById("gs-heat").checked;
+      document.getElementById("gs-heat-filter").hidden = !on;
+      if (heat) { map.removeLayer(heat); heat = null; }
+      if (!on) { return; }
+      const types = Array.prototype.map.call(
+        document.querySelectorAll('#gs-heat-filter input[name="type"]:checked'),
+        function (i) { return i.value; });
+      const all = types.length === cfg.incident_types.length;
+      fetch(cfg.incidents_url + query({
+        type: all ? [] : (types.length ? types : ["-"]),
+        from: document.getElementById("gs-from").value, to: document.getElementById("gs-to").value,
+      }))
+        .then(function (r) { return r.json(); })
+        .then(function (d) {
+          document.getElementById("gs-heat-count").textContent = d.count + " 起 incidents";
+          heat = L.heatLayer(d.points, { radius: 20, blur: 16, minOpacity: 0.35 }).addTo(map);
+        });
+    }
+
+    function reload() {
+      const q = new URLSearchParams(window.location.search);
+      q.set("level", document.getElementById("gs-level").value);
+      q.set("as_of", document.getElementById("gs-asof").value);
+      q.delete("focus");
+      window.location.search = q.toString();
+    }
+
+    titleControl(cfg).addTo(map);
+    panelControl(cfg, {
+      reload: reload,
+      hazards: function (e) {
+        if (e.target.checked) {
+          if (!hazardsLoaded) { loadHazards(); }
+          hazards.addTo(map);
+        } else { map.removeLayer(hazards); }
+      },
+      heat: loadHeat,
+    }).addTo(map);
+    legendControl(cfg).addTo(map);
+    L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+
+    map.fitBounds(cfg.focus_bounds || cfg.bounds, { padding: [10, 10] });
+    loadHazards();
+    hazards.addTo(map);
+    window.gridsafe = { map: map, areas: areas, hazards: hazards, openDetail: openDetail };
+  };
+})();
