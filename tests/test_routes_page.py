@@ -1,0 +1,117 @@
+"""The route plan page in real headless Chromium: offline, each unit's path painted in its own
+colour over the risk colours, numbered stops in order."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import Engine, text
+
+from api.app import create_app
+from geo.routing.network import build_network
+from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, plan_routes
+from geo.settings import Settings
+from maps.pages import COLOURS
+from maps.routes import UNDERLAY_OPACITY, UNIT_COLOURS
+from tests.browser import CHROMIUM, Chromium, serve
+from tests.test_maps import CELL, X0, Y0, build_district
+from tests.test_maps_browser import assert_offline
+
+pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
+
+
+def _xy(i: int, j: int) -> tuple[float, float]:
+    return X0 + 50 + CELL * i, Y0 + 50 + CELL * j
+
+
+def _plan(engine: Engine, settings: Settings) -> dict:
+    """Roads through the micro-grid centres of the hand-made district, a station, a plan."""
+    with engine.begin() as conn:
+        for k in range(4):
+            for road_id, pts in (
+                (f"ew{k}", [_xy(i, k) for i in range(4)]),
+                (f"ns{k}", [_xy(k, j) for j in range(4)]),
+            ):
+                wkt = "LINESTRING(" + ", ".join(f"{x} {y}" for x, y in pts) + ")"
+                conn.execute(
+                    text(
+                        "INSERT INTO roads (region, road_id, road_class, geom) "
+                        "VALUES (:r, :id, 'residential', ST_GeomFromText(:wkt, 4547))"
+                    ),
+                    {"r": settings.region, "id": road_id, "wkt": wkt},
+                )
+        x, y = _xy(0, 0)
+        conn.execute(
+            text(
+                "INSERT INTO pois (region, poi_id, kind, name, geom) "
+                "VALUES (:r, 'S1', 'station', '警务站', ST_Point(:x, :y, 4547))"
+            ),
+            {"r": settings.region, "x": x, "y": y},
+        )
+    build_network(engine, settings)
+    stops = [
+        CandidateInput(id=f"P{i}{j}", kind="red", risk=r, lon=_xy(i, j)[0], lat=_xy(i, j)[1],
+                       crs="EPSG:4547")
+        for i, j, r in ((3, 0, 5.0), (3, 3, 4.0), (0, 3, 3.0))
+    ]  # fmt: skip
+    request = PlanRequest(
+        units=[UnitInput("步巡1", "S1")],
+        shift_start=datetime(2026, 11, 24, 8, 0),
+        shift_end=datetime(2026, 11, 24, 9, 0),
+        candidates=stops,
+        risk_areas=False,
+        school_gates=False,
+        time_limit_s=0.3,
+    )
+    return plan_routes(engine, settings, request)
+
+
+def test_route_page_draws_paths_and_numbered_stops_over_risk(
+    make_db: Callable[..., tuple[Engine, Settings]], artifacts: Path
+) -> None:
+    engine, settings = make_db("routespage")
+    build_district(engine, settings)
+    plan = _plan(engine, settings)
+    assert len(plan["units"][0]["stops"]) == 3
+    with serve(settings) as base, Chromium() as browser:
+        png = artifacts / "route_plan.png"
+        load = browser.load(
+            f"{base}/maps/routes/{plan['id']}",
+            ready="document.querySelectorAll('.gs-stop').length >= 4",
+            screenshot=png,
+        )
+        assert_offline(load, base)
+        numbers = browser.evaluate(
+            "[...document.querySelectorAll('.gs-stop')].map(e => e.textContent)"
+        )
+        legend = browser.evaluate("document.querySelector('.gs-route-legend').innerText")
+    assert sorted(numbers) == ["1", "2", "3", "站"]
+    assert "步巡1" in legend
+    img = np.asarray(Image.open(png).convert("RGB"), dtype=float)
+
+    def pixels(colour: np.ndarray) -> int:
+        return int((np.abs(img - colour).max(axis=2) <= 12).sum())
+
+    assert pixels(_rgb(UNIT_COLOURS[0])) > 500  # the path is painted
+    background = img[img.shape[0] // 2, 5]  # left of the district
+    underlay = {
+        name: pixels(UNDERLAY_OPACITY * _rgb(hex_) + (1 - UNDERLAY_OPACITY) * background)
+        for name, hex_ in COLOURS.items()
+    }
+    assert all(n > 2000 for n in underlay.values()), underlay  # all four risk colours beneath
+
+
+def _rgb(hex_colour: str) -> np.ndarray:
+    return np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+
+
+def test_unknown_plan_is_404(db: Engine, db_settings: Settings) -> None:
+    with TestClient(create_app(db_settings)) as client:
+        assert client.get("/maps/routes/424242").status_code == 404
