@@ -1,0 +1,224 @@
+"""Cases in a closed loop and the statistics leaders report: list, open, move, export, stats."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from api.deps import EngineDep, SettingsDep
+from geo.cases import (
+    PLATFORMS,
+    SQUADS,
+    State,
+    export_cases,
+    get_case,
+    list_cases,
+    open_case,
+    transition,
+)
+from geo.errors import InputError
+from geo.stats import case_stats
+from maps.stats_page import stats_page
+
+router = APIRouter(prefix="/api", tags=["cases"])
+pages = APIRouter(tags=["maps"])
+
+GEOJSON = "application/geo+json"
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+AreaQuery = Annotated[
+    str | None, Query(description="only cases in this area (any level) or under it")
+]
+FromQuery = Annotated[
+    date | None, Query(alias="from", description="received on or after this local day")
+]
+ToQuery = Annotated[date | None, Query(alias="to", description="received on or before this day")]
+
+
+class CaseOpen(BaseModel):
+    """Open the case of an incident."""
+
+    incident_id: int = Field(description="the incident (one case per incident)")
+    actor: str = Field(description="who registers it")
+    platform: str | None = Field(
+        default=None,
+        description=(
+            f"intake platform: {', '.join(PLATFORMS)} (or its Chinese name, e.g. 一码解纠纷); "
+            "default: the incident's source when that names one"
+        ),
+    )
+    received_at: datetime | None = Field(
+        default=None, description="when received (default: the incident's reported_at)"
+    )
+    note: str | None = None
+
+
+class CaseStep(BaseModel):
+    """One step of the workflow."""
+
+    to: State = Field(description="the next state")
+    actor: str = Field(description="who makes the step")
+    version: int = Field(description="the case's version as read: the optimistic lock")
+    squad: str | None = Field(
+        default=None,
+        description=f"when dispatching to a squad of the grid: {', '.join(SQUADS)}",
+    )
+    department: str | None = Field(default=None, description="or when dispatching to a department")
+    note: str | None = None
+    reason: str | None = Field(
+        default=None, description="why it is reopened (required when reopening)"
+    )
+
+
+@router.get("/cases", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+def get_cases(
+    engine: EngineDep,
+    settings: SettingsDep,
+    area: AreaQuery = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    state: Annotated[State | None, Query(description="only cases in this state")] = None,
+    platform: Annotated[str | None, Query(description="only from this intake platform")] = None,
+    overdue: Annotated[bool | None, Query(description="only overdue (or on-time) cases")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="page size")] = 1000,
+    offset: Annotated[
+        int, Query(ge=0, le=2**31 - 1, description="cases to skip (a PostgreSQL integer)")
+    ] = 0,
+) -> Response:
+    """Cases as GeoJSON (the incident's point, EPSG:4326), newest first, with ``total``."""
+    body = list_cases(
+        engine,
+        settings,
+        area=area,
+        start=start,
+        end=end,
+        state=state.value if state is not None else None,
+        platform=platform,
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
+    )
+    return Response(body, media_type=GEOJSON)
+
+
+@router.post("/cases", status_code=201)
+def post_case(engine: EngineDep, settings: SettingsDep, body: CaseOpen) -> dict[str, Any]:
+    """Open a case on an incident (state ``received``); 409 when the incident has one."""
+    return open_case(
+        engine,
+        settings,
+        incident_id=body.incident_id,
+        actor=body.actor,
+        platform=body.platform,
+        received_at=body.received_at,
+        note=body.note,
+    )
+
+
+@router.get(
+    "/cases/export",
+    response_class=Response,
+    responses={200: {"content": {MEDIA["csv"]: {}, MEDIA["xlsx"]: {}}}},
+)
+def get_cases_export(
+    engine: EngineDep,
+    settings: SettingsDep,
+    fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
+    area: AreaQuery = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
+) -> Response:
+    """Cases received in the period with every timestamp and their areas, as CSV or Excel."""
+    body = export_cases(engine, settings, fmt=fmt, area=area, start=start, end=end)
+    name = f"cases_{area or 'all'}_{start or ''}_{end or ''}.{fmt}"
+    return Response(
+        body,
+        media_type=MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/cases/{case_id}")
+def get_one_case(engine: EngineDep, settings: SettingsDep, case_id: int) -> dict[str, Any]:
+    """One case with its history (who, when, why) and the states allowed next."""
+    return get_case(engine, settings, case_id)
+
+
+@router.post("/cases/{case_id}/transitions")
+def post_transition(
+    engine: EngineDep, settings: SettingsDep, case_id: int, body: CaseStep
+) -> dict[str, Any]:
+    """Move a case one step: 409 with the allowed states when refused or when ``version`` is
+    stale (someone else moved it), 400 when a squad/department or a reopening reason is missing.
+    """
+    return transition(
+        engine,
+        settings,
+        case_id,
+        to=body.to,
+        actor=body.actor,
+        expected_version=body.version,
+        squad=body.squad,
+        department=body.department,
+        note=body.note,
+        reason=body.reason,
+    )
+
+
+@router.get("/stats")
+def get_stats(
+    engine: EngineDep,
+    settings: SettingsDep,
+    area: Annotated[str | None, Query(description="an area of any level (default: all)")] = None,
+    start: Annotated[
+        date | None, Query(alias="from", description="first day (default: 1 January of `to`)")
+    ] = None,
+    end: Annotated[date | None, Query(alias="to", description="last day (default: today)")] = None,
+) -> dict[str, Any]:
+    """Cases received, resolved, resolution rate, median time, overdue, by type, platform, grid
+    and month, against the same period a year earlier; incidents year on year; three zeros."""
+    first, last = _period(start, end)
+    return case_stats(engine, settings, area=area, start=first, end=last)
+
+
+MAX_PERIOD_DAYS = 3660
+"""The longest period the statistics cover in one request (ten years)."""
+
+
+def _period(start: date | None, end: date | None) -> tuple[date, date]:
+    """The period asked for; by default from 1 January to today (this year to date).
+
+    Raises
+    ------
+    InputError
+        The period ends before it starts, or spans more than :data:`MAX_PERIOD_DAYS`.
+    """
+    last = end or date.today()
+    first = start or last.replace(month=1, day=1)
+    if first > last:
+        msg = f"the period ends ({last}) before it starts ({first})"
+        raise InputError(msg)
+    if (last - first).days >= MAX_PERIOD_DAYS:
+        msg = f"the period {first} to {last} is longer than {MAX_PERIOD_DAYS} days"
+        raise InputError(msg)
+    return first, last
+
+
+@pages.get("/stats", response_class=HTMLResponse)
+def stats_html(
+    engine: EngineDep,
+    settings: SettingsDep,
+    area: Annotated[str | None, Query(description="an area of any level (default: all)")] = None,
+    start: Annotated[date | None, Query(alias="from", description="first day")] = None,
+    end: Annotated[date | None, Query(alias="to", description="last day")] = None,
+) -> HTMLResponse:
+    """The case statistics page: figures, monthly and year-on-year charts, three zeros."""
+    first, last = _period(start, end)
+    return HTMLResponse(stats_page(engine, settings, area=area or None, start=first, end=last))

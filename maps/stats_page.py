@@ -1,0 +1,127 @@
+"""The case statistics page (案件统计): the leaders' figures, trends as inline SVG, three zeros.
+
+Charts are drawn server-side as SVG shapes laid out here and written by the Jinja template
+(autoescaped, so type names users added cannot inject markup); no chart library, no script,
+so the page works offline and prints. Every number comes from :func:`geo.stats.case_stats`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import Engine
+
+from geo.settings import Settings
+from geo.stats import case_stats
+from maps.assets import url
+from maps.pages import check_offline
+
+_ENV = Environment(
+    loader=PackageLoader("maps", "templates"), autoescape=select_autoescape(), trim_blocks=True
+)
+
+CURRENT, PREVIOUS = "#1d4f91", "#b7c4d6"
+"""Bar colours: this period dark, a year earlier pale (the dashboard's link blue)."""
+
+CHART_W, CHART_H, PAD = 640, 240, 36
+TOP_TYPES = 8
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One rectangle of a chart, with its label and value for the tooltip."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    fill: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text label at a position."""
+
+    x: float
+    y: float
+    text: str
+    anchor: str = "middle"
+
+
+def _scale(values: list[int]) -> float:
+    top = max(values, default=0)
+    return (CHART_H - 2 * PAD) / top if top else 0.0
+
+
+def monthly_chart(by_month: dict[str, dict[str, dict[str, int]]]) -> dict[str, Any]:
+    """Grouped bars: cases received per month, this period against the same month a year earlier.
+
+    The previous period's months are paired with the current ones in order (a period of the
+    same days a year earlier has the same months).
+    """
+    current = list(by_month["current"].items())
+    previous = list(by_month["previous"].values())
+    values = [c["received"] for _, c in current] + [p["received"] for p in previous]
+    k = _scale(values)
+    slot = (CHART_W - 2 * PAD) / max(len(current), 1)
+    w = slot * 0.38
+    base = CHART_H - PAD
+    bars, labels = [], []
+    for i, (month, counts) in enumerate(current):
+        x = PAD + i * slot + slot * 0.1
+        before = previous[i]["received"] if i < len(previous) else 0
+        bars.append(
+            Bar(x, base - before * k, w, before * k, PREVIOUS, f"{month} 去年同期 {before}")
+        )
+        now = counts["received"]
+        bars.append(Bar(x + w, base - now * k, w, now * k, CURRENT, f"{month} 本期 {now}"))
+        labels.append(Label(x + w, base + 16, month[5:] + "月"))
+        labels.append(Label(x + w * 1.5, base - now * k - 4, str(now)))
+    return {"bars": bars, "labels": labels, "width": CHART_W, "height": CHART_H, "base": base}
+
+
+def incidents_chart(incidents: list[dict[str, Any]]) -> dict[str, Any]:
+    """Horizontal bars: the most frequent incident types, this period against a year earlier."""
+    rows = incidents[:TOP_TYPES]
+    values = [r["count"] for r in rows] + [r["previous"] for r in rows]
+    top = max(values, default=0)
+    left, row_h = 150, 26
+    span = CHART_W - left - 90
+    bars, labels = [], []
+    for i, r in enumerate(rows):
+        y = 10 + i * row_h
+        for j, (value, fill, what) in enumerate(
+            ((r["previous"], PREVIOUS, "去年同期"), (r["count"], CURRENT, "本期"))
+        ):
+            w = span * value / top if top else 0.0
+            bars.append(Bar(left, y + j * 10, w, 9, fill, f"{r['name_zh']} {what} {value}"))
+        labels.append(Label(left - 6, y + 15, r["name_zh"], "end"))
+        change = r["change_pct"]
+        text = "—" if change is None else f"{change:+.2f}%"
+        labels.append(Label(left + span + 8, y + 15, text, "start"))
+    return {"bars": bars, "labels": labels, "width": CHART_W, "height": 20 + len(rows) * row_h}
+
+
+def stats_page(
+    engine: Engine, settings: Settings, *, area: str | None, start: date, end: date
+) -> str:
+    """Render the statistics page of an area and a period (local days, both included)."""
+    stats = case_stats(engine, settings, area=area, start=start, end=end)
+    grids = {g["key"]: g for g in stats["by_grid"]}
+    html = _ENV.get_template("stats.html").render(
+        s=stats,
+        area=area or "",
+        start=start,
+        end=end,
+        monthly=monthly_chart(stats["by_month"]),
+        incidents=incidents_chart(stats["incidents"]),
+        grid_cases=grids,
+        current=CURRENT,
+        previous=PREVIOUS,
+        css=url("gridsafe/maps.css"),
+    )
+    return check_offline(html)
