@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from api.errors import add_exception_handlers
-from api.routers import admin, areas, health
+from api.guards import BodyLimit, refuse_nul
+from api.routers import admin, areas, cases, coverage, health, maps, records, risk, routes, tiles
 from geo.database import make_engine
 from geo.settings import Settings
 
@@ -30,11 +31,22 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Four-colour risk maps, patrol coverage and routes for grid governance.",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(BodyLimit, settings=settings)
     add_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(areas.router)
     app.include_router(admin.router)
+    app.include_router(tiles.router)
+    app.include_router(records.router)
+    app.include_router(risk.router)
+    app.include_router(maps.router)
+    app.include_router(coverage.router)
+    app.include_router(routes.router)
+    app.include_router(routes.pages)
+    app.include_router(cases.router)
+    app.include_router(cases.pages)
     return app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -11,13 +13,23 @@ from typing import Annotated, TypeVar
 import typer
 import uvicorn
 from rich.console import Console
+from sqlalchemy import Engine
 
+from api.cli_risk import risk_app
+from api.cli_routes import import_osm_cmd, network_app, routes_app
 from geo.boundaries import import_boundaries
+from geo.cases_demo import seed_demo_cases
+from geo.coverage.checkins import import_checkins
+from geo.coverage.tracks import import_tracks
 from geo.database import ensure_database, init_db, make_engine
 from geo.errors import GridsafeError
 from geo.layers import import_layer
 from geo.levels import Level
+from geo.locate import relocate
+from geo.records import add_incident_type, import_records, incident_types
 from geo.report import ImportReport
+from geo.risk import as_of_instant, run_risk
+from geo.routing.network import build_network
 from geo.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -29,6 +41,9 @@ import_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
+app.add_typer(risk_app, name="risk")
+app.add_typer(network_app, name="network")
+app.add_typer(routes_app, name="routes")
 
 out = Console()
 err = Console(stderr=True)
@@ -108,6 +123,8 @@ def import_boundaries_cmd(
         )
     )
     _print_report(report)
+    if report.inserted or report.updated:
+        _print_relocation(settings)
 
 
 def _layer_command(kind: str) -> None:
@@ -122,6 +139,120 @@ def _layer_command(kind: str) -> None:
 
 for _kind in ("buildings", "roads", "pois"):
     _layer_command(_kind)
+
+import_app.command("osm")(import_osm_cmd)
+
+
+def _print_relocation(settings: Settings) -> None:
+    engine = make_engine(settings)
+    try:
+        moved = _run(lambda: relocate(engine, settings))
+    finally:
+        engine.dispose()
+    out.print(
+        f"re-located records: {moved.incidents} incident(s) and {moved.hazards} hazard(s) "
+        "changed micro-grid",
+        highlight=False,
+    )
+
+
+def _records_command(kind: str) -> None:
+    def command(path: Path, crs: CrsOption = None) -> None:
+        settings = get_settings()
+        engine = make_engine(settings)
+        try:
+            _print_report(_run(lambda: import_records(engine, settings, path, kind=kind, crs=crs)))
+        finally:
+            engine.dispose()
+
+    command.__doc__ = (
+        f"Import {kind} from CSV (UTF-8/GBK), .xlsx, GeoJSON, GeoPackage or Shapefile; "
+        "good rows load, every bad row is reported."
+    )
+    import_app.command(kind)(command)
+
+
+for _kind in ("incidents", "hazards"):
+    _records_command(_kind)
+
+
+@import_app.command("tracks")
+def import_tracks_cmd(
+    path: Path,
+    crs: CrsOption = None,
+    unit: Annotated[str | None, typer.Option(help="unit of rows that name none")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="foot, bicycle or vehicle, for rows that name none")
+    ] = None,
+) -> None:
+    """Import patrol GPS fixes (CSV, GPX, GeoJSON, GeoPackage), cleaned, with counts."""
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        _print_report(
+            _run(lambda: import_tracks(engine, settings, path, crs=crs, unit=unit, kind=kind))
+        )
+    finally:
+        engine.dispose()
+
+
+@import_app.command("visits")
+def import_visits_cmd(
+    path: Path,
+    crs: CrsOption = None,
+    person: Annotated[str | None, typer.Option(help="grid head of rows that name none")] = None,
+) -> None:
+    """Import grid-head check-ins (CSV, GPX waypoints, GeoJSON), located in their micro-grids."""
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        _print_report(_run(lambda: import_checkins(engine, settings, path, crs=crs, person=person)))
+    finally:
+        engine.dispose()
+
+
+@app.command("locate")
+def locate_cmd() -> None:
+    """Re-place every incident and hazard in the micro-grids (after a boundary change)."""
+    _print_relocation(get_settings())
+
+
+types_app = typer.Typer(help="The incident type vocabulary.", no_args_is_help=True)
+app.add_typer(types_app, name="types")
+
+
+@types_app.command("list")
+def types_list() -> None:
+    """List the incident types (code, Chinese and English name, three-zero goal)."""
+    engine = make_engine(get_settings())
+    try:
+        for t in _run(lambda: incident_types(engine)):
+            flag = "" if t["builtin"] else "  (added)"
+            out.print(
+                f"{t['code']}\t{t['name_zh']}\t{t['name_en']}\t{t['zero'] or '-'}{flag}",
+                markup=False,
+                highlight=False,
+            )
+    finally:
+        engine.dispose()
+
+
+@types_app.command("add")
+def types_add(
+    code: str,
+    zh: Annotated[str, typer.Option("--zh", help="Chinese name, e.g. 电动车盗窃")],
+    en: Annotated[str, typer.Option("--en", help="English name")],
+    zero: Annotated[
+        str | None, typer.Option(help="three-zero goal it counts against: petition/accident/case")
+    ] = None,
+) -> None:
+    """Add an incident type (or rename one added before); built-in types cannot change."""
+    engine = make_engine(get_settings())
+    try:
+        new = _run(lambda: add_incident_type(engine, code=code, name_zh=zh, name_en=en, zero=zero))
+    finally:
+        engine.dispose()
+    out.print(f"type {code} {'added' if new else 'updated'}", highlight=False)
 
 
 @app.command("serve")
@@ -145,8 +276,58 @@ def load_demo(settings: Settings) -> None:
         for kind in ("buildings", "roads", "pois"):
             path = DEMO_DIR / f"{kind}.geojson"
             _print_report(_run(partial(import_layer, engine, settings, path, kind=kind)))
+        for line in _run(partial(build_network, engine, settings)).lines():
+            out.print(line, highlight=False)
+        _load_demo_activity(engine, settings)
+        run_id, risk = _run(
+            partial(run_risk, engine, settings, as_of=as_of_instant(None, settings.timezone))
+        )
+        colours = risk.summary["colours"][Level.MICRO.value]
+        out.print(f"risk run {run_id}: micro-grids by colour {colours}", highlight=False)
+        opened = _run(partial(seed_demo_cases, engine, settings))
+        out.print(f"cases: {opened} opened on intake-channel incidents", highlight=False)
+        _load_demo_patrols(engine, settings)
     finally:
         engine.dispose()
+
+
+def _load_demo_patrols(engine: Engine, settings: Settings) -> None:
+    """Generate the demo's month of patrols (seeded, ending this hour) and import it.
+
+    Fixes every 60 s keep the load near 40 s (about 320,000 fixes of 24 units; 30 s doubles it).
+    """
+    script = Path(__file__).resolve().parent.parent / "scripts" / "make_demo_patrols.py"
+    with tempfile.TemporaryDirectory(prefix="gridsafe-patrols-") as tmp:
+        subprocess.run(  # noqa: S603 - our own script, run with this interpreter
+            [sys.executable, str(script), "--out", tmp, "--interval", "60"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        tracks = _run(partial(import_tracks, engine, settings, Path(tmp) / "tracks.csv"))
+        visits = _run(partial(import_checkins, engine, settings, Path(tmp) / "visits.csv"))
+        for line in (*tracks.lines()[:2], visits.lines()[0]):
+            out.print(line, markup=False, highlight=False)
+
+
+def _load_demo_activity(engine: Engine, settings: Settings) -> None:
+    """Generate the demo's incidents and hazards (seeded) and import them the normal way."""
+    script = Path(__file__).resolve().parent.parent / "scripts" / "make_demo_activity.py"
+    with tempfile.TemporaryDirectory(prefix="gridsafe-demo-") as tmp:
+        subprocess.run(  # noqa: S603 - our own script, run with this interpreter
+            [sys.executable, str(script), "--boundaries", str(DEMO_DIR), "--out", tmp],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        for name, kind, crs in (
+            ("incidents.csv", "incidents", None),
+            ("incidents_gcj02.csv", "incidents", "gcj02"),
+            ("incidents_address.csv", "incidents", None),
+            ("hazards.csv", "hazards", None),
+        ):
+            report = _run(
+                partial(import_records, engine, settings, Path(tmp) / name, kind=kind, crs=crs)
+            )
+            out.print(report.lines()[0], markup=False, highlight=False)
 
 
 @app.command("demo")

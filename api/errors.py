@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from geo.cases import CaseConflictError
 from geo.errors import (
     CRSError,
     DatabaseUnavailableError,
@@ -14,14 +17,19 @@ from geo.errors import (
     InputError,
     NotFoundError,
 )
+from maps.assets import AssetsMissingError
+
+LOG = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[Exception], int] = {
     NotFoundError: 404,
+    CaseConflictError: 409,
     InputError: 400,
     CRSError: 400,
     ValueError: 400,
     ImportRejectedError: 422,
     DatabaseUnavailableError: 503,
+    AssetsMissingError: 503,
     OperationalError: 503,
 }
 
@@ -39,6 +47,8 @@ def _body(exc: Exception) -> dict[str, object]:
             "detail": f"{exc.what}: rejected, nothing written",
             "problems": [{"row": p.row, "id": p.ident, "reason": p.reason} for p in exc.problems],
         }
+    if isinstance(exc, CaseConflictError):
+        return {"detail": str(exc), **exc.details}
     if isinstance(exc, (OperationalError, DatabaseUnavailableError)):
         return {"detail": "the database is unavailable; retry shortly"}
     return {"detail": str(exc)}
@@ -50,6 +60,10 @@ def add_exception_handlers(app: FastAPI) -> None:
     async def handler(_request: Request, exc: Exception) -> JSONResponse:
         status = _status_for(exc)
         headers = {"Retry-After": "5"} if status == 503 else None
+        if status == 500:
+            # An error nobody mapped: log it, but keep its SQL and values from the user.
+            LOG.error("unmapped error", exc_info=exc)
+            return JSONResponse({"detail": "internal error (logged)"}, status_code=500)
         return JSONResponse(_body(exc), status_code=status, headers=headers)
 
     for cls in (*STATUS_CODES, GridsafeError, DBAPIError):

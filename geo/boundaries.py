@@ -327,6 +327,8 @@ def _check_containment(features: list[_Feature], ctx: _Context, tol: float) -> l
 
 def _check_overlaps(features: list[_Feature], ctx: _Context, tol: float) -> list[Problem]:
     """Pairs of areas at the level (file and stored) overlapping by more than ``tol`` m²."""
+    if not features:  # every feature of the file was refused: no pair to check
+        return []
     codes = [f.code for f in features] + list(ctx.siblings)
     geoms = [f.geom for f in features] + [g for _, g in ctx.siblings.values()]
     tree = shapely.STRtree(geoms)
@@ -482,7 +484,7 @@ def import_boundaries(
         "parent": _pick_field(columns, "parent", parent_field),
         "population": _pick_field(columns, "population", None),
     }
-    if fields["code"] is None:
+    if fields["code"] is None and not frame.empty:  # an empty file is refused as such below
         msg = (
             f"{path.name}: no code field found (fields: {', '.join(columns)}); "
             "name it with --code-field"

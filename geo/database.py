@@ -82,8 +82,8 @@ def _alembic_config(conn: Connection, settings: Settings) -> Config:
     return cfg
 
 
-def init_db(engine: Engine, settings: Settings) -> str:
-    """Create or upgrade the schema to the newest revision; safe to repeat.
+def init_db(engine: Engine, settings: Settings, *, revision: str = "heads") -> str:
+    """Create or upgrade the schema to the newest revision (or ``revision``); safe to repeat.
 
     Refuses a database whose geometry was stored in another SRID than ``settings.srid``: its
     coordinates would be read in the wrong CRS.
@@ -107,8 +107,8 @@ def init_db(engine: Engine, settings: Settings) -> str:
                     f"{settings.srid}; use a new database or set GRIDSAFE_SRID={stored}"
                 )
                 raise SchemaError(msg)
-        # "heads": independent features add migrations on their own branches off a common base.
-        command.upgrade(_alembic_config(conn, settings), "heads")
+        # "heads": should features again add migrations on branches of their own, all are applied.
+        command.upgrade(_alembic_config(conn, settings), revision)
         return str(
             conn.execute(
                 text(

@@ -6,6 +6,7 @@ No other module reads the environment.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -60,6 +61,15 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=200 * 1024 * 1024, gt=0, description="Largest file accepted by an upload endpoint."
     )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        gt=0,
+        description=(
+            "Largest JSON request body (record, track and check-in batches); larger gets a 413. "
+            "Sized for the largest batch the API takes: 100,000 GPS fixes of ~150 bytes each "
+            "(api/routers/coverage.py MAX_BATCH), with a factor of two to spare."
+        ),
+    )
 
     # Hazard assessment bands (geo/assessment.py): a score >= the bound has that colour.
     lec_red_min: float = Field(
@@ -95,6 +105,301 @@ class Settings(BaseSettings):
         ge=0,
         le=100,
         description="Lowest address match score accepted (geo/address.py's default).",
+    )
+    local_timezone: str = Field(
+        default="Asia/Shanghai",
+        description="Zone of record times written without an offset (China Standard Time, UTC+8).",
+    )
+
+    # Web maps and vector tiles (maps/, geo/tiles.py).
+    basemap: str = Field(
+        default="none",
+        description=(
+            "Basemap of the web maps: 'none' (the district's roads and buildings drawn as the "
+            "background; works offline), a local XYZ tile URL template ('/tiles-local/{z}/{x}/{y}"
+            ".png' or 'http://10.0.0.5/{z}/{x}/{y}.png'), 'tianditu' (needs basemap_key) or "
+            "'amap' (Gaode tiles are in GCJ-02, so overlays are shifted with geo/crs.py)."
+        ),
+    )
+    basemap_key: str = Field(
+        default="", description="The Tianditu API key (tk=...), when basemap is 'tianditu'."
+    )
+    vendor_dir: Path = Field(
+        default=Path(__file__).resolve().parent.parent / "build" / "vendor",
+        description="Where scripts/vendor.py put Leaflet and VectorGrid at install time.",
+    )
+    map_embed_max_features: int = Field(
+        default=5000,
+        ge=0,
+        description=(
+            "Above this many areas at one level a map draws them from vector tiles instead of "
+            "embedding their GeoJSON in the page (measured in bench/bench_maps.py)."
+        ),
+    )
+    map_simplify_m: float = Field(
+        default=1.0,
+        ge=0,
+        description=(
+            "Tolerance (m) of the coverage-preserving simplification of embedded area outlines; "
+            "1 m is below a screen pixel up to zoom 17."
+        ),
+    )
+    tile_max_age_s: int = Field(
+        default=300, ge=0, description="Cache-Control max-age of vector tiles (risk changes daily)."
+    )
+
+    # Patrol tracks, coverage and gaps (geo/coverage/).
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="Local time zone: shifts and days start at local midnight; naive file times.",
+    )
+    shift_start_hours: tuple[int, ...] = Field(
+        default=(0, 8, 16),
+        description=(
+            "Local start hours of the shifts of the day, ascending from 0: police and community "
+            "patrol jointly in three 8-hour shifts (DESIGN.md), 00-08, 08-16, 16-24."
+        ),
+    )
+    track_gap_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="A track splits where consecutive fixes are further apart (DESIGN.md: 10 min).",
+    )
+    max_speed_kmh_foot: float = Field(
+        default=20.0,
+        gt=0,
+        description="A fix implying a faster move on foot is dropped (a steady run is ~15 km/h).",
+    )
+    max_speed_kmh_bicycle: float = Field(
+        default=45.0,
+        gt=0,
+        description=(
+            "Likewise by bicycle or e-bike (GB 17761-2018 caps e-bikes at 25 km/h; margin for "
+            "downhill and GPS error)."
+        ),
+    )
+    max_speed_kmh_vehicle: float = Field(
+        default=150.0,
+        gt=0,
+        description="Likewise by car or motorbike (urban expressways are signed 100-120 km/h).",
+    )
+    cover_radius_m_foot: float = Field(
+        default=30.0, gt=0, description="A fix on foot covers a disc of this radius (DESIGN.md)."
+    )
+    cover_radius_m_bicycle: float = Field(
+        default=40.0,
+        gt=0,
+        description=(
+            "Radius for a bicycle: a rider sees from a pedestrian's height but is visible and "
+            "reachable a little further (it covers 50 m in under 15 s): between foot and car."
+        ),
+    )
+    cover_radius_m_vehicle: float = Field(
+        default=50.0, gt=0, description="A fix in a vehicle covers a disc this wide (DESIGN.md)."
+    )
+    koper_dwell_s: float = Field(
+        default=600.0,
+        ge=0,
+        description=(
+            "A visit this long counts as deterrent: Koper (1995, Justice Quarterly 12(4)) found "
+            "stops of 10-15 min deter crime longest after the patrol leaves."
+        ),
+    )
+    weekly_visit_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="Every micro-grid must be visited within this many days (每周遍访, DESIGN.md).",
+    )
+    coverage_gap_share: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="A micro-grid whose covered share over the gap window is below this is a gap.",
+    )
+    coverage_gap_window_h: float = Field(
+        default=24.0,
+        gt=0,
+        description=(
+            "Hours before now over which the gap list measures covered share: a day holds all "
+            "three shifts, and a week of tracks is costly to union on every request."
+        ),
+    )
+    track_batch_rows: int = Field(
+        default=100_000, ge=1, description="Rows read and staged per batch when importing fixes."
+    )
+
+    # Patrol routes on the road network (geo/routing/).
+    route_speed_kmh_foot: float = Field(
+        default=5.0, gt=0, description="Walking speed (OSRM's foot profile: walking_speed = 5)."
+    )
+    route_speed_kmh_bicycle: float = Field(
+        default=15.0, gt=0, description="Cycling speed (OSRM bicycle profile: default_speed 15)."
+    )
+    route_speed_kmh_vehicle: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Patrol car speed cap in town; a road's lower maxspeed wins. 30 km/h is the urban "
+            "limit on roads without a centre line (道路交通安全法实施条例 Art. 45)."
+        ),
+    )
+    route_node_tolerance_m: float = Field(
+        default=0.01,
+        gt=0,
+        description=(
+            "Road vertices closer than this grid (m) are one network node: shared OSM nodes and "
+            "noded GIS segments meet exactly, this only absorbs reprojection noise."
+        ),
+    )
+    route_snap_max_m: float = Field(
+        default=300.0,
+        gt=0,
+        description="A candidate or station further than this from the network is left out.",
+    )
+    route_dwell_s_hotspot: int = Field(
+        default=900,
+        ge=0,
+        description=(
+            "Dwell at a hot spot: 15 min, the top of Koper's (1995, Justice Quarterly 12(4)) "
+            "10-15 min band of longest residual deterrence."
+        ),
+    )
+    route_dwell_s_area: int = Field(
+        default=600,
+        ge=0,
+        description="Dwell at a red/orange micro-grid or a gap: 10 min, the bottom of Koper's band",
+    )
+    route_school_gate_weight: float = Field(
+        default=1.0,
+        gt=0,
+        description=(
+            "A school-gate duty (护学岗) is worth this multiple of the riskiest other candidate: "
+            "the duty is required at drop-off and pick-up, so by default it ranks with the "
+            "riskiest stop."
+        ),
+    )
+    route_time_limit_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Search time of the OR-Tools planner (guided local search) per plan.",
+    )
+
+    # The four-colour risk engine (geo/risk/). Sources of each default are in its description.
+    risk_type_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "fire": 10.0,
+            "mass_incident": 10.0,
+            "robbery": 8.0,
+            "workplace_accident": 8.0,
+            "assault": 6.0,
+            "domestic_violence": 4.0,
+            "drugs": 4.0,
+            "traffic_accident": 3.0,
+            "theft": 3.0,
+            "fraud": 2.0,
+            "petition": 1.0,
+            "dispute": 1.0,
+            "police_call": 1.0,
+            "noise": 0.5,
+            "other": 1.0,
+        },
+        description=(
+            "Harm weight of each incident type (a type not listed weighs as 'other'). The idea is "
+            "the Cambridge Crime Harm Index (Sherman, Neyroud & Neyroud 2016, Policing 10(3)): "
+            "weigh a record by the harm it stands for, not 1 each. The scale is ours: a dispute "
+            "(the commonest, least harmful record) is 1; a fire or mass incident is 10, the "
+            "'zero accidents'/'zero petitions' goals they break outright; robbery (PRC Criminal "
+            "Law art. 263, 3-10 years) over assault (art. 234, up to 3) over theft (art. 264)."
+        ),
+    )
+    risk_half_life_days: float = Field(
+        default=90.0,
+        gt=0,
+        description=(
+            "Half-life of an incident's weight. Near-repeat studies find elevated risk for weeks "
+            "to a few months after an event (Johnson & Bowers 2004, Eur. J. Criminology 1(2); "
+            "Bowers, Johnson & Pease 2004, prospective hot-spotting): 90 days keeps a quarter of "
+            "the weight after six months and a sixteenth after a year."
+        ),
+    )
+    risk_window_days: int = Field(
+        default=365,
+        gt=0,
+        description=(
+            "Incidents older than this are not read (their weight is below 1/16 at the default "
+            "half-life); one reporting year."
+        ),
+    )
+    risk_incident_quantiles: tuple[float, float, float] = Field(
+        default=(0.90, 0.75, 0.50),
+        description=(
+            "Quantiles of the smoothed intensity among micro-grids with incidents at which the "
+            "incident colour turns red, orange, yellow. Crime concentrates: about half of it in "
+            "under 5% of places (Weisburd 2015, Criminology 53(2)), so red+orange at most the top "
+            "quarter of affected micro-grids is a generous envelope."
+        ),
+    )
+    risk_incident_thresholds: tuple[float, float, float] | None = Field(
+        default=None,
+        description=(
+            "Fixed (red, orange, yellow) lower bounds of the smoothed intensity per km², used "
+            "instead of the quantiles when set (a deployment that wants stable bands over time)."
+        ),
+    )
+    risk_fdr_alpha: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description=(
+            "False-discovery rate of the hot-spot tests (Benjamini & Hochberg 1995, via esda.fdr; "
+            "Caldas de Castro & Singer 2006 for local statistics)."
+        ),
+    )
+    risk_permutations: int = Field(
+        default=999,
+        ge=99,
+        description=(
+            "Conditional permutations of Gi* (esda's default, 999: the smallest pseudo p-value is "
+            "0.001, enough for FDR over hundreds of micro-grids)."
+        ),
+    )
+    risk_seed: int = Field(
+        default=4547, description="Seed of the permutations, so a recomputation is reproducible."
+    )
+    risk_contiguity: Literal["queen", "rook"] = Field(
+        default="queen",
+        description="Micro-grid adjacency for Gi*: queen (shared edge or corner) or rook (edge).",
+    )
+    risk_reasons_top: int = Field(
+        default=10, ge=1, description="Hazards and child areas listed in an area's reasons."
+    )
+
+    # Cases in a closed loop (geo/cases.py): the time from receipt to handled, per incident type.
+    case_deadline_days: dict[str, float] = Field(
+        default_factory=lambda: {
+            "petition": 60.0,
+            "mass_incident": 60.0,
+            "dispute": 30.0,
+            "noise": 3.0,
+            "police_call": 1.0,
+            "fire": 1.0,
+        },
+        description=(
+            "Days from receipt by which a case of this type must be handled (resolved or "
+            "unresolved); a type not listed takes case_deadline_default_days. Petitions and mass "
+            "incidents: 60 days, the limit of 信访工作条例 (2022) art. 32 (办结 within 60 "
+            "days of 受理). Disputes: 30 days, the one-month norm for 人民调解 (司法部"
+            "《人民调解工作若干规定》2002: 一般在一个月内调结). Noise 3 days, police calls "
+            "and fires 1 day: judgement (a follow-up the grid makes on the spot)."
+        ),
+    )
+    case_deadline_default_days: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "Deadline of the other types: 5 days, judgement after the common municipal 12345 "
+            "hotline rule of five working days for an ordinary request."
+        ),
     )
 
     mode: Literal["local", "production"] = "local"

@@ -12,6 +12,7 @@ import hashlib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from warnings import catch_warnings, filterwarnings
 
 import geopandas as gpd
 import numpy as np
@@ -167,7 +168,10 @@ def read_vector(
         msg = f"{path.name}: unsupported format {path.suffix!r} (use {known})"
         raise InputError(msg)
     try:
-        frame = gpd.read_file(_vsi_path(path), layer=layer, engine="pyogrio")
+        with catch_warnings():
+            # NaN coordinates warn while decoding; each such feature is refused by name later.
+            filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            frame = gpd.read_file(_vsi_path(path), layer=layer, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         raise InputError(f"{path.name}: cannot be read as a vector layer ({exc})") from exc
     source, warnings = resolve_source_crs(frame.crs, crs)

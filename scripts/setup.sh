@@ -14,6 +14,9 @@ want_test=0
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 packages=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting python3-venv)
+# npm fetches the web maps' browser libraries (scripts/vendor.py); a machine with npm already
+# (e.g. from NodeSource) keeps its own.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 [ "$want_test" = 1 ] && packages+=(chromium fonts-wqy-zenhei)
 missing=()
 for p in "${packages[@]}"; do
@@ -70,4 +73,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q -e ".$extras" >&2
   echo "$want" > "$stamp"
 fi
+# The web maps' browser libraries (Leaflet, VectorGrid) into build/vendor, pinned and verified.
+.venv/bin/python scripts/vendor.py >&2
 echo "$url"

@@ -20,7 +20,9 @@ from geo.database import ensure_database, init_db, make_engine
 from geo.settings import Settings
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-KEEP_TABLES = {"gridsafe_meta", "alembic_version", "spatial_ref_sys"}
+# incident_types holds the vocabulary the schema seeds (migration 0002); tests that add types
+# remove them.
+KEEP_TABLES = {"gridsafe_meta", "alembic_version", "spatial_ref_sys", "incident_types"}
 
 
 def _settings_for(database: str, **overrides: Any) -> Settings:
@@ -94,15 +96,16 @@ def demo(demo_settings: Settings) -> Iterator[Engine]:
 def make_db(run_id: str) -> Iterator[Callable[..., tuple[Engine, Settings]]]:
     """A factory of extra databases for this run: ``make_db("utm", srid=32633)``.
 
-    Each gets the schema for its own settings and is dropped at the end of the run.
+    Each gets the schema for its own settings (up to ``revision``, default all heads) and is
+    dropped at the end of the run.
     """
     made: list[tuple[Engine, Settings]] = []
 
-    def make(name: str, **overrides: Any) -> tuple[Engine, Settings]:
+    def make(name: str, *, revision: str = "heads", **overrides: Any) -> tuple[Engine, Settings]:
         settings = _settings_for(f"gridsafe_{name}_{run_id}", **overrides)
         ensure_database(settings)
         engine = make_engine(settings)
-        init_db(engine, settings)
+        init_db(engine, settings, revision=revision)
         made.append((engine, settings))
         return engine, settings
 

@@ -1,0 +1,110 @@
+"""Patrol tracks and check-ins in; coverage and gaps out (GeoJSON, EPSG:4326)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from api.deps import EngineDep, SettingsDep
+from geo.coverage.checkins import import_checkin_records
+from geo.coverage.compute import coverage_geojson
+from geo.coverage.gaps import gaps_geojson
+from geo.coverage.periods import PeriodKind, between, parse_instant, period_of
+from geo.coverage.tracks import import_track_records
+from geo.errors import InputError
+from geo.levels import Level
+
+router = APIRouter(prefix="/api", tags=["coverage"])
+
+GEOJSON = "application/geo+json"
+MAX_BATCH = 100_000
+
+
+class TrackBatch(BaseModel):
+    """Fixes from a device: each has ``time`` and ``lon``/``lat`` (or ``x``/``y``)."""
+
+    unit: str | None = Field(default=None, description="unit of fixes that name none")
+    kind: str | None = Field(default=None, description="foot, bicycle or vehicle (or 步巡, 车巡…)")
+    crs: str | None = Field(default=None, description="EPSG code, gcj02 or bd09 (default WGS84)")
+    fixes: list[dict[str, str | float | int | None]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class CheckinBatch(BaseModel):
+    """Grid-head check-ins: each has ``person``, ``time`` and ``lon``/``lat`` (or ``x``/``y``)."""
+
+    person: str | None = Field(default=None, description="grid head of records that name none")
+    crs: str | None = Field(default=None, description="EPSG code, gcj02 or bd09 (default WGS84)")
+    checkins: list[dict[str, str | float | int | None]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+@router.post("/tracks")
+def post_tracks(batch: TrackBatch, engine: EngineDep, settings: SettingsDep) -> dict[str, object]:
+    """Store a batch of GPS fixes, cleaned (duplicates, impossible speeds) with counts reported."""
+    report = import_track_records(
+        engine,
+        settings,
+        batch.fixes,
+        crs=batch.crs,
+        unit=batch.unit,
+        kind=batch.kind,
+    )
+    return report.as_dict()
+
+
+@router.post("/visits")
+def post_visits(batch: CheckinBatch, engine: EngineDep, settings: SettingsDep) -> dict[str, object]:
+    """Store grid-head check-ins, each located in its micro-grid by the spatial join."""
+    report = import_checkin_records(
+        engine, settings, batch.checkins, crs=batch.crs, person=batch.person
+    )
+    return report.as_dict()
+
+
+@router.get("/coverage", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+def get_coverage(
+    engine: EngineDep,
+    settings: SettingsDep,
+    level: Annotated[Level, Query(description="the level reported")] = Level.MICRO,
+    area: Annotated[str | None, Query(description="only this area and its descendants")] = None,
+    date_from: Annotated[
+        str | None, Query(alias="from", description="start, ISO date or date-time (local)")
+    ] = None,
+    date_to: Annotated[
+        str | None, Query(alias="to", description="end (exclusive), ISO date or date-time")
+    ] = None,
+    period: Annotated[
+        PeriodKind | None, Query(description="the shift, day or week holding `at`")
+    ] = None,
+    at: Annotated[str | None, Query(description="instant for `period` (default now)")] = None,
+    unit: Annotated[list[str] | None, Query(description="only these patrol units")] = None,
+) -> Response:
+    """Covered share, visits, dwell, deterrent visits and last visit per area.
+
+    Give either ``from`` and ``to`` or ``period`` (``shift``, ``day``, ``week``; with ``at``).
+    """
+    if period is not None:
+        if date_from or date_to:
+            raise InputError("give either period or from/to, not both")
+        moment = parse_instant(at, settings) if at else datetime.now().astimezone()
+        chosen = period_of(period, moment, settings)
+    elif date_from and date_to:
+        chosen = between(parse_instant(date_from, settings), parse_instant(date_to, settings))
+    else:
+        raise InputError("give from and to, or period (shift, day or week)")
+    body = coverage_geojson(engine, settings, period=chosen, level=level, area=area, units=unit)
+    return Response(body, media_type=GEOJSON)
+
+
+@router.get("/gaps", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+def get_gaps(
+    engine: EngineDep,
+    settings: SettingsDep,
+    area: Annotated[str | None, Query(description="only this area and its descendants")] = None,
+    at: Annotated[str | None, Query(description="as of this instant (default now)")] = None,
+) -> Response:
+    """Micro-grids needing a visit (weekly rule, red/orange this shift, low coverage), ranked."""
+    moment = parse_instant(at, settings) if at else datetime.now().astimezone()
+    return Response(gaps_geojson(engine, settings, at=moment, area=area), media_type=GEOJSON)

@@ -1,0 +1,179 @@
+"""Benchmark: importing and computing patrol coverage on the demo district.
+
+Scenarios (units move along the demo roads, scripts/make_demo_patrols.py; each unit works one
+8-hour shift a day):
+
+- ``day``: 50 units, one day, a fix every 10 s (about 144,000 fixes);
+- ``month``: 50 units, 30 days, a fix every 60 s (about 720,000 fixes; pass ``--month-interval``
+  to change it).
+
+For each: the import (read, clean, locate, store), then coverage per micro-grid for one shift,
+one day, (month only) one week, and the gap list. The baseline, in the same process, is the
+same covered share computed in Python with geopandas/shapely for one shift (tracks buffered
+and unioned per micro-grid, the way one would without PostGIS). Peak memory is this process's
+maximum resident set size (the database's memory is not included).
+
+Run: ``.venv/bin/python bench/bench_coverage.py [--scenario day|month|both]``
+(it creates and drops its own database ``gridsafe_bench_coverage``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from api.cli import load_demo
+from geo.coverage.compute import coverage_geojson
+from geo.coverage.gaps import gaps_geojson
+from geo.coverage.periods import between
+from geo.coverage.tracks import import_tracks
+from geo.database import make_engine
+from geo.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+END = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed(label: str, rows: list[dict[str, Any]], count: int, fn: Callable[[], Any]) -> Any:
+    start = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - start
+    rows.append(
+        {
+            "step": label,
+            "seconds": round(seconds, 2),
+            "items": count,
+            "items_per_s": round(count / seconds) if seconds else None,
+            "peak_rss_mb": round(_peak_mb()),
+        }
+    )
+    return result
+
+
+def _baseline_shift(csv: Path, micro: gpd.GeoDataFrame, start: datetime, end: datetime) -> float:
+    """Covered m² of every micro-grid for one period, in geopandas: the in-process baseline."""
+    fixes = pd.read_csv(csv)
+    fixes["time"] = pd.to_datetime(fixes["time"]).dt.tz_localize("Asia/Shanghai")
+    fixes = fixes[(fixes["time"] >= start) & (fixes["time"] < end)].sort_values(["unit", "time"])
+    pts = gpd.GeoSeries(gpd.points_from_xy(fixes["lon"], fixes["lat"]), crs=4326).to_crs(4547)
+    fixes["x"], fixes["y"] = pts.x.to_numpy(), pts.y.to_numpy()
+    radius = {"foot": 30.0, "bicycle": 40.0, "vehicle": 50.0}
+    covers = []
+    for (_unit, kind), group in fixes.groupby(["unit", "kind"]):
+        new = group["time"].diff().dt.total_seconds().fillna(1e9) > 600
+        for _, track in group.groupby(new.cumsum()):
+            xy = track[["x", "y"]].to_numpy()
+            geom = shapely.Point(xy[0]) if len(xy) == 1 else shapely.LineString(xy)
+            covers.append(geom.buffer(radius[str(kind)], quad_segs=16))
+    cover = shapely.union_all(covers)
+    return float(micro.geometry.intersection(cover).area.sum())
+
+
+def scenario(name: str, settings: Settings, *, interval: float, days: int) -> list[dict[str, Any]]:
+    """Generate, import and compute one scenario; return its table rows."""
+    rows: list[dict[str, Any]] = []
+    engine = make_engine(settings)
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE fixes"))
+    with tempfile.TemporaryDirectory(prefix="gridsafe-bench-") as tmp:
+        script = ROOT / "scripts" / "make_demo_patrols.py"
+        args = [sys.executable, str(script), "--out", tmp, "--units", "50", "--days", str(days)]
+        args += ["--interval", str(interval), "--end", END.astimezone().isoformat()[:16]]
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+        csv = Path(tmp) / "tracks.csv"
+        n = sum(1 for _ in csv.open()) - 1
+        report = _timed(
+            f"{name}: import {n} fixes", rows, n, lambda: import_tracks(engine, settings, csv)
+        )
+        assert report.loaded > 0.99 * n - len(report.rejected)
+        with engine.connect() as conn:
+            last = conn.execute(text("SELECT max(t) FROM fixes")).scalar_one()
+        shift = between(last - timedelta(hours=8), last)
+        micro = gpd.read_file(ROOT / "data" / "boundaries" / "micro.geojson")
+        periods = [("shift", 8), ("day", 24)] + ([("week", 24 * 7)] if days > 7 else [])
+        for label, hours in periods:
+            period = between(last - timedelta(hours=hours), last)
+            body = _timed(
+                f"{name}: coverage of 652 micro-grids, one {label}",
+                rows,
+                652,
+                partial(coverage_geojson, engine, settings, period=period),
+            )
+            if label == "shift":
+                features = json.loads(body)["features"]
+                sql_m2 = sum(f["properties"]["covered_m2"] for f in features)
+        _timed(
+            f"{name}: gap list as of the end",
+            rows,
+            652,
+            lambda: gaps_geojson(engine, settings, at=last),
+        )
+        base_m2 = _timed(
+            f"{name}: baseline geopandas coverage, one shift",
+            rows,
+            652,
+            lambda: _baseline_shift(csv, micro, shift.start, shift.end),
+        )
+        rows.append(
+            {
+                "step": f"{name}: covered m² PostGIS / geopandas (shift)",
+                "seconds": None,
+                "items": round(sql_m2 / base_m2, 5),
+                "items_per_s": None,
+                "peak_rss_mb": None,
+            }
+        )
+    engine.dispose()
+    return rows
+
+
+def main() -> None:
+    """Run the scenarios and print the table (markdown)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", choices=["day", "month", "both"], default="both")
+    parser.add_argument("--month-interval", type=float, default=60.0)
+    args = parser.parse_args()
+    base = Settings()
+    url = make_url(base.database_url).set(database="gridsafe_bench_coverage")
+    settings = Settings(database_url=url.render_as_string(hide_password=False))
+    load_demo(settings)
+    rows: list[dict[str, Any]] = []
+    try:
+        if args.scenario in {"day", "both"}:
+            rows += scenario("day", settings, interval=10.0, days=1)
+        if args.scenario in {"month", "both"}:
+            rows += scenario("month", settings, interval=args.month_interval, days=30)
+    finally:
+        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text('DROP DATABASE IF EXISTS "gridsafe_bench_coverage" WITH (FORCE)'))
+        admin.dispose()
+    print("| step | seconds | items | items/s | peak RSS MB |")
+    print("|---|---:|---:|---:|---:|")
+    for r in rows:
+        cells = [r["step"], r["seconds"], r["items"], r["items_per_s"], r["peak_rss_mb"]]
+        print("| " + " | ".join("" if c is None else str(c) for c in cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

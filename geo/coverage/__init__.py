@@ -1,0 +1,9 @@
+"""Patrol coverage and gaps: GPS tracks and grid-head check-ins in, coverage and gaps out.
+
+- :mod:`geo.coverage.points` reads timed point files (CSV, GeoJSON, GeoPackage, GPX) in batches;
+- :mod:`geo.coverage.tracks` imports and cleans patrol fixes into the partitioned ``fixes`` table;
+- :mod:`geo.coverage.checkins` imports grid-head check-ins, located in their micro-grid;
+- :mod:`geo.coverage.periods` turns shifts, days and weeks into time ranges;
+- :mod:`geo.coverage.compute` computes coverage per micro-grid and rolls it up;
+- :mod:`geo.coverage.gaps` ranks the micro-grids that need a visit.
+"""

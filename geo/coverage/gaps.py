@@ -1,0 +1,66 @@
+"""The gap list: micro-grids that need a visit, ranked by risk and by time since the last visit.
+
+Three kinds of gap (geo/sql/coverage_gaps.sql):
+
+- **weekly**: no visit in the ``settings.weekly_visit_days`` days before ``at``, where a visit
+  is a grid-head check-in or any patrol fix in the micro-grid (the weekly visit rule, 每周遍访,
+  DESIGN.md: the rule is about someone having been there, so a patrol passing through counts);
+- **shift**: red or orange in the latest risk computation as of ``at`` (geo/risk, tables of
+  migration 0003) and no visit since the current shift began;
+- **coverage**: the patrols' covered share of the micro-grid over the
+  ``settings.coverage_gap_window_h`` hours before ``at`` (default a day, all three shifts) is
+  below ``settings.coverage_gap_share``.
+
+Ranked by risk colour (red first; micro-grids without a colour last), then by time since the last
+visit, longest first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from geo.coverage.compute import compute_micro
+from geo.coverage.periods import last_days, shift_of
+from geo.database import sql
+from geo.settings import Settings
+
+
+def gaps_geojson(
+    engine: Engine, settings: Settings, *, at: datetime, area: str | None = None
+) -> str:
+    """The ranked gap list of the micro-grids of ``area`` (all: None) as of ``at``, as GeoJSON.
+
+    Returns
+    -------
+    str
+        A FeatureCollection (EPSG:4326) with the window, the shift and the count per gap kind;
+        each feature carries ``rank``, ``colour``, ``gaps`` (``weekly``, ``shift``,
+        ``coverage``), ``last_visit_at``, ``hours_since_last_visit`` and ``covered_share``.
+
+    Raises
+    ------
+    NotFoundError
+        ``area`` names no area.
+    """
+    week = last_days(at, settings.weekly_visit_days)
+    window = last_days(at, settings.coverage_gap_window_h / 24)
+    shift = shift_of(at, settings)
+    with engine.begin() as conn:
+        # cov_micro's last visits look back beyond its period, so the weekly rule holds too.
+        compute_micro(conn, settings, period=window, area=area)
+        out = conn.execute(
+            sql("coverage_gaps"),
+            {
+                "region": settings.region,
+                "at": window.end,
+                "w0": week.start,
+                "c0": window.start,
+                "s0": shift.start,
+                "s1": shift.end,
+                "shift_label": shift.label,
+                "min_share": settings.coverage_gap_share,
+            },
+        ).scalar_one()
+    return str(out)

@@ -1,0 +1,129 @@
+"""Periods of coverage: a shift of the three-shift day, a day, a week, or any range.
+
+Shifts and days are local (``settings.timezone``, Asia/Shanghai by default): police and community
+patrol jointly in three 8-hour shifts around the clock (DESIGN.md), whose start hours are the
+setting ``shift_start_hours`` (default 0, 8, 16: 00-08, 08-16, 16-24). Weeks are ISO weeks,
+Monday to Monday, the week of the weekly visit rule (每周遍访). Every period is half-open,
+``[start, end)``, in UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from geo.errors import InputError
+from geo.settings import Settings
+
+
+class PeriodKind(StrEnum):
+    """The named periods a coverage request can ask for."""
+
+    SHIFT = "shift"
+    DAY = "day"
+    WEEK = "week"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open time range ``[start, end)`` (both timezone-aware) with a readable label."""
+
+    start: datetime
+    end: datetime
+    label: str
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            msg = f"period {self.label!r}: times must carry a time zone"
+            raise ValueError(msg)
+        if self.end <= self.start:
+            msg = f"period {self.label!r}: it ends ({self.end}) before it starts ({self.start})"
+            raise InputError(msg)
+
+
+def _zone(settings: Settings) -> ZoneInfo:
+    return ZoneInfo(settings.timezone)
+
+
+def _local_midnight(day: date, settings: Settings) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=_zone(settings))
+
+
+def parse_instant(value: str, settings: Settings) -> datetime:
+    """Parse an ISO date or date-time; a date means local midnight, a naive time local time.
+
+    Raises
+    ------
+    InputError
+        The value is not an ISO 8601 date or date-time.
+    """
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        msg = f"unreadable time {value!r}: use an ISO date (2026-11-24) or date-time"
+        raise InputError(msg) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_zone(settings))
+    return moment
+
+
+def shift_of(at: datetime, settings: Settings) -> Period:
+    """The shift holding ``at`` (a shift that starts before midnight ends at the next one)."""
+    local = at.astimezone(_zone(settings))
+    starts = sorted(settings.shift_start_hours)
+    if not starts or starts[0] != 0 or starts[-1] >= 24:
+        msg = f"shift_start_hours must start at 0 and stay below 24, not {starts}"
+        raise ValueError(msg)
+    midnight = _local_midnight(local.date(), settings)
+    index = max(i for i, h in enumerate(starts) if local.hour >= h)
+    start = midnight + timedelta(hours=starts[index])
+    end_hour = starts[index + 1] if index + 1 < len(starts) else 24
+    end = (
+        _local_midnight(local.date() + timedelta(days=1), settings)
+        if end_hour == 24
+        else (midnight + timedelta(hours=end_hour))
+    )
+    label = f"{local.date().isoformat()} shift {index + 1} ({starts[index]:02d}-{end_hour:02d})"
+    return Period(start.astimezone(UTC), end.astimezone(UTC), label)
+
+
+def day_of(at: datetime, settings: Settings) -> Period:
+    """The local calendar day holding ``at``."""
+    day = at.astimezone(_zone(settings)).date()
+    start = _local_midnight(day, settings)
+    end = _local_midnight(day + timedelta(days=1), settings)
+    return Period(start.astimezone(UTC), end.astimezone(UTC), day.isoformat())
+
+
+def week_of(at: datetime, settings: Settings) -> Period:
+    """The ISO week (Monday 00:00 local to the next Monday) holding ``at``."""
+    day = at.astimezone(_zone(settings)).date()
+    monday = day - timedelta(days=day.weekday())
+    start = _local_midnight(monday, settings)
+    end = _local_midnight(monday + timedelta(days=7), settings)
+    year, week, _ = monday.isocalendar()
+    return Period(start.astimezone(UTC), end.astimezone(UTC), f"{year}-W{week:02d}")
+
+
+def period_of(kind: PeriodKind, at: datetime, settings: Settings) -> Period:
+    """The shift, day or week holding ``at``."""
+    return {PeriodKind.SHIFT: shift_of, PeriodKind.DAY: day_of, PeriodKind.WEEK: week_of}[kind](
+        at, settings
+    )
+
+
+def last_days(at: datetime, days: float) -> Period:
+    """The ``days`` before ``at``: ``[at - days, at)`` (the weekly rule's window)."""
+    return Period(
+        (at - timedelta(days=days)).astimezone(UTC), at.astimezone(UTC), f"{days:g} days to {at}"
+    )
+
+
+def between(start: datetime, end: datetime) -> Period:
+    """Any range ``[start, end)``."""
+    return Period(
+        start.astimezone(UTC), end.astimezone(UTC), f"{start.isoformat()}/{end.isoformat()}"
+    )

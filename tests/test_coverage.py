@@ -1,0 +1,398 @@
+"""Patrol coverage on hand-made micro-grids, with every answer worked out by hand.
+
+Four 200 m x 200 m micro-grids in EPSG:4547 (the default SRID), in one level-3 grid:
+
+    M3 | M4        y 200..400
+    ---+---
+    M1 | M2        y   0..200
+    x 0..200 | 200..400      (offsets from X0, Y0)
+
+A buffered segment of length L with radius r covers L * 2r + pi r^2 (a stadium); PostGIS draws
+discs with 64 segments (quad_segs=16), 0.16 % short of pi r^2, hence the relative tolerances.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pyproj import Transformer
+from sqlalchemy import Engine, text
+
+from api.app import create_app
+from geo.coverage.checkins import import_checkins
+from geo.coverage.compute import coverage_geojson
+from geo.coverage.gaps import gaps_geojson
+from geo.coverage.periods import between, shift_of
+from geo.coverage.tracks import import_track_records, import_tracks
+from geo.crs import gcj02_from_wgs84
+from geo.errors import NotFoundError
+from geo.levels import Level
+from geo.settings import Settings
+
+X0, Y0 = 470000.0, 3846000.0
+T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai, shift 2 (08-16)
+DISC_TOL = 2e-3
+TO_WGS84 = Transformer.from_crs(4547, 4326, always_xy=True)
+
+
+def _square(x: float, y: float, w: float, h: float) -> str:
+    ring = [(x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y)]
+    return "MULTIPOLYGON(((" + ",".join(f"{X0 + a} {Y0 + b}" for a, b in ring) + ")))"
+
+
+AREAS = [
+    ("S", "subdistrict", None, [], _square(0, 0, 400, 400)),
+    ("G2", "grid2", "S", ["S"], _square(0, 0, 400, 400)),
+    ("G3", "grid3", "G2", ["S", "G2"], _square(0, 0, 400, 400)),
+    ("M1", "micro", "G3", ["S", "G2", "G3"], _square(0, 0, 200, 200)),
+    ("M2", "micro", "G3", ["S", "G2", "G3"], _square(200, 0, 200, 200)),
+    ("M3", "micro", "G3", ["S", "G2", "G3"], _square(0, 200, 200, 200)),
+    ("M4", "micro", "G3", ["S", "G2", "G3"], _square(200, 200, 200, 200)),
+]
+
+
+@pytest.fixture
+def grid(db: Engine, db_settings: Settings) -> Engine:
+    """The four micro-grids above in the run's empty database."""
+    with db.begin() as conn:
+        for code, level, parent, ancestors, wkt in AREAS:
+            conn.execute(
+                text(
+                    "INSERT INTO areas (region, code, name, level, parent_code, ancestors, geom) "
+                    "VALUES (:r, :c, :c, :l, :p, :a, ST_GeomFromText(:w, 4547))"
+                ),
+                {
+                    "r": db_settings.region,
+                    "c": code,
+                    "l": level,
+                    "p": parent,
+                    "a": ancestors,
+                    "w": wkt,
+                },
+            )
+    return db
+
+
+def _fixes(
+    unit: str,
+    kind: str,
+    points: Sequence[tuple[float, float]],
+    *,
+    start: datetime = T0,
+    step_s: float = 10.0,
+) -> list[dict[str, object]]:
+    return [
+        {
+            "unit": unit,
+            "kind": kind,
+            "time": (start + timedelta(seconds=i * step_s)).isoformat(),
+            "x": X0 + x,
+            "y": Y0 + y,
+        }
+        for i, (x, y) in enumerate(points)
+    ]
+
+
+def _post(engine: Engine, settings: Settings, fixes: list[dict[str, object]]) -> None:
+    report = import_track_records(engine, settings, fixes, crs="EPSG:4547")
+    assert report.rejected == []
+
+
+def _coverage(
+    engine: Engine,
+    settings: Settings,
+    *,
+    hours: float = 1.0,
+    start: datetime = T0,
+    level: Level = Level.MICRO,
+    area: str | None = None,
+    units: list[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    body = coverage_geojson(
+        engine,
+        settings,
+        period=between(start, start + timedelta(hours=hours)),
+        level=level,
+        area=area,
+        units=units,
+    )
+    return {f["properties"]["code"]: f["properties"] for f in json.loads(body)["features"]}
+
+
+def test_track_along_a_border(grid: Engine, db_settings: Settings) -> None:
+    # On foot along x = 200 from y = 50 to y = 150: a 100 m x 60 m rectangle plus a 30 m disc,
+    # half on each side. Every fix lies on the M1/M2 border, so the border rule puts them all in
+    # M1 (smallest code): one visit of 100 s there, none in M2 though half its cover is there.
+    _post(grid, db_settings, _fixes("P1", "foot", [(200, 50 + 10 * i) for i in range(11)]))
+    cov = _coverage(grid, db_settings)
+    half = (100 * 60 + math.pi * 30**2) / 2
+    for code in ("M1", "M2"):
+        assert cov[code]["covered_m2"] == pytest.approx(half, rel=DISC_TOL)
+        assert cov[code]["covered_share"] == pytest.approx(half / 40000, rel=DISC_TOL)
+    assert (cov["M1"]["visits"], cov["M1"]["dwell_s"]) == (1, 100.0)
+    assert (cov["M2"]["visits"], cov["M2"]["dwell_s"]) == (0, 0.0)
+    assert cov["M3"]["covered_m2"] == cov["M4"]["covered_m2"] == 0.0
+
+
+def test_track_entering_and_leaving_twice(grid: Engine, db_settings: Settings) -> None:
+    # Along y = 100, 10 m per 10 s: x 150 -> 250 -> 150 -> 250 -> 150 (41 fixes, 400 s). The fix
+    # at x = 200 is on the border and goes to M1. Runs: M1, M2, M1, M2, M1, so 2 visits to M2
+    # and 3 to M1. Each M2 run holds x = 210..250..210 (t = 60..140 s after its leg began); with
+    # the midpoint rule it dwells (150 + 140)/2 - (60 + 50)/2 = 90 s; M1 has the rest of 400 s.
+    xs = [*range(150, 251, 10), *range(240, 149, -10), *range(160, 251, 10), *range(240, 149, -10)]
+    _post(grid, db_settings, _fixes("P1", "foot", [(x, 100) for x in xs]))
+    cov = _coverage(grid, db_settings)
+    assert (cov["M2"]["visits"], cov["M2"]["dwell_s"]) == (2, 180.0)
+    assert (cov["M1"]["visits"], cov["M1"]["dwell_s"]) == (3, 220.0)
+    half = 50 * 60 + math.pi * 30**2 / 2  # the stadium over x 150..250 cut at x = 200
+    assert cov["M1"]["covered_m2"] == pytest.approx(half, rel=DISC_TOL)
+    assert cov["M2"]["covered_m2"] == pytest.approx(half, rel=DISC_TOL)
+    g3 = _coverage(grid, db_settings, level=Level.GRID3)["G3"]
+    assert (g3["visits"], g3["dwell_s"], g3["micro_grids_unvisited"]) == (5, 400.0, 2)
+    assert g3["covered_share"] == pytest.approx(2 * half / 160000, rel=DISC_TOL)
+
+
+def test_single_fix_exactly_on_a_vertex(grid: Engine, db_settings: Settings) -> None:
+    # One vehicle fix at the corner all four micro-grids share: a quarter of the 50 m disc in
+    # each; the point belongs to M1 (smallest code); a single fix dwells 0 s.
+    _post(grid, db_settings, _fixes("V1", "vehicle", [(200, 200)]))
+    cov = _coverage(grid, db_settings)
+    quarter = math.pi * 50**2 / 4
+    for code in ("M1", "M2", "M3", "M4"):
+        assert cov[code]["covered_m2"] == pytest.approx(quarter, rel=DISC_TOL)
+    assert [cov[c]["visits"] for c in ("M1", "M2", "M3", "M4")] == [1, 0, 0, 0]
+    assert cov["M1"]["dwell_s"] == 0.0
+    sub = _coverage(grid, db_settings, level=Level.SUBDISTRICT)["S"]
+    assert sub["covered_share"] == pytest.approx(math.pi * 50**2 / 160000, rel=DISC_TOL)
+
+
+def test_gap_splits_tracks_and_empty_period(grid: Engine, db_settings: Settings) -> None:
+    # A bicycle at (50, 100), then 11 min later at (350, 100): the gap (> 10 min) splits the
+    # track, so only two 40 m discs are covered, not the 300 m between them.
+    fixes = _fixes("B1", "bicycle", [(50, 100), (350, 100)], step_s=660)
+    report = import_track_records(grid, db_settings, fixes, crs="EPSG:4547")
+    assert (report.tracks, report.inserted) == (2, 2)
+    cov = _coverage(grid, db_settings)
+    disc = math.pi * 40**2
+    assert cov["M1"]["covered_m2"] == pytest.approx(disc, rel=DISC_TOL)
+    assert cov["M2"]["covered_m2"] == pytest.approx(disc, rel=DISC_TOL)
+    assert (cov["M1"]["visits"], cov["M2"]["visits"]) == (1, 1)
+    # The next hour holds no fix: nothing covered or visited, but the last visit is remembered.
+    later = _coverage(grid, db_settings, start=T0 + timedelta(hours=1))
+    assert all(p["covered_m2"] == 0 and p["visits"] == 0 for p in later.values())
+    assert later["M2"]["last_visit_at"] == (T0 + timedelta(seconds=660)).isoformat()
+    assert later["M2"]["hours_since_last_visit"] == pytest.approx(2 - 660 / 3600, abs=0.01)
+    assert later["M3"]["last_visit_at"] is None
+
+
+def test_koper_deterrent_visit_and_unit_filter(grid: Engine, db_settings: Settings) -> None:
+    # A foot unit standing in M4 for 12 min (fixes every 60 s): one visit of 720 s >= 10 min,
+    # a deterrent one after Koper (1995); a passing vehicle is filtered out by unit.
+    _post(grid, db_settings, _fixes("P2", "foot", [(300, 300)] * 13, step_s=60))
+    _post(grid, db_settings, _fixes("V2", "vehicle", [(300, 250), (300, 350)], step_s=10))
+    cov = _coverage(grid, db_settings, units=["P2"])
+    assert (cov["M4"]["visits"], cov["M4"]["dwell_s"], cov["M4"]["deterrent_visits"]) == (
+        1,
+        720.0,
+        1,
+    )
+    assert cov["M4"]["covered_m2"] == pytest.approx(math.pi * 30**2, rel=DISC_TOL)
+    both = _coverage(grid, db_settings)
+    assert both["M4"]["visits"] == 2
+    scoped = _coverage(grid, db_settings, area="M4")
+    assert list(scoped) == ["M4"]
+    with pytest.raises(NotFoundError):
+        _coverage(grid, db_settings, area="nowhere")
+
+
+def test_cleaning_counts_and_reimport(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:
+    # CSV with Chinese headers and kind: 12 fixes on foot, one duplicate row, one jump of 800 m
+    # in 10 s (288 km/h), one row without a time; a second batch continues from the stored fixes.
+    lines = ["单元,方式,时间,x,y"]
+    beijing = T0.replace(tzinfo=None) + timedelta(hours=8)  # naive local times (UTC+8)
+    for i in range(12):
+        when = beijing + timedelta(seconds=10 * i)
+        lines.append(f"P9,步巡,{when:%Y/%m/%d %H:%M:%S},{X0 + 20 + 10 * i},{Y0 + 20}")
+    lines.insert(4, lines[3])  # row 4 repeats row 3
+    lines.append(f"P9,步巡,{beijing + timedelta(seconds=120)},{X0 + 900},{Y0 + 20}")
+    lines.append(f"P9,步巡,,{X0},{Y0}")
+    path = tmp_path / "tracks.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first = import_tracks(grid, db_settings, path, crs="EPSG:4547")
+    assert (first.inserted, first.duplicates, first.too_fast, first.tracks) == (12, 1, 1, 1)
+    assert sorted(p.row or 0 for p in first.rejected) == [4, 14, 15]
+    again = import_tracks(grid, db_settings, path, crs="EPSG:4547")
+    assert (again.inserted, again.unchanged, again.duplicates, again.too_fast) == (0, 12, 1, 1)
+    with grid.connect() as conn:
+        stored = conn.execute(text("SELECT count(*), min(t) FROM fixes")).one()
+        parts = conn.execute(
+            text("SELECT count(*) FROM pg_inherits WHERE inhparent = 'fixes'::regclass")
+        ).scalar_one()
+    assert stored[0] == 12
+    assert stored[1] == T0  # 2026/11/02 09:00:00 local time is 01:00 UTC
+    assert parts >= 1
+    # A live batch 10 s after the last stored fix, 500 m away: too fast given the stored fix.
+    live = _fixes("P9", "foot", [(500, 20)], start=T0 + timedelta(seconds=120))
+    report = import_track_records(grid, db_settings, live, crs="EPSG:4547")
+    assert (report.inserted, report.too_fast) == (0, 1)
+
+
+def test_gpx_tracks(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:
+    # A GPX track named by its unit, of type 车巡 (vehicle), in WGS84.
+    positions = [TO_WGS84.transform(X0 + 100 + 5 * i, Y0 + 100) for i in range(5)]
+    pts = "".join(
+        f'<trkpt lat="{lat:.9f}" lon="{lon:.9f}">'
+        f"<time>{(T0 + timedelta(seconds=10 * i)).isoformat()}</time></trkpt>"
+        for i, (lon, lat) in enumerate(positions)
+    )
+    gpx = (
+        '<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">'
+        f"<trk><name>警车01</name><type>车巡</type><trkseg>{pts}</trkseg></trk></gpx>"
+    )
+    path = tmp_path / "patrol.gpx"
+    path.write_text(gpx, encoding="utf-8")
+    report = import_tracks(grid, db_settings, path)
+    assert (report.inserted, report.units, report.crs) == (5, 1, "EPSG:4326")
+    with grid.connect() as conn:
+        row = conn.execute(text("SELECT DISTINCT unit, unit_kind, area_code FROM fixes")).one()
+    assert tuple(row) == ("警车01", "vehicle", "M1")
+
+
+def test_checkins_located_by_the_spatial_join(
+    grid: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    # Positions in GCJ-02 (a phone app): inside M3, on the M1/M2 border (-> M1), outside every
+    # micro-grid (rejected), and one naming the wrong micro-grid (stored where it lies, warned).
+
+    def gcj(x: float, y: float) -> tuple[float, float]:
+        lon, lat = TO_WGS84.transform(X0 + x, Y0 + y)
+        glon, glat = gcj02_from_wgs84(lon, lat)
+        return float(glon), float(glat)
+
+    rows = [
+        ("张三", (100, 300), ""),
+        ("张三", (200, 100), ""),
+        ("李四", (900, 900), ""),
+        ("李四", (300, 300), "M1"),
+    ]
+    lines = ["网格长,签到时间,经度,纬度,微网格编码"]
+    for i, (who, (x, y), declared) in enumerate(rows):
+        lon, lat = gcj(x, y)
+        lines.append(f"{who},2026-11-02 09:0{i}:00,{lon:.10f},{lat:.10f},{declared}")
+    path = tmp_path / "visits.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = import_checkins(grid, db_settings, path, crs="gcj02")
+    assert report.inserted == 3
+    assert [(p.row, p.reason) for p in report.rejected] == [(3, "outside every micro-grid")]
+    assert [p.row for p in report.warnings] == [4]
+    with grid.connect() as conn:
+        located = conn.execute(text("SELECT area_code FROM checkins ORDER BY t")).scalars().all()
+    assert located == ["M3", "M1", "M4"]
+    assert import_checkins(grid, db_settings, path, crs="gcj02").unchanged == 3
+    cov = _coverage(grid, db_settings)
+    assert (cov["M3"]["checkins"], cov["M1"]["checkins"], cov["M2"]["checkins"]) == (1, 1, 0)
+
+
+def test_gaps_ranked_by_colour_then_last_visit(grid: Engine, db_settings: Settings) -> None:
+    # Colours: M1 red, M2 orange, M3 yellow, M4 none. At 10:00 local (shift 08-16):
+    # M1 visited at 09:00 today (this shift) and well covered; M2 visited yesterday 09:00 (not
+    # this shift: a shift gap); M3 visited 8 days ago (weekly gap); M4 never (weekly gap).
+    at = T0 + timedelta(hours=1)
+    with grid.begin() as conn:
+        run = conn.execute(
+            text(
+                "INSERT INTO risk_runs (region, as_of, params) VALUES (:r, :t, '{}') RETURNING id"
+            ),
+            {"r": db_settings.region, "t": at - timedelta(hours=2)},
+        ).scalar_one()
+        for code, colour in (("M1", "red"), ("M2", "orange"), ("M3", "yellow")):
+            conn.execute(
+                text(
+                    "INSERT INTO risk_scores (run_id, region, area_code, level, colour, score, "
+                    "hazard_colour, incident_colour, reasons) "
+                    "VALUES (:run, :r, :c, 'micro', :col, 50, :col, :col, '[]')"
+                ),
+                {"run": run, "r": db_settings.region, "c": code, "col": colour},
+            )
+    # A foot unit sweeping M1 in rows 40 m apart from x = 30 to 170 covers it all but its
+    # corners (30 m discs) and nothing of M2; P2's disc covers 7 % of M2, under the 20 % bar.
+    sweep = [
+        (x, y)
+        for y in range(20, 200, 40)
+        for x in (range(30, 171, 20) if y % 80 == 20 else range(170, 29, -20))
+    ]
+    _post(grid, db_settings, _fixes("P1", "foot", sweep))
+    _post(grid, db_settings, _fixes("P2", "foot", [(300, 100)], start=T0 - timedelta(days=1)))
+    _post(grid, db_settings, _fixes("P3", "foot", [(100, 300)], start=T0 - timedelta(days=8)))
+    body = json.loads(gaps_geojson(grid, db_settings, at=at))
+    assert shift_of(at, db_settings).label == "2026-11-02 shift 2 (08-16)"
+    ranked = [(f["properties"]["code"], f["properties"]["gaps"]) for f in body["features"]]
+    assert ranked == [
+        ("M2", ["shift", "coverage"]),
+        ("M3", ["weekly", "coverage"]),
+        ("M4", ["weekly", "coverage"]),
+    ]
+    assert body["counts"] == {"weekly": 2, "shift": 1, "coverage": 3}
+    assert body["features"][0]["properties"]["hours_since_last_visit"] == pytest.approx(25.0)
+    m1 = _coverage(grid, db_settings, hours=24 * 7, start=at - timedelta(days=7))["M1"]
+    assert m1["covered_share"] > 0.95
+    scoped = json.loads(gaps_geojson(grid, db_settings, at=at, area="M4"))
+    assert [f["properties"]["code"] for f in scoped["features"]] == ["M4"]
+
+
+def test_http_tracks_visits_coverage_gaps(grid: Engine, db_settings: Settings) -> None:
+    # The same border track through the API: posted as WGS84 lon/lat, read back per grid3.
+    with TestClient(create_app(db_settings)) as client:
+        points = [TO_WGS84.transform(X0 + 200, Y0 + 50 + 10 * i) for i in range(11)]
+        fixes = [
+            {"time": (T0 + timedelta(seconds=10 * i)).isoformat(), "lon": lon, "lat": lat}
+            for i, (lon, lat) in enumerate(points)
+        ]
+        posted = client.post("/api/tracks", json={"unit": "P1", "kind": "步巡", "fixes": fixes})
+        assert posted.status_code == 200
+        assert (posted.json()["inserted"], posted.json()["tracks"]) == (11, 1)
+        lon, lat = TO_WGS84.transform(X0 + 300, Y0 + 300)
+        visit = {"person": "张三", "time": "2026-11-02T09:30:00", "lon": lon, "lat": lat}
+        assert client.post("/api/visits", json={"checkins": [visit]}).json()["inserted"] == 1
+        got = client.get(
+            "/api/coverage",
+            params={"level": "grid3", "from": "2026-11-02", "to": "2026-11-03"},
+        )
+        assert got.headers["content-type"] == "application/geo+json"
+        g3 = got.json()["features"][0]["properties"]
+        half = (100 * 60 + math.pi * 30**2) / 2
+        assert g3["covered_m2"] == pytest.approx(2 * half, rel=DISC_TOL)
+        assert (g3["visits"], g3["checkins"], g3["micro_grids_unvisited"]) == (1, 1, 2)
+        shift = client.get("/api/coverage", params={"period": "shift", "at": "2026-11-02T09:00"})
+        assert shift.json()["period"]["label"] == "2026-11-02 shift 2 (08-16)"
+        gaps = client.get("/api/gaps", params={"area": "G3", "at": "2026-11-02T10:00"}).json()
+        assert [f["properties"]["code"] for f in gaps["features"]] == ["M2", "M3", "M1", "M4"]
+        assert client.get("/api/coverage", params={"from": "2026-11-02"}).status_code == 400
+        assert client.get("/api/gaps", params={"area": "nowhere"}).status_code == 404
+        bad = client.post("/api/tracks", json={"unit": "P1", "kind": "horse", "fixes": fixes[:1]})
+        assert bad.json()["rejected"][0]["reason"].startswith("unknown unit kind 'horse'")
+
+
+def test_demo_month_has_real_gaps(demo: Engine, demo_settings: Settings) -> None:
+    # The demo's synthetic month (scripts/make_demo_patrols.py) loaded by `gridsafe demo`:
+    # patrols every shift, and gaps of every kind a grid head should see.
+    at = datetime.now(UTC)
+    body = json.loads(gaps_geojson(demo, demo_settings, at=at))
+    assert body["counts"]["weekly"] > 0
+    assert body["counts"]["coverage"] > 0
+    day = json.loads(
+        coverage_geojson(
+            demo, demo_settings, period=between(at - timedelta(days=1), at), level=Level.GRID2
+        )
+    )
+    shares = [f["properties"]["covered_share"] for f in day["features"]]
+    assert len(shares) == 12
+    assert max(shares) > 0.3
+    assert min(shares) < max(shares) / 2  # the two level-2 grids nobody walks
