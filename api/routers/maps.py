@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from fastapi.routing import APIRoute
 
 from api.deps import EngineDep, SettingsDep
 from geo.levels import Level
@@ -28,7 +27,9 @@ OTHER_PAGES = [
 
 
 def _served_pages(request: Request) -> list[tuple[str, str]]:
-    paths = {r.path for r in request.app.routes if isinstance(r, APIRoute)}
+    # The OpenAPI document lists every served path, whichever router included it (FastAPI
+    # keeps included routers as nested objects, so app.routes is not a flat list of paths).
+    paths = set(request.app.openapi()["paths"])
     return [(title, path) for title, path in OTHER_PAGES if path in paths]
 
 
