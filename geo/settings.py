@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     basemap_key: str = Field(
         default="", description="The Tianditu API key (tk=...), when basemap is 'tianditu'."
     )
+
+    @property
+    def overlays_in_gcj02(self) -> bool:
+        """Whether overlays must move from WGS84 to GCJ-02 to sit on the basemap (Amap's is)."""
+        return self.basemap.strip() == "amap"
+
     vendor_dir: Path = Field(
         default=Path(__file__).resolve().parent.parent / "build" / "vendor",
         description="Where scripts/vendor.py put Leaflet and VectorGrid at install time.",

@@ -132,7 +132,15 @@ def tile(
         Narrowing of the layer (see :class:`TileFilter`).
     """
     check_tile(layer, z, x, y)
-    params = {"z": z, "x": x, "y": y, "srid": settings.srid, "region": settings.region}
+    params = {
+        "z": z,
+        "x": x,
+        "y": y,
+        "srid": settings.srid,
+        "region": settings.region,
+        # Under a GCJ-02 basemap the tiles are drawn shifted, as embedded overlays are.
+        "gcj02": settings.overlays_in_gcj02,
+    }
     params |= _params(layer, flt or TileFilter(), settings)
     with engine.connect() as conn:
         out = conn.execute(sql(f"tiles_{layer}"), params).scalar()

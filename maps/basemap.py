@@ -87,7 +87,8 @@ def basemap(settings: Settings) -> Basemap:
         )
         return Basemap("tianditu", layers, allowed=("https://t",))
     if value == "amap":
-        return Basemap("amap", (TileSource(AMAP, "高德 Amap", "1234"),), True, ("https://webrd0",))
+        layers = (TileSource(AMAP, "高德 Amap", "1234"),)
+        return Basemap("amap", layers, settings.overlays_in_gcj02, ("https://webrd0",))
     if not all(part in value for part in ("{z}", "{x}", "{y}")):
         msg = f"basemap {value!r} is neither none, tianditu, amap nor a {{z}}/{{x}}/{{y}} URL"
         raise InputError(msg)

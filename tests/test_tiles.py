@@ -20,6 +20,7 @@ from shapely.geometry import shape
 from sqlalchemy import Engine, text
 
 from api.app import create_app
+from geo.crs import gcj02_from_wgs84
 from geo.errors import InputError, NotFoundError
 from geo.levels import Level
 from geo.settings import Settings
@@ -281,3 +282,42 @@ def test_tile_endpoint_caches_and_maps_errors(district: Engine, db_settings: Set
         empty = client.get("/tiles/areas/14/0/0.mvt")
         assert empty.status_code == 200
         assert empty.content == b""
+
+
+def test_sql_gcj02_offset_matches_the_python_transform(db: Engine) -> None:
+    """The tiles' in-database GCJ-02 offset is geo.crs's formula (and zero outside China)."""
+    lons = [73.0, 100.5, 113.7, 113.70123, 121.47, 137.8, 2.35]
+    lats = [39.0, 25.2, 34.77, 34.7654, 31.23, 45.1, 48.85]  # the last: Paris
+    with db.connect() as conn:
+        got = [
+            conn.execute(text("SELECT gcj02_offset(:x, :y)"), {"x": x, "y": y}).scalar_one()
+            for x, y in zip(lons, lats, strict=True)
+        ]
+    glon, glat = gcj02_from_wgs84(lons, lats)
+    for (dx, dy), x, y, gx, gy in zip(got, lons, lats, glon, glat, strict=True):
+        assert dx == pytest.approx(gx - x, abs=1e-12)
+        assert dy == pytest.approx(gy - y, abs=1e-12)
+    assert got[-1] == [0.0, 0.0]
+
+
+def test_tiles_under_an_amap_basemap_are_drawn_in_gcj02(
+    district: Engine, db_settings: Settings
+) -> None:
+    """Under Amap (GCJ-02 tiles) an incident is drawn where GCJ-02 puts it, as embedded
+    overlays are: at the tile and pixel of its shifted position, about 560 m from the truth."""
+    amap = db_settings.model_copy(update={"basemap": "amap"})
+    lon, lat = TO_WGS84.transform(X0 + 50, Y0 + 50)  # incident i1 (a fire)
+    glon, glat = (float(v) for v in gcj02_from_wgs84(lon, lat))
+    z = 16
+    n = 2**z
+    fx = (glon + 180.0) / 360.0 * n
+    fy = (1.0 - math.asinh(math.tan(math.radians(glat))) / math.pi) / 2.0 * n
+    tx, ty = int(fx), int(fy)
+    body = tile(district, amap, layer="incidents", z=z, x=tx, y=ty, flt=TileFilter(types=("fire",)))
+    (fire,) = _decode(body, "incidents")
+    px, py = fire["geometry"]["coordinates"]
+    assert px == pytest.approx((fx - tx) * 4096, abs=1.0)
+    assert py == pytest.approx(4096 - (fy - ty) * 4096, abs=1.0)  # decoded y runs up
+    # Without the GCJ-02 basemap that tile, half a kilometre from the fire, holds nothing.
+    plain = tile(district, db_settings, layer="incidents", z=z, x=tx, y=ty)
+    assert _decode(plain, "incidents") == []

@@ -2,7 +2,10 @@
 -- the colour and score of the newest risk computation as of the end of :as_of (null when none).
 WITH b AS (
     SELECT ST_TileEnvelope(:z, :x, :y) AS env,
-           ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), :srid) AS env_src
+           ST_Expand(
+               ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), :srid),
+               CASE WHEN :gcj02 THEN 1000 ELSE 0 END
+           ) AS env_src
 ), run AS (
     SELECT id FROM risk_runs
     WHERE region = :region AND as_of < :as_of
@@ -10,7 +13,7 @@ WITH b AS (
     LIMIT 1
 ), t AS (
     SELECT a.code, a.name, a.level, a.parent_code, s.colour, round(s.score::numeric, 1)::float8 AS score,
-           ST_AsMVTGeom(ST_Transform(a.geom, 3857), b.env, 4096, 64, true) AS geom
+           ST_AsMVTGeom(tile_mercator(a.geom, :gcj02), b.env, 4096, 64, true) AS geom
     FROM areas a
     CROSS JOIN b
     LEFT JOIN risk_scores s

@@ -3,7 +3,10 @@
 -- bands are configured: a score >= the red bound is red, and so on down to blue.
 WITH b AS (
     SELECT ST_TileEnvelope(:z, :x, :y) AS env,
-           ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), :srid) AS env_src
+           ST_Expand(
+               ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), :srid),
+               CASE WHEN :gcj02 THEN 1000 ELSE 0 END
+           ) AS env_src
 ), s AS (
     SELECT h.id, h.name, h.category, h.method, h.area_code, h.geom,
            CASE h.method WHEN 'LEC' THEN h.lec_l * h.lec_e * h.lec_c
@@ -20,7 +23,7 @@ WITH b AS (
                 WHEN s.score >= CASE s.method WHEN 'LEC' THEN :lec_yellow ELSE :ls_yellow END
                     THEN 'yellow'
                 ELSE 'blue' END AS colour,
-           ST_AsMVTGeom(ST_Transform(s.geom, 3857), b.env, 4096, 64, true) AS geom
+           ST_AsMVTGeom(tile_mercator(s.geom, :gcj02), b.env, 4096, 64, true) AS geom
     FROM s, b
 )
 SELECT ST_AsMVT(t, 'hazards', 4096, 'geom') FROM t WHERE t.geom IS NOT NULL

@@ -1,10 +1,13 @@
 -- One web-mercator vector tile of incidents, optionally of some types and occurred in [from, to).
 WITH b AS (
     SELECT ST_TileEnvelope(:z, :x, :y) AS env,
-           ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), :srid) AS env_src
+           ST_Expand(
+               ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), :srid),
+               CASE WHEN :gcj02 THEN 1000 ELSE 0 END
+           ) AS env_src
 ), t AS (
     SELECT i.id, i.type, to_char(i.occurred_at, 'YYYY-MM-DD') AS occurred, i.area_code,
-           ST_AsMVTGeom(ST_Transform(i.geom, 3857), b.env, 4096, 64, true) AS geom
+           ST_AsMVTGeom(tile_mercator(i.geom, :gcj02), b.env, 4096, 64, true) AS geom
     FROM incidents i, b
     WHERE i.region = :region AND i.geom && b.env_src
       AND (CAST(:types AS text[]) IS NULL OR i.type = ANY(CAST(:types AS text[])))

@@ -3,10 +3,13 @@
 -- envelope is widened by the tile buffer (64/4096) so lines crossing the edge are kept.
 WITH b AS (
     SELECT ST_TileEnvelope(:z, :x, :y) AS env,
-           ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), :srid) AS env_src
+           ST_Expand(
+               ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), :srid),
+               CASE WHEN :gcj02 THEN 1000 ELSE 0 END
+           ) AS env_src
 ), t AS (
     SELECT r.road_id AS id, r.name, r.road_class,
-           ST_AsMVTGeom(ST_Transform(r.geom, 3857), b.env, 4096, 64, true) AS geom
+           ST_AsMVTGeom(tile_mercator(r.geom, :gcj02), b.env, 4096, 64, true) AS geom
     FROM roads r, b
     WHERE r.region = :region AND r.geom && b.env_src
 )
