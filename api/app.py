@@ -45,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(risk.router)
     app.include_router(maps.router)
     app.include_router(coverage.router)
+    app.include_router(coverage.pages)
     app.include_router(routes.router)
     app.include_router(routes.pages)
     app.include_router(cases.router)

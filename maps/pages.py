@@ -98,7 +98,7 @@ class _RiskMapScript(JSCSSMixin, MacroElement):
         self.config = _script_json(config)
 
 
-def _offline_map(settings: Settings) -> tuple[folium.Map, tuple[str, ...]]:
+def offline_map(settings: Settings) -> tuple[folium.Map, tuple[str, ...]]:
     """A folium map whose scripts come from the app, with the configured basemap."""
     base = basemap(settings)
     fmap = folium.Map(
@@ -117,6 +117,39 @@ def _offline_map(settings: Settings) -> tuple[folium.Map, tuple[str, ...]]:
             layer.url, attr=layer.attribution, subdomains=layer.subdomains, max_zoom=19
         ).add_to(fmap)
     return fmap, base.allowed
+
+
+# One colour per unit, chosen to stand apart from the four risk colours beneath them.
+UNIT_COLOURS = ["#6a3d9a", "#00838f", "#212121", "#c2185b", "#2e7d32", "#5d4037", "#283593"]
+
+
+def unit_colour(index: int) -> str:
+    """The colour of the ``index``-th patrol unit on a map."""
+    return UNIT_COLOURS[index % len(UNIT_COLOURS)]
+
+
+UNDERLAY_OPACITY = FILL_OPACITY * 0.6
+"""Risk colours beneath routes and tracks: lighter than on the risk map so the lines stand out."""
+
+
+def risk_underlay(
+    areas: dict[str, Any],
+    *,
+    fields: tuple[str, ...] = ("name", "colour"),
+    aliases: tuple[str, ...] = ("微网格", "颜色"),
+) -> folium.GeoJson:
+    """Micro-grids in their risk colours beneath other layers, with a tooltip of ``fields``."""
+    return folium.GeoJson(
+        areas,
+        name="风险 Risk",
+        style_function=lambda f: {
+            "fillColor": COLOURS.get(f["properties"].get("colour") or "", NO_COLOUR),
+            "fillOpacity": UNDERLAY_OPACITY,
+            "color": "#ffffff",
+            "weight": 0.6,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=list(fields), aliases=list(aliases)),
+    )
 
 
 def risk_page(
@@ -191,7 +224,7 @@ def risk_page(
         "focus_bounds": frame(area_bounds(engine, settings, focus)) if focus else None,
         "incident_types": incident_types(engine),
     }
-    fmap, allowed = _offline_map(settings)
+    fmap, allowed = offline_map(settings)
     root = fmap.get_root()
     if not isinstance(root, Figure):  # a folium Map's root is always its Figure
         msg = f"folium map root is a {type(root).__name__}, not a Figure"

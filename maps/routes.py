@@ -19,17 +19,7 @@ from geo.settings import Settings
 from geo.simplify import simplify_coverage
 from maps.assets import url
 from maps.basemap import basemap, shift_collection
-from maps.pages import COLOURS, FILL_OPACITY, NO_COLOUR, _offline_map, check_offline
-
-# One colour per unit, chosen to stand apart from the four risk colours beneath them.
-UNDERLAY_OPACITY = FILL_OPACITY * 0.6
-"""The risk colours beneath the routes, lighter than on the risk map so the paths stand out."""
-
-UNIT_COLOURS = ["#6a3d9a", "#00838f", "#212121", "#c2185b", "#2e7d32", "#5d4037", "#283593"]
-
-
-def _unit_colour(index: int) -> str:
-    return UNIT_COLOURS[index % len(UNIT_COLOURS)]
+from maps.pages import check_offline, offline_map, risk_underlay, unit_colour
 
 
 def _clock(iso: object) -> str:
@@ -42,7 +32,7 @@ def _legend(plan: dict[str, Any], distances: dict[int, float]) -> str:
     for i, unit in enumerate(plan["units"]):
         rows.append(
             "<tr>"
-            f'<td><i style="background:{_unit_colour(i)}"></i>{escape(str(unit["name"]))}</td>'
+            f'<td><i style="background:{unit_colour(i)}"></i>{escape(str(unit["name"]))}</td>'
             f"<td>{len(unit['stops'])}</td>"
             f"<td>{distances.get(i, 0.0) / 1000:.1f} km</td>"
             f"<td>{_clock(unit['depart'])}–{_clock(unit['return'])}</td>"
@@ -58,21 +48,6 @@ def _legend(plan: dict[str, Any], distances: dict[int, float]) -> str:
         "<th>风险 Risk</th></tr>" + "".join(rows) + "</table>"
         f'<div class="gs-count">未安排的候选点 candidates left out: {left}</div>'
         "</div>"
-    )
-
-
-def _risk_underlay(areas: dict[str, Any]) -> folium.GeoJson:
-    """The micro-grids in their risk colours, lighter than on the risk map."""
-    return folium.GeoJson(
-        areas,
-        name="风险 Risk",
-        style_function=lambda f: {
-            "fillColor": COLOURS.get(f["properties"].get("colour") or "", NO_COLOUR),
-            "fillOpacity": UNDERLAY_OPACITY,
-            "color": "#ffffff",
-            "weight": 0.6,
-        },
-        tooltip=folium.GeoJsonTooltip(fields=["name", "colour"], aliases=["微网格", "颜色"]),
     )
 
 
@@ -97,14 +72,14 @@ def routes_page(engine: Engine, settings: Settings, plan_id: int, *, today: date
     if basemap(settings).gcj02:
         areas, routes = shift_collection(areas), shift_collection(routes)
 
-    fmap, allowed = _offline_map(settings)
+    fmap, allowed = offline_map(settings)
     if areas["features"]:
-        _risk_underlay(areas).add_to(fmap)
+        risk_underlay(areas).add_to(fmap)
     stations_drawn: set[int] = set()
     for feature in routes["features"]:
         props = feature["properties"]
         unit_index = int(props.get("unit_index", 0))
-        colour = _unit_colour(unit_index)
+        colour = unit_colour(unit_index)
         if props["feature"] == "path":
             folium.GeoJson(
                 feature,

@@ -199,9 +199,9 @@ def test_dashboard_counts(mapdist: tuple[Engine, Settings]) -> None:
     assert (
         '<section id="hazards"><h2>未整改隐患 Open hazards</h2><div class="big">4</div>' in compact
     )
-    # The other pages the app serves are linked (the coverage map is not served yet).
+    # The other pages the app serves are linked.
     assert '<li><a href="/stats">案件统计 Case statistics</a></li>' in compact
-    assert 'href="/maps/coverage"' not in compact
+    assert '<li><a href="/maps/coverage">巡逻覆盖 Patrol coverage</a></li>' in compact
 
 
 def test_map_data_endpoints(mapdist: tuple[Engine, Settings]) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from api.deps import EngineDep, SettingsDep
@@ -16,8 +18,10 @@ from geo.coverage.periods import PeriodKind, between, parse_instant, period_of
 from geo.coverage.tracks import import_track_records
 from geo.errors import InputError
 from geo.levels import Level
+from maps.coverage import coverage_page
 
 router = APIRouter(prefix="/api", tags=["coverage"])
+pages = APIRouter(tags=["maps"])
 
 GEOJSON = "application/geo+json"
 MAX_BATCH = 100_000
@@ -108,3 +112,36 @@ def get_gaps(
     """Micro-grids needing a visit (weekly rule, red/orange this shift, low coverage), ranked."""
     moment = parse_instant(at, settings) if at else datetime.now().astimezone()
     return Response(gaps_geojson(engine, settings, at=moment, area=area), media_type=GEOJSON)
+
+
+@pages.get("/maps/coverage", response_class=HTMLResponse)
+def coverage_map(
+    engine: EngineDep,
+    settings: SettingsDep,
+    period: Annotated[PeriodKind, Query(description="the shift, day or week holding `at`")] = (
+        PeriodKind.DAY
+    ),
+    at: Annotated[str | None, Query(description="a day or instant (default now)")] = None,
+    area: Annotated[str | None, Query(description="only this area (a grid head's own)")] = None,
+    unit: Annotated[str | None, Query(description="only this patrol unit")] = None,
+) -> HTMLResponse:
+    """Tracks by unit, coverage per micro-grid and the ranked gaps, over the risk colours."""
+    moment = parse_instant(at, settings) if at else datetime.now().astimezone()
+    if at and len(at) == 10:  # a bare day: as of its end, so the whole day counts
+        moment = period_of(PeriodKind.DAY, moment, settings).end - timedelta(seconds=1)
+    form = {
+        "period": period.value,
+        "at": moment.astimezone(ZoneInfo(settings.timezone)).date().isoformat(),
+        "area": area or "",
+        "unit": unit or "",
+    }
+    html = coverage_page(
+        engine,
+        settings,
+        period=period_of(period, moment, settings),
+        at=moment,
+        area=area or None,
+        units=[unit] if unit else None,
+        form=form,
+    )
+    return HTMLResponse(html)

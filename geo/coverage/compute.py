@@ -141,3 +141,44 @@ def coverage_geojson(
             },
         ).scalar_one()
     return str(out)
+
+
+def tracks_geojson(
+    engine: Engine,
+    settings: Settings,
+    *,
+    period: Period,
+    area: str | None = None,
+    units: Sequence[str] | None = None,
+    simplify_m: float = 2.0,
+) -> str:
+    """The patrol tracks of ``period`` as GeoJSON lines (EPSG:4326), split as coverage splits
+    them, each with its ``unit``, ``unit_kind``, ``fixes``, ``started`` and ``ended``.
+
+    Parameters
+    ----------
+    area
+        Only fixes inside this area's subtree (all: None).
+    simplify_m
+        Douglas-Peucker tolerance for drawing, in metres.
+
+    Raises
+    ------
+    NotFoundError
+        ``area`` names no area.
+    """
+    with engine.connect() as conn:
+        check_area(conn, settings, area)
+        out = conn.execute(
+            sql("coverage_tracks"),
+            {
+                "region": settings.region,
+                "t0": period.start,
+                "t1": period.end,
+                "units": list(units) if units else None,
+                "area": area,
+                "gap_s": settings.track_gap_s,
+                "simplify_m": simplify_m,
+            },
+        ).scalar_one()
+    return str(out)
