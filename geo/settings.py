@@ -275,6 +275,15 @@ class Settings(BaseSettings):
         ge=0,
         description="Dwell at a red/orange micro-grid or a gap: 10 min, the bottom of Koper's band",
     )
+    route_gap_weight: float = Field(
+        default=0.5,
+        gt=0,
+        description=(
+            "A coverage gap (no visit in 7 days, low coverage) in a micro-grid that is not red or "
+            "orange is worth this multiple of the riskiest candidate: the weekly visit rule "
+            "(每周遍访) must be kept, but below the hot spots (judgement, not a published figure)."
+        ),
+    )
     route_school_gate_weight: float = Field(
         default=1.0,
         gt=0,

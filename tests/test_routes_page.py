@@ -18,8 +18,7 @@ from api.app import create_app
 from geo.routing.network import build_network
 from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, plan_routes
 from geo.settings import Settings
-from maps.pages import COLOURS
-from maps.routes import UNDERLAY_OPACITY, UNIT_COLOURS
+from maps.pages import COLOURS, UNDERLAY_OPACITY, UNIT_COLOURS
 from tests.browser import CHROMIUM, Chromium, serve
 from tests.test_maps import CELL, X0, Y0, build_district
 from tests.test_maps_browser import assert_offline
@@ -31,7 +30,7 @@ def _xy(i: int, j: int) -> tuple[float, float]:
     return X0 + 50 + CELL * i, Y0 + 50 + CELL * j
 
 
-def _plan(engine: Engine, settings: Settings) -> dict:
+def _plan(engine: Engine, settings: Settings, *, gaps: bool = False) -> dict:
     """Roads through the micro-grid centres of the hand-made district, a station, a plan."""
     with engine.begin() as conn:
         for k in range(4):
@@ -68,6 +67,7 @@ def _plan(engine: Engine, settings: Settings) -> dict:
         candidates=stops,
         risk_areas=False,
         school_gates=False,
+        gaps=gaps,
         time_limit_s=0.3,
     )
     return plan_routes(engine, settings, request)
@@ -115,3 +115,19 @@ def _rgb(hex_colour: str) -> np.ndarray:
 def test_unknown_plan_is_404(db: Engine, db_settings: Settings) -> None:
     with TestClient(create_app(db_settings)) as client:
         assert client.get("/maps/routes/424242").status_code == 404
+
+
+def test_unvisited_micro_grids_become_stops(
+    make_db: Callable[..., tuple[Engine, Settings]],
+) -> None:
+    """With no patrol in 7 days every micro-grid is a gap (the weekly visit rule): each is a
+    candidate worth half the riskiest stop (route_gap_weight), and the plan visits some."""
+    engine, settings = make_db("routegaps")
+    build_district(engine, settings)
+    plan = _plan(engine, settings, gaps=True)
+    stops = plan["units"][0]["stops"]
+    gap_stops = [s for s in stops if s["kind"] == "gap"]
+    assert gap_stops, stops
+    assert all(s["risk"] == pytest.approx(0.5 * 5.0) for s in gap_stops)
+    considered = {s["candidate_id"] for s in stops} | {c["candidate_id"] for c in plan["left_out"]}
+    assert {"M00", "M33"} <= considered  # micro-grids of the district, by code

@@ -62,6 +62,7 @@ class RouteRequest(BaseModel):
     candidates: list[CandidateBody] = Field(default_factory=list)
     risk_areas: bool = Field(default=True, description="the latest red/orange micro-grids")
     school_gates: bool = Field(default=True, description="school gates in their windows")
+    gaps: bool = Field(default=True, description="the coverage gap list's micro-grids")
     solver: Literal["ortools", "greedy", "exact"] = "ortools"
     time_limit_s: float | None = Field(default=None, gt=0, le=120)
 
@@ -88,6 +89,7 @@ class RouteRequest(BaseModel):
             ],
             risk_areas=self.risk_areas,
             school_gates=self.school_gates,
+            gaps=self.gaps,
             solver=self.solver,
             time_limit_s=self.time_limit_s,
         )

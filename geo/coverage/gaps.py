@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 
 from geo.coverage.compute import compute_micro
 from geo.coverage.periods import last_days, shift_of
@@ -44,23 +45,28 @@ def gaps_geojson(
     NotFoundError
         ``area`` names no area.
     """
+    with engine.begin() as conn:
+        return gaps_on(conn, settings, at=at, area=area)
+
+
+def gaps_on(conn: Connection, settings: Settings, *, at: datetime, area: str | None = None) -> str:
+    """:func:`gaps_geojson` inside the caller's transaction (its temporary tables stay in it)."""
     week = last_days(at, settings.weekly_visit_days)
     window = last_days(at, settings.coverage_gap_window_h / 24)
     shift = shift_of(at, settings)
-    with engine.begin() as conn:
-        # cov_micro's last visits look back beyond its period, so the weekly rule holds too.
-        compute_micro(conn, settings, period=window, area=area)
-        out = conn.execute(
-            sql("coverage_gaps"),
-            {
-                "region": settings.region,
-                "at": window.end,
-                "w0": week.start,
-                "c0": window.start,
-                "s0": shift.start,
-                "s1": shift.end,
-                "shift_label": shift.label,
-                "min_share": settings.coverage_gap_share,
-            },
-        ).scalar_one()
+    # cov_micro's last visits look back beyond its period, so the weekly rule holds too.
+    compute_micro(conn, settings, period=window, area=area)
+    out = conn.execute(
+        sql("coverage_gaps"),
+        {
+            "region": settings.region,
+            "at": window.end,
+            "w0": week.start,
+            "c0": window.start,
+            "s0": shift.start,
+            "s1": shift.end,
+            "shift_label": shift.label,
+            "min_share": settings.coverage_gap_share,
+        },
+    ).scalar_one()
     return str(out)

@@ -25,6 +25,7 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from geo.coverage.gaps import gaps_on
 from geo.crs import parse_crs, to_target
 from geo.database import sql
 from geo.errors import InputError, NotFoundError
@@ -90,6 +91,7 @@ class PlanRequest:
     candidates: list[CandidateInput] = field(default_factory=list)
     risk_areas: bool = True
     school_gates: bool = True
+    gaps: bool = True
     solver: str = "ortools"
     time_limit_s: float | None = None
 
@@ -235,20 +237,51 @@ def _gate_places(conn: Connection, settings: Settings) -> list[_Place]:
     return places
 
 
+def _gap_places(conn: Connection, settings: Settings, at: datetime) -> list[_Place]:
+    """The coverage gap list's micro-grids as of the shift's start (geo/coverage/gaps.py)."""
+    gaps = json.loads(gaps_on(conn, settings, at=at))["features"]
+    codes = [str(f["properties"]["code"]) for f in gaps]
+    points = {
+        r.code: r
+        for r in conn.execute(
+            sql("routing_area_points"), {"region": settings.region, "codes": codes}
+        )
+    }
+    return [
+        _Place(
+            code,
+            "gap",
+            str(points[code].name),
+            None,
+            float(points[code].x),
+            float(points[code].y),
+            _dwell("gap", settings),
+            [],
+        )
+        for code in codes
+        if code in points
+    ]
+
+
 def _gather(conn: Connection, settings: Settings, request: PlanRequest) -> list[_Place]:
-    """Every candidate place: the request's own, then the risk map's, then the school gates."""
+    """Every candidate place: the request's own, then the risk map's, then the coverage gaps,
+    then the school gates."""
     places = _request_places(conn, settings, request)
     if request.risk_areas:
         places += _risk_places(conn, settings)
+    if request.gaps:
+        places += _gap_places(conn, settings, request.shift_start)
     if request.school_gates:
         places += _gate_places(conn, settings)
-    # The first of a repeated id wins: the request overrides the risk map and the gates.
+    # The first of a repeated id wins: the request overrides the risk map, and a red or orange
+    # micro-grid that is also a gap keeps its risk score.
     unique = list({p.id: p for p in reversed(places)}.values())[::-1]
-    # A school gate without its own risk ranks with the riskiest other candidate.
+    # School gates and gaps without a risk of their own rank against the riskiest candidate.
     top = max((p.risk for p in unique if p.risk is not None), default=1.0)
+    weights = {"school_gate": settings.route_school_gate_weight, "gap": settings.route_gap_weight}
     for p in unique:
         if p.risk is None:
-            p.risk = top * settings.route_school_gate_weight
+            p.risk = top * weights.get(p.kind, settings.route_gap_weight)
     return unique
 
 
