@@ -150,8 +150,8 @@ def _print_relocation(settings: Settings) -> None:
     finally:
         engine.dispose()
     out.print(
-        f"re-located records: {moved.incidents} incident(s) and {moved.hazards} hazard(s) "
-        "changed micro-grid",
+        f"re-located records: {moved.incidents} incident(s), {moved.hazards} hazard(s), "
+        f"{moved.fixes} patrol fix(es) and {moved.checkins} check-in(s) changed micro-grid",
         highlight=False,
     )
 

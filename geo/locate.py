@@ -41,14 +41,16 @@ class Relocation:
 
     incidents: int
     hazards: int
+    fixes: int
+    checkins: int
 
 
 def relocate(engine: Engine, settings: Settings) -> Relocation:
-    """Re-run the micro-grid join for every incident and hazard of the region.
+    """Re-run the micro-grid join for every incident, hazard, patrol fix and check-in.
 
     Run it after a boundary import changed micro-grids (``gridsafe import boundaries`` does, and
     ``gridsafe locate`` runs it on demand). Rows whose area did not change are not written.
     """
     with engine.begin() as conn:
         moved = conn.execute(sql("records_relocate"), {"region": settings.region}).one()
-    return Relocation(incidents=int(moved[0]), hazards=int(moved[1]))
+    return Relocation(*(int(n) for n in moved))

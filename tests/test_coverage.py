@@ -395,4 +395,7 @@ def test_demo_month_has_real_gaps(demo: Engine, demo_settings: Settings) -> None
     shares = [f["properties"]["covered_share"] for f in day["features"]]
     assert len(shares) == 12
     assert max(shares) > 0.3
-    assert min(shares) < max(shares) / 2  # the two level-2 grids nobody walks
+    # The two level-2 grids only vehicles patrol, on the main roads, stand apart from the ten
+    # that are walked (about 0.5-0.65 against 0.89 and more over any day of the month).
+    ranked = sorted(shares)
+    assert max(ranked[:2]) < 0.8 * min(ranked[2:])

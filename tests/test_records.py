@@ -28,6 +28,7 @@ from openpyxl import Workbook
 from sqlalchemy import Engine, text
 
 from api.app import create_app
+from geo.coverage.tracks import ensure_partitions
 from geo.crs import bd09_from_wgs84, gcj02_from_wgs84, parse_crs, to_target, to_wgs84
 from geo.locate import relocate
 from geo.records import add_incident_type, import_records, list_records
@@ -289,6 +290,20 @@ def test_reassignment_after_boundary_change(
     )
     import_records(grid, db_settings, path, kind="incidents")
     assert _areas(grid) == {"R1": "M1"}
+    # A patrol fix and a grid head's check-in at the same place, stored as in M1.
+    with grid.begin() as conn:
+        ensure_partitions(conn, [dt.datetime(2025, 3, 1, tzinfo=dt.UTC)])
+        for table, cols, values in (
+            ("fixes", "unit, unit_kind, t", "'U1', 'foot', '2025-03-01 10:00+08'"),
+            ("checkins", "person, t", "'张三', '2025-03-01 10:00+08'"),
+        ):
+            conn.execute(
+                text(
+                    f"INSERT INTO {table} (region, {cols}, geom, area_code) VALUES "
+                    f"(:r, {values}, ST_Transform(ST_SetSRID(ST_Point(:x, :y), 4326), 4547), 'M1')"
+                ),
+                {"r": db_settings.region, "x": lon, "y": lat},
+            )
     # Move the M1/M2 edge 20 m west: the point is now in M2.
     with grid.begin() as conn:
         conn.execute(
@@ -296,9 +311,13 @@ def test_reassignment_after_boundary_change(
             [{"c": "M1", "w": _box(0, 0, 80, 100)}, {"c": "M2", "w": _box(80, 0, 120, 100)}],
         )
     moved = relocate(grid, db_settings)
-    assert (moved.incidents, moved.hazards) == (1, 0)
+    assert (moved.incidents, moved.hazards, moved.fixes, moved.checkins) == (1, 0, 1, 1)
     assert _areas(grid) == {"R1": "M2"}
-    assert relocate(grid, db_settings).incidents == 0  # nothing else to move
+    with grid.connect() as conn:
+        for table in ("fixes", "checkins"):
+            assert conn.execute(text(f"SELECT area_code FROM {table}")).scalar_one() == "M2"
+    again = relocate(grid, db_settings)
+    assert (again.incidents, again.fixes, again.checkins) == (0, 0, 0)  # nothing else to move
 
 
 def test_xlsx_import(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:
