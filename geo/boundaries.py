@@ -37,7 +37,7 @@ from geo.errors import ImportRejectedError, InputError, Problem
 from geo.levels import Level
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import file_digest, read_vector
+from geo.sources import file_digest, plain_value, read_vector
 
 # Field names looked for when no --*-field option is given (first match wins).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -199,11 +199,8 @@ def _parse(
             except ValueError:
                 problems.append(Problem(row, code, f"population {raw!r} is not a number"))
                 continue
-        props = {
-            c: _jsonable(cells.get(c))
-            for c in attr_cols
-            if c not in used and _jsonable(cells.get(c)) is not None
-        }
+        plain = {c: plain_value(cells.get(c)) for c in attr_cols if c not in used}
+        props = {c: v for c, v in plain.items() if v is not None}
         features.append(
             _Feature(
                 row=row,
@@ -217,16 +214,6 @@ def _parse(
             )
         )
     return features, problems, warnings
-
-
-def _jsonable(value: object) -> object:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    if isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
 
 
 def _load_geoms(conn: Connection, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:

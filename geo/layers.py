@@ -7,7 +7,6 @@ used is reported with its reason and the others load (the layers have no cross-r
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from sqlalchemy import Engine, text
 from geo.errors import InputError, Problem
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import file_digest, read_vector
+from geo.sources import file_digest, plain_value, read_vector
 
 
 @dataclass(frozen=True)
@@ -68,14 +67,6 @@ LAYERS: dict[str, LayerSpec] = {
 }
 
 
-def _cell(value: object) -> object:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _check_geometry(geom: BaseGeometry | None, spec: LayerSpec) -> str:
     if geom is None or geom.is_empty:
         return "no geometry"
@@ -115,7 +106,7 @@ def import_layer(
     rows: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for row, cells in zip(frame.index, frame.to_dict("records"), strict=True):
-        ident = _cell(cells.get(spec.id_column))
+        ident = plain_value(cells.get(spec.id_column))
         key = None if ident is None else str(ident).strip()
         if not key:
             report.rejected.append(Problem(row, None, f"missing {spec.id_column}"))
@@ -133,16 +124,13 @@ def import_layer(
             continue
         if spec.multi:
             geom = shapely.multipolygons(shapely.get_parts(geom))
-        extra = {
-            c: _cell(cells.get(c))
-            for c in attrs
-            if c not in spec.all_columns and _cell(cells.get(c)) is not None
-        }
+        plain = {c: plain_value(cells.get(c)) for c in attrs if c != spec.id_column}
+        extra = {c: v for c, v in plain.items() if c not in spec.columns and v is not None}
         rows.append(
             {
                 "region": settings.region,
                 "ident": key,
-                **{c: _cell(cells.get(c)) for c in spec.columns},
+                **{c: plain.get(c) for c in spec.columns},
                 "props": json.dumps(extra, ensure_ascii=False, sort_keys=True, default=str),
                 "wkb": shapely.to_wkb(geom),
                 "srid": settings.srid,

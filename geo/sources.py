@@ -9,6 +9,7 @@ claim (degrees in a metric CRS, say) are refused too: that is how a mislabelled 
 from __future__ import annotations
 
 import hashlib
+import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,18 @@ class VectorLayer:
     frame: gpd.GeoDataFrame
     crs: str
     warnings: list[Problem] = field(default_factory=list)
+
+
+def plain_value(value: object) -> object:
+    """A cell read from a file as a plain JSON value: None for a missing or non-finite number,
+    numpy scalars as Python ones, anything else that is not a JSON scalar as its text."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, np.generic):
+        return plain_value(value.item())
+    return str(value)
 
 
 def file_digest(path: Path) -> str:
