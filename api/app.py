@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
+from api import auth
 from api.errors import add_exception_handlers
 from api.guards import BodyLimit, refuse_nul
 from api.routers import admin, areas, cases, coverage, health, maps, records, risk, routes, tiles
@@ -35,9 +36,12 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(auth.SecurityHeaders, settings=settings)
     app.add_middleware(BodyLimit, settings=settings)
     add_exception_handlers(app)
     app.include_router(health.router)
+    app.include_router(auth.pages)
+    app.include_router(auth.router)
     app.include_router(areas.router)
     app.include_router(admin.router)
     app.include_router(tiles.router)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 import subprocess
 import sys
 import tempfile
@@ -13,15 +15,17 @@ from typing import Annotated, TypeVar
 import typer
 import uvicorn
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from api.cli_risk import risk_app
 from api.cli_routes import import_osm_cmd, network_app, routes_app
+from api.cli_users import user_app
+from geo.access import add_demo_users
 from geo.boundaries import import_boundaries
 from geo.cases_demo import seed_demo_cases
 from geo.coverage.checkins import import_checkins
 from geo.coverage.tracks import import_tracks
-from geo.database import ensure_database, init_db, make_engine
+from geo.database import Acting, ensure_database, init_db, make_engine, set_acting
 from geo.errors import GridsafeError
 from geo.layers import import_layer
 from geo.levels import Level
@@ -44,6 +48,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(risk_app, name="risk")
 app.add_typer(network_app, name="network")
 app.add_typer(routes_app, name="routes")
+app.add_typer(user_app, name="user")
 
 out = Console()
 err = Console(stderr=True)
@@ -82,6 +87,12 @@ def _prepare(settings: Settings) -> None:
         engine.dispose()
     what = "created" if created else "up to date"
     out.print(f"database {what}, schema at revision {revision}", highlight=False)
+
+
+@app.callback()
+def main() -> None:
+    """Every change the command line makes is audited under the operating-system user."""
+    set_acting(Acting(actor=f"cli:{getpass.getuser()}"))
 
 
 @db_app.command("init")
@@ -287,8 +298,30 @@ def load_demo(settings: Settings) -> None:
         opened = _run(partial(seed_demo_cases, engine, settings))
         out.print(f"cases: {opened} opened on intake-channel incidents", highlight=False)
         _load_demo_patrols(engine, settings)
+        if settings.mode == "demo":
+            _add_demo_users(engine, settings)
     finally:
         engine.dispose()
+
+
+def _add_demo_users(engine: Engine, settings: Settings) -> None:
+    """One account per role; the grid head's area is the first grid, the member's its first
+    micro-grid."""
+    with engine.connect() as conn:
+        grid3, micro = conn.execute(
+            text(
+                "SELECT g.code, min(m.code) FROM areas g JOIN areas m ON m.parent_code = g.code "
+                "WHERE g.region = :r AND g.level = 'grid3' GROUP BY g.code ORDER BY g.code "
+                "LIMIT 1"
+            ),
+            {"r": settings.region},
+        ).one()
+    for user in _run(partial(add_demo_users, engine, settings, grid3=grid3, micro=micro)):
+        where = f" in {user.scope}" if user.scope else ""
+        out.print(
+            f"demo account {user.username} ({user.role}{where}), password 'demo'",
+            highlight=False,
+        )
 
 
 def _load_demo_patrols(engine: Engine, settings: Settings) -> None:
@@ -336,7 +369,10 @@ def demo(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="load only, do not serve")] = False,
 ) -> None:
-    """Load the demo district (boundaries, buildings, roads, POIs) and serve it."""
+    """Load the demo district (boundaries, buildings, roads, POIs) and serve it, in demo mode."""
+    # Demo mode: one account per role with the password 'demo', a banner on every page.
+    os.environ["GRIDSAFE_MODE"] = "demo"
+    get_settings.cache_clear()
     load_demo(get_settings())
     if not no_serve:
         out.print(f"serving on http://{host}:{port}/ (API docs at /docs)", highlight=False)

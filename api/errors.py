@@ -5,17 +5,21 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from api.auth import unauthenticated
 from geo.cases import CaseConflictError
 from geo.errors import (
+    AuthenticationError,
     CRSError,
     DatabaseUnavailableError,
     GridsafeError,
     ImportRejectedError,
     InputError,
+    LoginThrottledError,
     NotFoundError,
+    PermissionDeniedError,
 )
 from maps.assets import AssetsMissingError
 
@@ -23,6 +27,8 @@ LOG = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[Exception], int] = {
     NotFoundError: 404,
+    PermissionDeniedError: 403,
+    LoginThrottledError: 429,
     CaseConflictError: 409,
     InputError: 400,
     CRSError: 400,
@@ -34,14 +40,26 @@ STATUS_CODES: dict[type[Exception], int] = {
 }
 
 
+INSUFFICIENT_PRIVILEGE = "42501"
+"""PostgreSQL's SQLSTATE for a row-level security refusal: a write outside the caller's area."""
+
+
 def _status_for(exc: Exception) -> int:
+    if isinstance(exc, DBAPIError) and _sqlstate(exc) == INSUFFICIENT_PRIVILEGE:
+        return 403
     for cls in type(exc).__mro__:
         if cls in STATUS_CODES:
             return STATUS_CODES[cls]
     return 500
 
 
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
+
 def _body(exc: Exception) -> dict[str, object]:
+    if isinstance(exc, DBAPIError) and _sqlstate(exc) == INSUFFICIENT_PRIVILEGE:
+        return {"detail": "refused: outside your area"}
     if isinstance(exc, ImportRejectedError):
         return {
             "detail": f"{exc.what}: rejected, nothing written",
@@ -57,9 +75,13 @@ def _body(exc: Exception) -> dict[str, object]:
 def add_exception_handlers(app: FastAPI) -> None:
     """Install the handlers: domain errors get their status, a lost database a 503 with retry."""
 
-    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+    async def handler(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, AuthenticationError):
+            return unauthenticated(request, exc)
         status = _status_for(exc)
         headers = {"Retry-After": "5"} if status == 503 else None
+        if isinstance(exc, LoginThrottledError):
+            headers = {"Retry-After": str(exc.retry_after_s)}
         if status == 500:
             # An error nobody mapped: log it, but keep its SQL and values from the user.
             LOG.error("unmapped error", exc_info=exc)

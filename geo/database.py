@@ -6,13 +6,17 @@ PostGIS is the store of record. Long SQL lives in ``geo/sql/*.sql`` and is loade
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, TextClause, create_engine, text
+from sqlalchemy import Engine, TextClause, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
@@ -30,15 +34,96 @@ def sql(name: str) -> TextClause:
     return text(resources.files("geo").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8"))
 
 
+SCOPED_ROLE = "gridsafe_scoped"
+"""The database role scoped callers' transactions run as (row-level security, migration a0009)."""
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who the current transactions run for: the audit log's actor and the area scope."""
+
+    actor: str
+    scope: str | None = None
+    """An area code: row-level security limits every query to it and its subtree."""
+
+
+_ACTING: ContextVar[Acting | None] = ContextVar("gridsafe_acting", default=None)
+
+
+def set_acting(acting: Acting) -> None:
+    """Make every transaction begun from now on in this context run for ``acting``.
+
+    A request sets it once, before its handler runs; the context ends with the request.
+    """
+    _ACTING.set(acting)
+
+
+@contextmanager
+def acting_as(actor: str, scope: str | None = None) -> Iterator[Acting]:
+    """Run the enclosed transactions for ``actor`` (and within ``scope`` when given)."""
+    acting = Acting(actor, scope)
+    token = _ACTING.set(acting)
+    try:
+        yield acting
+    finally:
+        _ACTING.reset(token)
+
+
+def current_scope() -> str | None:
+    """The area code the current transactions are limited to (None: not limited)."""
+    acting = _ACTING.get()
+    return acting.scope if acting is not None else None
+
+
+@contextmanager
+def unscoped() -> Iterator[None]:
+    """Run the enclosed transactions outside the caller's area scope, still in their name.
+
+    Only for the caller's own credentials (``geo.access``: revoking their token), which no
+    area scope describes.
+    """
+    current = _ACTING.get()
+    if current is None or current.scope is None:
+        yield
+        return
+    token = _ACTING.set(Acting(current.actor))
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
+
+
+def _on_begin(conn: Connection) -> None:
+    # Transaction-local settings: they end with the transaction, so a pooled connection never
+    # carries one caller's identity or scope into another's request.
+    acting = _ACTING.get()
+    if acting is None:
+        return
+    conn.exec_driver_sql(
+        "SELECT set_config('gridsafe.actor', %(actor)s, true), "
+        "set_config('gridsafe.scope', %(scope)s, true)",
+        {"actor": acting.actor, "scope": acting.scope or ""},
+    )
+    if acting.scope is not None:
+        conn.exec_driver_sql(f"SET LOCAL ROLE {SCOPED_ROLE}")
+
+
 def make_engine(settings: Settings) -> Engine:
-    """Create the connection pool for ``settings.database_url``, sized from the settings."""
-    return create_engine(
+    """Create the connection pool for ``settings.database_url``, sized from the settings.
+
+    Every transaction it begins runs for the caller set with :func:`set_acting` or
+    :func:`acting_as` in the current context: as the scoped role within their area when they
+    have one, and named in the audit log.
+    """
+    engine = create_engine(
         settings.database_url,
         pool_size=settings.pool_size,
         pool_timeout=settings.pool_timeout_s,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
     )
+    event.listen(engine, "begin", _on_begin)
+    return engine
 
 
 def ensure_database(settings: Settings) -> bool:

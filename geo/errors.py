@@ -21,6 +21,22 @@ class NotFoundError(GridsafeError):
     """An id or code names nothing (or nothing the caller may see)."""
 
 
+class AuthenticationError(GridsafeError):
+    """No credentials, or credentials that are unknown, expired, revoked or disabled."""
+
+
+class PermissionDeniedError(GridsafeError):
+    """The caller's role may not do this."""
+
+
+class LoginThrottledError(GridsafeError):
+    """Too many failed logins for this user or client; retry after ``retry_after_s``."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class InputError(GridsafeError):
     """A request or file could not be read at all (bad format, bad parameter)."""
 

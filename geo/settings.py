@@ -58,6 +58,29 @@ class Settings(BaseSettings):
         description="A polygon smaller than this is rejected as degenerate (point-sized).",
     )
 
+    # Access (geo/access.py).
+    mode: Literal["production", "demo"] = Field(
+        default="production",
+        description=(
+            "production: no account exists until an admin adds one, passwords must be long. "
+            "demo: `gridsafe demo` adds one account per role with the password 'demo', and "
+            "every page says so in a banner."
+        ),
+    )
+    session_ttl_h: float = Field(default=12.0, gt=0, description="Page login lifetime (hours).")
+    token_ttl_h: float = Field(
+        default=24.0 * 30, gt=0, description="Default API bearer token lifetime (hours)."
+    )
+    password_min_length: int = Field(
+        default=12, ge=8, description="Shortest password accepted in production mode."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins per user (or 4x per client) in the window."
+    )
+    login_window_min: float = Field(
+        default=15.0, gt=0, description="Window of the failed-login limit (minutes)."
+    )
+
     max_upload_bytes: int = Field(
         default=200 * 1024 * 1024, gt=0, description="Largest file accepted by an upload endpoint."
     )
@@ -416,8 +439,6 @@ class Settings(BaseSettings):
             "hotline rule of five working days for an ordinary request."
         ),
     )
-
-    mode: Literal["local", "production"] = "local"
 
 
 @lru_cache(maxsize=1)

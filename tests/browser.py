@@ -27,7 +27,10 @@ import uvicorn
 import websocket
 
 from api.app import create_app
+from api.auth import SESSION_COOKIE
+from geo.access import Role, User
 from geo.settings import Settings
+from tests.clients import make_user, session_for
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -131,6 +134,23 @@ class Chromium:
                     raise RuntimeError(f"{method}: {msg['error']}")
                 return dict(msg.get("result", {}))
             self._events.append(msg)
+
+    def sign_in(
+        self, base: str, settings: Settings, role: Role = Role.LEADER, scope: str | None = None
+    ) -> User:
+        """Sign the browser in to the app at ``base`` as a new user of ``role`` (a session
+        cookie, as the login form would set it)."""
+        user = make_user(settings, role, scope)
+        secret, _csrf = session_for(settings, user)
+        self.send(
+            "Network.setCookie",
+            name=SESSION_COOKIE,
+            value=secret,
+            url=base,
+            httpOnly=True,
+            sameSite="Lax",
+        )
+        return user
 
     def _pump(self, seconds: float) -> None:
         self._ws.settimeout(seconds)

@@ -21,8 +21,8 @@ from geo.settings import Settings
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 # incident_types holds the vocabulary the schema seeds (migration 0002); tests that add types
-# remove them.
-KEEP_TABLES = {"gridsafe_meta", "alembic_version", "spatial_ref_sys", "incident_types"}
+# remove them. The audit log refuses TRUNCATE (append-only); tests read their own entries.
+KEEP_TABLES = {"gridsafe_meta", "alembic_version", "spatial_ref_sys", "incident_types", "audit_log"}
 
 
 def _settings_for(database: str, **overrides: Any) -> Settings:

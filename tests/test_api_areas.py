@@ -14,13 +14,14 @@ from sqlalchemy import Engine
 
 from api.app import create_app
 from geo.settings import Settings
+from tests.clients import api_client
 
 X0, Y0 = 472_000.0, 3_848_000.0
 
 
 @pytest.fixture
 def client(db: Engine, db_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(db_settings)) as c:
+    with api_client(db_settings) as c:
         yield c
 
 
@@ -98,7 +99,7 @@ def test_upload_size_limit(db: Engine, db_settings: Settings, tmp_path: Path) ->
     small = db_settings.model_copy(update={"max_upload_bytes": 1000})
     big = tmp_path / "big.geojson"
     big.write_text(json.dumps({"type": "FeatureCollection", "features": [], "pad": "x" * 5000}))
-    with TestClient(create_app(small)) as client:
+    with api_client(small) as client:
         response = upload(client, big, "grid2")
     assert response["status"] == 413
     assert "over the limit of 1000 bytes" in response["detail"]
@@ -114,7 +115,7 @@ def test_healthz_without_database(db_settings: Settings) -> None:
     down = db_settings.model_copy(
         update={"database_url": "postgresql+psycopg://postgres@127.0.0.1:1/none"}
     )
-    with TestClient(create_app(down)) as client:
+    with TestClient(create_app(down)) as client:  # /healthz is public
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"

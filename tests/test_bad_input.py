@@ -21,10 +21,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from api.app import create_app
 from geo.boundaries import import_boundaries
 from geo.errors import CRSError, ImportRejectedError, InputError
 from geo.levels import Level
@@ -33,6 +31,7 @@ from geo.risk import run_risk
 from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, plan_routes
 from geo.settings import Settings
 from geo.sources import MAX_UNZIPPED_BYTES
+from tests.clients import api_client
 from tests.test_maps import AS_OF, build_district
 from tests.test_routes_page import _plan, _xy
 
@@ -93,7 +92,7 @@ def test_boundary_corpus_through_the_importer(db: Engine, db_settings: Settings,
 @pytest.mark.parametrize("name", sorted(BOUNDARY_CORPUS))
 def test_boundary_corpus_through_the_upload(db: Engine, db_settings: Settings, name: str) -> None:
     _error, status, fragment = BOUNDARY_CORPUS[name]
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         r = client.post(
             "/api/admin/boundaries",
             files={"file": (name, (BAD / name).read_bytes())},
@@ -128,7 +127,7 @@ def test_zip_bomb_is_refused_before_unpacking(
     assert bomb.stat().st_size < 1000
     with pytest.raises(InputError, match=f"over the limit of {MAX_UNZIPPED_BYTES}"):
         import_boundaries(db, db_settings, bomb, level=Level.SUBDISTRICT)
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         r = client.post(
             "/api/admin/boundaries",
             files={"file": ("bomb.zip", bomb.read_bytes())},
@@ -201,7 +200,7 @@ def test_records_post_refuses_nan_inf_and_swapped_per_record(
         f'{{{base},"source_id":"c","lon":34.772,"lat":113.684}},'
         f'{{{base},"source_id":"d","lon":113.684,"lat":34.772}}]'
     )
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         r = client.post(
             "/api/incidents", content=body, headers={"content-type": "application/json"}
         )
@@ -231,7 +230,7 @@ def test_json_body_over_the_limit_is_413(db: Engine, db_settings: Settings) -> N
         "occurred_at": "2025-03-01 08:30",
     }
     big = [{**record, "source_id": f"r{n}"} for n in range(200)]  # ~22 kB
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         r = client.post("/api/incidents", json=big)
         assert r.status_code == 413
         assert r.json()["detail"] == (
@@ -252,7 +251,7 @@ def test_json_body_over_the_limit_is_413(db: Engine, db_settings: Settings) -> N
 def test_upload_over_the_limit_is_413_and_writes_nothing(db: Engine, db_settings: Settings) -> None:
     settings = db_settings.model_copy(update={"max_upload_bytes": 2000, "max_body_bytes": 500})
     payload = b'{"type": "FeatureCollection", "features": []}' + b" " * 3000
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         # The file is over max_upload_bytes but its multipart body is within the router's
         # allowance: the upload's own check answers.
         r = client.post(
@@ -275,7 +274,7 @@ def test_upload_over_the_limit_is_413_and_writes_nothing(db: Engine, db_settings
 
 def test_declared_length_over_the_limit_is_refused_unread(db_settings: Settings) -> None:
     settings = db_settings.model_copy(update={"max_upload_bytes": 1000})
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         r = client.post(
             "/api/admin/boundaries",
             content=b"x" * 10,
@@ -300,7 +299,7 @@ def test_declared_length_over_the_limit_is_refused_unread(db_settings: Settings)
 def test_nul_characters_are_a_400(
     db_settings: Settings, method: str, url: str, kwargs: dict[str, object], where: str
 ) -> None:
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         r = getattr(client, method)(url, **kwargs)
     assert r.status_code == 400
     assert r.json()["detail"].startswith(f"{where} contains a NUL character")
@@ -309,7 +308,7 @@ def test_nul_characters_are_a_400(
 def test_escaped_backslash_before_u0000_is_not_a_nul(db_settings: Settings) -> None:
     # The JSON text \\u0000 is a backslash followed by "u0000": legitimate, not a NUL.
     body = '{"incident_id": 1, "actor": "a\\\\u0000"}'
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         r = client.post("/api/cases", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 404  # no incident 1: the body got through
 
@@ -330,7 +329,7 @@ def marked_up(make_db: Callable[..., tuple[Engine, Settings]]) -> tuple[Engine, 
     run_risk(engine, settings, as_of=datetime(day.year, day.month, day.day, 23, 59,
                                                 tzinfo=ZoneInfo("Asia/Shanghai")))  # fmt: skip
     x, y = _xy(0, 0)
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         r = client.post("/api/incidents", json={
             "source": "三零平台", "source_id": "=1+1", "type": "dispute", "x": x, "y": y,
             "crs": "EPSG:4547", "occurred_at": "2025-06-01 09:00",
@@ -353,7 +352,7 @@ def marked_up(make_db: Callable[..., tuple[Engine, Settings]]) -> tuple[Engine, 
 def test_pages_escape_names(marked_up: tuple[Engine, Settings, int]) -> None:
     _engine, settings, plan_id = marked_up
     day = (AS_OF + timedelta(days=1)).isoformat()
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         pages = {
             "dashboard": client.get("/").text,
             "stats": client.get("/stats", params={"from": "2025-01-01", "to": "2025-12-31"}).text,
@@ -379,7 +378,7 @@ def test_pages_escape_names(marked_up: tuple[Engine, Settings, int]) -> None:
 
 def test_json_keeps_names_verbatim(marked_up: tuple[Engine, Settings, int]) -> None:
     _engine, settings, _plan_id = marked_up
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         areas = client.get("/api/areas", params={"level": "micro"}).json()
         incidents = client.get("/api/incidents").json()
     assert {f["properties"]["name"] for f in areas["features"]} >= {XSS}
@@ -388,7 +387,7 @@ def test_json_keeps_names_verbatim(marked_up: tuple[Engine, Settings, int]) -> N
 
 def test_cases_export_neutralises_formulas(marked_up: tuple[Engine, Settings, int]) -> None:
     _engine, settings, _plan_id = marked_up
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         r = client.get("/api/cases/export", params={"format": "csv", "from": "2025-01-01"})
     assert r.status_code == 200
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
@@ -406,7 +405,7 @@ def test_a_url_in_a_name_does_not_break_the_stats_page(
     with engine.begin() as conn:
         conn.execute(text("UPDATE areas SET name = 'http://evil' WHERE code = 'S-1-1'"))
     try:
-        with TestClient(create_app(settings)) as client:
+        with api_client(settings) as client:
             r = client.get("/stats", params={"from": "2025-01-01", "to": "2025-12-31"})
     finally:
         with engine.begin() as conn:
@@ -416,7 +415,7 @@ def test_a_url_in_a_name_does_not_break_the_stats_page(
 
 def test_far_dates_and_long_periods_are_clear_errors(db: Engine, db_settings: Settings) -> None:
     """Found by fuzzing: a year-1 as-of overflowed a timestamp, a 8,000-year period timed out."""
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         risk = client.get("/api/risk", params={"as_of": "0001-01-01"})
         assert risk.status_code == 400
         assert "outside the years 1900-2200" in risk.json()["detail"]

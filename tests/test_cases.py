@@ -18,11 +18,9 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import Engine, text
 
-from api.app import create_app
 from geo.cases import (
     CaseConflictError,
     StaleCaseError,
@@ -36,6 +34,7 @@ from geo.cases import (
 )
 from geo.errors import InputError, NotFoundError
 from geo.settings import Settings
+from tests.clients import api_client
 
 CST = ZoneInfo("Asia/Shanghai")
 X0, Y0 = 500_000.0, 3_850_000.0  # EPSG:4547 metres, near Zhengzhou
@@ -411,7 +410,7 @@ def test_many_simultaneous_dispatchers_exactly_one_wins(
 def test_api_status_codes(grid: Engine, db_settings: Settings) -> None:
     incident = add_incident(grid, db_settings, micro="M1", kind="dispute", at=T0)
     police = add_incident(grid, db_settings, micro="M2", kind="police_call", at=T0, source="110")
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         made = client.post("/api/cases", json={"incident_id": incident, "actor": "登记员"})
         assert made.status_code == 201, made.text
         case = made.json()
@@ -510,7 +509,7 @@ def test_export_reads_back_with_pandas_and_defuses_formulas(
 def test_export_over_http(grid: Engine, db_settings: Settings) -> None:
     incident = add_incident(grid, db_settings, micro="M1", kind="dispute", at=T0)
     run_case(grid, db_settings, incident, T0, PATHS[State.VERIFIED])
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         xlsx = client.get("/api/cases/export", params={"format": "xlsx", "area": "S"})
         assert xlsx.status_code == 200
         assert xlsx.headers["content-type"].startswith("application/vnd.openxml")

@@ -21,11 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from pyproj import Transformer
 from sqlalchemy import Engine, text
 
-from api.app import create_app
 from geo.coverage.checkins import import_checkins
 from geo.coverage.compute import coverage_geojson
 from geo.coverage.gaps import gaps_geojson
@@ -35,6 +33,7 @@ from geo.crs import gcj02_from_wgs84
 from geo.errors import NotFoundError
 from geo.levels import Level
 from geo.settings import Settings
+from tests.clients import api_client
 
 X0, Y0 = 470000.0, 3846000.0
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai, shift 2 (08-16)
@@ -349,7 +348,7 @@ def test_gaps_ranked_by_colour_then_last_visit(grid: Engine, db_settings: Settin
 
 def test_http_tracks_visits_coverage_gaps(grid: Engine, db_settings: Settings) -> None:
     # The same border track through the API: posted as WGS84 lon/lat, read back per grid3.
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         points = [TO_WGS84.transform(X0 + 200, Y0 + 50 + 10 * i) for i in range(11)]
         fixes = [
             {"time": (T0 + timedelta(seconds=10 * i)).isoformat(), "lon": lon, "lat": lat}

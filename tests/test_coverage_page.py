@@ -8,14 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import Engine, text
 
-from api.app import create_app
 from geo.settings import Settings
 from maps.pages import unit_colour
 from tests.browser import CHROMIUM, Chromium, serve
+from tests.clients import api_client
 from tests.test_maps_browser import assert_offline
 
 pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
@@ -29,6 +28,7 @@ def test_coverage_page_draws_tracks_and_ranked_gaps(
     demo: Engine, demo_settings: Settings, artifacts: Path
 ) -> None:
     with serve(demo_settings) as base, Chromium() as browser:
+        browser.sign_in(base, demo_settings)
         png = artifacts / "coverage_day.png"
         load = browser.load(
             f"{base}/maps/coverage?period=day",
@@ -61,7 +61,7 @@ def test_a_grid_heads_view_holds_only_their_area(demo: Engine, demo_settings: Se
             text("SELECT name FROM areas WHERE level = 'micro' AND parent_code <> :g LIMIT 1"),
             {"g": grid3},
         ).scalar_one()
-    with TestClient(create_app(demo_settings)) as client:
+    with api_client(demo_settings) as client:
         page = client.get("/maps/coverage", params={"period": "week", "area": grid3})
         assert client.get("/maps/coverage", params={"area": "NOPE"}).status_code == 404
     assert page.status_code == 200

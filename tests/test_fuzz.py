@@ -22,8 +22,10 @@ from schemathesis.python.asgi import shutdown_lifespans
 from sqlalchemy import Engine
 
 from api.app import create_app
+from geo.access import Role
 from geo.records import submit_records
 from geo.settings import Settings
+from tests.clients import make_user, token_for
 from tests.test_maps import build_district
 
 # A budget per operation (positive and negative cases mixed): 32 operations × 40 examples
@@ -34,8 +36,9 @@ MAX_EXAMPLES = 40
 @pytest.fixture(scope="module")
 def fuzz_schema(
     make_db: Callable[..., tuple[Engine, Settings]],
-) -> Iterator[schemathesis.BaseSchema]:
-    """The app's schema, served by an app on a database with a small district in it."""
+) -> Iterator[tuple[schemathesis.BaseSchema, Settings]]:
+    """The app's schema, served by an app on a database with a small district in it, and
+    that database's settings."""
     engine, db_settings = make_db("fuzz")
     build_district(engine, db_settings)
     submit_records(
@@ -56,7 +59,7 @@ def fuzz_schema(
         kind="incidents",
     )
     app = create_app(db_settings)
-    yield schemathesis.openapi.from_asgi("/openapi.json", app)
+    yield schemathesis.openapi.from_asgi("/openapi.json", app), db_settings
     # schemathesis keeps each app's lifespan (and so its connection pool) until exit.
     shutdown_lifespans()
 
@@ -66,8 +69,14 @@ OPERATIONS = [(method.upper(), path) for path, ops in SPEC["paths"].items() for 
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_no_server_errors(fuzz_schema: schemathesis.BaseSchema, method: str, path: str) -> None:
-    operation = fuzz_schema[path][method]
+def test_no_server_errors(
+    fuzz_schema: tuple[schemathesis.BaseSchema, Settings], method: str, path: str
+) -> None:
+    schema, fuzz_db = fuzz_schema
+    operation = schema[path][method]
+    # A token of its own per operation: fuzzing DELETE /api/auth/token revokes the one it sends.
+    admin = make_user(fuzz_db, Role.ADMIN)
+    headers = {"Authorization": f"Bearer {token_for(fuzz_db, admin)}"}
     strategy = st.one_of(
         operation.as_strategy(GenerationMode.POSITIVE),
         operation.as_strategy(GenerationMode.NEGATIVE),
@@ -83,7 +92,7 @@ def test_no_server_errors(fuzz_schema: schemathesis.BaseSchema, method: str, pat
         suppress_health_check=list(HealthCheck),
     )
     def run(case: schemathesis.Case) -> None:
-        response = case.call()
+        response = case.call(headers=headers)
         case.validate_response(response, checks=[not_a_server_error])
 
     run()

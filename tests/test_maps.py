@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import shapely
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.app import create_app
@@ -28,6 +27,7 @@ from geo.simplify import simplify_coverage
 from maps.assets import ASSETS, external_urls, missing_assets
 from maps.basemap import basemap, shift_points
 from maps.pages import OfflineViolationError, check_offline
+from tests.clients import api_client
 
 X0, Y0, CELL = 468_000.0, 3_846_800.0, 100.0
 AS_OF = date(2025, 6, 30)
@@ -152,7 +152,7 @@ def mapdist(make_db: Callable[..., tuple[Engine, Settings]]) -> tuple[Engine, Se
 
 def test_risk_engine_gives_four_colours(mapdist: tuple[Engine, Settings]) -> None:
     _engine, settings = mapdist
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         fc = client.get("/api/risk", params={"level": "micro", "as_of": AS_OF.isoformat()}).json()
     colours = {f["properties"]["code"]: f["properties"]["colour"] for f in fc["features"]}
     for (row, col), _m, _v, colour in HAZARDS:
@@ -162,7 +162,7 @@ def test_risk_engine_gives_four_colours(mapdist: tuple[Engine, Settings]) -> Non
 
 def test_risk_page_embeds_simplified_areas_offline(mapdist: tuple[Engine, Settings]) -> None:
     _engine, settings = mapdist
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         r = client.get("/maps/risk", params={"level": "micro", "as_of": AS_OF.isoformat()})
     assert r.status_code == 200
     html = r.text
@@ -180,7 +180,7 @@ def test_risk_page_embeds_simplified_areas_offline(mapdist: tuple[Engine, Settin
 def test_risk_page_switches_to_tiles_above_the_threshold(mapdist: tuple[Engine, Settings]) -> None:
     _engine, settings = mapdist
     app = create_app(settings.model_copy(update={"map_embed_max_features": 15}))
-    with TestClient(app) as client:
+    with api_client(settings, app=app) as client:
         micro = client.get("/maps/risk", params={"level": "micro", "as_of": AS_OF.isoformat()}).text
         grid3 = client.get("/maps/risk", params={"level": "grid3", "as_of": AS_OF.isoformat()}).text
     assert '"mode":"tiles"' in micro
@@ -190,7 +190,7 @@ def test_risk_page_switches_to_tiles_above_the_threshold(mapdist: tuple[Engine, 
 
 def test_dashboard_counts(mapdist: tuple[Engine, Settings]) -> None:
     _engine, settings = mapdist
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         html = client.get("/").text
     assert external_urls(html) == []
     # 1/2/4/16 areas; micro colours 1 red, 1 orange, 1 yellow, 13 blue; 4 open hazards.
@@ -206,7 +206,7 @@ def test_dashboard_counts(mapdist: tuple[Engine, Settings]) -> None:
 
 def test_map_data_endpoints(mapdist: tuple[Engine, Settings]) -> None:
     _engine, settings = mapdist
-    with TestClient(create_app(settings)) as client:
+    with api_client(settings) as client:
         hazards = client.get("/maps/data/hazards", params={"as_of": "2025-06-30"}).json()["hazards"]
         before = client.get("/maps/data/hazards", params={"as_of": "2024-12-31"}).json()["hazards"]
         heat = client.get("/maps/data/incidents").json()
@@ -217,7 +217,7 @@ def test_map_data_endpoints(mapdist: tuple[Engine, Settings]) -> None:
 
 def test_assets_are_served_with_caching(db_settings: Settings) -> None:
     assert missing_assets(db_settings) == []
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         for name in ASSETS:
             r = client.get(f"/static/{name}")
             assert r.status_code == 200, name
@@ -227,7 +227,7 @@ def test_assets_are_served_with_caching(db_settings: Settings) -> None:
         assert client.get("/static/../geo/settings.py").status_code == 404
         assert client.get("/static/vendor/leaflet/leaflet.js.map").status_code == 404
     broken = db_settings.model_copy(update={"vendor_dir": db_settings.vendor_dir / "nowhere"})
-    with TestClient(create_app(broken)) as client:
+    with api_client(broken) as client:
         r = client.get("/static/vendor/leaflet/leaflet.js")
     assert r.status_code == 503
     assert "scripts/setup.sh" in r.json()["detail"]
@@ -341,7 +341,7 @@ def test_amap_page_shifts_overlays(mapdist: tuple[Engine, Settings]) -> None:
     pages = {}
     for name in ("none", "amap"):
         app = create_app(settings.model_copy(update={"basemap": name}))
-        with TestClient(app) as client:
+        with api_client(settings, app=app) as client:
             html = client.get(
                 "/maps/risk", params={"level": "micro", "as_of": AS_OF.isoformat()}
             ).text

@@ -115,6 +115,7 @@ def test_risk_map_paints_four_colours_and_chinese_labels(
     district: Settings, browser: Chromium, artifacts: Path
 ) -> None:
     with serve(district) as base:
+        browser.sign_in(base, district)
         png = artifacts / "risk_micro_embed.png"
         load = browser.load(
             f"{base}/maps/risk?level=micro&as_of={AS_OF}", ready=READY_EMBED, screenshot=png
@@ -141,6 +142,7 @@ def test_risk_map_from_tiles_paints_four_colours(
     district: Settings, browser: Chromium, artifacts: Path
 ) -> None:
     with serve(district.model_copy(update={"map_embed_max_features": 0})) as base:
+        browser.sign_in(base, district)
         png = artifacts / "risk_micro_tiles.png"
         load = browser.load(
             f"{base}/maps/risk?level=micro&as_of={AS_OF}", ready=READY_TILES, screenshot=png
@@ -153,6 +155,7 @@ def test_risk_map_from_tiles_paints_four_colours(
 
 def test_dashboard_loads_offline(district: Settings, browser: Chromium, artifacts: Path) -> None:
     with serve(district) as base:
+        browser.sign_in(base, district)
         png = artifacts / "dashboard.png"
         load = browser.load(f"{base}/", screenshot=png)
         assert_offline(load, base)
@@ -164,6 +167,7 @@ def test_demo_district_pages(demo_settings: Settings, browser: Chromium, artifac
     """The demo district (read-only): the dashboard, and its 652 micro-grids drawn from tiles
     over its roads and buildings (tiles read stored colours; they never compute risk)."""
     with serve(demo_settings.model_copy(update={"map_embed_max_features": 0})) as base:
+        browser.sign_in(base, demo_settings)
         load = browser.load(f"{base}/", screenshot=artifacts / "demo_dashboard.png")
         assert_offline(load, base)
         assert "652" in browser.evaluate("document.body.innerText")

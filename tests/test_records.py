@@ -23,16 +23,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from sqlalchemy import Engine, text
 
-from api.app import create_app
 from geo.coverage.tracks import ensure_partitions
 from geo.crs import bd09_from_wgs84, gcj02_from_wgs84, parse_crs, to_target, to_wgs84
 from geo.locate import relocate
 from geo.records import add_incident_type, import_records, list_records
 from geo.settings import Settings
+from tests.clients import api_client
 
 ORIGIN = tuple(round(float(v)) for v in to_target(113.684, 34.772, parse_crs("EPSG:4326"), 4547))
 SQUARES = {"M1": (0, 0), "M2": (100, 0), "M3": (0, 100), "M4": (100, 100)}
@@ -370,7 +369,7 @@ def test_api_post_and_get(grid: Engine, db_settings: Settings) -> None:
     lon, lat = _wgs84(150, 50)
     glon, glat = gcj02_from_wgs84(lon, lat)
     out_lon, out_lat = _wgs84(300, 50)
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         one = client.post(
             "/api/incidents",
             json={

@@ -20,13 +20,13 @@ from fastapi.testclient import TestClient
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine, text
 
-from api.app import create_app
 from geo.assessment import Colour, Method, classify
 from geo.levels import Level
 from geo.risk import as_of_instant, compute_risk, evaluate, risk_detail, run_risk
 from geo.risk.evaluate import raw_count_hits
 from geo.risk.smoothing import empirical_bayes
 from geo.settings import Settings
+from tests.clients import api_client
 
 TZ = ZoneInfo("Asia/Shanghai")
 X0, Y0, CELL = 460_000.0, 3_840_000.0, 100.0
@@ -378,7 +378,7 @@ def test_empirical_bayes_by_hand_and_against_esda() -> None:
 
 @pytest.fixture
 def client(db: Engine, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as c:
+    with api_client(settings) as c:
         yield c
 
 

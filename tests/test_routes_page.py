@@ -10,16 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import Engine, text
 
-from api.app import create_app
+from geo.access import Role
 from geo.routing.network import build_network
 from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, plan_routes
 from geo.settings import Settings
 from maps.pages import COLOURS, UNDERLAY_OPACITY, UNIT_COLOURS
 from tests.browser import CHROMIUM, Chromium, serve
+from tests.clients import api_client
 from tests.test_maps import CELL, X0, Y0, build_district
 from tests.test_maps_browser import assert_offline
 
@@ -81,6 +81,7 @@ def test_route_page_draws_paths_and_numbered_stops_over_risk(
     plan = _plan(engine, settings)
     assert len(plan["units"][0]["stops"]) == 3
     with serve(settings) as base, Chromium() as browser:
+        browser.sign_in(base, settings, Role.DISPATCHER)
         png = artifacts / "route_plan.png"
         load = browser.load(
             f"{base}/maps/routes/{plan['id']}",
@@ -113,7 +114,7 @@ def _rgb(hex_colour: str) -> np.ndarray:
 
 
 def test_unknown_plan_is_404(db: Engine, db_settings: Settings) -> None:
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         assert client.get("/maps/routes/424242").status_code == 404
 
 

@@ -8,14 +8,13 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from api.app import create_app
 from geo.errors import InputError
 from geo.routing.network import build_network
 from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, plan_routes
 from geo.settings import Settings
+from tests.clients import api_client
 
 # Intersections every 100 m in EPSG:4547 (near Weilai Road, Zhengzhou): three east-west roads
 # and three north-south roads, each one line through its three intersections, so the build has
@@ -252,7 +251,7 @@ def test_routes_api_plans_stores_and_exports(grid: Engine, db_settings: Settings
             for c in CANDIDATES
         ],
     }  # fmt: skip
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         made = client.post("/api/routes", json=body)
         assert made.status_code == 201, made.text
         plan = made.json()

@@ -32,13 +32,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.app import create_app
 from geo.errors import InputError, NotFoundError
 from geo.settings import Settings
 from geo.stats import case_stats, change_pct, year_earlier
+from tests.clients import api_client
 from tests.test_cases import CST, PATHS, Step, add_incident, place_grid, run_case
 
 NOW = datetime(2026, 6, 1, tzinfo=CST)
@@ -224,7 +223,7 @@ def test_empty_period_is_not_applicable(cases: Engine, db_settings: Settings) ->
 
 
 def test_api(cases: Engine, db_settings: Settings) -> None:
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         got = client.get(
             "/api/stats", params={"area": "T2", "from": "2026-03-01", "to": "2026-03-31"}
         )
@@ -258,7 +257,7 @@ def test_unknown_area_and_bad_period(db: Engine, db_settings: Settings) -> None:
 
 
 def test_stats_page(cases: Engine, db_settings: Settings) -> None:
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         page = client.get("/stats", params={"from": "2026-03-01", "to": "2026-03-31"})
         assert page.status_code == 200
         html = page.text

@@ -14,17 +14,16 @@ from typing import Any
 import mapbox_vector_tile
 import pytest
 import shapely
-from fastapi.testclient import TestClient
 from pyproj import Transformer
 from shapely.geometry import shape
 from sqlalchemy import Engine, text
 
-from api.app import create_app
 from geo.crs import gcj02_from_wgs84
 from geo.errors import InputError, NotFoundError
 from geo.levels import Level
 from geo.settings import Settings
 from geo.tiles import TileFilter, check_tile, tile
+from tests.clients import api_client
 
 X0, Y0, SIDE = 468_000.0, 3_846_800.0, 400.0
 TO_WGS84 = Transformer.from_crs(4547, 4326, always_xy=True)
@@ -257,7 +256,7 @@ def test_tile_addresses_and_layers_are_checked() -> None:
 
 def test_tile_endpoint_caches_and_maps_errors(district: Engine, db_settings: Settings) -> None:
     x, y = tile_of(X0 + SIDE / 2, Y0 + SIDE / 2, Z)
-    with TestClient(create_app(db_settings)) as client:
+    with api_client(db_settings) as client:
         r = client.get(
             f"/tiles/areas/{Z}/{x}/{y}.mvt", params={"level": "grid2", "as_of": "2025-07-01"}
         )

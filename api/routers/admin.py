@@ -1,18 +1,23 @@
-"""Imports through the API (the same code as the command line)."""
+"""Admin only: imports through the API (the same code as the command line), the user list
+and the audit log (read-only: nothing in the API can change it)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 
+from api.auth import ADMINS, permit
 from api.deps import EngineDep, SettingsDep
 from api.uploads import saved_upload
+from geo.access import list_users
+from geo.audit import audit_entries
 from geo.boundaries import import_boundaries
 from geo.layers import import_layer
 from geo.levels import Level
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[permit(*ADMINS)])
 
 
 @router.post("/boundaries")
@@ -56,3 +61,35 @@ def upload_layer(
     with saved_upload(file, max_bytes=settings.max_upload_bytes) as path:
         report = import_layer(engine, settings, path, kind=kind, crs=crs, source_name=file.filename)
     return report.as_dict()
+
+
+@router.get("/users")
+def users(engine: EngineDep) -> list[dict[str, Any]]:
+    """Every account: name, role, area scope, disabled or not (never a password hash)."""
+    return [
+        {
+            "username": u.username,
+            "role": u.role,
+            "scope": u.scope,
+            "display_name": u.display_name,
+            "disabled": u.disabled,
+        }
+        for u in list_users(engine)
+    ]
+
+
+@router.get("/audit")
+def audit(
+    engine: EngineDep,
+    entity: Annotated[str | None, Query(description="only changes of this table")] = None,
+    actor: Annotated[str | None, Query(description="only changes by this actor")] = None,
+    since: Annotated[datetime | None, Query(description="at or after this instant")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=2**62, description="page: entries older than this id")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
+) -> list[dict[str, Any]]:
+    """The audit log, newest first: who changed what, when, the rows before and after."""
+    return audit_entries(
+        engine, entity=entity, actor=actor, since=since, before_id=before_id, limit=limit
+    )

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from api.auth import READERS, permit
 from api.deps import EngineDep, SettingsDep
 from geo.areas import area_geojson, areas_geojson
 from geo.levels import Level
 
-router = APIRouter(prefix="/api/areas", tags=["areas"])
+router = APIRouter(prefix="/api/areas", tags=["areas"], dependencies=[permit(*READERS)])
 
 GEOJSON = "application/geo+json"
 

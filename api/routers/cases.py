@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from api.auth import CASE_WORKERS, READERS, page, permit
 from api.deps import EngineDep, SettingsDep
+from geo.access import User
 from geo.cases import (
     PLATFORMS,
     SQUADS,
@@ -24,8 +26,8 @@ from geo.errors import InputError
 from geo.stats import case_stats
 from maps.stats_page import stats_page
 
-router = APIRouter(prefix="/api", tags=["cases"])
-pages = APIRouter(tags=["maps"])
+router = APIRouter(prefix="/api", tags=["cases"], dependencies=[permit(*READERS)])
+pages = APIRouter(tags=["maps"], dependencies=[permit(*READERS)])
 
 GEOJSON = "application/geo+json"
 MEDIA = {
@@ -46,7 +48,10 @@ class CaseOpen(BaseModel):
     """Open the case of an incident."""
 
     incident_id: int = Field(description="the incident (one case per incident)")
-    actor: str = Field(description="who registers it")
+    actor: str | None = Field(
+        default=None,
+        description="ignored: the case history records the signed-in caller (kept for scripts)",
+    )
     platform: str | None = Field(
         default=None,
         description=(
@@ -64,7 +69,10 @@ class CaseStep(BaseModel):
     """One step of the workflow."""
 
     to: State = Field(description="the next state")
-    actor: str = Field(description="who makes the step")
+    actor: str | None = Field(
+        default=None,
+        description="ignored: the case history records the signed-in caller (kept for scripts)",
+    )
     version: int = Field(description="the case's version as read: the optimistic lock")
     squad: str | None = Field(
         default=None,
@@ -109,13 +117,18 @@ def get_cases(
 
 
 @router.post("/cases", status_code=201)
-def post_case(engine: EngineDep, settings: SettingsDep, body: CaseOpen) -> dict[str, Any]:
+def post_case(
+    engine: EngineDep,
+    settings: SettingsDep,
+    body: CaseOpen,
+    user: Annotated[User, permit(*CASE_WORKERS)],
+) -> dict[str, Any]:
     """Open a case on an incident (state ``received``); 409 when the incident has one."""
     return open_case(
         engine,
         settings,
         incident_id=body.incident_id,
-        actor=body.actor,
+        actor=user.label,
         platform=body.platform,
         received_at=body.received_at,
         note=body.note,
@@ -153,7 +166,11 @@ def get_one_case(engine: EngineDep, settings: SettingsDep, case_id: int) -> dict
 
 @router.post("/cases/{case_id}/transitions")
 def post_transition(
-    engine: EngineDep, settings: SettingsDep, case_id: int, body: CaseStep
+    engine: EngineDep,
+    settings: SettingsDep,
+    case_id: int,
+    body: CaseStep,
+    user: Annotated[User, permit(*CASE_WORKERS)],
 ) -> dict[str, Any]:
     """Move a case one step: 409 with the allowed states when refused or when ``version`` is
     stale (someone else moved it), 400 when a squad/department or a reopening reason is missing.
@@ -163,7 +180,7 @@ def post_transition(
         settings,
         case_id,
         to=body.to,
-        actor=body.actor,
+        actor=user.label,
         expected_version=body.version,
         squad=body.squad,
         department=body.department,
@@ -213,6 +230,7 @@ def _period(start: date | None, end: date | None) -> tuple[date, date]:
 
 @pages.get("/stats", response_class=HTMLResponse)
 def stats_html(
+    request: Request,
     engine: EngineDep,
     settings: SettingsDep,
     area: Annotated[str | None, Query(description="an area of any level (default: all)")] = None,
@@ -221,4 +239,5 @@ def stats_html(
 ) -> HTMLResponse:
     """The case statistics page: figures, monthly and year-on-year charts, three zeros."""
     first, last = _period(start, end)
-    return HTMLResponse(stats_page(engine, settings, area=area or None, start=first, end=last))
+    html = stats_page(engine, settings, area=area or None, start=first, end=last)
+    return page(request, html)

@@ -6,10 +6,11 @@ from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from api.auth import PLANNERS, READERS, REPORTERS, page, permit
 from api.deps import EngineDep, SettingsDep
 from geo.coverage.checkins import import_checkin_records
 from geo.coverage.compute import coverage_geojson
@@ -20,8 +21,8 @@ from geo.errors import InputError
 from geo.levels import Level
 from maps.coverage import coverage_page
 
-router = APIRouter(prefix="/api", tags=["coverage"])
-pages = APIRouter(tags=["maps"])
+router = APIRouter(prefix="/api", tags=["coverage"], dependencies=[permit(*READERS)])
+pages = APIRouter(tags=["maps"], dependencies=[permit(*READERS)])
 
 GEOJSON = "application/geo+json"
 MAX_BATCH = 100_000
@@ -44,7 +45,7 @@ class CheckinBatch(BaseModel):
     checkins: list[dict[str, str | float | int | None]] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-@router.post("/tracks")
+@router.post("/tracks", dependencies=[permit(*PLANNERS)])
 def post_tracks(batch: TrackBatch, engine: EngineDep, settings: SettingsDep) -> dict[str, object]:
     """Store a batch of GPS fixes, cleaned (duplicates, impossible speeds) with counts reported."""
     report = import_track_records(
@@ -58,7 +59,7 @@ def post_tracks(batch: TrackBatch, engine: EngineDep, settings: SettingsDep) -> 
     return report.as_dict()
 
 
-@router.post("/visits")
+@router.post("/visits", dependencies=[permit(*REPORTERS)])
 def post_visits(batch: CheckinBatch, engine: EngineDep, settings: SettingsDep) -> dict[str, object]:
     """Store grid-head check-ins, each located in its micro-grid by the spatial join."""
     report = import_checkin_records(
@@ -116,6 +117,7 @@ def get_gaps(
 
 @pages.get("/maps/coverage", response_class=HTMLResponse)
 def coverage_map(
+    request: Request,
     engine: EngineDep,
     settings: SettingsDep,
     period: Annotated[PeriodKind, Query(description="the shift, day or week holding `at`")] = (
@@ -127,6 +129,8 @@ def coverage_map(
 ) -> HTMLResponse:
     """Tracks by unit, coverage per micro-grid and the ranked gaps, over the risk colours."""
     moment = parse_instant(at, settings) if at else datetime.now().astimezone()
+    # A grid head's view opens on their own area.
+    area = area or request.state.credential.user.scope
     if at and len(at) == 10:  # a bare day: as of its end, so the whole day counts
         moment = period_of(PeriodKind.DAY, moment, settings).end - timedelta(seconds=1)
     form = {
@@ -144,4 +148,4 @@ def coverage_map(
         units=[unit] if unit else None,
         form=form,
     )
-    return HTMLResponse(html)
+    return page(request, html)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from api.auth import READERS, page, permit
 from api.deps import EngineDep, SettingsDep
 from geo.levels import Level
 from maps.assets import asset_file
@@ -33,30 +34,37 @@ def _served_pages(request: Request) -> list[tuple[str, str]]:
     return [(title, path) for title, path in OTHER_PAGES if path in paths]
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=[permit(*READERS)])
 def dashboard(request: Request, engine: EngineDep, settings: SettingsDep) -> HTMLResponse:
     """The dashboard: areas and colours per level, open hazards, incidents this month."""
-    return HTMLResponse(
-        dashboard_page(engine, settings, today=date.today(), pages=_served_pages(request))
+    return page(
+        request,
+        dashboard_page(engine, settings, today=date.today(), pages=_served_pages(request)),
     )
 
 
-@router.get("/maps/risk", response_class=HTMLResponse)
+@router.get("/maps/risk", response_class=HTMLResponse, dependencies=[permit(*READERS)])
 def risk_map(
+    request: Request,
     engine: EngineDep,
     settings: SettingsDep,
-    level: Annotated[Level, Query(description="the level drawn")] = Level.GRID3,
+    level: Annotated[
+        Level | None,
+        Query(description="the level drawn (default: grid3, micro for a grid head's area)"),
+    ] = None,
     as_of: Annotated[date | None, Query(description="colours as of (default today)")] = None,
     focus: Annotated[str | None, Query(description="zoom to this area's code")] = None,
 ) -> HTMLResponse:
     """The four-colour risk map (四色安全图谱) of one level."""
     today = date.today()
-    return HTMLResponse(
-        risk_page(engine, settings, level=level, as_of=as_of or today, today=today, focus=focus)
-    )
+    if level is None:
+        scoped = request.state.credential.user.scope is not None
+        level = Level.MICRO if scoped else Level.GRID3
+    html = risk_page(engine, settings, level=level, as_of=as_of or today, today=today, focus=focus)
+    return page(request, html)
 
 
-@router.get("/maps/data/hazards")
+@router.get("/maps/data/hazards", dependencies=[permit(*READERS)])
 def map_hazards(
     engine: EngineDep,
     settings: SettingsDep,
@@ -66,7 +74,7 @@ def map_hazards(
     return hazards_json(engine, settings, as_of=as_of or date.today())
 
 
-@router.get("/maps/data/incidents")
+@router.get("/maps/data/incidents", dependencies=[permit(*READERS)])
 def map_incidents(
     engine: EngineDep,
     settings: SettingsDep,

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 
+from api.auth import READERS, REPORTERS, permit
 from api.deps import EngineDep, SettingsDep
 from geo.records import list_records, submit_records
 
-router = APIRouter(prefix="/api", tags=["records"])
+router = APIRouter(prefix="/api", tags=["records"], dependencies=[permit(*READERS)])
 
 GEOJSON = "application/geo+json"
 
@@ -71,13 +72,13 @@ LimitQuery = Annotated[int, Query(ge=1, le=10_000, description="page size")]
 OffsetQuery = Annotated[int, Query(ge=0, le=2**31 - 1, description="records to skip")]
 
 
-@router.post("/incidents")
+@router.post("/incidents", dependencies=[permit(*REPORTERS)])
 def post_incidents(engine: EngineDep, settings: SettingsDep, body: RecordBody) -> dict[str, object]:
     """Store incidents; per record: its micro-grid and ancestors, or why it was rejected."""
     return _submit("incidents", engine, settings, body)
 
 
-@router.post("/hazards")
+@router.post("/hazards", dependencies=[permit(*REPORTERS)])
 def post_hazards(engine: EngineDep, settings: SettingsDep, body: RecordBody) -> dict[str, object]:
     """Store hazards with their LEC/LS assessment; per record: its area or why it was rejected."""
     return _submit("hazards", engine, settings, body)

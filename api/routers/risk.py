@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from api.auth import READERS, permit
 from api.deps import EngineDep, SettingsDep
 from geo.levels import Level
 from geo.risk import risk_detail, risk_geojson
 
-router = APIRouter(prefix="/api/risk", tags=["risk"])
+router = APIRouter(prefix="/api/risk", tags=["risk"], dependencies=[permit(*READERS)])
 
 GEOJSON = "application/geo+json"
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, model_validator
 
+from api.auth import NOT_GRID, PLANNERS, page, permit
 from api.deps import EngineDep, SettingsDep
 from geo.routing.export import plan_gpx
 from geo.routing.network import UnitKind
@@ -22,8 +23,8 @@ from geo.routing.plan import (
 )
 from maps.routes import routes_page
 
-router = APIRouter(prefix="/api/routes", tags=["routes"])
-pages = APIRouter(tags=["maps"])
+router = APIRouter(prefix="/api/routes", tags=["routes"], dependencies=[permit(*NOT_GRID)])
+pages = APIRouter(tags=["maps"], dependencies=[permit(*NOT_GRID)])
 
 GEOJSON = "application/geo+json"
 GPX = "application/gpx+xml"
@@ -95,7 +96,7 @@ class RouteRequest(BaseModel):
         )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, dependencies=[permit(*PLANNERS)])
 def create_plan(body: RouteRequest, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
     """Plan the shift; per unit the ordered stops with times, the road path, distance, duration
     and risk covered, plus every candidate left out and why. The plan is stored."""
@@ -125,6 +126,8 @@ def read_plan(plan_id: int, engine: EngineDep, settings: SettingsDep) -> dict[st
 
 
 @pages.get("/maps/routes/{plan_id}", response_class=HTMLResponse)
-def route_map(plan_id: int, engine: EngineDep, settings: SettingsDep) -> HTMLResponse:
+def route_map(
+    request: Request, plan_id: int, engine: EngineDep, settings: SettingsDep
+) -> HTMLResponse:
     """A stored plan on the map: each unit's path in its colour, numbered stops, risk beneath."""
-    return HTMLResponse(routes_page(engine, settings, plan_id, today=date.today()))
+    return page(request, routes_page(engine, settings, plan_id, today=date.today()))

@@ -8,11 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from api.auth import READERS, permit
 from api.deps import EngineDep, SettingsDep
 from geo.levels import Level
 from geo.tiles import TileFilter, tile
 
-router = APIRouter(prefix="/tiles", tags=["tiles"])
+router = APIRouter(prefix="/tiles", tags=["tiles"], dependencies=[permit(*READERS)])
 
 MVT = "application/vnd.mapbox-vector-tile"
 

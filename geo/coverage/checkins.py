@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from geo.coverage.points import PointBatch, PointSource, open_points, records_source
 from geo.coverage.tracks import digest_of, raw_connection
-from geo.database import sql
+from geo.database import current_scope, sql
 from geo.errors import Problem
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
@@ -83,7 +83,10 @@ def load_checkins(
                 reason = f"duplicate check-in: {person!r} at {t.isoformat()} already at row {first}"
                 report.rejected.append(Problem(row, person, reason))
             elif located is None:
-                report.rejected.append(Problem(row, person, "outside every micro-grid"))
+                # A scoped caller's join sees only their own area's micro-grids.
+                scope = current_scope()
+                where = f"your area ({scope})" if scope else "every micro-grid"
+                report.rejected.append(Problem(row, person, f"outside {where}"))
             else:
                 report.warnings.append(
                     Problem(

@@ -1,0 +1,393 @@
+"""Who may see and change what: users, roles, area scopes, passwords, tokens and logins.
+
+Roles (DESIGN.md): **admin** imports, manages users and does everything; **leader** reads
+everything; **dispatcher** reads everything, plans routes, posts patrol tracks and dispatches
+cases; **grid_head** reads their own area, records visits, reports incidents and hazards and
+updates cases there; **grid_member** reads their own area, records visits and reports incidents
+and hazards there. What each role may call is declared next to each endpoint
+(``api/auth.py``); what a scoped caller sees is decided by the database (row-level security,
+migration ``a0009``), so a query that forgets to filter cannot leak.
+
+Secrets: passwords are stored as argon2id hashes (argon2-cffi, its default parameters, rehashed
+when those change); tokens are 256-bit random strings of which only the SHA-256 is stored, so
+a copy of the database holds no usable credential. A page login is a session token in a cookie,
+paired with a CSRF token; an API client sends a bearer token. Both expire, can be revoked, and
+die with their user's account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, Engine, text
+
+from geo.database import sql, unscoped
+from geo.errors import (
+    AuthenticationError,
+    InputError,
+    LoginThrottledError,
+    NotFoundError,
+)
+from geo.settings import Settings
+
+
+class Role(StrEnum):
+    """The five roles; the value is what the database and the API use."""
+
+    ADMIN = "admin"
+    LEADER = "leader"
+    DISPATCHER = "dispatcher"
+    GRID_HEAD = "grid_head"
+    GRID_MEMBER = "grid_member"
+
+
+SCOPED_ROLES = frozenset({Role.GRID_HEAD, Role.GRID_MEMBER})
+"""Roles that always have an area scope; the others see everything."""
+
+TokenKind = Literal["session", "api"]
+
+DEMO_USERNAMES = ("admin", "leader", "dispatcher", "head", "member")
+"""The accounts ``gridsafe demo`` adds, one per role in :class:`Role`'s order (demo mode)."""
+DEMO_PASSWORD = "demo"  # noqa: S105 - refused outside demo mode (check_password)
+_HASHER = PasswordHasher()
+# Verified against when the user does not exist, so a wrong name costs as long as a wrong
+# password and response times do not tell which names exist.
+_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
+
+
+@dataclass(frozen=True)
+class User:
+    """An account as the rest of the code sees it (never with its password hash)."""
+
+    id: int
+    username: str
+    role: Role
+    scope: str | None
+    display_name: str | None = None
+    disabled: bool = False
+
+    @property
+    def label(self) -> str:
+        """How the audit log and the pages name this user."""
+        return f"{self.username} ({self.role})"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token as handed out: the secret is shown once and never stored."""
+
+    secret: str
+    expires_at: datetime
+    csrf: str | None = None
+
+
+def _hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _user(row: object) -> User:
+    r = row._mapping  # type: ignore[attr-defined]
+    return User(
+        id=int(r["id"]),
+        username=str(r["username"]),
+        role=Role(r["role"]),
+        scope=r["scope_code"],
+        display_name=r["display_name"],
+        disabled=r["disabled_at"] is not None,
+    )
+
+
+def check_password(settings: Settings, password: str) -> None:
+    """Refuse a password too weak for the mode (demo mode takes anything)."""
+    if settings.mode == "demo":
+        return
+    if len(password) < settings.password_min_length:
+        msg = (
+            f"password too short: {len(password)} characters, at least "
+            f"{settings.password_min_length} in production mode"
+        )
+        raise InputError(msg)
+    if (
+        password.lower() in {DEMO_PASSWORD, "password", "admin", "gridsafe"}
+        or len(set(password)) < 4
+    ):
+        msg = "password refused: it is a well-known or trivial password"
+        raise InputError(msg)
+
+
+def add_user(
+    engine: Engine,
+    settings: Settings,
+    username: str,
+    role: Role,
+    *,
+    password: str | None,
+    scope: str | None = None,
+    display_name: str | None = None,
+) -> User:
+    """Create an account; grid heads and members need a scope, the other roles have none."""
+    username = username.strip()
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        msg = f"username {username!r}: 1-64 characters, no spaces"
+        raise InputError(msg)
+    if (role in SCOPED_ROLES) != (scope is not None):
+        msg = (
+            f"role {role} needs an area scope (--scope CODE)"
+            if role in SCOPED_ROLES
+            else f"role {role} sees everything and takes no scope"
+        )
+        raise InputError(msg)
+    if password is not None:
+        check_password(settings, password)
+    with engine.begin() as conn:
+        if (
+            scope is not None
+            and conn.execute(
+                text("SELECT 1 FROM areas WHERE region = :r AND code = :c"),
+                {"r": settings.region, "c": scope},
+            ).first()
+            is None
+        ):
+            msg = f"scope {scope!r}: no such area"
+            raise InputError(msg)
+        if conn.execute(text("SELECT 1 FROM users WHERE username = :u"), {"u": username}).first():
+            msg = f"user {username!r} exists already"
+            raise InputError(msg)
+        row = conn.execute(
+            sql("access_user_insert"),
+            {
+                "username": username,
+                "role": str(role),
+                "scope": scope,
+                "display_name": display_name,
+                "hash": _HASHER.hash(password) if password is not None else None,
+            },
+        ).one()
+    return _user(row)
+
+
+def list_users(engine: Engine) -> list[User]:
+    """Every account, enabled or not, by name."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT id, username, role, scope_code, display_name, disabled_at "
+                "FROM users ORDER BY username"
+            )
+        ).all()
+    return [_user(r) for r in rows]
+
+
+def demo_users(engine: Engine) -> list[User]:
+    """The demo accounts that exist (listed on the demo-mode login page)."""
+    return [u for u in list_users(engine) if u.username in DEMO_USERNAMES and not u.disabled]
+
+
+def add_demo_users(engine: Engine, settings: Settings, *, grid3: str, micro: str) -> list[User]:
+    """Add one account per role with the demo password (demo mode only; existing kept)."""
+    if settings.mode != "demo":
+        msg = "demo accounts exist only in demo mode (GRIDSAFE_MODE=demo)"
+        raise InputError(msg)
+    existing = {u.username for u in list_users(engine)}
+    scopes = {Role.GRID_HEAD: grid3, Role.GRID_MEMBER: micro}
+    for name, role in zip(DEMO_USERNAMES, Role, strict=True):
+        if name not in existing:
+            add_user(
+                engine,
+                settings,
+                name,
+                role,
+                password=DEMO_PASSWORD,
+                scope=scopes.get(role),
+                display_name=f"演示 demo {role}",
+            )
+    return demo_users(engine)
+
+
+def get_user(conn: Connection, username: str) -> User:
+    """The account named ``username``."""
+    row = conn.execute(
+        text(
+            "SELECT id, username, role, scope_code, display_name, disabled_at "
+            "FROM users WHERE username = :u"
+        ),
+        {"u": username},
+    ).first()
+    if row is None:
+        msg = f"no user {username!r}"
+        raise NotFoundError(msg)
+    return _user(row)
+
+
+def disable_user(engine: Engine, username: str) -> User:
+    """Disable an account and revoke every token it holds (it can be re-enabled)."""
+    with engine.begin() as conn:
+        user = get_user(conn, username)
+        conn.execute(
+            text("UPDATE users SET disabled_at = now() WHERE id = :id AND disabled_at IS NULL"),
+            {"id": user.id},
+        )
+        conn.execute(
+            text("UPDATE tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL"),
+            {"id": user.id},
+        )
+    return User(**{**user.__dict__, "disabled": True})
+
+
+def enable_user(engine: Engine, username: str) -> User:
+    """Re-enable a disabled account (its old tokens stay revoked)."""
+    with engine.begin() as conn:
+        user = get_user(conn, username)
+        conn.execute(text("UPDATE users SET disabled_at = NULL WHERE id = :id"), {"id": user.id})
+    return User(**{**user.__dict__, "disabled": False})
+
+
+def set_password(engine: Engine, settings: Settings, username: str, password: str) -> None:
+    """Replace a user's password and revoke their tokens (every session logs in again)."""
+    check_password(settings, password)
+    with engine.begin() as conn:
+        user = get_user(conn, username)
+        conn.execute(
+            text("UPDATE users SET password_hash = :h WHERE id = :id"),
+            {"h": _HASHER.hash(password), "id": user.id},
+        )
+        conn.execute(
+            text("UPDATE tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL"),
+            {"id": user.id},
+        )
+
+
+def issue_token(
+    engine: Engine,
+    user: User,
+    kind: TokenKind,
+    *,
+    ttl: timedelta,
+    label: str | None = None,
+) -> IssuedToken:
+    """Hand out a new token for ``user``; only its hash is stored."""
+    if user.disabled:
+        msg = f"user {user.username!r} is disabled"
+        raise AuthenticationError(msg)
+    secret = "gs_" + secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(24) if kind == "session" else None
+    expires_at = datetime.now(UTC) + ttl
+    with engine.begin() as conn:
+        conn.execute(
+            sql("access_token_insert"),
+            {
+                "user_id": user.id,
+                "kind": kind,
+                "hash": _hash_token(secret),
+                "csrf": csrf,
+                "label": label,
+                "expires_at": expires_at,
+            },
+        )
+    return IssuedToken(secret=secret, expires_at=expires_at, csrf=csrf)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A valid token's holder, with the session's CSRF token for cookie logins."""
+
+    user: User
+    kind: TokenKind
+    csrf: str | None
+
+
+def authenticate(engine: Engine, secret: str, kind: TokenKind) -> Credential:
+    """The holder of a token, refusing unknown, expired, revoked and disabled ones alike."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sql("access_token_lookup"), {"hash": _hash_token(secret), "kind": kind}
+        ).first()
+    if row is None:
+        msg = "invalid, expired or revoked credentials"
+        raise AuthenticationError(msg)
+    return Credential(user=_user(row), kind=kind, csrf=row.csrf)
+
+
+def revoke_token(engine: Engine, secret: str) -> bool:
+    """Revoke one token; True when it was live."""
+    with unscoped(), engine.begin() as conn:
+        n = conn.execute(
+            text(
+                "UPDATE tokens SET revoked_at = now() "
+                "WHERE token_sha256 = :h AND revoked_at IS NULL"
+            ),
+            {"h": _hash_token(secret)},
+        ).rowcount
+    return bool(n)
+
+
+def revoke_user_tokens(engine: Engine, username: str) -> int:
+    """Revoke every live token of a user; returns how many."""
+    with engine.begin() as conn:
+        user = get_user(conn, username)
+        n = conn.execute(
+            text("UPDATE tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL"),
+            {"id": user.id},
+        ).rowcount
+    return int(n)
+
+
+def login(engine: Engine, settings: Settings, username: str, password: str, *, client: str) -> User:
+    """Check a password, within the failed-login limit per user and per client.
+
+    Raises
+    ------
+    LoginThrottledError
+        Too many failures in the window, whether or not this password is right.
+    AuthenticationError
+        Wrong name or password, or a disabled account (one message for all three).
+    """
+    window = timedelta(minutes=settings.login_window_min)
+    with engine.begin() as conn:
+        failures = conn.execute(
+            sql("access_login_failures"),
+            {"username": username, "client": client, "window": window},
+        ).one()
+        if (
+            failures.by_user >= settings.login_max_failures
+            or failures.by_client >= 4 * settings.login_max_failures
+        ):
+            retry = max(1, int((failures.oldest + window - datetime.now(UTC)).total_seconds()))
+            msg = f"too many failed logins; retry in {retry} s"
+            raise LoginThrottledError(msg, retry_after_s=retry)
+        row = conn.execute(
+            text(
+                "SELECT id, username, role, scope_code, display_name, disabled_at, password_hash "
+                "FROM users WHERE username = :u"
+            ),
+            {"u": username},
+        ).first()
+        ok = _verify(row.password_hash if row else None, password) and row is not None
+        ok = ok and row.disabled_at is None  # type: ignore[union-attr]
+        conn.execute(
+            text("INSERT INTO login_attempts (username, client, ok) VALUES (:u, :c, :ok)"),
+            {"u": username, "c": client, "ok": ok},
+        )
+        if ok and row is not None and _HASHER.check_needs_rehash(row.password_hash):
+            conn.execute(
+                text("UPDATE users SET password_hash = :h WHERE id = :id"),
+                {"h": _HASHER.hash(password), "id": row.id},
+            )
+    if not ok or row is None:
+        msg = "wrong user name or password"
+        raise AuthenticationError(msg)
+    return _user(row)
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    try:
+        return _HASHER.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False

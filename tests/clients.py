@@ -1,0 +1,57 @@
+"""Signed-in clients for tests: a user of a role (and area), and a client carrying their token."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from geo.access import Role, User, add_user, issue_token
+from geo.database import make_engine
+from geo.settings import Settings
+
+
+def make_user(settings: Settings, role: Role = Role.ADMIN, scope: str | None = None) -> User:
+    """A new account of ``role`` (with ``scope`` for grid heads and members), no password."""
+    engine = make_engine(settings)
+    try:
+        name = f"t-{role}-{uuid.uuid4().hex[:8]}"
+        return add_user(engine, settings, name, role, password=None, scope=scope)
+    finally:
+        engine.dispose()
+
+
+def token_for(settings: Settings, user: User, *, hours: float = 1.0) -> str:
+    """A bearer token of ``user``."""
+    engine = make_engine(settings)
+    try:
+        return issue_token(engine, user, "api", ttl=timedelta(hours=hours)).secret
+    finally:
+        engine.dispose()
+
+
+def session_for(settings: Settings, user: User) -> tuple[str, str]:
+    """A page session of ``user``: the cookie value and its CSRF token."""
+    engine = make_engine(settings)
+    try:
+        issued = issue_token(engine, user, "session", ttl=timedelta(hours=1))
+    finally:
+        engine.dispose()
+    assert issued.csrf is not None
+    return issued.secret, issued.csrf
+
+
+def api_client(
+    settings: Settings,
+    role: Role = Role.ADMIN,
+    scope: str | None = None,
+    *,
+    app: FastAPI | None = None,
+) -> TestClient:
+    """A test client of the app signed in (bearer token) as a new user of ``role``."""
+    user = make_user(settings, role, scope)
+    headers = {"Authorization": f"Bearer {token_for(settings, user)}"}
+    return TestClient(app or create_app(settings), headers=headers)

@@ -1,0 +1,456 @@
+"""Who may see and change what: every route of the app, called as every role and anonymously,
+inside and outside the caller's area (issue 9).
+
+The route table below is the specification. It is compared with the routes the app serves, so
+a route added without a line here fails :func:`test_every_route_is_in_the_matrix`.
+
+The district (tests/test_maps.build_district): ``S`` → ``S-0``, ``S-1`` → ``S-g-h`` → four
+micro-grids each. The grid head's area is ``S-0-0`` (micro-grids M00, M01, M10, M11), the grid
+member's ``M00``. Every record carries its micro-grid's code in its ids (``inc-M00``,
+``unit-M00``, ``person-M00``) so that a leak is a token in the response, whatever its format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import mapbox_vector_tile
+import openpyxl
+import pytest
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from api.app import create_app
+from geo.access import Role, disable_user, issue_token, revoke_token
+from geo.cases import open_case
+from geo.coverage.checkins import import_checkins
+from geo.coverage.tracks import import_tracks
+from geo.database import make_engine
+from geo.records import submit_records
+from geo.settings import Settings
+from tests.clients import make_user, token_for
+from tests.test_maps import CELL, X0, Y0, build_district
+from tests.test_routes_page import _plan
+from tests.test_tiles import tile_of
+
+ALL = frozenset(Role)
+PUBLIC = "public"
+A, L, D, H, M = Role.ADMIN, Role.LEADER, Role.DISPATCHER, Role.GRID_HEAD, Role.GRID_MEMBER
+
+# (method, path) -> who may call it: PUBLIC (no credentials needed) or the roles admitted.
+MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("GET", "/static/{name:path}"): PUBLIC,
+    ("POST", "/api/auth/token"): PUBLIC,
+    ("POST", "/logout"): ALL,
+    ("DELETE", "/api/auth/token"): ALL,
+    ("GET", "/api/auth/me"): ALL,
+    ("GET", "/api/areas"): ALL,
+    ("GET", "/api/areas/{code}"): ALL,
+    ("POST", "/api/admin/boundaries"): frozenset({A}),
+    ("POST", "/api/admin/layers/{kind}"): frozenset({A}),
+    ("GET", "/api/admin/users"): frozenset({A}),
+    ("GET", "/api/admin/audit"): frozenset({A}),
+    ("GET", "/tiles/{layer}/{z}/{x}/{y}.mvt"): ALL,
+    ("POST", "/api/incidents"): frozenset({A, D, H, M}),
+    ("POST", "/api/hazards"): frozenset({A, D, H, M}),
+    ("GET", "/api/incidents"): ALL,
+    ("GET", "/api/hazards"): ALL,
+    ("GET", "/api/risk"): ALL,
+    ("GET", "/api/risk/{code}"): ALL,
+    ("GET", "/"): ALL,
+    ("GET", "/maps/risk"): ALL,
+    ("GET", "/maps/data/hazards"): ALL,
+    ("GET", "/maps/data/incidents"): ALL,
+    ("POST", "/api/tracks"): frozenset({A, D}),
+    ("POST", "/api/visits"): frozenset({A, D, H, M}),
+    ("GET", "/api/coverage"): ALL,
+    ("GET", "/api/gaps"): ALL,
+    ("GET", "/maps/coverage"): ALL,
+    ("POST", "/api/routes"): frozenset({A, D}),
+    ("GET", "/api/routes/{plan_id}.geojson"): frozenset({A, L, D}),
+    ("GET", "/api/routes/{plan_id}.gpx"): frozenset({A, L, D}),
+    ("GET", "/api/routes/{plan_id}"): frozenset({A, L, D}),
+    ("GET", "/maps/routes/{plan_id}"): frozenset({A, L, D}),
+    ("GET", "/api/cases"): ALL,
+    ("POST", "/api/cases"): frozenset({A, D, H}),
+    ("GET", "/api/cases/export"): ALL,
+    ("GET", "/api/cases/{case_id}"): ALL,
+    ("POST", "/api/cases/{case_id}/transitions"): frozenset({A, D, H}),
+    ("GET", "/api/stats"): ALL,
+    ("GET", "/stats"): ALL,
+}
+PAGES = {"/", "/maps/risk", "/maps/coverage", "/maps/routes/{plan_id}", "/stats"}
+
+HEAD_SCOPE = "S-0-0"
+MEMBER_SCOPE = "M00"
+MICROS = [f"M{r}{c}" for r in range(4) for c in range(4)]
+HEAD_MICROS = {"M00", "M01", "M10", "M11"}
+ALL_CODES = {"S", "S-0", "S-1", *(f"S-{g}-{h}" for g in range(2) for h in range(2)), *MICROS}
+T0 = datetime(2026, 11, 24, 9, 0)  # a Tuesday morning, local time
+
+
+def _centre(code: str) -> tuple[float, float]:
+    row, col = int(code[1]), int(code[2])
+    return X0 + CELL * col + CELL / 2, Y0 + CELL * row + CELL / 2
+
+
+def _app_routes() -> set[tuple[str, str]]:
+    app = create_app(Settings())
+    found: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.router.routes):
+        for method in getattr(context, "methods", None) or ():
+            if method != "HEAD":
+                found.add((method, str(context.path)))
+    return found
+
+
+def test_every_route_is_in_the_matrix() -> None:
+    served = _app_routes()
+    assert served - MATRIX.keys() == set(), "routes without an access rule in this test"
+    assert MATRIX.keys() - served == set(), "rules for routes the app no longer serves"
+
+
+@dataclass
+class District:
+    settings: Settings
+    case_in: int  # a case in M00 (everyone's area)
+    case_out: int  # a case in M33 (outside the grid head's and member's)
+    plan_id: int
+
+
+@pytest.fixture(scope="module")
+def district(make_db: Callable[..., tuple[Engine, Settings]], tmp_path_factory: Any) -> District:
+    """Records in every micro-grid: an incident, a patrol unit's fixes and a check-in each."""
+    engine, settings = make_db("access")
+    build_district(engine, settings)
+    plan = _plan(engine, settings)
+    report, _ = submit_records(
+        engine,
+        settings,
+        [
+            {
+                "source": "110",
+                "source_id": f"inc-{code}",
+                "type": "dispute",
+                "occurred_at": (T0 - timedelta(days=2)).isoformat(),
+                "description": f"desc-{code}",
+                "x": _centre(code)[0],
+                "y": _centre(code)[1],
+                "crs": "EPSG:4547",
+            }
+            for code in MICROS
+        ],
+        kind="incidents",
+    )
+    assert report.loaded == len(MICROS)
+    tmp = tmp_path_factory.mktemp("access")
+    tracks, visits = tmp / "tracks.csv", tmp / "visits.csv"
+    with tracks.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["unit", "kind", "time", "x", "y"])
+        for code in MICROS:
+            x, y = _centre(code)
+            for k in range(3):
+                w.writerow([f"unit-{code}", "foot", (T0 + timedelta(seconds=10 * k)).isoformat(),
+                            x + 3 * k, y])  # fmt: skip
+    with visits.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["person", "time", "x", "y"])
+        for code in MICROS:
+            w.writerow([f"person-{code}", T0.isoformat(), *_centre(code)])
+    assert import_tracks(engine, settings, tracks, crs="EPSG:4547").loaded == 3 * len(MICROS)
+    assert import_checkins(engine, settings, visits, crs="EPSG:4547").loaded == len(MICROS)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT source_id, id FROM incidents")).all()
+    ids = {r.source_id: r.id for r in rows}
+    case_in = open_case(
+        engine, settings, incident_id=ids["inc-M00"], actor="setup", platform="hotline"
+    )["id"]
+    case_out = open_case(
+        engine, settings, incident_id=ids["inc-M33"], actor="setup", platform="hotline"
+    )["id"]
+    return District(settings, case_in, case_out, int(plan["id"]))
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    url: str
+    kwargs: dict[str, Any]
+
+
+def _district_tile(z: int = 14) -> tuple[int, int, int]:
+    """A tile holding the whole 400 m district (checked in the district fixture)."""
+    corners = {tile_of(X0 + dx, Y0 + dy, z) for dx in (0, 4 * CELL) for dy in (0, 4 * CELL)}
+    assert len(corners) == 1, "the district straddles tiles at this zoom"
+    x, y = corners.pop()
+    return z, x, y
+
+
+def sample(method: str, path: str, d: District) -> Call:
+    """A request for the route: in everyone's area (M00), and, for the routes that write, a
+    body the handler refuses (422) so the matrix changes nothing; writes are tested below."""
+    z, x, y = _district_tile()
+    params = {
+        "{code}": "M00",
+        "{case_id}": str(d.case_in),
+        "{plan_id}": str(d.plan_id),
+        "{kind}": "roads",
+        "{name:path}": "gridsafe/maps.css",
+        "{layer}": "incidents",
+        "{z}": str(z),
+        "{x}": str(x),
+        "{y}": str(y),
+    }
+    url = path
+    for key, value in params.items():
+        url = url.replace(key, value)
+    kwargs: dict[str, Any] = {}
+    if method in {"POST", "PUT", "PATCH"}:
+        kwargs["json"] = {"unexpected": True} if "/api/" in path else None
+    if path == "/login" and method == "POST":
+        kwargs = {"data": {}}
+    return Call(method, url, kwargs)
+
+
+def _client(d: District, role: Role | None) -> TestClient:
+    if role is None:
+        return TestClient(create_app(d.settings), follow_redirects=False)
+    scope = {Role.GRID_HEAD: HEAD_SCOPE, Role.GRID_MEMBER: MEMBER_SCOPE}.get(role)
+    user = make_user(d.settings, role, scope)
+    headers = {"Authorization": f"Bearer {token_for(d.settings, user)}"}
+    return TestClient(create_app(d.settings), headers=headers, follow_redirects=False)
+
+
+@pytest.mark.parametrize("role", [None, *Role], ids=lambda r: str(r or "anonymous"))
+def test_each_role_gets_what_the_matrix_says(district: District, role: Role | None) -> None:
+    wrong = []
+    with _client(district, role) as client:
+        for (method, path), rule in sorted(MATRIX.items(), key=lambda kv: kv[0][0] == "DELETE"):
+            call = sample(method, path, district)
+            status = client.request(call.method, call.url, **call.kwargs).status_code
+            if rule == PUBLIC:
+                ok = status not in {401, 403} and status < 500
+            elif role is None:
+                ok = status == (303 if path in PAGES else 401)
+            elif role in rule:
+                ok = status not in {401, 403} and status < 500
+            else:
+                ok = status == 403
+            if not ok:
+                wrong.append((method, path, status))
+    assert wrong == [], wrong
+
+
+# What a grid head / member must not see: every other area's code and its records' ids.
+def _outside(scope_micros: set[str], scope_and_up: set[str]) -> set[str]:
+    codes = ALL_CODES - scope_micros - scope_and_up
+    records = {
+        f"{prefix}-{code}"
+        for code in set(MICROS) - scope_micros
+        for prefix in ("inc", "desc", "unit")
+    }
+    return codes | records
+
+
+HEAD_OUT = _outside(HEAD_MICROS, {"S", "S-0", "S-0-0"})
+MEMBER_OUT = _outside({"M00"}, {"S", "S-0", "S-0-0"})
+TOKEN = re.compile(r"[\w-]+")
+
+
+def _tokens(body: bytes, content_type: str) -> set[str]:
+    if content_type.startswith("application/vnd.mapbox-vector-tile"):
+        layers = mapbox_vector_tile.decode(body)
+        body = json.dumps(
+            [f["properties"] for layer in layers.values() for f in layer["features"]],
+            ensure_ascii=False,
+        ).encode()
+    elif content_type.startswith("application/vnd.openxmlformats"):
+        book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+        cells = [str(c) for sheet in book for row in sheet.iter_rows(values_only=True)
+                 for c in row]  # fmt: skip
+        body = "\n".join(cells).encode()
+    return set(TOKEN.findall(body.decode("utf-8", errors="replace")))
+
+
+def _reads(d: District) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every read, with the parameters that show the most: micro level, wide periods."""
+    day = T0.date().isoformat()
+    wide = {"from": "2025-01-01", "to": "2027-01-01"}
+    yield "/api/areas", {}
+    yield "/api/areas", {"level": "micro"}
+    yield "/api/incidents", {}
+    yield "/api/hazards", {}
+    yield "/api/risk", {"level": "micro"}
+    yield "/api/risk", {"level": "grid3"}
+    yield "/maps/data/hazards", {}
+    yield "/maps/data/incidents", {}
+    yield (
+        "/api/coverage",
+        {"level": "micro", "from": day, "to": (T0 + timedelta(days=1)).date().isoformat()},
+    )
+    yield "/api/gaps", {"at": (T0 + timedelta(hours=1)).isoformat()}
+    yield "/api/cases", {}
+    yield "/api/cases/export", wide
+    yield "/api/cases/export", {**wide, "format": "xlsx"}
+    yield "/api/stats", {"from": "2026-01-01", "to": "2026-12-31"}
+    yield "/", {}
+    yield "/maps/risk", {"level": "micro"}
+    yield "/maps/coverage", {"period": "day", "at": day}
+    yield "/stats", {"from": "2026-01-01", "to": "2026-12-31"}
+    z, x, y = _district_tile()
+    for layer in ("areas", "incidents", "hazards"):
+        yield f"/tiles/{layer}/{z}/{x}/{y}.mvt", {"level": "micro"}
+
+
+@pytest.mark.parametrize(
+    ("role", "scope", "outside"),
+    [(Role.GRID_HEAD, HEAD_SCOPE, HEAD_OUT), (Role.GRID_MEMBER, MEMBER_SCOPE, MEMBER_OUT)],
+    ids=["grid_head", "grid_member"],
+)
+def test_no_record_outside_the_area_in_any_response(
+    district: District, role: Role, scope: str, outside: set[str]
+) -> None:
+    leaks = {}
+    with _client(district, role) as client:
+        for url, params in _reads(district):
+            r = client.get(url, params=params)
+            assert r.status_code == 200, (url, params, r.status_code, r.text[:300])
+            found = _tokens(r.content, r.headers.get("content-type", "")) & outside
+            if found:
+                leaks[f"{url} {params}"] = sorted(found)
+    assert leaks == {}
+
+
+def test_a_leader_sees_everything_the_checks_look_for(district: District) -> None:
+    """The control: the same reads as a leader show other areas' records, so the scope test
+    above would see a leak."""
+    seen: set[str] = set()
+    with _client(district, Role.LEADER) as client:
+        for url, params in _reads(district):
+            r = client.get(url, params=params)
+            assert r.status_code == 200, (url, params, r.status_code)
+            seen |= _tokens(r.content, r.headers.get("content-type", ""))
+    assert HEAD_OUT - seen == set()
+
+
+@pytest.mark.parametrize("role", [Role.GRID_HEAD, Role.GRID_MEMBER])
+def test_outside_the_area_does_not_exist(district: District, role: Role) -> None:
+    with _client(district, role) as client:
+        for url in (
+            "/api/areas/M33",
+            "/api/areas/S-1",
+            "/api/risk/M33",
+            f"/api/cases/{district.case_out}",
+        ):
+            assert client.get(url).status_code == 404, url
+        assert client.get("/api/areas/M00").status_code == 200
+        assert client.get(f"/api/cases/{district.case_in}").status_code == 200
+
+
+def test_a_grid_head_changes_only_their_own_area(district: District) -> None:
+    with _client(district, Role.GRID_HEAD) as client:
+        case = client.get(f"/api/cases/{district.case_out}")
+        assert case.status_code == 404
+        step = {"to": "dispatched", "version": 1, "squad": "patrol"}
+        moved = client.post(f"/api/cases/{district.case_out}/transitions", json=step)
+        assert moved.status_code == 404
+        mine = client.post(f"/api/cases/{district.case_in}/transitions", json=step)
+        assert mine.status_code == 200, mine.text
+        assert mine.json()["events"][-1]["actor"].endswith("(grid_head)")
+        inside, outside = _centre("M01"), _centre("M33")
+        visit = {"person": "head-visit", "time": T0.isoformat()}
+        ok = client.post(
+            "/api/visits",
+            json={"crs": "EPSG:4547", "checkins": [{**visit, "x": inside[0], "y": inside[1]}]},
+        )
+        assert ok.status_code == 200, ok.text
+        refused = client.post(
+            "/api/visits",
+            json={"crs": "EPSG:4547", "checkins": [{**visit, "x": outside[0], "y": outside[1]}]},
+        )
+        assert refused.status_code == 200, refused.text
+        assert refused.json()["loaded"] == 0  # reported row by row, nothing written
+        assert refused.json()["rejected"][0]["reason"] == f"outside your area ({HEAD_SCOPE})"
+        incident = {"source": "网格员", "type": "dispute", "occurred_at": T0.isoformat(),
+                    "crs": "EPSG:4547"}  # fmt: skip
+        far = client.post(
+            "/api/incidents",
+            json={**incident, "source_id": "far", "x": outside[0], "y": outside[1]},
+        )
+        assert far.status_code == 403, far.text
+        near = client.post(
+            "/api/incidents", json={**incident, "source_id": "near", "x": inside[0], "y": inside[1]}
+        )
+        assert near.status_code == 200, near.text
+
+
+def test_the_audit_log_names_who_changed_what(district: District) -> None:
+    admin = make_user(district.settings, Role.ADMIN)
+    headers = {"Authorization": f"Bearer {token_for(district.settings, admin)}"}
+    with TestClient(create_app(district.settings), headers=headers) as client:
+        step = {"to": "dispatched", "version": None, "squad": "mediation"}
+        current = client.get(f"/api/cases/{district.case_out}").json()
+        step["version"] = current["version"]
+        assert (
+            client.post(f"/api/cases/{district.case_out}/transitions", json=step).status_code == 200
+        )
+        entries = client.get(
+            "/api/admin/audit", params={"entity": "cases", "actor": admin.label}
+        ).json()
+    assert entries, "no audit entry for the case change"
+    entry = entries[0]
+    assert entry["action"] == "UPDATE"
+    assert entry["before"][0]["state"] == current["state"]
+    assert entry["after"][0]["state"] == "dispatched"
+    engine = make_engine(district.settings)
+    try:
+        with engine.begin() as conn, pytest.raises(Exception, match="append-only"):
+            conn.execute(text("UPDATE audit_log SET actor = 'someone else'"))
+        with engine.begin() as conn, pytest.raises(Exception, match="append-only"):
+            conn.execute(text("DELETE FROM audit_log"))
+    finally:
+        engine.dispose()
+
+
+def _me(settings: Settings, token: str) -> int:
+    with TestClient(create_app(settings)) as client:
+        return client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+def test_expired_revoked_and_forged_tokens_are_refused(district: District) -> None:
+    settings = district.settings
+    engine = make_engine(settings)
+    try:
+        user = make_user(settings, Role.LEADER)
+        good = token_for(settings, user)
+        assert _me(settings, good) == 200
+        expired = issue_token(engine, user, "api", ttl=timedelta(seconds=-1)).secret
+        assert _me(settings, expired) == 401
+        assert revoke_token(engine, good)
+        assert _me(settings, good) == 401
+        assert _me(settings, "gs_" + "A" * 43) == 401  # forged: well-formed, never issued
+        assert _me(settings, good[:-1] + ("A" if good[-1] != "A" else "B")) == 401  # tampered
+        session = issue_token(engine, user, "session", ttl=timedelta(hours=1)).secret
+        assert _me(settings, session) == 401  # a session cookie is not a bearer token
+        other = make_user(settings, Role.DISPATCHER)
+        live = token_for(settings, other)
+        disable_user(engine, other.username)
+        assert _me(settings, live) == 401  # disabled with its tokens
+    finally:
+        engine.dispose()

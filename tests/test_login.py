@@ -1,0 +1,250 @@
+"""Signing in: the login page in real Chromium, sessions, CSRF, rate limiting, safe defaults."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from api.app import create_app
+from api.auth import SESSION_COOKIE
+from geo.access import DEMO_PASSWORD, Role, add_demo_users, add_user, login
+from geo.errors import InputError
+from geo.settings import Settings
+from tests.browser import CHROMIUM, Chromium, serve
+from tests.clients import make_user, session_for
+from tests.test_maps import build_district
+from tests.test_maps_browser import READY_EMBED, assert_offline
+
+PASSWORD = "correct horse battery staple"  # noqa: S105 - a test account's
+
+
+@pytest.fixture(scope="module")
+def site(make_db: Callable[..., tuple[Engine, Settings]]) -> tuple[Engine, Settings]:
+    """The hand-made district in demo mode, with the demo accounts and one real user."""
+    engine, settings = make_db("login", mode="demo", login_max_failures=3)
+    build_district(engine, settings)
+    add_demo_users(engine, settings, grid3="S-0-0", micro="M00")
+    add_user(engine, settings, "wang", Role.LEADER, password=PASSWORD)
+    return engine, settings
+
+
+def _form(client: TestClient, username: str, password: str, next_: str = "/") -> int:
+    response = client.post(
+        "/login", data={"username": username, "password": password, "next": next_}
+    )
+    return response.status_code
+
+
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
+def test_sign_in_through_the_page_then_out(site: tuple[Engine, Settings], artifacts: Path) -> None:
+    _engine, settings = site
+    with serve(settings) as base, Chromium() as browser:
+        login_page = browser.load(
+            f"{base}/maps/risk?level=micro",
+            ready="!!document.querySelector('#username')",
+            screenshot=artifacts / "login.png",
+        )
+        assert_offline(login_page, base)
+        assert browser.evaluate("location.pathname") == "/login"
+        text_ = browser.evaluate("document.body.innerText")
+        assert "DEMO MODE" in text_
+        assert "head" in text_  # the demo accounts are listed
+        browser.evaluate(
+            "document.querySelector('#username').value = 'head';"
+            f"document.querySelector('#password').value = '{DEMO_PASSWORD}';"
+            "document.querySelector('form').submit(); true"
+        )
+        deadline = time.monotonic() + 30
+        while browser.evaluate("location.pathname") != "/maps/risk":
+            assert time.monotonic() < deadline, "the login did not lead back to the map"
+            time.sleep(0.2)
+        page = browser.load(
+            f"{base}/maps/risk?level=micro",
+            ready=READY_EMBED,
+            screenshot=artifacts / "risk_grid_head.png",
+        )
+        assert_offline(page, base)  # nothing refused by the content security policy either
+        bar = browser.evaluate("document.querySelector('#gs-user').innerText")
+        assert "head" in bar
+        assert "S-0-0" in bar
+        labels = browser.evaluate(
+            "Array.from(document.querySelectorAll('.gs-label')).map(e => e.innerText)"
+        )
+        assert len(labels) == 4, labels  # the grid head's four micro-grids, no others
+        browser.evaluate("document.querySelector('#gs-user button').click(); true")
+        deadline = time.monotonic() + 30
+        while browser.evaluate("location.pathname") != "/login":
+            assert time.monotonic() < deadline, "signing out did not return to the login page"
+            time.sleep(0.2)
+        again = browser.load(f"{base}/", ready="!!document.querySelector('#username')")
+        assert again.url.endswith("/")  # asked for the dashboard, got the login page
+        assert browser.evaluate("location.pathname") == "/login"
+
+
+def test_wrong_passwords_are_limited_per_user(site: tuple[Engine, Settings]) -> None:
+    engine, settings = site
+    right = "another long password"
+    user = add_user(engine, settings, "limited", Role.LEADER, password=right)
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        assert _form(client, user.username, "guess 1") == 401
+        assert _form(client, user.username, "guess 2") == 401
+        assert _form(client, user.username, "guess 3") == 401
+        # The limit is reached: even the right password waits now.
+        throttled = client.post(
+            "/login",
+            data={"username": user.username, "password": right},
+        )
+        assert throttled.status_code == 429
+        assert int(throttled.headers["retry-after"]) > 0
+        token = client.post(
+            "/api/auth/token",
+            json={"username": user.username, "password": right},
+        )
+        assert token.status_code == 429
+
+
+def test_a_session_needs_its_csrf_token_to_change_anything(site: tuple[Engine, Settings]) -> None:
+    _engine, settings = site
+    head = make_user(settings, Role.GRID_HEAD, "S-0-0")
+    cookie, csrf = session_for(settings, head)
+    body = {"crs": "EPSG:4547", "checkins": [{"person": "p", "time": "2026-11-24T09:00",
+                                               "x": 468_050.0, "y": 3_846_850.0}]}  # fmt: skip
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        client.cookies.set(SESSION_COOKIE, cookie)
+        assert client.get("/api/auth/me").json()["username"] == head.username
+        assert client.post("/api/visits", json=body).status_code == 403
+        wrong = {"X-CSRF-Token": "not-it"}
+        assert client.post("/api/visits", json=body, headers=wrong).status_code == 403
+        other_site = {"X-CSRF-Token": csrf, "Origin": "https://evil.example"}
+        assert client.post("/api/visits", json=body, headers=other_site).status_code == 403
+        ok = client.post("/api/visits", json=body, headers={"X-CSRF-Token": csrf})
+        assert ok.status_code == 200, ok.text
+
+
+def test_login_sets_a_safe_cookie_and_refuses_open_redirects(
+    site: tuple[Engine, Settings],
+) -> None:
+    _engine, settings = site
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        response = client.post(
+            "/login",
+            data={"username": "wang", "password": PASSWORD, "next": "//evil.example/x"},
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == "/"
+        cookie = response.headers["set-cookie"].lower()
+        assert "httponly" in cookie
+        assert "samesite=lax" in cookie
+        page = client.get("/")
+        assert page.status_code == 200
+        assert "wang" in page.text
+        assert '<meta name="csrf-token"' in page.text
+        headers = page.headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["cache-control"] == "no-store"
+    with TestClient(create_app(settings), follow_redirects=False) as anonymous:
+        redirect = anonymous.get("/maps/risk?level=micro")
+        assert redirect.status_code == 303
+        assert redirect.headers["location"] == "/login?next=%2Fmaps%2Frisk%3Flevel%3Dmicro"
+        api = anonymous.get("/api/areas")
+        assert api.status_code == 401
+        assert api.headers["www-authenticate"] == "Bearer"
+
+
+def test_an_api_token_from_a_password_works_until_revoked(site: tuple[Engine, Settings]) -> None:
+    _engine, settings = site
+    with TestClient(create_app(settings)) as client:
+        issued = client.post("/api/auth/token", json={"username": "wang", "password": PASSWORD})
+        assert issued.status_code == 200
+        token = issued.json()["access_token"]
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/auth/me", headers=bearer).json()["role"] == "leader"
+        assert client.delete("/api/auth/token", headers=bearer).status_code == 204
+        assert client.get("/api/auth/me", headers=bearer).status_code == 401
+        garbled = {"Authorization": "Basic d2FuZzp4"}
+        assert client.get("/api/auth/me", headers=garbled).status_code == 401
+
+
+def test_production_mode_has_no_default_account_and_refuses_weak_passwords(
+    make_db: Callable[..., tuple[Engine, Settings]],
+) -> None:
+    engine, settings = make_db("production")
+    assert settings.mode == "production"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 0
+    for weak in ("demo", "short", "aaaaaaaaaaaaaaaa", "password"):
+        with pytest.raises(InputError, match="password"):
+            add_user(engine, settings, "admin", Role.ADMIN, password=weak)
+    with pytest.raises(InputError, match="demo mode"):
+        add_demo_users(engine, settings, grid3="S-0-0", micro="M00")
+    add_user(engine, settings, "admin", Role.ADMIN, password=PASSWORD)
+    with engine.connect() as conn:
+        stored = str(conn.execute(text("SELECT password_hash FROM users")).scalar())
+    assert stored.startswith("$argon2id$")
+    assert PASSWORD not in stored
+    assert login(engine, settings, "admin", PASSWORD, client="test").role == Role.ADMIN
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/login")
+        assert "DEMO" not in page.text
+        assert "demo accounts" not in page.text.lower()
+
+
+def _gridsafe(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GRIDSAFE_DATABASE_URL": settings.database_url}
+    exe = Path(sys.executable).with_name("gridsafe")
+    return subprocess.run(
+        [str(exe), *args], input=stdin, capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_user_commands_add_list_token_disable(
+    make_db: Callable[..., tuple[Engine, Settings]],
+) -> None:
+    engine, settings = make_db("usercli")
+    build_district(engine, settings)
+    added = _gridsafe(
+        settings, "user", "add", "li", "--role", "grid_head", "--scope", "S-1-0",
+        "--password-stdin", stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "grid_head in S-1-0" in added.stdout
+    weak = _gridsafe(settings, "user", "add", "zhao", "--role", "leader", "--password-stdin",
+                     stdin="demo\n")  # fmt: skip
+    assert weak.returncode == 1
+    assert "password" in weak.stderr
+    unscoped = _gridsafe(settings, "user", "add", "qian", "--role", "grid_head",
+                         "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+    assert unscoped.returncode == 1
+    assert "needs an area scope" in unscoped.stderr
+    listed = _gridsafe(settings, "user", "list")
+    assert "li\tgrid_head\tS-1-0\tenabled" in listed.stdout
+    token = _gridsafe(settings, "user", "token", "li", "--hours", "2").stdout.strip()
+    bearer = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings)) as client:
+        codes = {
+            f["properties"]["code"]
+            for f in client.get("/api/areas", headers=bearer).json()["features"]
+        }
+        assert codes == {"S-1-0", "M02", "M03", "M12", "M13"}
+        disabled = _gridsafe(settings, "user", "disable", "li")
+        assert disabled.returncode == 0, disabled.stderr
+        assert client.get("/api/areas", headers=bearer).status_code == 401
+    assert "li\tgrid_head\tS-1-0\tdisabled" in _gridsafe(settings, "user", "list").stdout
+    with engine.connect() as conn:
+        actors = (
+            conn.execute(text("SELECT DISTINCT actor FROM audit_log WHERE entity = 'users'"))
+            .scalars()
+            .all()
+        )
+    assert all(a.startswith("cli:") for a in actors), actors
