@@ -16,11 +16,12 @@ import typer
 import uvicorn
 from rich.console import Console
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.cli_risk import risk_app
 from api.cli_routes import import_osm_cmd, network_app, routes_app
 from api.cli_users import user_app
-from geo.access import add_demo_users
+from geo.access import add_demo_users, list_users
 from geo.boundaries import import_boundaries
 from geo.cases_demo import seed_demo_cases
 from geo.coverage.checkins import import_checkins
@@ -273,7 +274,24 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
     """Serve the API and the web maps."""
+    _warn_without_accounts(get_settings())
     uvicorn.run("api.main:app", host=host, port=port, workers=workers)
+
+
+def _warn_without_accounts(settings: Settings) -> None:
+    engine = make_engine(settings)
+    try:
+        accounts = list_users(engine)
+    except SQLAlchemyError:
+        return  # no database or no schema yet: the requests will say so
+    finally:
+        engine.dispose()
+    if not any(not u.disabled for u in accounts):
+        err.print(
+            "no account can sign in yet: add one with "
+            "`gridsafe user add NAME --role admin` (production mode has no default account)",
+            highlight=False,
+        )
 
 
 def load_demo(settings: Settings) -> None:
