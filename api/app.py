@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 
 from api import auth
 from api.errors import add_exception_handlers
@@ -14,6 +16,7 @@ from api.guards import BodyLimit, refuse_nul
 from api.routers import admin, areas, cases, coverage, health, maps, records, risk, routes, tiles
 from geo.database import make_engine
 from geo.settings import Settings
+from maps.assets import url
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -33,6 +36,9 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         dependencies=[Depends(refuse_nul)],
+        # The docs page is served from the app's own copy of Swagger UI (no CDN), below.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.add_middleware(GZipMiddleware, minimum_size=1024)
@@ -54,4 +60,19 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes.pages)
     app.include_router(cases.router)
     app.include_router(cases.pages)
+    _add_docs(app)
     return app
+
+
+def _add_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI over ``/openapi.json``, its script and style served by the app."""
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=str(app.openapi_url),
+            title=f"{app.title} API",
+            swagger_js_url=url("vendor/swagger-ui/swagger-ui-bundle.js"),
+            swagger_css_url=url("vendor/swagger-ui/swagger-ui.css"),
+            swagger_favicon_url=url("vendor/swagger-ui/favicon-32x32.png"),
+        )

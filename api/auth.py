@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -112,11 +113,18 @@ async def current_credential(request: Request) -> Credential:
     return credential
 
 
+# Declares the bearer scheme in the OpenAPI document (the docs page's Authorize button); the
+# credentials themselves are read by current_credential, which also takes the page session.
+BEARER = Depends(HTTPBearer(auto_error=False, description="a token from POST /api/auth/token"))
+
+
 def permit(*roles: Role) -> Any:
     """A dependency admitting the given roles: 401 without credentials, 403 for other roles."""
     allowed = frozenset(roles)
 
-    async def caller(request: Request) -> User:
+    async def caller(
+        request: Request, _bearer: Annotated[HTTPAuthorizationCredentials | None, BEARER]
+    ) -> User:
         credential = await current_credential(request)
         user = credential.user
         if user.role not in allowed:

@@ -60,6 +60,10 @@ ASSETS: dict[str, Asset] = {
         "vendor", "vectorgrid/Leaflet.VectorGrid.bundled.min.js"
     ),
     "vendor/leaflet-heat/leaflet-heat.js": Asset("folium", "templates/leaflet_heat.min.js"),
+    **{
+        f"vendor/swagger-ui/{name}": Asset("vendor", f"swagger-ui/{name}")
+        for name in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
+    },
     "gridsafe/maps.css": Asset("maps", "static/maps.css"),
     "gridsafe/risk.js": Asset("maps", "static/risk.js"),
 }

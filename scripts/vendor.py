@@ -1,6 +1,7 @@
 """Fetch the browser libraries the web maps use into ``build/vendor`` (run by setup.sh).
 
-The pages never reference a URL outside the app: Leaflet and Leaflet.VectorGrid are fetched at
+The pages never reference a URL outside the app: Leaflet, Leaflet.VectorGrid and Swagger UI
+(the API docs at ``/docs``) are fetched at
 install time with the ordinary npm client (``npm pack NAME@VERSION``), pinned by version and
 checked against the registry's sha512 integrity, and only the files the pages load are kept.
 Nothing downloaded is committed (``build/`` is ignored). Safe to repeat: a package already
@@ -47,6 +48,17 @@ PACKAGES = [
                 "vectorgrid/Leaflet.VectorGrid.bundled.min.js"
             ),
             "package.json": "vectorgrid/package.json",
+        },
+    ),
+    (
+        "swagger-ui-dist",
+        "5.35.0",
+        "U06rpMtW9V3XPGOBeamTUSr0Z09jMX4IJuANpE/EZbAhw0G8CgwrzU4YmXkn/h0wCDNsXdGarTNNHC3sU8yVUQ==",
+        {
+            "swagger-ui-bundle.js": "swagger-ui/swagger-ui-bundle.js",
+            "swagger-ui.css": "swagger-ui/swagger-ui.css",
+            "favicon-32x32.png": "swagger-ui/favicon-32x32.png",
+            "LICENSE": "swagger-ui/LICENSE",
         },
     ),
 ]

@@ -49,8 +49,6 @@ A, L, D, H, M = Role.ADMIN, Role.LEADER, Role.DISPATCHER, Role.GRID_HEAD, Role.G
 MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
-    ("GET", "/redoc"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,

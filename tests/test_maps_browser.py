@@ -163,6 +163,19 @@ def test_dashboard_loads_offline(district: Settings, browser: Chromium, artifact
         assert "微网格 Micro-grid" in text
 
 
+def test_api_docs_load_offline(district: Settings, browser: Chromium, artifacts: Path) -> None:
+    """Swagger UI from the app's own copy, under the pages' content security policy."""
+    with serve(district) as base:
+        load = browser.load(
+            f"{base}/docs",
+            ready="!!document.querySelector('.swagger-ui .opblock')",
+            screenshot=artifacts / "api_docs.png",
+        )
+        assert_offline(load, base)
+        text = browser.evaluate("document.body.innerText")
+        assert "/api/risk" in text
+
+
 def test_demo_district_pages(demo_settings: Settings, browser: Chromium, artifacts: Path) -> None:
     """The demo district (read-only): the dashboard, and its 652 micro-grids drawn from tiles
     over its roads and buildings (tiles read stored colours; they never compute risk)."""
