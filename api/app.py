@@ -11,6 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from api import auth
+from api.admission import Admission
 from api.errors import add_exception_handlers
 from api.guards import BodyLimit, refuse_nul
 from api.routers import admin, areas, cases, coverage, health, maps, records, risk, routes, tiles
@@ -44,6 +45,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(auth.SecurityHeaders, settings=settings)
     app.add_middleware(BodyLimit, settings=settings)
+    # Added last, so it runs first: a request over the limit costs no body read or gzip.
+    app.add_middleware(Admission, settings=settings, state=app.state)
     add_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(auth.pages)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
 
 from api.auth import unauthenticated
 from geo.cases import CaseConflictError
 from geo.errors import (
+    STORAGE_ERRNOS,
     AuthenticationError,
     CRSError,
     DatabaseUnavailableError,
@@ -20,6 +24,8 @@ from geo.errors import (
     LoginThrottledError,
     NotFoundError,
     PermissionDeniedError,
+    StorageError,
+    storage_error,
 )
 from maps.assets import AssetsMissingError
 
@@ -37,6 +43,8 @@ STATUS_CODES: dict[type[Exception], int] = {
     DatabaseUnavailableError: 503,
     AssetsMissingError: 503,
     OperationalError: 503,
+    PoolTimeoutError: 503,
+    StorageError: 507,
 }
 
 
@@ -69,17 +77,20 @@ def _body(exc: Exception) -> dict[str, object]:
         return {"detail": str(exc), **exc.details}
     if isinstance(exc, (OperationalError, DatabaseUnavailableError)):
         return {"detail": "the database is unavailable; retry shortly"}
+    if isinstance(exc, PoolTimeoutError):
+        return {"detail": "server busy: every database connection is in use; retry shortly"}
     return {"detail": str(exc)}
 
 
 def add_exception_handlers(app: FastAPI) -> None:
     """Install the handlers: domain errors get their status, a lost database a 503 with retry."""
+    retry_after = str(app.state.settings.retry_after_s)
 
     async def handler(request: Request, exc: Exception) -> Response:
         if isinstance(exc, AuthenticationError):
             return unauthenticated(request, exc)
         status = _status_for(exc)
-        headers = {"Retry-After": "5"} if status == 503 else None
+        headers = {"Retry-After": retry_after} if status == 503 else None
         if isinstance(exc, LoginThrottledError):
             headers = {"Retry-After": str(exc.retry_after_s)}
         if status == 500:
@@ -88,5 +99,14 @@ def add_exception_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": "internal error (logged)"}, status_code=500)
         return JSONResponse(_body(exc), status_code=status, headers=headers)
 
+    async def http_handler(request: Request, exc: Exception) -> Response:
+        # FastAPI turns any error while parsing a form into "400 There was an error parsing the
+        # body"; when the cause is the disk refusing Starlette's spooled upload, say so instead.
+        cause = exc.__cause__
+        if isinstance(cause, OSError) and cause.errno in STORAGE_ERRNOS:
+            return await handler(request, storage_error(cause, "the upload"))
+        return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+
     for cls in (*STATUS_CODES, GridsafeError, DBAPIError):
         app.add_exception_handler(cls, handler)
+    app.add_exception_handler(HTTPException, http_handler)

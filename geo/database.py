@@ -114,10 +114,15 @@ def make_engine(settings: Settings) -> Engine:
     Every transaction it begins runs for the caller set with :func:`set_acting` or
     :func:`acting_as` in the current context: as the scoped role within their area when they
     have one, and named in the audit log.
+
+    ``pool_pre_ping`` tests each connection as it leaves the pool, so a database restart costs
+    the connections it killed, not the requests that would have used them: a dead connection is
+    replaced, and when one is found dead SQLAlchemy invalidates every older one too.
     """
     engine = create_engine(
         settings.database_url,
         pool_size=settings.pool_size,
+        max_overflow=settings.pool_max_overflow,
         pool_timeout=settings.pool_timeout_s,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5},

@@ -6,6 +6,7 @@ status code; the command line prints the message. A user never sees a traceback.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 
 
@@ -43,6 +44,27 @@ class InputError(GridsafeError):
 
 class DatabaseUnavailableError(GridsafeError):
     """The database could not be reached; the caller may retry."""
+
+
+class StorageError(GridsafeError):
+    """The server could not write a file it needed (disk full, file too large, no permission)."""
+
+
+# What each write failure means to the person whose file it was.
+STORAGE_ERRNOS: dict[int, str] = {
+    errno.ENOSPC: "the server's disk is full",
+    errno.EDQUOT: "the server's disk quota is used up",
+    errno.EFBIG: "the file is larger than the server may write",
+    errno.EROFS: "the server's temporary storage is read-only",
+    errno.EACCES: "the server may not write its temporary files",
+    errno.EPERM: "the server may not write its temporary files",
+}
+
+
+def storage_error(exc: OSError, what: str) -> StorageError:
+    """A :class:`StorageError` for a write of ``what`` that failed with ``exc``."""
+    reason = STORAGE_ERRNOS.get(exc.errno or 0, "the server could not write it")
+    return StorageError(f"could not store {what}: {reason} ({exc.strerror}); nothing was written")
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,47 @@ class Settings(BaseSettings):
         default="410105010",
         description="Region/tenant key written on every row (the distribution key at scale).",
     )
-    pool_size: int = Field(default=5, ge=1, description="Database connection pool size.")
-    pool_timeout_s: float = Field(default=10.0, gt=0, description="Wait for a pool connection.")
+    # Connections and admission control (geo/database.py, api/admission.py). Each server worker
+    # has its own pool and its own in-flight limit; size them so that workers x (pool_size +
+    # pool_max_overflow) stays under PostgreSQL's max_connections (100 by default).
+    pool_size: int = Field(
+        default=5, ge=1, description="Database connections each worker keeps open."
+    )
+    pool_max_overflow: int = Field(
+        default=5,
+        ge=0,
+        description="Connections a worker may open beyond pool_size under load (closed after).",
+    )
+    pool_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "Wait for a free pool connection; past it the request gets a 503 with Retry-After."
+        ),
+    )
+    max_in_flight: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "Requests one worker handles at once; the default is pool_size + pool_max_overflow, "
+            "so every admitted request can hold a connection. More wait in a queue."
+        ),
+    )
+    admission_queue: int = Field(
+        default=40,
+        ge=0,
+        description="Requests one worker lets wait for a slot; past it a request gets 503 at once.",
+    )
+    admission_wait_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="Longest wait in the queue; past it the request gets a 503 with Retry-After.",
+    )
+    retry_after_s: int = Field(
+        default=2,
+        ge=1,
+        description="Retry-After of every 503 (server busy, pool exhausted, database down).",
+    )
 
     # Boundary validation tolerances.
     sibling_overlap_tolerance_m2: float = Field(
