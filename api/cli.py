@@ -16,7 +16,7 @@ import typer
 import uvicorn
 from rich.console import Console
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from api.cli_risk import risk_app
 from api.cli_routes import import_osm_cmd, network_app, routes_app
@@ -64,12 +64,33 @@ CrsOption = Annotated[
 
 
 def _run(step: Callable[[], T]) -> T:
-    """Run a step, turning a domain error into its message and exit code 1 (no traceback)."""
+    """Run a step, turning a domain error into its message and exit code 1 (no traceback).
+
+    Each step (an import, a risk run, a re-location) is one database transaction, so a step cut
+    short by a lost database connection or by Ctrl-C leaves nothing of itself behind: the
+    server rolls back a transaction whose connection ends.
+    """
     try:
         return step()
     except GridsafeError as exc:
         err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(1) from exc
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        err.print(
+            f"[red]error:[/red] lost the database during this step ({reason}); nothing of "
+            "the step was written. Run the command again when the database is back.",
+            markup=True,
+            highlight=False,
+        )
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt as exc:
+        err.print(
+            "interrupted: the step under way was rolled back, nothing of it was written; "
+            "run the command again to complete it",
+            highlight=False,
+        )
+        raise typer.Exit(130) from exc
 
 
 def _print_report(report: ImportReport) -> None:

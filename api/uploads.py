@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import HTTPException, UploadFile
 
-from geo.errors import InputError
+from geo.errors import InputError, storage_error
 from geo.sources import VECTOR_SUFFIXES
 
 CHUNK = 1 << 20
@@ -25,16 +25,26 @@ def saved_upload(
     if suffix not in suffixes:
         msg = f"{name}: unsupported format {suffix!r} (use {', '.join(sorted(suffixes))})"
         raise InputError(msg)
-    with tempfile.TemporaryDirectory(prefix="gridsafe-upload-") as tmp:
+    what = f"the upload {name!r}"
+    try:
+        holder = tempfile.TemporaryDirectory(prefix="gridsafe-upload-")
+    except OSError as exc:
+        raise storage_error(exc, what) from exc
+    # The directory and whatever part of the file was written are removed on every way out:
+    # a full disk, a cut-off body, a rejected import, or success.
+    with holder as tmp:
         path = Path(tmp) / f"upload{suffix}"
         size = 0
-        with path.open("wb") as out:
-            while chunk := upload.file.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise HTTPException(
-                        status_code=413,
-                        detail=f"{name}: upload over the limit of {max_bytes} bytes",
-                    )
-                out.write(chunk)
+        try:
+            with path.open("wb") as out:
+                while chunk := upload.file.read(CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise HTTPException(
+                            status_code=413,
+                            detail=f"{name}: upload over the limit of {max_bytes} bytes",
+                        )
+                    out.write(chunk)
+        except OSError as exc:
+            raise storage_error(exc, what) from exc
         yield path

@@ -292,6 +292,7 @@ class _Context:
     types: dict[str, str] = field(default_factory=dict)
     gazetteer: AddressGazetteer | None = None
     building_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+    writing: bool = False
 
     def geocoder(self) -> AddressGazetteer:
         """The buildings' gazetteer, built on first use."""
@@ -538,6 +539,17 @@ def _where_none(mask: np.ndarray, value: str, n: int) -> np.ndarray:
 
 def _upsert_staged(ctx: _Context) -> None:
     """Locate the staged rows (one join), upsert them, count, and report those outside."""
+    if not ctx.writing:
+        # The upsert inserts the keys it does not find. Two imports of overlapping files at
+        # once would both miss a new key, both insert it, and the later would fail on the
+        # unique key at commit. So writers of one kind in one region take turns, from their
+        # first write to their commit (a transaction-level advisory lock); each statement after
+        # the wait sees what the other committed.
+        ctx.conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"gridsafe:write:{ctx.region}:{ctx.kind.name}"},
+        )
+        ctx.writing = True
     inserted, updated, unchanged, outside = ctx.conn.execute(
         sql(f"{ctx.kind.name}_upsert"), {"region": ctx.region}
     ).one()
