@@ -16,6 +16,7 @@ from geo.cases import CaseConflictError
 from geo.errors import (
     STORAGE_ERRNOS,
     AuthenticationError,
+    BusyError,
     CRSError,
     DatabaseUnavailableError,
     GridsafeError,
@@ -41,6 +42,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     ValueError: 400,
     ImportRejectedError: 422,
     DatabaseUnavailableError: 503,
+    BusyError: 503,
     AssetsMissingError: 503,
     OperationalError: 503,
     PoolTimeoutError: 503,

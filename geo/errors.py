@@ -46,6 +46,10 @@ class DatabaseUnavailableError(GridsafeError):
     """The database could not be reached; the caller may retry."""
 
 
+class BusyError(GridsafeError):
+    """A resource is in use by other work for longer than a request may wait; retry later."""
+
+
 class StorageError(GridsafeError):
     """The server could not write a file it needed (disk full, file too large, no permission)."""
 

@@ -30,6 +30,7 @@ import hashlib
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,7 @@ from geo.address import AddressGazetteer
 from geo.assessment import Method, bands, parse_method, validate_lec, validate_ls
 from geo.crs import CHINA_BOX, SourceCRS, parse_crs, to_target, to_wgs84
 from geo.database import sql
-from geo.errors import InputError, NotFoundError, Problem
+from geo.errors import BusyError, InputError, NotFoundError, Problem
 from geo.intake import RawBatch, iter_batches, match_headers, vector_crs
 from geo.report import ImportReport, record_run
 from geo.sources import file_digest, resolve_source_crs
@@ -293,6 +294,7 @@ class _Context:
     gazetteer: AddressGazetteer | None = None
     building_points: dict[str, tuple[float, float]] = field(default_factory=dict)
     writing: bool = False
+    write_wait_s: float | None = None
 
     def geocoder(self) -> AddressGazetteer:
         """The buildings' gazetteer, built on first use."""
@@ -537,18 +539,40 @@ def _where_none(mask: np.ndarray, value: str, n: int) -> np.ndarray:
     return out
 
 
+def write_lock_key(region: str, kind: str) -> str:
+    """The advisory lock on which writers of one record kind in one region take turns."""
+    return f"gridsafe:write:{region}:{kind}"
+
+
+def _take_write_turn(ctx: _Context) -> None:
+    """Wait for the turn to write (held until commit); see :data:`_Context.write_wait_s`.
+
+    The upsert inserts the keys it does not find. Two imports of overlapping files at once
+    would both miss a new key, both insert it, and the later would fail on the unique key. So
+    writers of one kind in one region take turns, from their first write to their commit (a
+    transaction-level advisory lock); every statement after the wait sees what the other
+    committed.
+    """
+    key = {"key": write_lock_key(ctx.region, ctx.kind.name)}
+    if ctx.write_wait_s is None:
+        ctx.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), key)
+        return
+    deadline = time.monotonic() + ctx.write_wait_s
+    try_lock = text("SELECT pg_try_advisory_xact_lock(hashtext(:key))")
+    while not ctx.conn.execute(try_lock, key).scalar():
+        if time.monotonic() >= deadline:
+            msg = (
+                f"another import of {ctx.kind.name} is writing (waited "
+                f"{ctx.write_wait_s:g} s); nothing was written, send the records again shortly"
+            )
+            raise BusyError(msg)
+        time.sleep(0.05)
+
+
 def _upsert_staged(ctx: _Context) -> None:
     """Locate the staged rows (one join), upsert them, count, and report those outside."""
     if not ctx.writing:
-        # The upsert inserts the keys it does not find. Two imports of overlapping files at
-        # once would both miss a new key, both insert it, and the later would fail on the
-        # unique key at commit. So writers of one kind in one region take turns, from their
-        # first write to their commit (a transaction-level advisory lock); each statement after
-        # the wait sees what the other committed.
-        ctx.conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": f"gridsafe:write:{ctx.region}:{ctx.kind.name}"},
-        )
+        _take_write_turn(ctx)
         ctx.writing = True
     inserted, updated, unchanged, outside = ctx.conn.execute(
         sql(f"{ctx.kind.name}_upsert"), {"region": ctx.region}
@@ -709,6 +733,8 @@ def submit_records(
     placed: dict[int, tuple[str | None, list[str]]] = {}
     with engine.begin() as conn:
         ctx = _context(conn, settings, kind, "api", ", ".join(s.name for s in parsed.values()))
+        # A request does not queue behind a long file import: it gets a 503 to retry.
+        ctx.write_wait_s = settings.submit_wait_s
 
         def collect(batch: RawBatch) -> None:
             placed_rows = conn.execute(sql(f"{ctx.kind.name}_placed"), {"region": ctx.region})

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest wait in the queue; past it the request gets a 503 with Retry-After.",
     )
+    submit_wait_s: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "How long a POST of incidents or hazards waits while a file import of the same kind "
+            "is writing (they take turns); past it, a 503 with Retry-After."
+        ),
+    )
     retry_after_s: int = Field(
         default=2,
         ge=1,

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, text
 
 from api.app import create_app
 from geo.database import ensure_database, init_db, make_engine
-from geo.records import import_records
+from geo.records import import_records, write_lock_key
 from geo.report import ImportReport
 from geo.settings import Settings
 from tests.pgcluster import PrivateCluster, available
@@ -296,6 +296,36 @@ def test_two_imports_of_overlapping_files_at_once(
     assert a.unchanged + b.unchanged == 200
     assert a.updated == b.updated == 0
     assert counts(db) == (ROWS, ROWS, 2)
+
+
+def test_a_post_during_an_import_gets_a_quick_503_then_succeeds(
+    db: Engine, db_settings: Settings
+) -> None:
+    build_district(db, db_settings)
+    settings = db_settings.model_copy(update={"submit_wait_s": 0.5})
+    record = {
+        "source": "三零平台",
+        "source_id": "P1",
+        "type": "dispute",
+        "occurred_at": "2025-06-01 10:00",
+        "x": X0 + 50,
+        "y": Y0 + 50,
+        "crs": "EPSG:4547",
+    }
+    key = {"key": write_lock_key(settings.region, "incidents")}
+    with client_for(settings) as client:
+        with db.begin() as importing:  # stands for a file import that is writing
+            importing.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), key)
+            started = time.monotonic()
+            refused = client.post("/api/incidents", json=record)
+            waited = time.monotonic() - started
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == str(settings.retry_after_s)
+        assert "another import of incidents is writing" in refused.json()["detail"]
+        assert 0.5 <= waited < 5
+        assert counts(db) == (0, 0, 0)
+        assert client.post("/api/incidents", json=record).status_code == 200
+    assert counts(db) == (1, 1, 1)
 
 
 UPLOAD_SCRIPT = """
