@@ -1,5 +1,6 @@
 """Faults: the database restarted under an import and under page loads, a disk that refuses an
-upload, two imports of overlapping files at once, and an import stopped with Ctrl-C.
+upload (file too large, no permission), two imports of overlapping files at once, a POST while
+an import writes, and an import stopped with Ctrl-C.
 
 After each, the database must hold exactly what the reports say: nothing half-imported,
 nothing duplicated, nothing lost. The tests that stop the database do it to a private cluster
@@ -11,11 +12,13 @@ written (uncommitted), whatever the machine's speed.
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -382,4 +385,27 @@ def test_an_upload_the_disk_refuses_gets_a_clear_error_and_leaves_nothing(
     assert list(spool.iterdir()) == [], where  # no partial file left behind
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM areas")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM import_runs")).scalar() == 0
+
+
+def test_an_upload_without_permission_to_write_gets_a_clear_error(
+    db: Engine, db_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Root may write anywhere, so the refusal a service account meets is raised by hand.
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", refused)
+    with client_for(db_settings) as client:
+        response = client.post(
+            "/api/admin/boundaries",
+            files={"file": ("s.geojson", b'{"type": "FeatureCollection", "features": []}')},
+            data={"level": "subdistrict"},
+        )
+    assert response.status_code == 507
+    assert response.json()["detail"] == (
+        "could not store the upload 's.geojson': the server may not write its temporary files "
+        "(Permission denied); nothing was written"
+    )
+    with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM import_runs")).scalar() == 0
