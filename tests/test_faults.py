@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.app import create_app
+from api.deps import EngineDep
 from geo.database import ensure_database, init_db, make_engine
 from geo.records import import_records, write_lock_key
 from geo.report import ImportReport
@@ -138,16 +140,22 @@ def unstall(engine: Engine) -> None:
         conn.execute(text("DROP TRIGGER IF EXISTS gridsafe_test_stall ON incidents"))
 
 
+def sleeping(engine: Engine) -> int:
+    """How many backends sleep in ``pg_sleep`` (a stalled insert or a slow test query)."""
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")
+            ).scalar_one()
+        )
+
+
 def wait_for_stall(engine: Engine, proc: subprocess.Popen[str], timeout_s: float = 90) -> None:
     """Wait until a backend sleeps in the trigger (the import is past its first batches)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
-        with engine.connect() as conn:
-            stalled = conn.execute(
-                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")
-            ).scalar()
-        if stalled:
+        if sleeping(engine):
             return
         time.sleep(0.2)
     pytest.fail("the import never reached the stalled row")
@@ -220,13 +228,7 @@ def test_ctrl_c_stops_an_import_with_nothing_written(
     assert "Traceback" not in err
     unstall(private_db)
     assert counts(private_db) == (0, 0, 0)
-    with private_db.connect() as conn:  # the interrupted import left no session behind
-        assert (
-            conn.execute(
-                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'")
-            ).scalar()
-            == 0
-        )
+    assert sleeping(private_db) == 0  # the interrupted import left no session behind
     assert_complete(private_db, settings, path)
 
 
@@ -247,6 +249,34 @@ def test_pages_and_api_answer_503_while_the_database_is_down_then_recover(
         finally:
             cluster.start()
         # The same app, not restarted: the pool drops the dead connections and makes new ones.
+        for path in PATHS:
+            assert client.get(path).status_code == 200, path
+
+
+def test_a_request_whose_query_the_restart_cuts_gets_503_then_the_app_recovers(
+    private: tuple[PrivateCluster, Settings], private_db: Engine
+) -> None:
+    cluster, settings = private
+    app = create_app(settings)
+
+    def slow(engine: EngineDep) -> dict[str, str]:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_sleep(:s)"), {"s": STALL_S})
+        return {"status": "done"}
+
+    app.add_api_route("/test/slow", slow)
+    with TestClient(app) as client, ThreadPoolExecutor(1) as pool:
+        assert client.get("/api/areas").status_code == 200
+        cut = pool.submit(client.get, "/test/slow")
+        deadline = time.monotonic() + 30
+        while not sleeping(private_db):
+            assert time.monotonic() < deadline, "the slow query never started"
+            time.sleep(0.05)
+        cluster.stop()
+        cluster.start()
+        response = cut.result(timeout=30)
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == str(settings.retry_after_s)
         for path in PATHS:
             assert client.get(path).status_code == 200, path
 
