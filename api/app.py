@@ -43,10 +43,11 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(auth.SecurityHeaders, settings=settings)
     app.add_middleware(BodyLimit, settings=settings)
-    # Added last, so it runs first: a request over the limit costs no body read or gzip.
+    # Before the body limit and gzip: a request over the in-flight limit costs neither.
     app.add_middleware(Admission, settings=settings, state=app.state)
+    # Outermost, so every answer gets the headers, a busy 503 or a 413 included.
+    app.add_middleware(auth.SecurityHeaders, settings=settings)
     add_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(auth.pages)

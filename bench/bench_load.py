@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -35,9 +36,13 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.cli import load_demo
+from geo.access import Role, add_user, get_user, issue_token
+from geo.database import init_db, make_engine
+from geo.errors import NotFoundError
 from geo.settings import Settings
 
 DATABASE = "gridsafe_bench_load"
+BENCH_USER = "bench-load"  # a leader: sees every area, changes nothing
 ZOOM = 15
 GRIDSAFE = Path(sys.executable).with_name("gridsafe")
 
@@ -83,9 +88,21 @@ end
 """
 
 
-def request_headers() -> dict[str, str]:
-    """Headers every benchmark request carries (credentials go here)."""
-    return {"Accept-Encoding": "gzip"}
+def request_headers(settings: Settings) -> dict[str, str]:
+    """Headers every benchmark request carries: a leader's bearer token, and gzip."""
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as conn:
+            try:
+                user = get_user(conn, BENCH_USER)
+            except NotFoundError:
+                user = None
+        if user is None:
+            user = add_user(engine, settings, BENCH_USER, Role.LEADER, password=None)
+        token = issue_token(engine, user, "api", ttl=timedelta(hours=2), label="bench_load.py")
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {token.secret}", "Accept-Encoding": "gzip"}
 
 
 def _lua_string(value: str) -> str:
@@ -152,6 +169,10 @@ def prepare(base: Settings) -> Settings:
     if loaded != 652:
         print("loading the demo district into", DATABASE, file=sys.stderr)
         load_demo(settings)
+    else:  # kept from an earlier run: bring its schema up to date
+        engine = make_engine(settings)
+        init_db(engine, settings)
+        engine.dispose()
     return settings
 
 
@@ -188,14 +209,21 @@ WRK = shutil.which("wrk") or "wrk"
 
 
 def run_wrk(
-    url: str, paths: list[str], connections: int, duration: int, tmp: Path, *, polite: bool
+    url: str,
+    paths: list[str],
+    connections: int,
+    duration: int,
+    tmp: Path,
+    *,
+    headers: dict[str, str],
+    polite: bool,
 ) -> dict:
     """One wrk run; returns the counts and latencies its Lua script printed."""
     script = tmp / "run.lua"
     lua_paths = "{" + ", ".join(_lua_string(p) for p in paths) + "}"
     lua = LUA % {"paths": lua_paths, "polite": "true" if polite else "false"}
     script.write_text(lua, encoding="utf-8")
-    header_args = [a for k, v in request_headers().items() for a in ("-H", f"{k}: {v}")]
+    header_args = [a for k, v in headers.items() for a in ("-H", f"{k}: {v}")]
     threads = str(min(connections, 2))
     done = subprocess.run(  # noqa: S603 - wrk with our arguments
         [
@@ -238,6 +266,7 @@ def main() -> None:
     if not Path(WRK).is_absolute():
         sys.exit("bench_load.py needs wrk: apt-get install wrk")
     settings = prepare(Settings())
+    headers = request_headers(settings)
     port = _free_port()
     server = serve(settings, args.workers, port)
     base = f"http://127.0.0.1:{port}"
@@ -260,9 +289,17 @@ def main() -> None:
                 if args.only and name not in args.only:
                     continue
                 # Warm the workers' caches and pools.
-                run_wrk(base, paths, 1, 2, Path(tmp), polite=False)
+                run_wrk(base, paths, 1, 2, Path(tmp), headers=headers, polite=False)
                 for users in args.levels:
-                    r = run_wrk(base, paths, users, args.duration, Path(tmp), polite=args.polite)
+                    r = run_wrk(
+                        base,
+                        paths,
+                        users,
+                        args.duration,
+                        Path(tmp),
+                        headers=headers,
+                        polite=args.polite,
+                    )
                     seconds = r["duration_us"] / 1e6
                     rate = r["requests"] / seconds
                     good = r["statuses"].get("200", 0) / seconds

@@ -14,14 +14,16 @@ from sqlalchemy import Engine, text
 
 from api.app import create_app
 from api.deps import EngineDep
+from geo.access import Role
 from geo.settings import Settings
+from tests.clients import api_client
 
 HOLD_S = 10  # longest a held request waits for its release (the tests release it sooner)
 
 
-def client_for(app: FastAPI) -> TestClient:
-    """The one place tests of this module make an HTTP client (credentials go here)."""
-    return TestClient(app)
+def client_for(settings: Settings, app: FastAPI) -> TestClient:
+    """The one place tests of this module make an HTTP client: signed in as a leader."""
+    return api_client(settings, Role.LEADER, app=app)
 
 
 def holding_app(settings: Settings, release: threading.Event, *, connection: bool) -> FastAPI:
@@ -57,7 +59,7 @@ def test_requests_past_the_limit_and_queue_get_503_with_retry_after(
     )
     release = threading.Event()
     app = holding_app(settings, release, connection=False)
-    with client_for(app) as client, ThreadPoolExecutor(4) as pool:
+    with client_for(settings, app) as client, ThreadPoolExecutor(4) as pool:
         assert client.get("/healthz").status_code == 200  # builds the middleware stack
         admission = app.state.admission
         held = [pool.submit(client.get, "/test/hold") for _ in range(2)]
@@ -86,7 +88,7 @@ def test_a_queued_request_is_served_when_a_slot_frees_in_time(db_settings: Setti
     )
     release = threading.Event()
     app = holding_app(settings, release, connection=False)
-    with client_for(app) as client, ThreadPoolExecutor(2) as pool:
+    with client_for(settings, app) as client, ThreadPoolExecutor(2) as pool:
         assert client.get("/healthz").status_code == 200  # builds the middleware stack
         held = pool.submit(client.get, "/test/hold")
         wait_until(lambda: app.state.admission.in_flight == 1)
@@ -103,7 +105,7 @@ def test_an_exhausted_connection_pool_gets_503_not_500(db: Engine, db_settings: 
     )
     release = threading.Event()
     app = holding_app(settings, release, connection=True)
-    with client_for(app) as client, ThreadPoolExecutor(1) as pool:
+    with client_for(settings, app) as client, ThreadPoolExecutor(1) as pool:
         held = pool.submit(client.get, "/test/hold")
         wait_until(lambda: app.state.engine.pool.checkedout() == 1)
         response = client.get("/api/areas")

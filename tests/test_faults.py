@@ -26,15 +26,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from api.app import create_app
 from api.deps import EngineDep
+from geo.access import Role
 from geo.database import ensure_database, init_db, make_engine
 from geo.records import import_records, write_lock_key
 from geo.report import ImportReport
 from geo.settings import Settings
+from tests.clients import api_client
 from tests.pgcluster import PrivateCluster, available
 from tests.test_maps import AS_OF, CELL, X0, Y0, build_district
 
@@ -54,9 +57,9 @@ PATHS = (
 )
 
 
-def client_for(settings: Settings) -> TestClient:
-    """The one place tests of this module make an HTTP client (credentials go here)."""
-    return TestClient(create_app(settings))
+def client_for(settings: Settings, app: FastAPI | None = None) -> TestClient:
+    """The one place tests of this module make an HTTP client: signed in as an admin."""
+    return api_client(settings, Role.ADMIN, app=app)
 
 
 def write_incidents(path: Path, ids: range, *, note: str = "") -> None:
@@ -265,7 +268,7 @@ def test_a_request_whose_query_the_restart_cuts_gets_503_then_the_app_recovers(
         return {"status": "done"}
 
     app.add_api_route("/test/slow", slow)
-    with TestClient(app) as client, ThreadPoolExecutor(1) as pool:
+    with client_for(settings, app) as client, ThreadPoolExecutor(1) as pool:
         assert client.get("/api/areas").status_code == 200
         cut = pool.submit(client.get, "/test/slow")
         deadline = time.monotonic() + 30
