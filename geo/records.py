@@ -293,7 +293,10 @@ class _Context:
     types: dict[str, str] = field(default_factory=dict)
     gazetteer: AddressGazetteer | None = None
     building_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # Whether this import holds the turn to write (taken at its first upsert, kept to commit).
     writing: bool = False
+    # How long to wait for the turn: None (a file import) waits as long as it takes; a request
+    # gives up after this many seconds with a BusyError.
     write_wait_s: float | None = None
 
     def geocoder(self) -> AddressGazetteer:
@@ -545,7 +548,7 @@ def write_lock_key(region: str, kind: str) -> str:
 
 
 def _take_write_turn(ctx: _Context) -> None:
-    """Wait for the turn to write (held until commit); see :data:`_Context.write_wait_s`.
+    """Wait for the turn to write (held until commit), at most ``ctx.write_wait_s`` seconds.
 
     The upsert inserts the keys it does not find. Two imports of overlapping files at once
     would both miss a new key, both insert it, and the later would fail on the unique key. So
