@@ -10,26 +10,28 @@ The rule (``locate_micro`` in migration ``0003_records``, and the import's join 
    dropped, listed by ``GET /api/incidents?outside=true``.
 
 So every point lands in exactly one micro-grid or, explicitly, in none. ``area_path`` is the
-micro-grid's ancestors (top first) followed by its own code, so "this area and everything under
-it" is ``area_path @> ARRAY[code]`` on a GIN index.
+micro-grid's ancestors (top first) followed by its own code; "this area and everything under it"
+is ``area_code = ANY(its descendant micro-grids)`` on the ``(region, area_code, ...)`` B-tree.
 
 The rule runs as one set-based join in the database, never point by point from Python, in two
-shapes with the same ordering (both exercised by tests/test_records.py):
+shapes with the same answer (tests/test_locate_cells.py checks they agree):
 
 - ``locate_micro`` (point-driven: each point probes the partial GiST index ``areas_micro_gist``)
   for :func:`relocate` and the patrol check-ins;
-- the import's polygon-driven join (``geo/sql/incidents_upsert.sql``, ``hazards_upsert.sql``):
-  each micro-grid fetches its staged points through a GiST index built on the batch, so PostGIS
-  prepares each polygon once, then ``DISTINCT ON (row) ORDER BY row, ST_Contains DESC, code``
-  applies the rule. At 1M points it is about 5x faster than a ``locate_micro`` probe per point
-  (bench/RESULTS.md).
+- the imports' cell lookup (``geo/sql/records_locate.sql``, shared by incidents and hazards):
+  the point's cell ``(floor(x / cell_m), floor(y / cell_m))`` is hash-joined to ``area_cells``
+  (:func:`ensure_cells`); a cell that crosses no micro-grid boundary answers without any
+  geometry, a boundary cell tests the point exactly against the few micro-grids it touches, and
+  a point in no cell goes through ``locate_micro``. With the default 4 m cells about 90 % of the
+  demo district's points need no geometry test (bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import Connection
 
 from geo.database import sql
 from geo.settings import Settings
@@ -45,12 +47,40 @@ class Relocation:
     checkins: int
 
 
+def ensure_cells(conn: Connection, settings: Settings) -> float:
+    """Make the region's cell lookup valid for ``settings.locate_cell_m``; return the cell side.
+
+    The lookup (``area_cells``, migration ``i0009``) is rebuilt when it is missing, was built
+    with another cell size, or the areas changed since (a trigger on ``areas`` deletes its
+    ``area_cell_grids`` row). A transaction-scoped advisory lock keeps two imports from building
+    it at once. About 2 s for the demo district's 652 micro-grids.
+    """
+    cell_m = float(settings.locate_cell_m)
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('area_cells:' || :region))"),
+        {"region": settings.region},
+    )
+    current = conn.execute(
+        text("SELECT cell_m FROM area_cell_grids WHERE region = :region"),
+        {"region": settings.region},
+    ).scalar()
+    if current != cell_m:
+        conn.execute(
+            text("DELETE FROM area_cells WHERE region = :region"), {"region": settings.region}
+        )
+        conn.execute(sql("area_cells_build"), {"region": settings.region, "cell_m": cell_m})
+        conn.execute(text("ANALYZE area_cells"))
+    return cell_m
+
+
 def relocate(engine: Engine, settings: Settings) -> Relocation:
     """Re-run the micro-grid join for every incident, hazard, patrol fix and check-in.
 
     Run it after a boundary import changed micro-grids (``gridsafe import boundaries`` does, and
-    ``gridsafe locate`` runs it on demand). Rows whose area did not change are not written.
+    ``gridsafe locate`` runs it on demand). Rows whose area did not change are not written. The
+    cell lookup of the imports is rebuilt in the same transaction.
     """
     with engine.begin() as conn:
+        ensure_cells(conn, settings)
         moved = conn.execute(sql("records_relocate"), {"region": settings.region}).one()
     return Relocation(*(int(n) for n in moved))

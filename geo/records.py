@@ -40,7 +40,6 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import psycopg
-import shapely
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
@@ -50,6 +49,7 @@ from geo.crs import CHINA_BOX, SourceCRS, parse_crs, to_target, to_wgs84
 from geo.database import sql
 from geo.errors import BusyError, InputError, NotFoundError, Problem
 from geo.intake import RawBatch, iter_batches, match_headers, vector_crs
+from geo.locate import ensure_cells
 from geo.report import ImportReport, record_run
 from geo.sources import file_digest, resolve_source_crs
 
@@ -115,7 +115,8 @@ _COMMON_STAGE = (
     "source",
     "source_id",
     "address",
-    "geom",
+    "x",
+    "y",
     "located_by",
     "geocode_score",
     "source_crs",
@@ -291,6 +292,7 @@ class _Context:
     default_source: str
     report: ImportReport
     types: dict[str, str] = field(default_factory=dict)
+    cell_m: float = 0.0
     gazetteer: AddressGazetteer | None = None
     building_points: dict[str, tuple[float, float]] = field(default_factory=dict)
     # Whether this import holds the turn to write (taken at its first upsert, kept to commit).
@@ -515,24 +517,24 @@ def _stage_batch(ctx: _Context, batch: RawBatch, source: SourceCRS) -> int:
         "props": props,
     }
     columns = {**common, **fields}
-    order = [*_COMMON_STAGE, *ctx.kind.stage_columns]
-    points = shapely.set_srid(shapely.points(px[keep], py[keep]), ctx.srid)
-    frame = pd.DataFrame({c: columns[c][keep] for c in order if c != "geom"})
-    frame.insert(order.index("geom"), "geom", shapely.to_wkb(points, hex=True, include_srid=True))
-    # One CSV text for the whole batch, written by pandas' C writer: a Python call per row
-    # (copy.write_row) costs more than the database's whole COPY. An empty unquoted field is
-    # NULL in COPY's CSV format, as NaN and None are written; no cell is an empty string (the
-    # intake turns empty cells into None).
-    payload = frame.to_csv(index=False, header=False, lineterminator="\n")
     raw = cast(psycopg.Connection, ctx.conn.connection.driver_connection)
-    name = f"staged_{ctx.kind.name}"  # identifiers: KINDS
     with raw.cursor() as cur:
-        with cur.copy(f"COPY {name} ({', '.join(order)}) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(payload)
-        # Built after the COPY (a bulk, sorted build, far cheaper than inserting into it row by
-        # row); the statistics make the planner drive the locate join from the 652 polygons.
-        cur.execute(f"CREATE INDEX {name}_geom ON {name} USING gist (geom)")
-        cur.execute(f"ANALYZE {name}")
+        for table, stage_columns in (
+            ("staged_records", _COMMON_STAGE),
+            (f"staged_{ctx.kind.name}", ("row", *ctx.kind.stage_columns)),  # names: KINDS
+        ):
+            frame = pd.DataFrame({c: columns[c][keep] for c in stage_columns})
+            # One CSV text per table and batch, written by pandas' C writer: a Python call per
+            # row (copy.write_row) costs more than the database's whole COPY. An empty unquoted
+            # field is NULL in COPY's CSV format, as NaN and None are written; no cell is an
+            # empty string (the intake turns empty cells into None). Floats are written with
+            # repr's shortest round-trip digits, so x and y reach the database bit for bit.
+            payload = frame.to_csv(index=False, header=False, lineterminator="\n")
+            statement = f"COPY {table} ({', '.join(stage_columns)}) FROM STDIN (FORMAT csv)"
+            with cur.copy(statement) as copy:
+                copy.write(payload)
+            # Statistics, so the locate join hashes the batch against the cell lookup.
+            cur.execute(f"ANALYZE {table}")
     return len(keep)
 
 
@@ -574,11 +576,15 @@ def _take_write_turn(ctx: _Context) -> None:
 
 def _upsert_staged(ctx: _Context) -> None:
     """Locate the staged rows (one join), upsert them, count, and report those outside."""
+    ctx.conn.execute(
+        sql("records_locate"), {"region": ctx.region, "srid": ctx.srid, "cell_m": ctx.cell_m}
+    )
+    ctx.conn.execute(text("ANALYZE staged_places"))
     if not ctx.writing:
         _take_write_turn(ctx)
         ctx.writing = True
     inserted, updated, unchanged, outside = ctx.conn.execute(
-        sql(f"{ctx.kind.name}_upsert"), {"region": ctx.region}
+        sql(f"{ctx.kind.name}_upsert"), {"region": ctx.region, "srid": ctx.srid}
     ).one()
     ctx.report.inserted += int(inserted)
     ctx.report.updated += int(updated)
@@ -591,18 +597,25 @@ def _upsert_staged(ctx: _Context) -> None:
 
 def _run_import(
     ctx: _Context,
+    settings: Any,
     batches: Iterable[tuple[RawBatch, SourceCRS]],
     on_batch: Callable[[RawBatch], None] | None = None,
 ) -> None:
     ctx.types = _type_lookup(ctx.conn) if ctx.kind.name == "incidents" else {}
-    # The locate join's cost estimate (a GiST probe per row) makes PostgreSQL JIT-compile each
-    # batch's statement, which takes longer than it saves at these sizes.
+    # The locate join's cost estimate makes PostgreSQL JIT-compile each batch's statement, which
+    # takes longer than it saves at these sizes; the default 4 MB work_mem spills the hash of
+    # the cell lookup and the batch sorts to disk.
     ctx.conn.execute(text("SET LOCAL jit = off"))
+    ctx.conn.execute(
+        text("SELECT set_config('work_mem', :mem, true)"),
+        {"mem": f"{int(settings.import_work_mem_mb)}MB"},
+    )
+    ctx.cell_m = ensure_cells(ctx.conn, settings)
+    ctx.conn.execute(sql("records_stage"))
     ctx.conn.execute(sql(f"{ctx.kind.name}_stage"))
     for batch, source in batches:
-        # identifiers from KINDS; the index is rebuilt after the next COPY (see _stage_batch)
-        ctx.conn.execute(text(f"DROP INDEX IF EXISTS staged_{ctx.kind.name}_geom"))
-        ctx.conn.execute(text(f"TRUNCATE staged_{ctx.kind.name}"))
+        # identifiers from KINDS
+        ctx.conn.execute(text(f"TRUNCATE staged_records, staged_places, staged_{ctx.kind.name}"))
         if _stage_batch(ctx, batch, source):
             _upsert_staged(ctx)
             if on_batch is not None:
@@ -677,7 +690,7 @@ def import_records(
         ctx = _context(conn, settings, kind, name, source.name)
         ctx.default_source = Path(name).stem
         ctx.report.warnings += warnings
-        _run_import(ctx, ((b, source) for b in batches))
+        _run_import(ctx, settings, ((b, source) for b in batches))
         record_run(conn, region=settings.region, sha256=file_digest(path), report=ctx.report)
     return ctx.report
 
@@ -746,6 +759,7 @@ def submit_records(
 
         _run_import(
             ctx,
+            settings,
             (
                 (
                     _batch_from_records([records[i] for i in idx], [i + 1 for i in idx]),

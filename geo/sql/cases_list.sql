@@ -1,13 +1,15 @@
 -- Cases as a GeoJSON FeatureCollection in EPSG:4326 (the incident's point), newest receipt
 -- first, with the number of matches as "total". "area" keeps cases whose incident lies in that
--- area or any descendant (the GIN index on area_path); [start, end) is on received_at.
+-- area or any descendant (area_code among its micro-grids); [start, end) is on received_at.
 WITH hits AS (
     SELECT c.*, i.type, i.source_id, i.area_code, i.area_path, i.geom, i.description,
            COALESCE(c.handled_at, CAST(:now AS timestamptz)) > c.deadline_at AS overdue
     FROM cases c
     JOIN incidents i ON i.id = c.incident_id
     WHERE c.region = :region
-      AND (CAST(:area AS text) IS NULL OR i.area_path @> ARRAY[CAST(:area AS text)])
+      AND (CAST(:area AS text) IS NULL OR i.area_code IN (
+          SELECT d.code FROM areas d WHERE d.region = :region AND d.level = 'micro'
+            AND (d.code = :area OR d.ancestors @> ARRAY[CAST(:area AS text)])))
       AND (CAST(:start AS timestamptz) IS NULL OR c.received_at >= CAST(:start AS timestamptz))
       AND (CAST(:end AS timestamptz) IS NULL OR c.received_at < CAST(:end AS timestamptz))
       AND (CAST(:state AS text) IS NULL OR c.state = CAST(:state AS text))

@@ -10,7 +10,9 @@ FROM cases c
 JOIN incidents i ON i.id = c.incident_id
 JOIN incident_types it ON it.code = i.type
 WHERE c.region = :region
-  AND (CAST(:area AS text) IS NULL OR i.area_path @> ARRAY[CAST(:area AS text)])
+  AND (CAST(:area AS text) IS NULL OR i.area_code IN (
+          SELECT d.code FROM areas d WHERE d.region = :region AND d.level = 'micro'
+            AND (d.code = :area OR d.ancestors @> ARRAY[CAST(:area AS text)])))
   AND (CAST(:start AS timestamptz) IS NULL OR c.received_at >= CAST(:start AS timestamptz))
   AND (CAST(:end AS timestamptz) IS NULL OR c.received_at < CAST(:end AS timestamptz))
 ORDER BY c.received_at, c.id

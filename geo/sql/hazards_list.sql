@@ -1,13 +1,15 @@
 -- Hazards as a GeoJSON FeatureCollection in EPSG:4326, filtered and paged, newest first, with
--- the number of matches as "total". "area" keeps records in that area or any descendant (the GIN
--- index on area_path); each feature carries its micro-grid and the codes above it, its score
--- (LEC D = L*E*C, LS R = L*S) and the colour of that score under the configured bands
+-- the number of matches as "total". "area" keeps records in that area or any descendant (by
+-- area_code among the area's micro-grids, on the area B-tree); each feature carries its
+-- micro-grid and the codes above it, its score (LEC D = L*E*C, LS R = L*S) and the colour of that score under the configured bands
 -- (geo/assessment.py, passed in as the lec_ and ls_ red/orange/yellow parameters).
 WITH hits AS (
     SELECT h.*
     FROM hazards h
     WHERE h.region = :region
-      AND (CAST(:area AS text) IS NULL OR h.area_path @> ARRAY[CAST(:area AS text)])
+      AND (CAST(:area AS text) IS NULL OR h.area_code IN (
+          SELECT d.code FROM areas d WHERE d.region = :region AND d.level = 'micro'
+            AND (d.code = :area OR d.ancestors @> ARRAY[CAST(:area AS text)])))
       AND (CAST(:types AS text[]) IS NULL OR h.category = ANY(CAST(:types AS text[])))
       AND (CAST(:start AS float8) IS NULL
            OR h.identified_at >= to_timestamp(CAST(:start AS float8)))

@@ -1,26 +1,21 @@
--- Locate the staged hazards and write them by (region, source, source_id): the same
--- polygon-driven join and border rule as incidents_upsert.sql (see there and geo/locate.py).
--- A row whose content is unchanged is left alone, so re-importing a file changes nothing.
+-- Write the staged hazards of one batch by (region, source, source_id), each with the
+-- micro-grid records_locate.sql placed it in, as incidents_upsert.sql does. A row whose content
+-- is unchanged is left alone, so re-importing a file changes nothing.
 -- Returns the inserted, updated and unchanged counts and [row, source_id] of each staged row
 -- outside every micro-grid (kept with a null area).
-WITH hits AS MATERIALIZED (
-    SELECT s.row, a.code, ST_Contains(a.geom, s.geom) AS inside
-    FROM areas a
-    JOIN staged_hazards s ON ST_Intersects(a.geom, s.geom)
-    WHERE a.region = :region AND a.level = 'micro'
-),
-picked AS (
-    SELECT DISTINCT ON (h.row) h.row, h.code
-    FROM hits h
-    ORDER BY h.row, h.inside DESC, h.code
-),
-located AS MATERIALIZED (
-    SELECT s.*, to_timestamp(s.identified_s) AS identified_at,
-           to_timestamp(s.closed_s) AS closed_at, COALESCE(s.props, '{}') AS props_json,
+WITH located AS MATERIALIZED (
+    -- Sorted by area and time: consecutive inserts then land on neighbouring pages of the
+    -- (region, area_code, ...) index and, areas being compact, of the GiST.
+    SELECT r.source, r.source_id, r.address, r.located_by, r.geocode_score, r.source_crs,
+           ST_SetSRID(ST_MakePoint(r.x, r.y), :srid) AS geom, k.*,
+           to_timestamp(k.identified_s) AS identified_at, to_timestamp(k.closed_s) AS closed_at,
+           COALESCE(r.props, '{}') AS props_json,
            a.code AS area_code, COALESCE(a.ancestors || a.code, '{}') AS area_path
-    FROM staged_hazards s
-    LEFT JOIN picked p ON p.row = s.row
-    LEFT JOIN areas a ON a.region = :region AND a.code = p.code
+    FROM staged_records r
+    JOIN staged_hazards k ON k.row = r.row
+    LEFT JOIN staged_places p ON p.row = r.row
+    LEFT JOIN areas a ON a.region = :region AND a.code = p.area_code
+    ORDER BY a.code, k.identified_s
 ),
 updated AS (
     UPDATE hazards t

@@ -1,11 +1,14 @@
 -- Incidents as a GeoJSON FeatureCollection in EPSG:4326, filtered and paged, newest first, with
--- the number of matches as "total". "area" keeps records in that area or any descendant (the GIN
--- index on area_path); each feature carries its micro-grid and the codes above it.
+-- the number of matches as "total". "area" keeps records in that area or any descendant (by
+-- area_code among the area's micro-grids, on the area B-tree); each feature carries its
+-- micro-grid and the codes above it.
 WITH hits AS (
     SELECT i.*
     FROM incidents i
     WHERE i.region = :region
-      AND (CAST(:area AS text) IS NULL OR i.area_path @> ARRAY[CAST(:area AS text)])
+      AND (CAST(:area AS text) IS NULL OR i.area_code IN (
+          SELECT d.code FROM areas d WHERE d.region = :region AND d.level = 'micro'
+            AND (d.code = :area OR d.ancestors @> ARRAY[CAST(:area AS text)])))
       AND (CAST(:types AS text[]) IS NULL OR i.type = ANY(CAST(:types AS text[])))
       AND (CAST(:start AS float8) IS NULL OR i.occurred_at >= to_timestamp(CAST(:start AS float8)))
       AND (CAST(:end AS float8) IS NULL OR i.occurred_at < to_timestamp(CAST(:end AS float8)))

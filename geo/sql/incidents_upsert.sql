@@ -1,32 +1,22 @@
--- Locate the staged incidents and write them by (region, source, source_id). A row whose content
+-- Write the staged incidents of one batch by (region, source, source_id), each with the
+-- micro-grid records_locate.sql placed it in (none: outside every area). A row whose content
 -- is unchanged is left alone, so re-importing a file changes nothing; a known record with new
 -- content is updated, a new one inserted.
---
--- The locate join is polygon-driven: each micro-grid is the outer row and fetches its points
--- through the staging table's GiST index, so PostGIS prepares each polygon once and reuses it
--- for all its points (a point-driven probe per row, as in locate_micro, changes the polygon on
--- every call and is about 5x slower). The border rule is locate_micro's (geo/locate.py): among
--- the micro-grids a point intersects, interiors first, then the smallest code.
 -- Returns the inserted, updated and unchanged counts and [row, source_id] of each staged row
 -- outside every micro-grid (kept with a null area).
-WITH hits AS MATERIALIZED (
-    SELECT s.row, a.code, ST_Contains(a.geom, s.geom) AS inside
-    FROM areas a
-    JOIN staged_incidents s ON ST_Intersects(a.geom, s.geom)
-    WHERE a.region = :region AND a.level = 'micro'
-),
-picked AS (
-    SELECT DISTINCT ON (h.row) h.row, h.code
-    FROM hits h
-    ORDER BY h.row, h.inside DESC, h.code
-),
-located AS MATERIALIZED (
-    SELECT s.*, to_timestamp(s.occurred_s) AS occurred_at,
-           to_timestamp(s.reported_s) AS reported_at, COALESCE(s.props, '{}') AS props_json,
+WITH located AS MATERIALIZED (
+    -- Sorted by area and time: consecutive inserts then land on neighbouring pages of the
+    -- (region, area_code, ...) index and, areas being compact, of the GiST.
+    SELECT r.source, r.source_id, r.address, r.located_by, r.geocode_score, r.source_crs,
+           ST_SetSRID(ST_MakePoint(r.x, r.y), :srid) AS geom, k.*,
+           to_timestamp(k.occurred_s) AS occurred_at, to_timestamp(k.reported_s) AS reported_at,
+           COALESCE(r.props, '{}') AS props_json,
            a.code AS area_code, COALESCE(a.ancestors || a.code, '{}') AS area_path
-    FROM staged_incidents s
-    LEFT JOIN picked p ON p.row = s.row
-    LEFT JOIN areas a ON a.region = :region AND a.code = p.code
+    FROM staged_records r
+    JOIN staged_incidents k ON k.row = r.row
+    LEFT JOIN staged_places p ON p.row = r.row
+    LEFT JOIN areas a ON a.region = :region AND a.code = p.area_code
+    ORDER BY a.code, k.occurred_s
 ),
 updated AS (
     UPDATE incidents t

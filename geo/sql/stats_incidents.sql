@@ -7,7 +7,9 @@ FROM incident_types it
 LEFT JOIN incidents i
   ON i.type = it.code
  AND i.region = :region
- AND (CAST(:area AS text) IS NULL OR i.area_path @> ARRAY[CAST(:area AS text)])
+ AND (CAST(:area AS text) IS NULL OR i.area_code IN (
+          SELECT d.code FROM areas d WHERE d.region = :region AND d.level = 'micro'
+            AND (d.code = :area OR d.ancestors @> ARRAY[CAST(:area AS text)])))
  AND ((i.occurred_at >= CAST(:start AS timestamptz) AND i.occurred_at < CAST(:end AS timestamptz))
       OR (i.occurred_at >= CAST(:prev_start AS timestamptz)
           AND i.occurred_at < CAST(:prev_end AS timestamptz)))
