@@ -22,10 +22,13 @@ import codecs
 import csv
 import datetime as dt
 import math
+import queue
+import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, cast
 
 import numpy as np
 import pyogrio
@@ -41,6 +44,7 @@ __all__ = [
     "detect_encoding",
     "iter_batches",
     "match_headers",
+    "prefetch",
     "vector_crs",
 ]
 
@@ -170,15 +174,18 @@ def _cell(value: object) -> str | None:
 class _Collector:
     """Accumulates rows into :class:`RawBatch` objects of at most ``size`` rows."""
 
-    def __init__(self, known: dict[str, int], extra: dict[str, int], size: int) -> None:
+    def __init__(
+        self, known: dict[str, int], extra: dict[str, int], size: int, *, text: bool = False
+    ) -> None:
+        self.text = text
         self.known = known
         self.extra = extra
         self.size = size
         self.rows: list[int] = []
-        self.values: list[list[object]] = []
+        self.values: list[Sequence[object]] = []
         self.problems: list[Problem] = []
 
-    def add(self, row: int, values: list[object]) -> None:
+    def add(self, row: int, values: Sequence[object]) -> None:
         self.rows.append(row)
         self.values.append(values)
 
@@ -187,9 +194,17 @@ class _Collector:
         return len(self.rows) + len(self.problems) >= self.size
 
     def flush(self) -> RawBatch:
+        n = len(self.values)
+        # CSV rows are text of the header's width: the columns are a transposition (in C) and a
+        # cell is its stripped text or None, without _cell's type checks.
+        transposed = list(zip(*self.values, strict=True)) if self.text and n else []
+
         def column(index: int) -> np.ndarray:
-            out = np.empty(len(self.values), dtype=object)
-            out[:] = [_cell(v[index]) if index < len(v) else None for v in self.values]
+            out = np.empty(n, dtype=object)
+            if transposed:
+                out[:] = [v.strip() or None for v in cast(tuple[str, ...], transposed[index])]
+            elif not self.text:
+                out[:] = [_cell(v[index]) if index < len(v) else None for v in self.values]
             return out
 
         batch = RawBatch(
@@ -209,12 +224,14 @@ def _iter_csv(path: Path, size: int) -> Iterator[RawBatch]:
         headers: list[object] = list(next(reader, []))
         known, extra = match_headers(headers)
         width = len(headers)
-        collect = _Collector(known, extra, size)
+        collect = _Collector(known, extra, size, text=True)
         start = reader.line_num + 1
         for values in reader:
             row = start
             start = reader.line_num + 1
-            if not values or all(not v.strip() for v in values):
+            if len(values) == width and "".join(values).strip():  # the common case, first
+                collect.add(row, values)
+            elif not "".join(values).strip():
                 collect.problems.append(Problem(row, None, "empty line"))
             elif len(values) != width:
                 reason = (
@@ -222,8 +239,6 @@ def _iter_csv(path: Path, size: int) -> Iterator[RawBatch]:
                     f" ({'missing' if len(values) < width else 'extra'} columns)"
                 )
                 collect.problems.append(Problem(row, None, reason))
-            else:
-                collect.add(row, list(values))
             if collect.full:
                 yield collect.flush()
         yield collect.flush()
@@ -324,3 +339,56 @@ def iter_batches(path: Path, *, batch_rows: int) -> Iterator[RawBatch]:
     known = ", ".join(sorted(CSV_SUFFIXES | EXCEL_SUFFIXES | VECTOR_SUFFIXES))
     msg = f"{path.name}: unsupported format {suffix!r} (use {known})"
     raise InputError(msg)
+
+
+T = TypeVar("T")
+
+
+def prefetch(items: Iterator[T], *, depth: int = 1) -> Iterator[T]:
+    """Produce ``items`` in a background thread, at most ``depth`` ahead of the consumer.
+
+    An import reads and splits batch k+1 while the database locates and writes batch k (the
+    driver releases the GIL while it waits on the server), so the two cores overlap; memory
+    stays bounded by ``depth + 2`` batches. An exception in the producer is raised in the
+    consumer; a consumer that stops early (an error, a closed generator) stops the producer.
+    """
+    done = object()
+    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+            return
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # a generator reading a file closes it, in its own thread
+        put(done)
+
+    worker = threading.Thread(target=produce, name="gridsafe-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield cast(T, item)
+    finally:
+        stop.set()
+        worker.join()

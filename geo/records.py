@@ -48,7 +48,7 @@ from geo.assessment import Method, bands, parse_method, validate_lec, validate_l
 from geo.crs import CHINA_BOX, SourceCRS, parse_crs, to_target, to_wgs84
 from geo.database import sql
 from geo.errors import BusyError, InputError, NotFoundError, Problem
-from geo.intake import RawBatch, iter_batches, match_headers, vector_crs
+from geo.intake import RawBatch, iter_batches, match_headers, prefetch, vector_crs
 from geo.locate import ensure_cells
 from geo.report import ImportReport, record_run
 from geo.sources import file_digest, resolve_source_crs
@@ -685,7 +685,7 @@ def import_records(
     else:
         source, warnings = resolve_source_crs(file_crs, crs)
     name = source_name or path.name
-    batches = iter_batches(path, batch_rows=settings.import_batch_rows)
+    batches = prefetch(iter_batches(path, batch_rows=settings.import_batch_rows))
     with engine.begin() as conn:
         ctx = _context(conn, settings, kind, name, source.name)
         ctx.default_source = Path(name).stem

@@ -17,44 +17,11 @@ WITH located AS MATERIALIZED (
     LEFT JOIN areas a ON a.region = :region AND a.code = p.area_code
     ORDER BY a.code, k.identified_s
 ),
-updated AS (
-    UPDATE hazards t
-    SET category = l.category,
-        name = l.name,
-        description = l.description,
-        method = l.method,
-        lec_l = l.lec_l,
-        lec_e = l.lec_e,
-        lec_c = l.lec_c,
-        ls_l = l.ls_l,
-        ls_s = l.ls_s,
-        status = l.status,
-        identified_at = l.identified_at,
-        closed_at = l.closed_at,
-        address = l.address,
-        geom = l.geom,
-        located_by = l.located_by,
-        geocode_score = l.geocode_score,
-        source_crs = l.source_crs,
-        area_code = l.area_code,
-        area_path = l.area_path,
-        props = l.props_json,
-        updated_at = now()
-    FROM located l
-    WHERE t.region = :region AND t.source = l.source AND t.source_id = l.source_id
-      AND (t.category, t.name, t.description, t.method, t.lec_l, t.lec_e, t.lec_c, t.ls_l,
-           t.ls_s, t.status, t.identified_at, t.closed_at, t.address, ST_AsBinary(t.geom),
-           t.located_by, t.geocode_score, t.source_crs, t.area_code, t.area_path, t.props)
-          IS DISTINCT FROM
-          (l.category, l.name, l.description, l.method, l.lec_l, l.lec_e, l.lec_c, l.ls_l,
-           l.ls_s, l.status, l.identified_at, l.closed_at, l.address, ST_AsBinary(l.geom),
-           l.located_by, l.geocode_score, l.source_crs, l.area_code, l.area_path, l.props_json)
-    RETURNING 1
-),
-inserted AS (
-    -- Plain INSERT of the keys not stored yet (both CTEs see the table as it was before this
-    -- statement, so no row is both updated and inserted).
-    INSERT INTO hazards (
+written AS (
+    -- One pass over the batch, each key probed on the unique index: a new key is inserted; a
+    -- known one is updated only when its content changed (an unchanged row is not written, so
+    -- re-importing a file changes nothing). xmax = 0 marks a freshly inserted row.
+    INSERT INTO hazards AS t (
         region, source, source_id, category, name, description, method, lec_l, lec_e, lec_c,
         ls_l, ls_s, status, identified_at, closed_at, address, geom, located_by, geocode_score,
         source_crs, area_code, area_path, props
@@ -64,15 +31,44 @@ inserted AS (
            l.geom, l.located_by, l.geocode_score, l.source_crs, l.area_code, l.area_path,
            l.props_json
     FROM located l
-    WHERE NOT EXISTS (
-        SELECT 1 FROM hazards t
-        WHERE t.region = :region AND t.source = l.source AND t.source_id = l.source_id
-    )
-    RETURNING 1
+    ON CONFLICT (region, source, source_id) DO UPDATE
+    SET category = EXCLUDED.category,
+        name = EXCLUDED.name,
+        description = EXCLUDED.description,
+        method = EXCLUDED.method,
+        lec_l = EXCLUDED.lec_l,
+        lec_e = EXCLUDED.lec_e,
+        lec_c = EXCLUDED.lec_c,
+        ls_l = EXCLUDED.ls_l,
+        ls_s = EXCLUDED.ls_s,
+        status = EXCLUDED.status,
+        identified_at = EXCLUDED.identified_at,
+        closed_at = EXCLUDED.closed_at,
+        address = EXCLUDED.address,
+        geom = EXCLUDED.geom,
+        located_by = EXCLUDED.located_by,
+        geocode_score = EXCLUDED.geocode_score,
+        source_crs = EXCLUDED.source_crs,
+        area_code = EXCLUDED.area_code,
+        area_path = EXCLUDED.area_path,
+        props = EXCLUDED.props,
+        updated_at = now()
+    WHERE (t.category, t.name, t.description, t.method, t.lec_l, t.lec_e, t.lec_c, t.ls_l, t.ls_s,
+           t.status, t.identified_at, t.closed_at, t.address, ST_AsBinary(t.geom),
+           t.located_by, t.geocode_score, t.source_crs, t.area_code, t.area_path,
+           t.props)
+          IS DISTINCT FROM
+          (EXCLUDED.category, EXCLUDED.name, EXCLUDED.description, EXCLUDED.method, EXCLUDED.lec_l,
+           EXCLUDED.lec_e, EXCLUDED.lec_c, EXCLUDED.ls_l, EXCLUDED.ls_s,
+           EXCLUDED.status, EXCLUDED.identified_at, EXCLUDED.closed_at,
+           EXCLUDED.address, ST_AsBinary(EXCLUDED.geom), EXCLUDED.located_by,
+           EXCLUDED.geocode_score, EXCLUDED.source_crs, EXCLUDED.area_code,
+           EXCLUDED.area_path, EXCLUDED.props)
+    RETURNING xmax = 0 AS inserted
 )
-SELECT (SELECT count(*) FROM inserted),
-       (SELECT count(*) FROM updated),
-       (SELECT count(*) FROM located) - (SELECT count(*) FROM inserted)
-       - (SELECT count(*) FROM updated),
+SELECT count(*) FILTER (WHERE inserted),
+       count(*) FILTER (WHERE NOT inserted),
+       (SELECT count(*) FROM located) - count(*),
        (SELECT COALESCE(json_agg(json_build_array(row, source_id) ORDER BY row), '[]'::json)
         FROM located WHERE area_code IS NULL)
+FROM written

@@ -18,34 +18,11 @@ WITH located AS MATERIALIZED (
     LEFT JOIN areas a ON a.region = :region AND a.code = p.area_code
     ORDER BY a.code, k.occurred_s
 ),
-updated AS (
-    UPDATE incidents t
-    SET type = l.type,
-        occurred_at = l.occurred_at,
-        reported_at = l.reported_at,
-        description = l.description,
-        address = l.address,
-        geom = l.geom,
-        located_by = l.located_by,
-        geocode_score = l.geocode_score,
-        source_crs = l.source_crs,
-        area_code = l.area_code,
-        area_path = l.area_path,
-        props = l.props_json,
-        updated_at = now()
-    FROM located l
-    WHERE t.region = :region AND t.source = l.source AND t.source_id = l.source_id
-      AND (t.type, t.occurred_at, t.reported_at, t.description, t.address, ST_AsBinary(t.geom),
-           t.located_by, t.geocode_score, t.source_crs, t.area_code, t.area_path, t.props)
-          IS DISTINCT FROM
-          (l.type, l.occurred_at, l.reported_at, l.description, l.address, ST_AsBinary(l.geom),
-           l.located_by, l.geocode_score, l.source_crs, l.area_code, l.area_path, l.props_json)
-    RETURNING 1
-),
-inserted AS (
-    -- Plain INSERT of the keys not stored yet (both CTEs see the table as it was before this
-    -- statement, so no row is both updated and inserted).
-    INSERT INTO incidents (
+written AS (
+    -- One pass over the batch, each key probed on the unique index: a new key is inserted; a
+    -- known one is updated only when its content changed (an unchanged row is not written, so
+    -- re-importing a file changes nothing). xmax = 0 marks a freshly inserted row.
+    INSERT INTO incidents AS t (
         region, source, source_id, type, occurred_at, reported_at, description, address, geom,
         located_by, geocode_score, source_crs, area_code, area_path, props
     )
@@ -53,15 +30,33 @@ inserted AS (
            l.address, l.geom, l.located_by, l.geocode_score, l.source_crs, l.area_code,
            l.area_path, l.props_json
     FROM located l
-    WHERE NOT EXISTS (
-        SELECT 1 FROM incidents t
-        WHERE t.region = :region AND t.source = l.source AND t.source_id = l.source_id
-    )
-    RETURNING 1
+    ON CONFLICT (region, source, source_id) DO UPDATE
+    SET type = EXCLUDED.type,
+        occurred_at = EXCLUDED.occurred_at,
+        reported_at = EXCLUDED.reported_at,
+        description = EXCLUDED.description,
+        address = EXCLUDED.address,
+        geom = EXCLUDED.geom,
+        located_by = EXCLUDED.located_by,
+        geocode_score = EXCLUDED.geocode_score,
+        source_crs = EXCLUDED.source_crs,
+        area_code = EXCLUDED.area_code,
+        area_path = EXCLUDED.area_path,
+        props = EXCLUDED.props,
+        updated_at = now()
+    WHERE (t.type, t.occurred_at, t.reported_at, t.description, t.address, ST_AsBinary(t.geom),
+           t.located_by, t.geocode_score, t.source_crs, t.area_code, t.area_path,
+           t.props)
+          IS DISTINCT FROM
+          (EXCLUDED.type, EXCLUDED.occurred_at, EXCLUDED.reported_at, EXCLUDED.description,
+           EXCLUDED.address, ST_AsBinary(EXCLUDED.geom), EXCLUDED.located_by,
+           EXCLUDED.geocode_score, EXCLUDED.source_crs, EXCLUDED.area_code,
+           EXCLUDED.area_path, EXCLUDED.props)
+    RETURNING xmax = 0 AS inserted
 )
-SELECT (SELECT count(*) FROM inserted),
-       (SELECT count(*) FROM updated),
-       (SELECT count(*) FROM located) - (SELECT count(*) FROM inserted)
-       - (SELECT count(*) FROM updated),
+SELECT count(*) FILTER (WHERE inserted),
+       count(*) FILTER (WHERE NOT inserted),
+       (SELECT count(*) FROM located) - count(*),
        (SELECT COALESCE(json_agg(json_build_array(row, source_id) ORDER BY row), '[]'::json)
         FROM located WHERE area_code IS NULL)
+FROM written
