@@ -7,13 +7,15 @@ database server's memory is not counted):
 ``gridsafe import``
     the real import path: CSV file in (WGS84 lon/lat), rows checked, projected, COPY'd, located by
     the one set-based join and written into ``incidents`` with their area; timed to commit.
+    The ``located`` counts of every method must agree (asserted).
 ``geopandas sjoin``
     the baseline, in memory: ``pandas.read_csv`` + ``points_from_xy`` + ``to_crs`` + ``sjoin``
     (predicate ``intersects``) against the same micro-grids; nothing is written anywhere.
 ``join alone``
-    PostGIS: the import's locate join (polygon-driven, GiST on the points, border rule) over
-    points already in a table, building that GiST index included (``CREATE TEMP TABLE AS``);
-    geopandas: ``sjoin`` over GeoDataFrames already built.
+    PostGIS: the imports' locate join (``geo/sql/records_locate.sql``: cell lookup, exact test
+    in boundary cells, border rule) over points already in a staging table, its result written
+    to ``staged_places`` as in an import; the lookup is built with the boundaries and its build
+    time printed apart. geopandas: ``sjoin`` over GeoDataFrames already built.
 
 Run from the repository root (creates and drops its own database)::
 
@@ -42,8 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the repository's packages first
 
 from geo.boundaries import import_boundaries  # noqa: E402 - needs the path above
-from geo.database import ensure_database, init_db, make_engine  # noqa: E402
+from geo.database import ensure_database, init_db, make_engine, sql  # noqa: E402
 from geo.levels import Level  # noqa: E402
+from geo.locate import ensure_cells  # noqa: E402
 from geo.records import import_records  # noqa: E402
 from geo.settings import Settings  # noqa: E402
 
@@ -115,33 +118,35 @@ def run_import(db: str, csv: str) -> dict[str, float]:
 
 
 def run_db_join(db: str, csv: str) -> dict[str, float]:
-    """The import's locate join alone over points already in a table, its GiST build included.
+    """The imports' locate join alone (``geo/sql/records_locate.sql``) over points in a table.
 
-    The same statement shape as ``geo/sql/incidents_upsert.sql``: polygon-driven through the
-    points' GiST index, then the border rule (interiors first, then the smallest code).
+    The points are the imported incidents' coordinates in a staging table, as an import stages
+    them; the cell lookup was built with the boundaries (its build time is reported apart).
     """
     settings = _settings(db)
     engine = make_engine(settings)
     with engine.begin() as conn:
-        conn.execute(text("CREATE TEMP TABLE pts AS SELECT id, geom FROM incidents"))
-        t0 = time.perf_counter()
-        conn.execute(text("CREATE INDEX ON pts USING gist (geom); ANALYZE pts"))
+        conn.execute(text("SET LOCAL jit = off"))
+        conn.execute(
+            text("SELECT set_config('work_mem', :mem, true)"),
+            {"mem": f"{settings.import_work_mem_mb}MB"},
+        )
+        conn.execute(sql("records_stage"))
         conn.execute(
             text(
-                "CREATE TEMP TABLE placed AS "
-                "WITH hits AS MATERIALIZED ("
-                "  SELECT p.id, a.code, ST_Contains(a.geom, p.geom) AS inside"
-                "  FROM areas a JOIN pts p ON ST_Intersects(a.geom, p.geom)"
-                "  WHERE a.region = :r AND a.level = 'micro')"
-                "SELECT DISTINCT ON (id) id, code AS area_code FROM hits "
-                "ORDER BY id, inside DESC, code"
-            ),
-            {"r": settings.region},
+                "INSERT INTO staged_records (row, source, source_id, x, y, located_by) "
+                "SELECT id, source, source_id, ST_X(geom), ST_Y(geom), located_by FROM incidents"
+            )
+        )
+        conn.execute(text("ANALYZE staged_records"))
+        cell_m = ensure_cells(conn, settings)
+        t0 = time.perf_counter()
+        conn.execute(
+            sql("records_locate"),
+            {"region": settings.region, "srid": settings.srid, "cell_m": cell_m},
         )
         elapsed = time.perf_counter() - t0
-        located = conn.execute(
-            text("SELECT count(*) FROM placed WHERE area_code IS NOT NULL")
-        ).scalar_one()
+        located = conn.execute(text("SELECT count(*) FROM staged_places")).scalar_one()
     engine.dispose()
     return {"seconds": elapsed, "located": located}
 
@@ -183,6 +188,17 @@ def main() -> None:
         for level in LEVELS:
             path = args.boundaries / f"{level}.geojson"
             import_boundaries(engine, settings, path, level=Level(level))
+        t0 = time.perf_counter()
+        with engine.begin() as conn:
+            ensure_cells(conn, settings)
+            cells, exact = conn.execute(
+                text("SELECT cells, exact_cells FROM area_cell_grids WHERE region = :r"),
+                {"r": settings.region},
+            ).one()
+        print(
+            f"cell lookup ({settings.locate_cell_m:g} m): {cells:,} cells, {exact:,} on a "
+            f"boundary, built in {time.perf_counter() - t0:.2f} s"
+        )
         engine.dispose()
         micro = str(args.boundaries / "micro.geojson")
         bounds = tuple(
