@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
-from geo.database import sql
+from geo.database import current_scope, sql
 from geo.settings import Settings
 
 
@@ -54,8 +54,14 @@ def ensure_cells(conn: Connection, settings: Settings) -> float:
     with another cell size, or the areas changed since (a trigger on ``areas`` deletes its
     ``area_cell_grids`` row). A transaction-scoped advisory lock keeps two imports from building
     it at once. About 2 s for the demo district's 652 micro-grids.
+
+    An area-scoped caller never builds it (row-level security would hide the micro-grids outside
+    their scope from the build); without a valid lookup, records_locate.sql places every point
+    the exact way.
     """
     cell_m = float(settings.locate_cell_m)
+    if current_scope() is not None:
+        return cell_m
     conn.execute(
         text("SELECT pg_advisory_xact_lock(hashtext('area_cells:' || :region))"),
         {"region": settings.region},

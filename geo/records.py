@@ -612,6 +612,8 @@ def _run_import(
     settings: Any,
     batches: Iterable[tuple[RawBatch, SourceCRS]],
     on_batch: Callable[[RawBatch], None] | None = None,
+    *,
+    bulk: bool = False,
 ) -> None:
     ctx.types = _type_lookup(ctx.conn) if ctx.kind.name == "incidents" else {}
     # The locate join's cost estimate makes PostgreSQL JIT-compile each batch's statement, which
@@ -627,7 +629,7 @@ def _run_import(
     ctx.conn.execute(sql(f"{ctx.kind.name}_stage"))
     rebuild: list[str] = []
     for number, (batch, source) in enumerate(batches):
-        if number == 0 and _bulk_load(ctx, settings, batch):
+        if bulk and number == 0 and _bulk_load(ctx, settings, batch):
             rebuild = _drop_secondary_indexes(ctx)
         # identifiers from KINDS
         ctx.conn.execute(text(f"TRUNCATE staged_records, staged_places, staged_{ctx.kind.name}"))
@@ -746,7 +748,7 @@ def import_records(
         ctx = _context(conn, settings, kind, name, source.name)
         ctx.default_source = Path(name).stem
         ctx.report.warnings += warnings
-        _run_import(ctx, settings, ((b, source) for b in batches))
+        _run_import(ctx, settings, ((b, source) for b in batches), bulk=True)
         record_run(conn, region=settings.region, sha256=file_digest(path), report=ctx.report)
     return ctx.report
 

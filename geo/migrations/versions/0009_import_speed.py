@@ -15,8 +15,12 @@ The GIN indexes on ``area_path`` go: "this area and everything under it" is now
 row-level security policies (``area_code IN (SELECT scope_areas())``) use too, and every import
 paid for the GIN on each row. ``area_path`` itself stays: it is API output.
 
+Area-scoped callers (row-level security, migration ``a0009``) may read the lookup's metadata
+but no cell (a cell names micro-grids outside their scope), so their records go the exact way;
+they never build it (:func:`geo.locate.ensure_cells`).
+
 Revision ID: i0009
-Revises: 0008
+Revises: a0009
 Create Date: 2026-11-25
 """
 
@@ -25,7 +29,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "i0009"
-down_revision = "0008"
+down_revision = "a0009"
 branch_labels = None
 depends_on = None
 
@@ -76,6 +80,11 @@ def upgrade() -> None:
     op.execute(
         "CREATE TRIGGER areas_cells_truncate AFTER TRUNCATE ON areas "
         "FOR EACH STATEMENT EXECUTE FUNCTION area_cells_invalidate()"
+    )
+    op.execute("GRANT SELECT ON area_cells, area_cell_grids TO gridsafe_scoped")
+    op.execute("ALTER TABLE area_cells ENABLE ROW LEVEL SECURITY")
+    op.execute(
+        "CREATE POLICY area_cells_scope ON area_cells FOR SELECT TO gridsafe_scoped USING (false)"
     )
     op.drop_index("incidents_path_gin", table_name="incidents")
     op.drop_index("hazards_path_gin", table_name="hazards")
