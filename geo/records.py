@@ -612,8 +612,6 @@ def _run_import(
     settings: Any,
     batches: Iterable[tuple[RawBatch, SourceCRS]],
     on_batch: Callable[[RawBatch], None] | None = None,
-    *,
-    bulk: bool = False,
 ) -> None:
     ctx.types = _type_lookup(ctx.conn) if ctx.kind.name == "incidents" else {}
     # The locate join's cost estimate makes PostgreSQL JIT-compile each batch's statement, which
@@ -627,58 +625,14 @@ def _run_import(
     ctx.cell_m = ensure_cells(ctx.conn, settings)
     ctx.conn.execute(sql("records_stage"))
     ctx.conn.execute(sql(f"{ctx.kind.name}_stage"))
-    rebuild: list[str] = []
-    for number, (batch, source) in enumerate(batches):
-        if bulk and number == 0 and _bulk_load(ctx, settings, batch):
-            rebuild = _drop_secondary_indexes(ctx)
+    for batch, source in batches:
         # identifiers from KINDS
         ctx.conn.execute(text(f"TRUNCATE staged_records, staged_places, staged_{ctx.kind.name}"))
         if _stage_batch(ctx, batch, source):
             _upsert_staged(ctx)
             if on_batch is not None:
                 on_batch(batch)
-    if rebuild:
-        ctx.conn.execute(
-            text("SELECT set_config('maintenance_work_mem', :mem, true)"),
-            {"mem": f"{4 * int(settings.import_work_mem_mb)}MB"},
-        )
-        for definition in rebuild:
-            ctx.conn.execute(text(definition))
-        ctx.conn.execute(text(f"ANALYZE {ctx.kind.name}"))
     ctx.report.rejected.sort(key=lambda p: p.row or 0)
-
-
-def _bulk_load(ctx: _Context, settings: Any, first: RawBatch) -> bool:
-    """Whether this import is a bulk load (``settings.import_bulk_table_rows``)."""
-    limit = int(settings.import_bulk_table_rows)
-    if limit == 0 or len(first) + len(first.problems) < int(settings.import_batch_rows):
-        return False
-    held = ctx.conn.execute(
-        text(f"SELECT count(*) FROM (SELECT 1 FROM {ctx.kind.name} LIMIT :n) t"),  # noqa: S608 - KINDS
-        {"n": limit},
-    ).scalar_one()
-    return int(held) < limit
-
-
-def _drop_secondary_indexes(ctx: _Context) -> list[str]:
-    """Drop the indexes of the kind's table that no constraint needs; return their definitions.
-
-    Kept: the primary key (cases reference it) and the unique source key (the upsert's
-    ``ON CONFLICT`` arbiter). Dropped and rebuilt from ``pg_get_indexdef``, so the migrations
-    stay the one place that defines them. Transactional: a failed import restores them.
-    """
-    rows = ctx.conn.execute(
-        text(
-            "SELECT CAST(i.indexrelid AS regclass)::text, pg_get_indexdef(i.indexrelid) "
-            "FROM pg_index i WHERE i.indrelid = CAST(:table AS regclass) "
-            "AND NOT i.indisunique AND NOT i.indisprimary "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"
-        ),
-        {"table": ctx.kind.name},
-    ).all()
-    for name, _definition in rows:
-        ctx.conn.execute(text(f"DROP INDEX {name}"))  # a name from the catalogue, quoted
-    return [str(definition) for _name, definition in rows]
 
 
 def _context(
@@ -748,7 +702,7 @@ def import_records(
         ctx = _context(conn, settings, kind, name, source.name)
         ctx.default_source = Path(name).stem
         ctx.report.warnings += warnings
-        _run_import(ctx, settings, ((b, source) for b in batches), bulk=True)
+        _run_import(ctx, settings, ((b, source) for b in batches))
         record_run(conn, region=settings.region, sha256=file_digest(path), report=ctx.report)
     return ctx.report
 

@@ -170,17 +170,6 @@ class Settings(BaseSettings):
         gt=0,
         description="Rows read, checked and located per batch when importing records (memory cap).",
     )
-    import_bulk_table_rows: int = Field(
-        default=1_000_000,
-        ge=0,
-        description=(
-            "A bulk load: an import whose first batch is full (a file of at least "
-            "import_batch_rows rows) into a table holding fewer rows than this drops the "
-            "table's secondary indexes (spatial, area, time) and builds them again before "
-            "commit, several times cheaper than updating them row by row; the table is locked "
-            "against reads until the import commits. 0: never (routine imports never are)."
-        ),
-    )
     import_work_mem_mb: int = Field(
         default=64,
         gt=0,

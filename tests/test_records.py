@@ -26,7 +26,6 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import Engine, text
 
-from geo import records
 from geo.coverage.tracks import ensure_partitions
 from geo.crs import bd09_from_wgs84, gcj02_from_wgs84, parse_crs, to_target, to_wgs84
 from geo.locate import relocate
@@ -469,48 +468,3 @@ def test_types_can_be_added(grid: Engine, db_settings: Settings, tmp_path: Path)
         with grid.begin() as conn:
             conn.execute(text("DELETE FROM incidents"))
             conn.execute(text("DELETE FROM incident_types WHERE code = 'ebike_theft'"))
-
-
-def _indexes(engine: Engine, table: str) -> set[str]:
-    with engine.connect() as conn:
-        return set(
-            conn.execute(
-                text("SELECT indexdef FROM pg_indexes WHERE tablename = :t"), {"t": table}
-            ).scalars()
-        )
-
-
-def test_bulk_load_rebuilds_the_indexes(
-    grid: Engine, db_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A file of at least one full batch into a near-empty table: same rows, same indexes."""
-    before = _indexes(grid, "incidents")
-    settings = db_settings.model_copy(update={"import_batch_rows": 2, "import_bulk_table_rows": 3})
-    pts = {"in": (150, 50), "edge": (100, 50), "out": (300, 50)}
-    lines = ["source,source_id,type,occurred_at,x,y"] + [
-        f"110,{k},fire,2025-03-01 08:30,{ORIGIN[0] + dx},{ORIGIN[1] + dy}"
-        for k, (dx, dy) in pts.items()
-    ]
-    path = _csv(tmp_path / "bulk.csv", lines)
-    report = import_records(grid, settings, path, kind="incidents", crs="EPSG:4547")
-    assert report.inserted == 3
-    assert _areas(grid) == {"in": "M2", "edge": "M1", "out": None}
-    assert _indexes(grid, "incidents") == before
-    # Re-importing in bulk mode changes nothing.
-    settings = settings.model_copy(update={"import_bulk_table_rows": 10})
-    again = import_records(grid, settings, path, kind="incidents", crs="EPSG:4547")
-    assert (again.inserted, again.unchanged) == (0, 3)  # re-importing changes nothing
-    assert _indexes(grid, "incidents") == before
-    # An import that fails after dropping the indexes leaves them, and the rows, as they were.
-    with grid.begin() as conn:
-        conn.execute(text("DELETE FROM incidents"))
-
-    def broken(ctx: object) -> None:
-        msg = "the database went away"
-        raise RuntimeError(msg)
-
-    monkeypatch.setattr(records, "_upsert_staged", broken)
-    with pytest.raises(RuntimeError, match="went away"):
-        import_records(grid, settings, path, kind="incidents", crs="EPSG:4547")
-    assert _indexes(grid, "incidents") == before
-    assert _areas(grid) == {}
