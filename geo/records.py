@@ -564,11 +564,12 @@ def write_lock_key(region: str, kind: str) -> str:
 def _take_write_turn(ctx: _Context) -> None:
     """Wait for the turn to write (held until commit), at most ``ctx.write_wait_s`` seconds.
 
-    The upsert inserts the keys it does not find. Two imports of overlapping files at once
-    would both miss a new key, both insert it, and the later would fail on the unique key. So
-    writers of one kind in one region take turns, from their first write to their commit (a
-    transaction-level advisory lock); every statement after the wait sees what the other
-    committed.
+    Two imports of overlapping files at once would both see a new key as new; the upsert's
+    ``ON CONFLICT`` would then make the later one wait on the earlier's row and update it, so
+    its report (inserted, updated, unchanged) would depend on the interleaving, and a plain
+    insert would fail on the unique key. So writers of one kind in one region take turns, from
+    their first write to their commit (a transaction-level advisory lock); every statement
+    after the wait sees what the other committed.
     """
     key = {"key": write_lock_key(ctx.region, ctx.kind.name)}
     if ctx.write_wait_s is None:
