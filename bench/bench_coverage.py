@@ -3,15 +3,21 @@
 Scenarios (units move along the demo roads, scripts/make_demo_patrols.py; each unit works one
 8-hour shift a day):
 
-- ``day``: 50 units, one day, a fix every 10 s (about 144,000 fixes);
-- ``month``: 50 units, 30 days, a fix every 60 s (about 720,000 fixes; pass ``--month-interval``
-  to change it).
+- ``day``: 50 units, one day, a fix every 10 s (about 250,000 fixes: the generator starts the
+  day before, so the first shifts are whole);
+- ``month``: 50 units, 30 days, a fix every 10 s (about 4.1 million fixes; pass
+  ``--month-interval`` to change the interval).
 
-For each: the import (read, clean, locate, store), then coverage per micro-grid for one shift,
-one day, (month only) one week, and the gap list. The baseline, in the same process, is the
-same covered share computed in Python with geopandas/shapely for one shift (tracks buffered
-and unioned per micro-grid, the way one would without PostGIS). Peak memory is this process's
-maximum resident set size (the database's memory is not included).
+For each: the import (read, clean, locate, store); coverage per micro-grid for one shift and one
+day with nothing stored yet (the closed shifts' covers are computed and stored,
+geo/coverage/covered.py); (month) the covers of every closed shift stored as the batch job
+does it, one shift per transaction; coverage for the shift, day, (month) week and month read
+from the stored covers; the gap list; and the same shift computed with thinning to 1 m. Periods
+end at the last shift bound before the data's end, so they are whole shifts. The baseline, in
+the same process, is the same covered area computed in Python with geopandas/shapely for the
+shift and the day (tracks buffered and unioned, intersected with the micro-grids, the way one
+would without PostGIS). Peak memory is this process's maximum resident set size (the database's
+memory is not included).
 
 Run: ``.venv/bin/python bench/bench_coverage.py [--scenario day|month|both]``
 (it creates and drops its own database ``gridsafe_bench_coverage``).
@@ -31,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
@@ -40,14 +47,16 @@ from sqlalchemy.engine import make_url
 
 from api.cli import load_demo
 from geo.coverage.compute import coverage_geojson
+from geo.coverage.covered import refresh
 from geo.coverage.gaps import gaps_geojson
-from geo.coverage.periods import between
+from geo.coverage.periods import between, shift_of
 from geo.coverage.tracks import import_tracks
 from geo.database import make_engine
 from geo.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 END = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def _peak_mb() -> float:
@@ -70,11 +79,20 @@ def _timed(label: str, rows: list[dict[str, Any]], count: int, fn: Callable[[], 
     return result
 
 
-def _baseline_shift(csv: Path, micro: gpd.GeoDataFrame, start: datetime, end: datetime) -> float:
-    """Covered m² of every micro-grid for one period, in geopandas: the in-process baseline."""
-    fixes = pd.read_csv(csv)
+def _baseline(csv: Path, micro: gpd.GeoDataFrame, start: datetime, end: datetime) -> float:
+    """Covered m² of every micro-grid for one period, in geopandas: the in-process baseline.
+
+    The file is read in batches and only the period's rows kept (local ISO times compare as
+    text), so a month's file does not have to fit in memory.
+    """
+    lo, hi = (t.astimezone(ZONE).strftime("%Y-%m-%dT%H:%M:%S") for t in (start, end))
+    parts = [
+        part[(part["time"] >= lo) & (part["time"] < hi)]
+        for part in pd.read_csv(csv, chunksize=1_000_000)
+    ]
+    fixes = pd.concat(parts, ignore_index=True)
     fixes["time"] = pd.to_datetime(fixes["time"]).dt.tz_localize("Asia/Shanghai")
-    fixes = fixes[(fixes["time"] >= start) & (fixes["time"] < end)].sort_values(["unit", "time"])
+    fixes = fixes.sort_values(["unit", "time"])
     pts = gpd.GeoSeries(gpd.points_from_xy(fixes["lon"], fixes["lat"]), crs=4326).to_crs(4547)
     fixes["x"], fixes["y"] = pts.x.to_numpy(), pts.y.to_numpy()
     radius = {"foot": 30.0, "bicycle": 40.0, "vehicle": 50.0}
@@ -89,16 +107,27 @@ def _baseline_shift(csv: Path, micro: gpd.GeoDataFrame, start: datetime, end: da
     return float(micro.geometry.intersection(cover).area.sum())
 
 
+def _covered_m2(body: str) -> float:
+    return float(sum(f["properties"]["covered_m2"] for f in json.loads(body)["features"]))
+
+
+def _ratio(rows: list[dict[str, Any]], label: str, value: float) -> None:
+    rows.append(
+        {"step": label, "seconds": None, "items": round(value, 5), "items_per_s": None,
+         "peak_rss_mb": None}
+    )  # fmt: skip
+
+
 def scenario(name: str, settings: Settings, *, interval: float, days: int) -> list[dict[str, Any]]:
     """Generate, import and compute one scenario; return its table rows."""
     rows: list[dict[str, Any]] = []
     engine = make_engine(settings)
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE fixes"))
+        conn.execute(text("TRUNCATE fixes, coverage_cache"))
     with tempfile.TemporaryDirectory(prefix="gridsafe-bench-") as tmp:
         script = ROOT / "scripts" / "make_demo_patrols.py"
         args = [sys.executable, str(script), "--out", tmp, "--units", "50", "--days", str(days)]
-        args += ["--interval", str(interval), "--end", END.astimezone().isoformat()[:16]]
+        args += ["--interval", str(interval), "--end", END.astimezone(ZONE).isoformat()[:16]]
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
         csv = Path(tmp) / "tracks.csv"
         n = sum(1 for _ in csv.open()) - 1
@@ -107,42 +136,65 @@ def scenario(name: str, settings: Settings, *, interval: float, days: int) -> li
         )
         assert report.loaded > 0.99 * n - len(report.rejected)
         with engine.connect() as conn:
-            last = conn.execute(text("SELECT max(t) FROM fixes")).scalar_one()
-        shift = between(last - timedelta(hours=8), last)
-        micro = gpd.read_file(ROOT / "data" / "boundaries" / "micro.geojson")
-        periods = [("shift", 8), ("day", 24)] + ([("week", 24 * 7)] if days > 7 else [])
-        for label, hours in periods:
-            period = between(last - timedelta(hours=hours), last)
-            body = _timed(
-                f"{name}: coverage of 652 micro-grids, one {label}",
-                rows,
-                652,
-                partial(coverage_geojson, engine, settings, period=period),
-            )
-            if label == "shift":
-                features = json.loads(body)["features"]
-                sql_m2 = sum(f["properties"]["covered_m2"] for f in features)
+            first, last = conn.execute(text("SELECT min(t), max(t) FROM fixes")).one()
+        # Periods end at the last shift bound before the data's end: whole shifts only.
+        end = shift_of(last, settings).start
+        periods = {"shift": 8, "day": 24}
+        if days > 7:
+            periods |= {"week": 24 * 7, "month": 24 * days}
+        window = {k: between(end - timedelta(hours=h), end) for k, h in periods.items()}
+        fixes_in = {}
+        with engine.connect() as conn:
+            for k, p in window.items():
+                fixes_in[k] = int(conn.execute(
+                    text("SELECT count(*) FROM fixes WHERE t >= :a AND t < :b"),
+                    {"a": p.start, "b": p.end},
+                ).scalar_one())  # fmt: skip
+        cover = partial(coverage_geojson, engine, settings)
+        m2 = {}
+        for k in ("shift", "day"):
+            m2[k] = _covered_m2(
+                _timed(
+                    f"{name}: coverage, one {k} ({fixes_in[k]} fixes), nothing stored yet",
+                    rows, fixes_in[k], partial(cover, period=window[k]),
+                )
+            )  # fmt: skip
+        if days > 7:
+            month = between(first, end)
+            shifts = _timed(
+                f"{name}: store the covers of every closed shift, one per transaction",
+                rows, n, lambda: refresh(engine, settings, period=month),
+            )  # fmt: skip
+            rows[-1]["step"] += f" ({shifts} shifts computed)"
+        for k in periods:
+            m2[k] = _covered_m2(
+                _timed(
+                    f"{name}: coverage, one {k} ({fixes_in[k]} fixes), from stored shifts",
+                    rows, fixes_in[k], partial(cover, period=window[k]),
+                )
+            )  # fmt: skip
         _timed(
             f"{name}: gap list as of the end",
             rows,
             652,
-            lambda: gaps_geojson(engine, settings, at=last),
+            lambda: gaps_geojson(engine, settings, at=end),
         )
-        base_m2 = _timed(
-            f"{name}: baseline geopandas coverage, one shift",
-            rows,
-            652,
-            lambda: _baseline_shift(csv, micro, shift.start, shift.end),
-        )
-        rows.append(
-            {
-                "step": f"{name}: covered m² PostGIS / geopandas (shift)",
-                "seconds": None,
-                "items": round(sql_m2 / base_m2, 5),
-                "items_per_s": None,
-                "peak_rss_mb": None,
-            }
-        )
+        thin = Settings(**{**settings.model_dump(), "coverage_thin_m": 1.0})
+        thinned = partial(coverage_geojson, engine, thin, period=window["shift"])
+        thin_m2 = _covered_m2(
+            _timed(
+                f"{name}: coverage, one shift, tracks thinned to 1 m, nothing stored yet",
+                rows, fixes_in["shift"], thinned,
+            )
+        )  # fmt: skip
+        _ratio(rows, f"{name}: covered m² thinned to 1 m / exact (shift)", thin_m2 / m2["shift"])
+        micro = gpd.read_file(ROOT / "data" / "boundaries" / "micro.geojson")
+        for k in ("shift", "day"):
+            base = _timed(
+                f"{name}: baseline geopandas coverage, one {k}",
+                rows, fixes_in[k], partial(_baseline, csv, micro, window[k].start, window[k].end),
+            )  # fmt: skip
+            _ratio(rows, f"{name}: covered m² PostGIS / geopandas ({k})", m2[k] / base)
     engine.dispose()
     return rows
 
@@ -151,7 +203,7 @@ def main() -> None:
     """Run the scenarios and print the table (markdown)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=["day", "month", "both"], default="both")
-    parser.add_argument("--month-interval", type=float, default=60.0)
+    parser.add_argument("--month-interval", type=float, default=10.0)
     args = parser.parse_args()
     base = Settings()
     url = make_url(base.database_url).set(database="gridsafe_bench_coverage")

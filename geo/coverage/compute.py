@@ -4,7 +4,8 @@ Per micro-grid (geo/sql/coverage_micro.sql states every rule where it is applied
 
 - **covered share**: the tracks of the period drawn as lines through their fixes, buffered by the
   unit kind's radius (settings: 30 m on foot and 50 m in a vehicle after DESIGN.md, 40 m by
-  bicycle), unioned and intersected with the micro-grid, over its area;
+  bicycle), unioned and intersected with the micro-grid, over its area (computed shift by shift,
+  closed shifts stored: :mod:`geo.coverage.covered`);
 - **visits**: maximal runs of consecutive fixes of one track inside the micro-grid (re-entries
   count again), with **dwell** (time inside) and **deterrent visits**, those of at least
   ``settings.koper_dwell_s`` (Koper 1995, Justice Quarterly 12(4): a 10-15 minute stop deters
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
+from geo.coverage.covered import covered_into, micro_codes
 from geo.coverage.periods import Period
 from geo.database import sql
 from geo.errors import NotFoundError
@@ -44,15 +46,6 @@ CREATE TEMP TABLE cov_micro (
     last_checkin_at timestamptz
 ) ON COMMIT DROP
 """
-
-
-def radii_m(settings: Settings) -> dict[str, float]:
-    """The covering radius per unit kind, in metres."""
-    return {
-        "foot": settings.cover_radius_m_foot,
-        "bicycle": settings.cover_radius_m_bicycle,
-        "vehicle": settings.cover_radius_m_vehicle,
-    }
 
 
 def check_area(conn: Connection, settings: Settings, area: str | None) -> None:
@@ -78,7 +71,9 @@ def compute_micro(
 ) -> None:
     """Fill the transaction's ``cov_micro`` table for the micro-grids of ``area`` (all: None)."""
     check_area(conn, settings, area)
-    radii = radii_m(settings)
+    covered_into(
+        conn, settings, period=period, codes=micro_codes(conn, settings, area), units=units
+    )
     conn.execute(text(_COV_MICRO))
     conn.execute(
         sql("coverage_micro"),
@@ -90,9 +85,6 @@ def compute_micro(
             "units": list(units) if units else None,
             "gap_s": settings.track_gap_s,
             "koper_s": settings.koper_dwell_s,
-            "r_foot": radii["foot"],
-            "r_bicycle": radii["bicycle"],
-            "r_vehicle": radii["vehicle"],
         },
     )
 

@@ -16,8 +16,10 @@ Cleaning, each step counted in the report (and every dropped row named with its 
 
 The rows are staged in a temporary table (streamed with COPY), sorted there, cleaned while
 streaming back, and inserted with ``ON CONFLICT DO NOTHING`` on (region, unit, time): importing
-the same file again changes nothing. The speed check of the first fixes of a batch uses the
-unit's last stored fix before them, so live batches from a device are cleaned as one stream.
+the same file again changes nothing; the stored coverage of the shifts the new fixes fall in is
+deleted in the same transaction (geo/coverage/covered.py). The speed check of the first fixes of
+a batch uses the unit's last stored fix before them, so live batches from a device are cleaned
+as one stream.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
+from geo.coverage.covered import invalidate
 from geo.coverage.points import PointBatch, PointSource, open_points, records_source
 from geo.database import sql
 from geo.errors import Problem
@@ -266,12 +269,15 @@ def _store(conn: Connection, settings: Settings, report: TrackReport) -> None:
         text("SELECT DISTINCT date_trunc('month', t AT TIME ZONE 'UTC') FROM kept_fixes")
     ).scalars()
     ensure_partitions(conn, [m.replace(tzinfo=UTC) for m in months])
-    kept = int(conn.execute(text("SELECT count(*) FROM kept_fixes")).scalar_one())
+    kept, first, last = conn.execute(text("SELECT count(*), min(t), max(t) FROM kept_fixes")).one()
     inserted = conn.execute(
         sql("coverage_fixes_insert"), {"region": settings.region, "srid": settings.srid}
     ).rowcount
     report.inserted += inserted
-    report.unchanged += kept - inserted
+    report.unchanged += int(kept) - inserted
+    if inserted:
+        # The stored covers of the shifts these fixes fall in no longer hold.
+        invalidate(conn, settings, start=first, end=last)
 
 
 def load_fixes(

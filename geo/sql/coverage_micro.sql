@@ -2,13 +2,8 @@
 --
 -- Tracks: a unit's fixes in the period, ordered by time, split where consecutive fixes are more
 -- than :gap_s apart or the unit kind changes (the period's bounds cut tracks too).
--- Covered area: each track drawn as the line through its fixes (a single fix: the point),
--- buffered by the unit kind's radius, segment by segment; the union of those buffers
--- intersected with the micro-grid. The line, not the fixes alone: a fix covers a disc
--- (DESIGN.md), and the unit passed along the segment between two fixes of the same track, so
--- the buffered line is the union of the discs and of every disc in between. At 10 s on foot (~14 m apart, 30 m discs) the
--- two differ by the thin lenses between discs; at 30 s by bicycle (~120 m apart) discs alone
--- would leave most of the street uncovered.
+-- Covered area: cov_covered, filled before from the covers of the period's shifts
+-- (geo/coverage/covered.py, geo/sql/coverage_slice.sql).
 -- Visits: a maximal run of consecutive fixes of one track located in the micro-grid (each fix
 -- carries its micro-grid, located at import); a re-entry is a new visit. Dwell: each fix stands
 -- for the time from the midpoint with its predecessor to the midpoint with its successor in the
@@ -18,13 +13,13 @@
 INSERT INTO cov_micro (code, ancestors, area_m2, covered_m2, visits, deterrent_visits, dwell_s,
                        checkins, last_patrol_at, last_checkin_at)
 WITH scope AS (
-    SELECT a.code, a.ancestors, a.geom, a.area_m2
+    SELECT a.code, a.ancestors, a.area_m2
     FROM areas a
     WHERE a.region = :region AND a.level = 'micro'
       AND (CAST(:area AS text) IS NULL OR a.code = :area OR :area = ANY(a.ancestors))
 ),
 f AS (
-    SELECT unit, unit_kind, t, geom, area_code,
+    SELECT unit, unit_kind, t, area_code,
            lag(t) OVER w AS prev_t,
            lag(unit_kind) OVER w AS prev_kind
     FROM fixes
@@ -33,7 +28,7 @@ f AS (
     WINDOW w AS (PARTITION BY unit ORDER BY t)
 ),
 tracked AS (
-    SELECT unit, unit_kind, t, geom, area_code,
+    SELECT unit, t, area_code,
            sum(CASE WHEN prev_t IS NULL
                          OR t - prev_t > make_interval(secs => :gap_s)
                          OR unit_kind <> prev_kind
@@ -41,10 +36,9 @@ tracked AS (
     FROM f
 ),
 runs AS (
-    SELECT unit, track, unit_kind, t, geom, area_code,
+    SELECT unit, track, t, area_code,
            lag(t) OVER tw AS t_prev,
            lead(t) OVER tw AS t_next,
-           lead(geom) OVER tw AS next_geom,
            CASE WHEN lag(area_code) OVER tw IS NOT DISTINCT FROM area_code
                      AND lag(t) OVER tw IS NOT NULL
                 THEN 0 ELSE 1 END AS new_run
@@ -69,33 +63,6 @@ visit_stats AS MATERIALIZED (
            sum(dwell_s) AS dwell_s
     FROM visits
     GROUP BY area_code
-),
-pieces AS MATERIALIZED (
-    -- Each segment between consecutive fixes of a track, or the fix itself for a track of one
-    -- fix, with its unit kind's radius. Buffering segments, not whole tracks, keeps every
-    -- polygon small: a shift-long track buffered whole is one huge polygon with many holes.
-    SELECT CASE WHEN next_geom IS NULL THEN geom ELSE ST_MakeLine(geom, next_geom) END AS seg,
-           CASE unit_kind WHEN 'foot' THEN :r_foot
-                          WHEN 'bicycle' THEN :r_bicycle
-                          ELSE :r_vehicle END AS r
-    FROM runs
-    WHERE next_geom IS NOT NULL OR t_prev IS NULL
-),
-covered AS MATERIALIZED (
-    -- A lateral probe per piece, so the GiST index of areas finds its micro-grids whatever
-    -- the row estimates; the buffers are unioned per micro-grid and clipped to it.
-    SELECT a.code,
-           ST_Area(ST_Intersection(ST_Union(ST_Buffer(p.seg, p.r, 'quad_segs=16')), a.geom))
-               AS covered_m2
-    FROM pieces p
-    CROSS JOIN LATERAL (
-        SELECT m.code, m.geom
-        FROM areas m
-        WHERE ST_DWithin(p.seg, m.geom, p.r)
-          AND m.region = :region AND m.level = 'micro'
-          AND (CAST(:area AS text) IS NULL OR m.code = :area OR :area = ANY(m.ancestors))
-    ) a
-    GROUP BY a.code, a.geom
 )
 SELECT s.code, s.ancestors, s.area_m2,
        coalesce(c.covered_m2, 0),
@@ -110,5 +77,5 @@ SELECT s.code, s.ancestors, s.area_m2,
        (SELECT max(k.t) FROM checkins k
         WHERE k.region = :region AND k.area_code = s.code AND k.t < :t1)
 FROM scope s
-LEFT JOIN covered c ON c.code = s.code
+LEFT JOIN cov_covered c ON c.code = s.code
 LEFT JOIN visit_stats v ON v.code = s.code

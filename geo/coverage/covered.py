@@ -1,0 +1,243 @@
+"""Covered area per micro-grid and period, from stored covers of closed shifts.
+
+The covered part of a micro-grid over a period is the union, over the period's tracks, of each
+track's line buffered by its unit kind's radius, intersected with the micro-grid
+(geo/sql/coverage_slice.sql). Buffers and unions are the expensive part of coverage, so:
+
+- **slices**: a period is cut at shift bounds (``settings.shift_start_hours``) into slices; the
+  covered part over the period is the union of the slices' covered parts and of the buffers of
+  the segments the cuts removed (a unit's last fix before a cut to its first fix after it, when
+  both belong to one track; geo/sql/coverage_joints.sql). That union is the period's cover
+  itself: a buffered line is the union of its buffered segments.
+- **the shift cache**: the cover of each closed shift (one that ended before now) and micro-grid
+  is stored in ``coverage_cache`` (migration c0009) the first time it is needed, so a day is
+  three stored pieces per micro-grid and a week twenty-one. Slices that are not whole closed
+  shifts (the current shift, the ends of an arbitrary range) and requests for some units only
+  are computed afresh, slice by slice. Stored rows are used only while the radii, track gap and
+  thinning tolerance they were made with are the settings' (``params``) and the micro-grid's
+  geometry is the one they were made for (``area_digest``); importing fixes deletes the rows of
+  the shifts it touches (:func:`invalidate`).
+- **work that grows with data goes shift by shift**: each slice is one statement reading one
+  shift's fixes (one monthly partition), and the final union runs over batches of micro-grids,
+  so memory is bounded by a shift and a batch, not by the period.
+
+Thinning and its error: each track may be thinned by Douglas-Peucker to
+``settings.coverage_thin_m`` (ε; default 0, no thinning) before buffering. Every fix dropped
+lies within ε of the thinned line and every point of the thinned line lies within ε of the
+track (Hausdorff distance at most ε), so the cover computed with radius r lies between the
+exact covers with radii r - ε and r + ε. For a track of length L whose buffer does not overlap
+itself that bounds the error by 2εL on each side, a share of about ε/r of the covered area
+(3.3 % at ε = 1 m, r = 30 m); the real error is far smaller, because the dropped fixes lie on
+both sides of the line (tests/test_coverage_cache.py checks the bound on a noisy track,
+bench/RESULTS.md measures the error on the benchmark's shift).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import Connection
+
+from geo.coverage.periods import Period, shift_of
+from geo.database import sql
+from geo.settings import Settings
+
+CHUNK_FIXES = 20
+"""Fixes per chunk of a track (geo/sql/coverage_slice.sql): small pieces for the index probes
+and the buffers; the cover does not depend on it beyond rounding."""
+
+UNION_BATCH = 64
+"""Micro-grids per statement of the final union, which bounds its memory."""
+
+_LOCK = 4547006
+"""Advisory lock key: stores into the cache take it shared, imports exclusive before they
+invalidate (see :func:`invalidate`), so a cover computed from fixes an import is replacing is
+never left behind in the cache."""
+
+_TEMP = (
+    "CREATE TEMP TABLE IF NOT EXISTS cov_slice (code text NOT NULL, digest text NOT NULL, "
+    "geom geometry) ON COMMIT DROP",
+    "CREATE TEMP TABLE IF NOT EXISTS cov_covered (code text PRIMARY KEY, "
+    "covered_m2 float8 NOT NULL) ON COMMIT DROP",
+)
+
+
+def cache_params(settings: Settings) -> str:
+    """The parameters a stored cover depends on, as stored with it in ``coverage_cache``."""
+    return (
+        f"r={settings.cover_radius_m_foot:g}/{settings.cover_radius_m_bicycle:g}/"
+        f"{settings.cover_radius_m_vehicle:g} gap={settings.track_gap_s:g} "
+        f"thin={settings.coverage_thin_m:g} chunk={CHUNK_FIXES}"
+    )
+
+
+def slices(period: Period, settings: Settings) -> list[Period]:
+    """``period`` cut at shift bounds: whole shifts, and at its ends the parts of shifts in it."""
+    out = []
+    start = period.start
+    while start < period.end:
+        shift = shift_of(start, settings)
+        end = min(shift.end, period.end)
+        label = shift.label if (shift.start, shift.end) == (start, end) else "part"
+        out.append(Period(start, end, label))
+        start = end
+    return out
+
+
+def micro_codes(conn: Connection, settings: Settings, area: str | None) -> list[str]:
+    """The codes of the micro-grids of ``area``'s subtree (all of the region: None)."""
+    rows = conn.execute(
+        text(
+            "SELECT code FROM areas WHERE region = :region AND level = 'micro' "
+            "AND (CAST(:area AS text) IS NULL OR code = :area OR :area = ANY(ancestors)) "
+            "ORDER BY code"
+        ),
+        {"region": settings.region, "area": area},
+    )
+    return list(rows.scalars())
+
+
+def _slice_params(settings: Settings) -> dict[str, object]:
+    return {
+        "region": settings.region,
+        "gap_s": settings.track_gap_s,
+        "thin_m": settings.coverage_thin_m,
+        "chunk": CHUNK_FIXES,
+        "r_foot": settings.cover_radius_m_foot,
+        "r_bicycle": settings.cover_radius_m_bicycle,
+        "r_vehicle": settings.cover_radius_m_vehicle,
+    }
+
+
+def _fill(
+    conn: Connection, settings: Settings, shifts: Sequence[Period], codes: Sequence[str]
+) -> int:
+    """Compute and store the covers of ``shifts`` missing from the cache for ``codes``.
+
+    Returns
+    -------
+    int
+        The number of shifts computed.
+    """
+    if not shifts or not codes:
+        return 0
+    params = cache_params(settings)
+    missing: dict[int, list[str]] = {}
+    for i, code in conn.execute(
+        sql("coverage_cache_missing"),
+        {
+            "region": settings.region,
+            "codes": list(codes),
+            "params": params,
+            "t0s": [s.start for s in shifts],
+            "t1s": [s.end for s in shifts],
+        },
+    ):
+        missing.setdefault(int(i) - 1, []).append(str(code))
+    if not missing:
+        return 0
+    conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _LOCK})
+    for i, todo in sorted(missing.items()):
+        shift = shifts[i]
+        conn.execute(text("TRUNCATE cov_slice"))
+        conn.execute(
+            sql("coverage_slice"),
+            {**_slice_params(settings), "t0": shift.start, "t1": shift.end, "codes": todo,
+             "units": None},
+        )  # fmt: skip
+        conn.execute(
+            sql("coverage_cache_store"),
+            {"region": settings.region, "t0": shift.start, "t1": shift.end, "params": params},
+        )
+    conn.execute(text("TRUNCATE cov_slice"))
+    return len(missing)
+
+
+def covered_into(
+    conn: Connection,
+    settings: Settings,
+    *,
+    period: Period,
+    codes: Sequence[str],
+    units: Sequence[str] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Fill the transaction's ``cov_covered`` (code, covered_m2) for ``codes`` over ``period``.
+
+    Closed whole shifts come from the cache (computed and stored first where missing); the rest
+    of the period, and everything when ``units`` restricts the fixes, is computed here.
+    """
+    for statement in _TEMP:
+        conn.execute(text(statement))
+    conn.execute(text("TRUNCATE cov_slice, cov_covered"))
+    moment = now or datetime.now(UTC)
+    parts = slices(period, settings)
+    cached = [p for p in parts if units is None and p.label != "part" and p.end <= moment]
+    _fill(conn, settings, cached, codes)
+    base = {
+        **_slice_params(settings),
+        "codes": list(codes),
+        "units": list(units) if units else None,
+    }
+    for part in parts:
+        if part not in cached:
+            conn.execute(sql("coverage_slice"), {**base, "t0": part.start, "t1": part.end})
+    bounds = [p.start for p in parts[1:]]
+    if bounds:
+        conn.execute(
+            sql("coverage_joints"), {**base, "t0": period.start, "t1": period.end, "bounds": bounds}
+        )
+    for i in range(0, len(codes), UNION_BATCH):
+        conn.execute(
+            sql("coverage_covered"),
+            {
+                "region": settings.region,
+                "params": cache_params(settings),
+                "codes": list(codes[i : i + UNION_BATCH]),
+                "t0s": [p.start for p in cached],
+                "t1s": [p.end for p in cached],
+            },
+        )
+
+
+def refresh(
+    engine: Engine, settings: Settings, *, period: Period, now: datetime | None = None
+) -> int:
+    """Compute and store the missing covers of the closed shifts in ``period``, one shift per
+    transaction (a batch job: progress is kept, memory bounded by one shift).
+
+    Returns
+    -------
+    int
+        The number of shifts computed.
+    """
+    moment = now or datetime.now(UTC)
+    shifts = [p for p in slices(period, settings) if p.label != "part" and p.end <= moment]
+    done = 0
+    for shift in shifts:
+        with engine.begin() as conn:
+            conn.execute(text(_TEMP[0]))
+            done += _fill(conn, settings, [shift], micro_codes(conn, settings, None))
+    return done
+
+
+def invalidate(conn: Connection, settings: Settings, *, start: datetime, end: datetime) -> int:
+    """Delete the stored covers of the shifts holding any instant of ``[start, end]``.
+
+    Called in the transaction that imports fixes, before it commits. It takes the cache's lock
+    exclusively (held to the commit), so a request storing a cover computed without the new
+    fixes has either committed already (and its rows are deleted here) or waits, and computes
+    with them.
+
+    Returns
+    -------
+    int
+        The number of rows deleted.
+    """
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+    return conn.execute(
+        text("DELETE FROM coverage_cache WHERE region = :region AND t0 <= :end AND t1 > :start"),
+        {"region": settings.region, "start": start, "end": end},
+    ).rowcount

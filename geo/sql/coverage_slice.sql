@@ -1,0 +1,86 @@
+-- The covered part of each micro-grid in :codes over one slice [:t0, :t1) of a period, into the
+-- transaction's cov_slice (code, digest, geom): one row per micro-grid, geom null where nothing
+-- is covered, digest the md5 of the micro-grid's geometry read by this same statement.
+--
+-- Tracks: a unit's fixes in the slice, ordered by time, split where consecutive fixes are more
+-- than :gap_s apart or the unit kind changes (the slice's bounds cut tracks too; the segments
+-- crossing a bound are added back by coverage_joints.sql). Covered area: each track drawn as the
+-- line through its fixes (a single fix: the point), buffered by the unit kind's radius; the
+-- union of those buffers intersected with the micro-grid. The line, not the fixes alone: a fix
+-- covers a disc (DESIGN.md), and the unit passed along the segment between two fixes of the same
+-- track, so the buffered line is the union of the discs and of every disc in between. At 10 s on
+-- foot (~14 m apart, 30 m discs) the two differ by the thin lenses between discs; at 30 s by
+-- bicycle (~120 m apart) discs alone would leave most of the street uncovered.
+--
+-- How, so that it stays fast (geo/coverage/covered.py states the error of the thinning):
+--   * each track is cut into chunks of :chunk fixes, consecutive chunks sharing their end fix, so
+--     the pieces are small and the GiST index of areas finds the few micro-grids near each;
+--   * each chunk is thinned by Douglas-Peucker (ST_Simplify) to :thin_m, which keeps its ends;
+--   * per micro-grid, each chunk is clipped to the micro-grid's box grown by the radius (a point
+--     of the micro-grid within r of the track is within r of a part of the track inside that
+--     box, so nothing is lost), its parts buffered one by one, and the buffers unioned once.
+--     Buffering a whole multi-line at once is slower and, where its parts overlap, loses area.
+INSERT INTO cov_slice (code, digest, geom)
+WITH f AS (
+    SELECT unit, unit_kind, t, geom,
+           lag(t) OVER w AS prev_t,
+           lag(unit_kind) OVER w AS prev_kind
+    FROM fixes
+    WHERE region = :region AND t >= :t0 AND t < :t1
+      AND (CAST(:units AS text[]) IS NULL OR unit = ANY(CAST(:units AS text[])))
+    WINDOW w AS (PARTITION BY unit ORDER BY t)
+),
+tracked AS (
+    SELECT unit, unit_kind, t, geom,
+           sum(CASE WHEN prev_t IS NULL
+                         OR t - prev_t > make_interval(secs => :gap_s)
+                         OR unit_kind <> prev_kind
+                    THEN 1 ELSE 0 END) OVER (PARTITION BY unit ORDER BY t) AS track
+    FROM f
+),
+numbered AS (
+    SELECT unit, unit_kind, track, t, geom,
+           lead(geom) OVER tw AS next_geom,
+           (row_number() OVER tw - 1) / :chunk AS chunk
+    FROM tracked
+    WINDOW tw AS (PARTITION BY unit, track ORDER BY t)
+),
+gathered AS (
+    -- A chunk's fixes and the first fix of the next chunk of its track, if any.
+    SELECT min(unit_kind) AS unit_kind,
+           array_agg(geom ORDER BY t)
+               || array_remove(ARRAY[(array_agg(next_geom ORDER BY t DESC))[1]], NULL) AS pts
+    FROM numbered
+    GROUP BY unit, track, chunk
+),
+chunks AS MATERIALIZED (
+    SELECT CASE WHEN cardinality(pts) = 1 THEN pts[1]
+                ELSE ST_Simplify(ST_MakeLine(pts), :thin_m, true) END AS line,
+           CASE unit_kind WHEN 'foot' THEN :r_foot
+                          WHEN 'bicycle' THEN :r_bicycle
+                          ELSE :r_vehicle END AS r
+    FROM gathered
+),
+covers AS MATERIALIZED (
+    -- A lateral probe per chunk, so the GiST index of areas finds its micro-grids whatever the
+    -- row estimates.
+    SELECT a.code, ST_Buffer(p.geom, c.r, 'quad_segs=16') AS cover
+    FROM chunks c
+    CROSS JOIN LATERAL (
+        SELECT m.code, m.geom
+        FROM areas m
+        WHERE ST_DWithin(c.line, m.geom, c.r)
+          AND m.region = :region AND m.level = 'micro'
+          AND m.code = ANY(CAST(:codes AS text[]))
+    ) a
+    CROSS JOIN LATERAL ST_Dump(ST_ClipByBox2D(c.line, ST_Expand(box2d(a.geom), c.r))) p
+),
+unions AS MATERIALIZED (
+    -- Materialized: a join would otherwise run the union again for every row it probes.
+    SELECT code, ST_Union(cover) AS cover FROM covers GROUP BY code
+)
+SELECT a.code, md5(ST_AsBinary(a.geom)),
+       ST_Multi(ST_CollectionExtract(ST_Intersection(u.cover, a.geom), 3))
+FROM areas a
+LEFT JOIN unions u ON u.code = a.code
+WHERE a.region = :region AND a.level = 'micro' AND a.code = ANY(CAST(:codes AS text[]))
