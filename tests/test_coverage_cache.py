@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 from geo.coverage.compute import coverage_geojson
 from geo.coverage.periods import Period, between, day_of
 from geo.coverage.tracks import import_track_records
+from geo.database import acting_as
 from geo.settings import Settings
 from tests.test_coverage import AREAS, DISC_TOL, X0, Y0
 
@@ -156,3 +157,17 @@ def test_thinning_stays_within_its_bound(squares: Engine, db_settings: Settings)
     assert m1(cover_radius_m_foot=29.0) <= thinned <= m1(cover_radius_m_foot=31.0)
     assert thinned == pytest.approx(exact, rel=5e-3)
     assert thinned != exact  # thinning did drop fixes
+
+
+def test_a_scoped_caller_neither_reads_nor_stores_covers(
+    squares: Engine, db_settings: Settings
+) -> None:
+    # A grid head limited to M4 (row-level security) sees only the fixes located in M4, so the
+    # covers they compute are not everyone's: nothing is stored, and none is read.
+    _post(squares, db_settings, "P2", "foot", [(BOUND + timedelta(hours=2), 300, 300)])
+    _post(squares, db_settings, "P3", "foot", [(BOUND + timedelta(hours=2), 100, 100)])
+    with acting_as("grid head", scope="M4"):
+        scoped = _covered(squares, db_settings, DAY)
+    assert list(scoped) == ["M4"]
+    assert scoped["M4"] == pytest.approx(math.pi * 30**2, rel=DISC_TOL)
+    assert _stored(squares) == []

@@ -13,10 +13,12 @@ track's line buffered by its unit kind's radius, intersected with the micro-grid
   is stored in ``coverage_cache`` (migration c0009) the first time it is needed, so a day is
   three stored pieces per micro-grid and a week twenty-one. Slices that are not whole closed
   shifts (the current shift, the ends of an arbitrary range) and requests for some units only
-  are computed afresh, slice by slice. Stored rows are used only while the radii, track gap and
-  thinning tolerance they were made with are the settings' (``params``) and the micro-grid's
-  geometry is the one they were made for (``area_digest``); importing fixes deletes the rows of
-  the shifts it touches (:func:`invalidate`).
+  are computed afresh, slice by slice; so is everything for a caller limited to an area
+  (row-level security, migration a0009), who sees only part of the fixes. Stored rows are
+  used only while the radii, track gap and thinning tolerance they were made with are the
+  settings' (``params``) and the micro-grid's geometry is the one they were made for
+  (``area_digest``); importing fixes deletes the rows of the shifts it touches
+  (:func:`invalidate`).
 - **work that grows with data goes shift by shift**: each slice is one statement reading one
   shift's fixes (one monthly partition), and the final union runs over batches of micro-grids,
   so memory is bounded by a shift and a batch, not by the period.
@@ -41,7 +43,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
 from geo.coverage.periods import Period, shift_of
-from geo.database import sql
+from geo.database import current_scope, sql
 from geo.settings import Settings
 
 CHUNK_FIXES = 20
@@ -167,14 +169,16 @@ def covered_into(
     """Fill the transaction's ``cov_covered`` (code, covered_m2) for ``codes`` over ``period``.
 
     Closed whole shifts come from the cache (computed and stored first where missing); the rest
-    of the period, and everything when ``units`` restricts the fixes, is computed here.
+    of the period, and everything when ``units`` or the caller's area scope restricts the
+    fixes, is computed here.
     """
     for statement in _TEMP:
         conn.execute(text(statement))
     conn.execute(text("TRUNCATE cov_slice, cov_covered"))
     moment = now or datetime.now(UTC)
     parts = slices(period, settings)
-    cached = [p for p in parts if units is None and p.label != "part" and p.end <= moment]
+    whole = units is None and current_scope() is None
+    cached = [p for p in parts if whole and p.label != "part" and p.end <= moment]
     _fill(conn, settings, cached, codes)
     base = {
         **_slice_params(settings),

@@ -11,19 +11,24 @@ pieces (geo/coverage/covered.py). A row is used only while it still describes it
   the row stale, whatever wrote the boundary);
 - importing fixes deletes the rows of every shift the import touches (geo/coverage/tracks.py).
 
-The table is a cache: dropping its rows loses nothing but time.
+The table is a cache: dropping its rows loses nothing but time. The scoped role of a0009 may
+select from it but row-level security, with no policy for that role, shows it no row: a caller
+limited to an area computes its coverage afresh from the fixes it is allowed to see, and never
+stores it (a cover made from part of the fixes would be wrong for everyone else).
 
 Revision ID: c0009
-Revises: 0008
+Revises: a0009
 Create Date: 2026-11-25
 """
 
 from alembic import context, op
 
 revision = "c0009"
-down_revision = "0008"
+down_revision = "a0009"
 branch_labels = None
 depends_on = None
+
+SCOPED = "gridsafe_scoped"  # the role of a0009
 
 
 def upgrade() -> None:
@@ -50,6 +55,9 @@ def upgrade() -> None:
         "'covered part of each micro-grid per closed shift; a cache (see migration c0009)'"
     )
     op.execute("CREATE INDEX coverage_cache_area_idx ON coverage_cache (region, area_code, t0)")
+    # The coverage queries name the table whoever runs them; the scoped role reads no row.
+    op.execute("ALTER TABLE coverage_cache ENABLE ROW LEVEL SECURITY")
+    op.execute(f"GRANT SELECT ON coverage_cache TO {SCOPED}")
 
 
 def downgrade() -> None:
