@@ -17,14 +17,14 @@ limited to an area computes its coverage afresh from the fixes it is allowed to 
 stores it (a cover made from part of the fixes would be wrong for everyone else).
 
 Revision ID: c0009
-Revises: a0009
+Revises: i0009
 Create Date: 2026-11-25
 """
 
 from alembic import context, op
 
 revision = "c0009"
-down_revision = "a0009"
+down_revision = "i0009"
 branch_labels = None
 depends_on = None
 
