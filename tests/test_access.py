@@ -20,20 +20,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import mapbox_vector_tile
 import openpyxl
 import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from pyproj import Transformer
 from sqlalchemy import Engine, text
 
 from api.app import create_app
 from geo.access import Role, disable_user, issue_token, revoke_token
 from geo.cases import open_case
 from geo.coverage.checkins import import_checkins
+from geo.coverage.compute import tracks_geojson
+from geo.coverage.periods import between
 from geo.coverage.tracks import import_tracks
-from geo.database import make_engine
+from geo.database import acting_as, make_engine
 from geo.records import submit_records
 from geo.settings import Settings
 from tests.clients import make_user, token_for
@@ -94,6 +98,7 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
 }
 PAGES = {"/", "/maps/risk", "/maps/coverage", "/maps/routes/{plan_id}", "/stats"}
 
+TO_4547 = Transformer.from_crs(4326, 4547, always_xy=True)
 HEAD_SCOPE = "S-0-0"
 MEMBER_SCOPE = "M00"
 MICROS = [f"M{r}{c}" for r in range(4) for c in range(4)]
@@ -166,12 +171,19 @@ def district(make_db: Callable[..., tuple[Engine, Settings]], tmp_path_factory: 
             for k in range(3):
                 w.writerow([f"unit-{code}", "foot", (T0 + timedelta(seconds=10 * k)).isoformat(),
                             x + 3 * k, y])  # fmt: skip
+        # One unit walks from M00 east through M01 into the next grid (M02, M03) and back: its
+        # coverage of M00 and M01 must not depend on who asks.
+        x0, y0 = _centre("M00")
+        for k in range(44):
+            leg = k if k < 22 else 43 - k
+            w.writerow(["walker", "foot", (T0 + timedelta(seconds=10 * k)).isoformat(),
+                        x0 + 14 * leg, y0 + 20])  # fmt: skip
     with visits.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["person", "time", "x", "y"])
         for code in MICROS:
             w.writerow([f"person-{code}", T0.isoformat(), *_centre(code)])
-    assert import_tracks(engine, settings, tracks, crs="EPSG:4547").loaded == 3 * len(MICROS)
+    assert import_tracks(engine, settings, tracks, crs="EPSG:4547").loaded == 3 * len(MICROS) + 44
     assert import_checkins(engine, settings, visits, crs="EPSG:4547").loaded == len(MICROS)
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT source_id, id FROM incidents")).all()
@@ -190,6 +202,16 @@ class Call:
     method: str
     url: str
     kwargs: dict[str, Any]
+
+
+def to_metric(geometry: dict[str, Any]) -> list[tuple[float, float]]:
+    """A GeoJSON line's or multi-line's points back in EPSG:4547."""
+    lines = geometry["coordinates"]
+    if geometry["type"] == "LineString":
+        lines = [lines]
+    points = [p for line in lines for p in line]
+    xs, ys = TO_4547.transform([p[0] for p in points], [p[1] for p in points])
+    return list(zip(xs, ys, strict=True))
 
 
 def _district_tile(z: int = 14) -> tuple[int, int, int]:
@@ -396,6 +418,35 @@ def test_a_grid_head_changes_only_their_own_area(district: District) -> None:
             "/api/incidents", json={**incident, "source_id": "near", "x": inside[0], "y": inside[1]}
         )
         assert near.status_code == 200, near.text
+
+
+def test_coverage_inside_the_area_does_not_depend_on_who_asks(district: District) -> None:
+    """A grid head's coverage of their micro-grids counts the walker who left the area and came
+    back exactly as a leader's does, and the walker's track is drawn only inside the area."""
+    params = {"level": "micro", "from": T0.date().isoformat(),
+              "to": (T0 + timedelta(days=1)).date().isoformat()}  # fmt: skip
+    seen = {}
+    for role in (Role.LEADER, Role.GRID_HEAD):
+        with _client(district, role) as client:
+            features = client.get("/api/coverage", params=params).json()["features"]
+            seen[role] = {f["properties"]["code"]: f["properties"] for f in features}
+    assert set(seen[Role.GRID_HEAD]) == HEAD_MICROS
+    for code in HEAD_MICROS:
+        assert seen[Role.GRID_HEAD][code] == seen[Role.LEADER][code], code
+    assert seen[Role.LEADER]["M01"]["visits"] == 3  # its own unit, the walker out and back
+    local = T0.replace(tzinfo=ZoneInfo(district.settings.timezone))
+    period = between(local, local + timedelta(hours=1))
+    engine = make_engine(district.settings)
+    try:
+        for scope, east in ((HEAD_SCOPE, X0 + 2 * CELL), (None, X0 + 50 + 14 * 21)):
+            with acting_as("test", scope):
+                tracks = json.loads(tracks_geojson(engine, district.settings, period=period))
+            walker = [f for f in tracks["features"] if f["properties"]["unit"] == "walker"]
+            assert walker, scope
+            x_max = max(x for f in walker for x, _y in to_metric(f["geometry"]))
+            assert x_max == pytest.approx(east, abs=0.5), scope
+    finally:
+        engine.dispose()
 
 
 def test_the_audit_log_names_who_changed_what(district: District) -> None:

@@ -159,15 +159,23 @@ def test_thinning_stays_within_its_bound(squares: Engine, db_settings: Settings)
     assert thinned != exact  # thinning did drop fixes
 
 
-def test_a_scoped_caller_neither_reads_nor_stores_covers(
+def test_a_scoped_caller_counts_every_patrol_and_shares_the_stored_covers(
     squares: Engine, db_settings: Settings
 ) -> None:
-    # A grid head limited to M4 (row-level security) sees only the fixes located in M4, so the
-    # covers they compute are not everyone's: nothing is stored, and none is read.
+    # A grid head limited to M4 (row-level security) sees only the fixes located in M4, but
+    # coverage reads every unit's fixes (patrol_fixes): P3's disc, centred outside M4, still
+    # covers part of it. Their covers are everyone's, so they are stored for M4 only, and the
+    # whole district's computation agrees with them.
     _post(squares, db_settings, "P2", "foot", [(BOUND + timedelta(hours=2), 300, 300)])
-    _post(squares, db_settings, "P3", "foot", [(BOUND + timedelta(hours=2), 100, 100)])
+    _post(squares, db_settings, "P3", "foot", [(BOUND + timedelta(hours=2), 190, 300)])
     with acting_as("grid head", scope="M4"):
         scoped = _covered(squares, db_settings, DAY)
     assert list(scoped) == ["M4"]
-    assert scoped["M4"] == pytest.approx(math.pi * 30**2, rel=DISC_TOL)
-    assert _stored(squares) == []
+    # P2's whole disc, and the cap of P3's disc (centre 10 m west of M4) that reaches into M4.
+    cap = 30**2 * math.acos(10 / 30) - 10 * math.sqrt(30**2 - 10**2)
+    assert scoped["M4"] == pytest.approx(math.pi * 30**2 + cap, rel=DISC_TOL)
+    stored = _stored(squares)
+    assert stored
+    assert {row[1] for row in stored} <= {"M4"}
+    everyone = _covered(squares, db_settings, DAY)
+    assert scoped["M4"] == pytest.approx(everyone["M4"], rel=1e-9)

@@ -150,7 +150,8 @@ def tracks_geojson(
     Parameters
     ----------
     area
-        Only fixes inside this area's subtree (all: None).
+        Only the parts of tracks inside this area (all: None); a caller with an area scope
+        always gets them clipped to their area (coverage_tracks.sql).
     simplify_m
         Douglas-Peucker tolerance for drawing, in metres.
 

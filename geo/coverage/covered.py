@@ -43,7 +43,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
 from geo.coverage.periods import Period, shift_of
-from geo.database import current_scope, sql
+from geo.database import sql
 from geo.settings import Settings
 
 CHUNK_FIXES = 20
@@ -169,15 +169,16 @@ def covered_into(
     """Fill the transaction's ``cov_covered`` (code, covered_m2) for ``codes`` over ``period``.
 
     Closed whole shifts come from the cache (computed and stored first where missing); the rest
-    of the period, and everything when ``units`` or the caller's area scope restricts the
-    fixes, is computed here.
+    of the period, and everything when ``units`` restricts the fixes, is computed here. A
+    caller with an area scope computes from every unit's fixes too (``patrol_fixes``,
+    migration s0010), so it reads and stores its own micro-grids' covers like anyone.
     """
     for statement in _TEMP:
         conn.execute(text(statement))
     conn.execute(text("TRUNCATE cov_slice, cov_covered"))
     moment = now or datetime.now(UTC)
     parts = slices(period, settings)
-    whole = units is None and current_scope() is None
+    whole = units is None
     cached = [p for p in parts if whole and p.label != "part" and p.end <= moment]
     _fill(conn, settings, cached, codes)
     base = {

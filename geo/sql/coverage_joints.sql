@@ -15,11 +15,11 @@ WITH segs AS MATERIALIZED (
                lag(t) OVER w AS prev_t,
                lag(geom) OVER w AS prev_geom,
                lag(unit_kind) OVER w AS prev_kind
-        FROM fixes
-        WHERE region = :region
-          AND t >= greatest(b.at - make_interval(secs => :gap_s), CAST(:t0 AS timestamptz))
-          AND t < least(b.at + make_interval(secs => :gap_s), CAST(:t1 AS timestamptz))
-          AND (CAST(:units AS text[]) IS NULL OR unit = ANY(CAST(:units AS text[])))
+        FROM patrol_fixes(  -- every unit's, whoever asks (migration s0010)
+            :region,
+            greatest(b.at - make_interval(secs => :gap_s), CAST(:t0 AS timestamptz)),
+            least(b.at + make_interval(secs => :gap_s), CAST(:t1 AS timestamptz)))
+        WHERE CAST(:units AS text[]) IS NULL OR unit = ANY(CAST(:units AS text[]))
         WINDOW w AS (PARTITION BY unit ORDER BY t)
     ) f
     WHERE f.prev_t < b.at AND f.t >= b.at

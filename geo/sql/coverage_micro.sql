@@ -22,9 +22,8 @@ f AS (
     SELECT unit, unit_kind, t, area_code,
            lag(t) OVER w AS prev_t,
            lag(unit_kind) OVER w AS prev_kind
-    FROM fixes
-    WHERE region = :region AND t >= :t0 AND t < :t1
-      AND (CAST(:units AS text[]) IS NULL OR unit = ANY(CAST(:units AS text[])))
+    FROM patrol_fixes(:region, :t0, :t1)  -- every unit's, whoever asks (migration s0010)
+    WHERE CAST(:units AS text[]) IS NULL OR unit = ANY(CAST(:units AS text[]))
     WINDOW w AS (PARTITION BY unit ORDER BY t)
 ),
 tracked AS (

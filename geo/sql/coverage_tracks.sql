@@ -1,18 +1,22 @@
 -- The patrol tracks of the period [:t0, :t1) as a GeoJSON FeatureCollection in EPSG:4326: one
 -- line per track, split as coverage_micro.sql splits them (a gap over :gap_s or a change of unit
--- kind), optionally only some units and only fixes inside one area's subtree.
-WITH f AS (
+-- kind), optionally only some units, and clipped to one area: :area, else the caller's area
+-- scope. Tracks are drawn from every fix of the period (patrol_fixes, migration s0010) and then
+-- cut to the area's boundary, so a unit that leaves the area and comes back shows two pieces,
+-- not a straight line across what it did outside. The area is read from ``areas``, which
+-- row-level security filters: an area outside a scoped caller's own clips everything away.
+WITH clip AS (
+    SELECT a.geom
+    FROM areas a
+    WHERE a.region = :region
+      AND a.code = coalesce(CAST(:area AS text), nullif(current_setting('gridsafe.scope', true), ''))
+),
+f AS (
     SELECT x.unit, x.unit_kind, x.t, x.geom,
            lag(x.t) OVER w AS prev_t,
            lag(x.unit_kind) OVER w AS prev_kind
-    FROM fixes x
-    WHERE x.region = :region AND x.t >= :t0 AND x.t < :t1
-      AND (CAST(:units AS text[]) IS NULL OR x.unit = ANY(CAST(:units AS text[])))
-      AND (CAST(:area AS text) IS NULL OR x.area_code IN (
-              SELECT a.code FROM areas a
-              WHERE a.region = :region AND a.level = 'micro'
-                AND (a.code = :area OR :area = ANY(a.ancestors))
-          ))
+    FROM patrol_fixes(:region, :t0, :t1) x
+    WHERE CAST(:units AS text[]) IS NULL OR x.unit = ANY(CAST(:units AS text[]))
     WINDOW w AS (PARTITION BY x.unit ORDER BY x.t)
 ),
 tracked AS (
@@ -23,13 +27,25 @@ tracked AS (
                     THEN 1 ELSE 0 END) OVER (PARTITION BY unit ORDER BY t) AS track
     FROM f
 ),
-lines AS (
+whole AS (
     SELECT unit, min(unit_kind) AS unit_kind, track, count(*) AS fixes,
            min(t) AS started, max(t) AS ended,
            ST_Simplify(ST_MakeLine(geom ORDER BY t), :simplify_m) AS geom
     FROM tracked
     GROUP BY unit, track
     HAVING count(*) > 1
+),
+lines AS (
+    -- Unclipped only when neither an area nor a scope asks for a clip.
+    SELECT w.unit, w.unit_kind, w.track, w.fixes, w.started, w.ended,
+           ST_CollectionExtract(ST_Intersection(w.geom, c.geom), 2) AS geom
+    FROM whole w
+    JOIN clip c ON ST_Intersects(w.geom, c.geom)
+    UNION ALL
+    SELECT w.unit, w.unit_kind, w.track, w.fixes, w.started, w.ended, w.geom
+    FROM whole w
+    WHERE CAST(:area AS text) IS NULL
+      AND coalesce(current_setting('gridsafe.scope', true), '') = ''
 )
 SELECT json_build_object(
     'type', 'FeatureCollection',
@@ -43,3 +59,4 @@ SELECT json_build_object(
     ) ORDER BY unit, track), '[]'::json)
 )::text
 FROM lines
+WHERE NOT ST_IsEmpty(geom)
