@@ -503,3 +503,68 @@ def test_expired_revoked_and_forged_tokens_are_refused(district: District) -> No
         assert _me(settings, live) == 401  # disabled with its tokens
     finally:
         engine.dispose()
+
+
+# Every table of the schema, and what the scoped role (grid heads and members) may do with it:
+# "rls" (row-level security decides which rows), "read" (reference data, all rows), "insert"
+# (append only), or "none". A new table without a line here fails the suite: decide first.
+TABLE_ACCESS = {
+    "alembic_version": "none",
+    "area_cell_grids": "read",
+    "area_cells": "rls",
+    "areas": "rls",
+    "audit_log": "none",
+    "buildings": "read",
+    "case_events": "rls",
+    "cases": "rls",
+    "checkins": "rls",
+    "coverage_cache": "rls",
+    "fixes": "rls",
+    "gridsafe_meta": "read",
+    "hazards": "rls",
+    "import_runs": "insert",
+    "incident_types": "read",
+    "incidents": "rls",
+    "login_attempts": "none",
+    "pois": "read",
+    "risk_runs": "read",
+    "risk_scores": "rls",
+    "roads": "read",
+    "route_legs": "rls",
+    "route_plans": "rls",
+    "route_stops": "rls",
+    "routing_edges": "read",
+    "routing_vertices": "read",
+    "spatial_ref_sys": "read",
+    "tokens": "none",
+    "users": "none",
+}
+
+
+def test_every_table_has_a_decided_access_for_the_scoped_role(district: District) -> None:
+    engine = make_engine(district.settings)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT c.relname, c.relrowsecurity, "
+                    "has_table_privilege('gridsafe_scoped', c.oid, 'SELECT'), "
+                    "has_table_privilege('gridsafe_scoped', c.oid, 'INSERT') "
+                    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
+                    "AND NOT c.relispartition"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    found = {}
+    for name, rls, can_read, can_insert in rows:
+        if rls:
+            found[name] = "rls"
+        elif can_read:
+            found[name] = "read"
+        elif can_insert:
+            found[name] = "insert"
+        else:
+            found[name] = "none"
+    assert found == TABLE_ACCESS
