@@ -43,6 +43,7 @@ import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
+from geo._pgcopy import binary_copy
 from geo.address import AddressGazetteer
 from geo.assessment import Method, bands, parse_method, validate_lec, validate_ls
 from geo.crs import CHINA_BOX, SourceCRS, parse_crs, to_target, to_wgs84
@@ -312,6 +313,9 @@ class _Context:
     # How long to wait for the turn: None (a file import) waits as long as it takes; a request
     # gives up after this many seconds with a BusyError.
     write_wait_s: float | None = None
+    # Staging table → column → type, read from the catalog once per import (the binary COPY
+    # writes each type's own form; the stage SQL files stay the one place the types are named).
+    stage_types: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def geocoder(self) -> AddressGazetteer:
         """The buildings' gazetteer, built on first use."""
@@ -535,14 +539,14 @@ def _stage_batch(ctx: _Context, batch: RawBatch, source: SourceCRS) -> int:
             ("staged_records", _COMMON_STAGE),
             (f"staged_{ctx.kind.name}", ("row", *ctx.kind.stage_columns)),  # names: KINDS
         ):
-            frame = pd.DataFrame({c: columns[c][keep] for c in stage_columns})
-            # One CSV text per table and batch, written by pandas' C writer: a Python call per
-            # row (copy.write_row) costs more than the database's whole COPY. An empty unquoted
-            # field is NULL in COPY's CSV format, as NaN and None are written; no cell is an
-            # empty string (the intake turns empty cells into None). Floats are written with
-            # repr's shortest round-trip digits, so x and y reach the database bit for bit.
-            payload = frame.to_csv(index=False, header=False, lineterminator="\n")
-            statement = f"COPY {table} ({', '.join(stage_columns)}) FROM STDIN (FORMAT csv)"
+            # One binary payload per table and batch, encoded column by column (geo._pgcopy):
+            # formatting it row by row in Python, even with pandas' CSV writer, cost more than
+            # the database's whole COPY. NaN and None are NULL; floats travel bit for bit.
+            types = ctx.stage_types[table]
+            payload = binary_copy(
+                [(types[c], columns[c][keep]) for c in stage_columns], encoding=raw.info.encoding
+            )
+            statement = f"COPY {table} ({', '.join(stage_columns)}) FROM STDIN (FORMAT binary)"
             with cur.copy(statement) as copy:
                 copy.write(payload)
             # Statistics, so the locate join hashes the batch against the cell lookup.
@@ -608,6 +612,22 @@ def _upsert_staged(ctx: _Context) -> None:
     ]
 
 
+def _column_types(conn: Connection, tables: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Table → column → type (as ``format_type`` names it): what the binary COPY must write."""
+    rows = conn.execute(
+        text(
+            "SELECT attrelid::regclass::text, attname, format_type(atttypid, atttypmod) "
+            "FROM pg_attribute WHERE attrelid = ANY(CAST(:tables AS regclass[])) "
+            "AND attnum > 0 AND NOT attisdropped"
+        ),
+        {"tables": list(tables)},
+    )
+    out: dict[str, dict[str, str]] = {table: {} for table in tables}
+    for table, column, pg_type in rows:
+        out[str(table)][str(column)] = str(pg_type)
+    return out
+
+
 def _run_import(
     ctx: _Context,
     settings: Any,
@@ -626,6 +646,7 @@ def _run_import(
     ctx.cell_m = ensure_cells(ctx.conn, settings)
     ctx.conn.execute(sql("records_stage"))
     ctx.conn.execute(sql(f"{ctx.kind.name}_stage"))
+    ctx.stage_types = _column_types(ctx.conn, ("staged_records", f"staged_{ctx.kind.name}"))
     for batch, source in batches:
         # identifiers from KINDS
         ctx.conn.execute(text(f"TRUNCATE staged_records, staged_places, staged_{ctx.kind.name}"))
