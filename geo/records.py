@@ -205,9 +205,44 @@ def _times(values: np.ndarray, name: str, zone: ZoneInfo, checks: _Checks) -> np
     """
     out = np.full(len(values), np.nan)
     present = _present(values)
-    cleaned = pd.Series(values, dtype=object)[present].astype(str)
-    # Only values with date punctuation or odd whitespace need cleaning; most files write one
-    # ISO form throughout, and three string passes over a million cells cost seconds.
+    cells = pd.Series(values, dtype=object)[present]
+    rest = cells
+    fast = _fast_format(cells)
+    if fast is not None:
+        # Most files write one plain form throughout: one strict parse (in C) takes those, and
+        # only the cells it leaves (other forms, offsets, typos) go the general way below.
+        stamps = pd.to_datetime(cells, format=fast, errors="coerce")
+        parsed = stamps.notna()
+        _localized_seconds(stamps[parsed], zone, out)
+        rest = cells[~parsed]
+    if not rest.empty:
+        _general_times(rest.astype(str), zone, out)
+    checks.reject(
+        present & np.isnan(out),
+        lambda i: f"{name} {values[i]!r} is not a date/time (use e.g. 2025-03-01 08:30)",
+    )
+    return out
+
+
+def _fast_format(cells: pd.Series) -> str | None:
+    """The strict format of the first cell if it is a plain ``YYYY-MM-DD[ T]HH:MM[:SS]``.
+
+    ``None`` (use the general way for every cell) when a cell is not ASCII: the strict parse
+    reads full-width digits and the general one does not, and the two must agree on every cell
+    the strict one takes. On ASCII cells the strict formats accept a subset of what the general
+    way does, with the same value (``tests/test_times.py``).
+    """
+    if cells.empty or not "".join(cells.to_numpy(dtype=str)).isascii():
+        return None
+    first = str(cells.iloc[0])
+    separator = "T" if "T" in first else " "
+    clock = "%H:%M:%S" if first.count(":") == 2 else "%H:%M"
+    return f"%Y-%m-%d{separator}{clock}"
+
+
+def _general_times(cleaned: pd.Series, zone: ZoneInfo, out: np.ndarray) -> None:
+    """Any accepted form (see :func:`_times`) into ``out`` at the series' index; NaN if none."""
+    # Only values with date punctuation or odd whitespace need cleaning.
     messy = cleaned.str.contains(_MESSY_TIME_RE)
     if messy.any():
         cleaned[messy] = (
@@ -222,15 +257,22 @@ def _times(values: np.ndarray, name: str, zone: ZoneInfo, checks: _Checks) -> np
         if part.empty:
             continue
         stamps = pd.to_datetime(part, format="ISO8601", errors="coerce", utc=utc)
-        if not utc:
-            stamps = stamps.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-        seconds = (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
-        out[part.index.to_numpy()] = seconds.to_numpy(dtype=np.float64, na_value=np.nan)
-    checks.reject(
-        present & np.isnan(out),
-        lambda i: f"{name} {values[i]!r} is not a date/time (use e.g. 2025-03-01 08:30)",
-    )
-    return out
+        if utc:
+            out[part.index.to_numpy()] = _epoch_seconds(stamps)
+        else:
+            _localized_seconds(stamps, zone, out)
+
+
+def _localized_seconds(stamps: pd.Series, zone: ZoneInfo, out: np.ndarray) -> None:
+    """Naive local times into ``out`` (at the series' index) as epoch seconds; NaN for times
+    that do not exist or are ambiguous in ``zone`` (a DST change)."""
+    local = stamps.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    out[stamps.index.to_numpy()] = _epoch_seconds(local)
+
+
+def _epoch_seconds(stamps: pd.Series) -> np.ndarray:
+    seconds = (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _geographic(source: SourceCRS) -> bool:
@@ -358,7 +400,10 @@ def _incident_fields(
 ) -> dict[str, np.ndarray]:
     types = _text(cells, "type", n)
     _required(types, "type", checks)
-    codes = np.array([ctx.types.get(str(t).casefold()) if t else None for t in types], object)
+    # A file uses a handful of types: look up each distinct cell once, not every row.
+    index, distinct = pd.factorize(types)
+    found = np.array([ctx.types.get(str(t).casefold()) for t in distinct] + [None], object)
+    codes = found[index]  # factorize marks an empty cell -1: the None appended last
     checks.reject(
         _present(types) & ~_present(codes),
         lambda i: f"unknown incident type {types[i]!r} (add it with `gridsafe types add`)",
