@@ -4,7 +4,8 @@ An import stages each batch with ``COPY ... FROM STDIN (FORMAT binary)``. Format
 row by row in Python (psycopg's ``write_row``, or a CSV writer that formats every float with
 ``repr``) costs more than the server's whole COPY; here each column is encoded in one pass and
 scattered into the payload by computed offsets, so the Python work per batch is a handful of
-numpy operations per column (plus one ``str.encode`` per text cell, in a comprehension).
+numpy operations per column (text that is all ASCII is encoded in one call per column; other
+text one ``str.encode`` per cell).
 
 The format (PostgreSQL documentation, "COPY", section "Binary Format"): an 11-byte signature,
 a 32-bit flags field and a 32-bit header-extension length; per row a 16-bit field count and, per
@@ -16,6 +17,7 @@ reach the database exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -86,12 +88,10 @@ def binary_copy(columns: Sequence[tuple[str, np.ndarray]], *, encoding: str = "u
             lengths = np.where(null, 0, width).astype(np.int64)
             parts.append((cells[~null].reshape(-1), lengths, null))
         elif pg_type in _TEXT:
-            prefix = _TEXT[pg_type]
-            null = np.asarray(pd.isna(values))
-            encoded = [prefix + str(v).encode(encoding) for v in values[~null]]
             lengths = np.zeros(n, dtype=np.int64)
-            lengths[~null] = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-            parts.append((np.frombuffer(b"".join(encoded), dtype=np.uint8), lengths, null))
+            null = np.asarray(pd.isna(values))
+            raw, lengths[~null] = _text(values[~null].tolist(), _TEXT[pg_type], encoding)
+            parts.append((np.frombuffer(raw, dtype=np.uint8), lengths, null))
         else:
             msg = f"binary COPY of a {pg_type!r} column is not supported (use {COPY_TYPES})"
             raise ValueError(msg)
@@ -115,6 +115,25 @@ def binary_copy(columns: Sequence[tuple[str, np.ndarray]], *, encoding: str = "u
         out[dest] = data
         at = at + lengths
     return out.tobytes()
+
+
+def _text(cells: list[object], prefix: bytes, encoding: str) -> tuple[bytes, np.ndarray]:
+    """The cells' bytes (each after ``prefix``) laid end to end, and each cell's length."""
+    strings = cast(list[str], cells)
+    try:
+        joined = "".join(strings)
+    except TypeError:  # a cell that is not text (a number): spelled as str() spells it
+        strings = [str(c) for c in cells]
+        joined = "".join(strings)
+    if joined.isascii():
+        # One byte per character in every client encoding PostgreSQL has (all keep ASCII as
+        # is): the lengths are the strings' and one encode makes the bytes, none per cell.
+        lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+        sep = prefix.decode("ascii")
+        data = (sep + sep.join(strings) if strings else "").encode(encoding)
+        return data, lengths + len(prefix)
+    encoded = [prefix + text.encode(encoding) for text in strings]
+    return b"".join(encoded), np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
 
 
 def _scatter(out: np.ndarray, at: np.ndarray, cells: np.ndarray) -> None:

@@ -20,25 +20,28 @@ def test_round_trip(db: Engine) -> None:
         ("jsonb", np.array(['{"k": "值"}', None, "[]", None, "1"], dtype=object)),
         ("smallint", np.array([None, 3, 5.0, -2, 32767], dtype=object)),
         ("text", np.where(np.array([True, False, True, False, True]), "address", "coordinates")),
+        ("jsonb", np.array(['{"a": 1}', None, "[]", None, "2"], dtype=object)),  # ASCII
+        ("text", np.array([1, None, 2.5, "x", None], dtype=object)),  # not all str
     ]
     with db.begin() as conn:
         raw = conn.connection.driver_connection
         assert isinstance(raw, psycopg.Connection)
         with raw.cursor() as cur:
             cur.execute(
-                "CREATE TEMP TABLE t (a integer, b text, c float8, d jsonb, e smallint, f text)"
+                "CREATE TEMP TABLE t (a integer, b text, c float8, d jsonb, e smallint, f text, "
+                "g jsonb, h text)"
             )
             with cur.copy("COPY t FROM STDIN (FORMAT binary)") as copy:
                 copy.write(binary_copy(columns, encoding=raw.info.encoding))
             with cur.copy("COPY t FROM STDIN (FORMAT binary)") as copy:
                 copy.write(binary_copy([(kind, values[:0]) for kind, values in columns]))
-            rows = cur.execute("SELECT a, b, c, d, e, f FROM t ORDER BY a").fetchall()
+            rows = cur.execute("SELECT * FROM t ORDER BY a").fetchall()
     assert rows == [
-        (-5, "h", 5e-324, 1, 32767, "address"),
-        (1, "中文地址", 0.1, {"k": "值"}, None, "address"),
-        (2, None, None, None, 3, "coordinates"),
-        (3, "", -1e300, [], 5, "address"),
-        (70000, 'x,y\n"q"\t\\N', 445566.123456789, None, -2, "coordinates"),
+        (-5, "h", 5e-324, 1, 32767, "address", 2, None),
+        (1, "中文地址", 0.1, {"k": "值"}, None, "address", {"a": 1}, "1"),
+        (2, None, None, None, 3, "coordinates", None, None),
+        (3, "", -1e300, [], 5, "address", [], "2.5"),
+        (70000, 'x,y\n"q"\t\\N', 445566.123456789, None, -2, "coordinates", None, "x"),
     ]
 
 
