@@ -43,6 +43,7 @@ import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
+from geo._pgcopy import binary_copy
 from geo.address import AddressGazetteer
 from geo.assessment import Method, bands, parse_method, validate_lec, validate_ls
 from geo.crs import CHINA_BOX, SourceCRS, parse_crs, to_target, to_wgs84
@@ -204,9 +205,44 @@ def _times(values: np.ndarray, name: str, zone: ZoneInfo, checks: _Checks) -> np
     """
     out = np.full(len(values), np.nan)
     present = _present(values)
-    cleaned = pd.Series(values, dtype=object)[present].astype(str)
-    # Only values with date punctuation or odd whitespace need cleaning; most files write one
-    # ISO form throughout, and three string passes over a million cells cost seconds.
+    cells = pd.Series(values, dtype=object)[present]
+    rest = cells
+    fast = _fast_format(cells)
+    if fast is not None:
+        # Most files write one plain form throughout: one strict parse (in C) takes those, and
+        # only the cells it leaves (other forms, offsets, typos) go the general way below.
+        stamps = pd.to_datetime(cells, format=fast, errors="coerce")
+        parsed = stamps.notna()
+        _localized_seconds(stamps[parsed], zone, out)
+        rest = cells[~parsed]
+    if not rest.empty:
+        _general_times(rest.astype(str), zone, out)
+    checks.reject(
+        present & np.isnan(out),
+        lambda i: f"{name} {values[i]!r} is not a date/time (use e.g. 2025-03-01 08:30)",
+    )
+    return out
+
+
+def _fast_format(cells: pd.Series) -> str | None:
+    """The strict format of the first cell if it is a plain ``YYYY-MM-DD[ T]HH:MM[:SS]``.
+
+    ``None`` (use the general way for every cell) when a cell is not ASCII: the strict parse
+    reads full-width digits and the general one does not, and the two must agree on every cell
+    the strict one takes. On ASCII cells the strict formats accept a subset of what the general
+    way does, with the same value (``tests/test_times.py``).
+    """
+    if cells.empty or not "".join(cells.to_numpy(dtype=str)).isascii():
+        return None
+    first = str(cells.iloc[0])
+    separator = "T" if "T" in first else " "
+    clock = "%H:%M:%S" if first.count(":") == 2 else "%H:%M"
+    return f"%Y-%m-%d{separator}{clock}"
+
+
+def _general_times(cleaned: pd.Series, zone: ZoneInfo, out: np.ndarray) -> None:
+    """Any accepted form (see :func:`_times`) into ``out`` at the series' index; NaN if none."""
+    # Only values with date punctuation or odd whitespace need cleaning.
     messy = cleaned.str.contains(_MESSY_TIME_RE)
     if messy.any():
         cleaned[messy] = (
@@ -221,15 +257,22 @@ def _times(values: np.ndarray, name: str, zone: ZoneInfo, checks: _Checks) -> np
         if part.empty:
             continue
         stamps = pd.to_datetime(part, format="ISO8601", errors="coerce", utc=utc)
-        if not utc:
-            stamps = stamps.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-        seconds = (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
-        out[part.index.to_numpy()] = seconds.to_numpy(dtype=np.float64, na_value=np.nan)
-    checks.reject(
-        present & np.isnan(out),
-        lambda i: f"{name} {values[i]!r} is not a date/time (use e.g. 2025-03-01 08:30)",
-    )
-    return out
+        if utc:
+            out[part.index.to_numpy()] = _epoch_seconds(stamps)
+        else:
+            _localized_seconds(stamps, zone, out)
+
+
+def _localized_seconds(stamps: pd.Series, zone: ZoneInfo, out: np.ndarray) -> None:
+    """Naive local times into ``out`` (at the series' index) as epoch seconds; NaN for times
+    that do not exist or are ambiguous in ``zone`` (a DST change)."""
+    local = stamps.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    out[stamps.index.to_numpy()] = _epoch_seconds(local)
+
+
+def _epoch_seconds(stamps: pd.Series) -> np.ndarray:
+    seconds = (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _geographic(source: SourceCRS) -> bool:
@@ -312,6 +355,9 @@ class _Context:
     # How long to wait for the turn: None (a file import) waits as long as it takes; a request
     # gives up after this many seconds with a BusyError.
     write_wait_s: float | None = None
+    # Staging table → column → type, read from the catalog once per import (the binary COPY
+    # writes each type's own form; the stage SQL files stay the one place the types are named).
+    stage_types: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def geocoder(self) -> AddressGazetteer:
         """The buildings' gazetteer, built on first use."""
@@ -354,7 +400,10 @@ def _incident_fields(
 ) -> dict[str, np.ndarray]:
     types = _text(cells, "type", n)
     _required(types, "type", checks)
-    codes = np.array([ctx.types.get(str(t).casefold()) if t else None for t in types], object)
+    # A file uses a handful of types: look up each distinct cell once, not every row.
+    index, distinct = pd.factorize(types)
+    found = np.array([ctx.types.get(str(t).casefold()) for t in distinct] + [None], object)
+    codes = found[index]  # factorize marks an empty cell -1: the None appended last
     checks.reject(
         _present(types) & ~_present(codes),
         lambda i: f"unknown incident type {types[i]!r} (add it with `gridsafe types add`)",
@@ -535,14 +584,14 @@ def _stage_batch(ctx: _Context, batch: RawBatch, source: SourceCRS) -> int:
             ("staged_records", _COMMON_STAGE),
             (f"staged_{ctx.kind.name}", ("row", *ctx.kind.stage_columns)),  # names: KINDS
         ):
-            frame = pd.DataFrame({c: columns[c][keep] for c in stage_columns})
-            # One CSV text per table and batch, written by pandas' C writer: a Python call per
-            # row (copy.write_row) costs more than the database's whole COPY. An empty unquoted
-            # field is NULL in COPY's CSV format, as NaN and None are written; no cell is an
-            # empty string (the intake turns empty cells into None). Floats are written with
-            # repr's shortest round-trip digits, so x and y reach the database bit for bit.
-            payload = frame.to_csv(index=False, header=False, lineterminator="\n")
-            statement = f"COPY {table} ({', '.join(stage_columns)}) FROM STDIN (FORMAT csv)"
+            # One binary payload per table and batch, encoded column by column (geo._pgcopy):
+            # formatting it row by row in Python, even with pandas' CSV writer, cost more than
+            # the database's whole COPY. NaN and None are NULL; floats travel bit for bit.
+            types = ctx.stage_types[table]
+            payload = binary_copy(
+                [(types[c], columns[c][keep]) for c in stage_columns], encoding=raw.info.encoding
+            )
+            statement = f"COPY {table} ({', '.join(stage_columns)}) FROM STDIN (FORMAT binary)"
             with cur.copy(statement) as copy:
                 copy.write(payload)
             # Statistics, so the locate join hashes the batch against the cell lookup.
@@ -608,6 +657,22 @@ def _upsert_staged(ctx: _Context) -> None:
     ]
 
 
+def _column_types(conn: Connection, tables: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Table → column → type (as ``format_type`` names it): what the binary COPY must write."""
+    rows = conn.execute(
+        text(
+            "SELECT attrelid::regclass::text, attname, format_type(atttypid, atttypmod) "
+            "FROM pg_attribute WHERE attrelid = ANY(CAST(:tables AS regclass[])) "
+            "AND attnum > 0 AND NOT attisdropped"
+        ),
+        {"tables": list(tables)},
+    )
+    out: dict[str, dict[str, str]] = {table: {} for table in tables}
+    for table, column, pg_type in rows:
+        out[str(table)][str(column)] = str(pg_type)
+    return out
+
+
 def _run_import(
     ctx: _Context,
     settings: Any,
@@ -626,6 +691,7 @@ def _run_import(
     ctx.cell_m = ensure_cells(ctx.conn, settings)
     ctx.conn.execute(sql("records_stage"))
     ctx.conn.execute(sql(f"{ctx.kind.name}_stage"))
+    ctx.stage_types = _column_types(ctx.conn, ("staged_records", f"staged_{ctx.kind.name}"))
     for batch, source in batches:
         # identifiers from KINDS
         ctx.conn.execute(text(f"TRUNCATE staged_records, staged_places, staged_{ctx.kind.name}"))

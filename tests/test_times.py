@@ -1,0 +1,56 @@
+"""The import's strict time formats agree with the general parser on every cell they take.
+
+``geo.records._times`` parses a batch with one strict format (chosen from its first cell) and
+sends only the cells it leaves through the general way (cleaning, offsets, ISO 8601). A cell
+that is not ASCII sends the whole batch the general way, so the same cells with one appended
+give the general answer to compare with.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from geo.records import _Checks, _times
+
+ZONE = ZoneInfo("Asia/Shanghai")
+CELLS = [
+    "2025-03-01 08:30",
+    "2025-3-1 8:5",
+    "2025-03-01  08:30",
+    "2025-03-01\t08:30",
+    "2025-03-01 08:30:00",
+    "2025-03-01T08:30",
+    "2025-03-01T08:30:00",
+    "2025-03-01 08:30+08:00",
+    "2025-03-01T08:30:00Z",
+    "2025/3/1 8:30",
+    "2025.03.01 08:30",
+    "2025-03-01",
+    "2025-02-30 08:30",
+    "2025-03-01 24:00",
+    "2025-03-01 08:60",
+    "25-03-01 08:30",
+    "1988-04-10 02:30",  # no such time: China's clocks went forward (DST 1986-1991)
+    "1986-09-14 01:30",  # twice that night: ambiguous
+    "2025-03-01 08:30 ",
+    "08:30 2025-03-01",
+    "soon",
+    None,
+]
+
+
+@pytest.mark.parametrize(
+    "first", ["2025-03-01 08:30", "2025-03-01T08:30:00", "2025-03-01 08:30:00", "2025/3/1 8:30"]
+)
+def test_strict_format_agrees_with_the_general_way(first: str) -> None:
+    cells = np.array([first, *CELLS], dtype=object)
+    general = np.array([*cells, "２０２５年3月1日 08:30"], dtype=object)
+    fast_checks, general_checks = _Checks(len(cells)), _Checks(len(general))
+    fast = _times(cells, "t", ZONE, fast_checks)
+    slow = _times(general, "t", ZONE, general_checks)[:-1]
+    np.testing.assert_array_equal(fast, slow)  # NaN where both refuse
+    assert list(fast_checks.reasons) == list(general_checks.reasons[:-1])
+    assert np.isfinite(fast).sum() == 15
