@@ -211,10 +211,14 @@ def _times(values: np.ndarray, name: str, zone: ZoneInfo, checks: _Checks) -> np
     if fast is not None:
         # Most files write one plain form throughout: one strict parse (in C) takes those, and
         # only the cells it leaves (other forms, offsets, typos) go the general way below.
-        stamps = pd.to_datetime(cells, format=fast, errors="coerce")
-        parsed = stamps.notna()
-        _localized_seconds(stamps[parsed], zone, out)
-        rest = cells[~parsed]
+        try:
+            stamps = pd.to_datetime(cells, format=fast, errors="coerce").dt.as_unit("ns")
+        except _PARSE_FAILURES:
+            stamps = None  # a year outside 1678-2262: the general way rejects only its cell
+        if stamps is not None:
+            parsed = stamps.notna()
+            _localized_seconds(stamps[parsed], zone, out)
+            rest = cells[~parsed]
     if not rest.empty:
         _general_times(rest.astype(str), zone, out)
     checks.reject(
@@ -256,11 +260,40 @@ def _general_times(cleaned: pd.Series, zone: ZoneInfo, out: np.ndarray) -> None:
         part = cleaned[mask]
         if part.empty:
             continue
-        stamps = pd.to_datetime(part, format="ISO8601", errors="coerce", utc=utc)
+        stamps = _iso_stamps(part, utc=utc)
         if utc:
             out[part.index.to_numpy()] = _epoch_seconds(stamps)
         else:
             _localized_seconds(stamps, zone, out)
+
+
+# What pandas raises, despite errors="coerce", on some cells: fractional seconds mixed with
+# whole ones, years before 1678, text that starts like an offset ("-2025-03-01").
+_PARSE_FAILURES = (TypeError, ValueError, OverflowError, pd.errors.OutOfBoundsDatetime)
+
+
+def _iso_stamps(part: pd.Series, *, utc: bool) -> pd.Series:
+    """``pd.to_datetime`` in ISO 8601, NaT for what it cannot read. When one odd cell makes
+    pandas raise for the whole batch, the cells are parsed one by one, so that only that cell
+    is rejected (with its row) and the others keep their times."""
+    try:
+        stamps = pd.to_datetime(part, format="ISO8601", errors="coerce", utc=utc)
+        if utc or stamps.dt.tz is None:  # an offset read into text that seemed to have none
+            return stamps.dt.as_unit("ns")  # raises for a year outside 1678-2262
+    except _PARSE_FAILURES:
+        pass
+    values = []
+    for cell in part:
+        try:
+            stamp = pd.to_datetime(cell, format="ISO8601", utc=utc)
+            stamp = stamp if stamp is pd.NaT else stamp.as_unit("ns")
+        except _PARSE_FAILURES:
+            stamp = pd.NaT
+        if not utc and stamp is not pd.NaT and stamp.tzinfo is not None:
+            stamp = pd.NaT  # an offset read into what the check above found had none
+        values.append(stamp)
+    dtype = "datetime64[ns, UTC]" if utc else "datetime64[ns]"
+    return pd.Series(values, index=part.index, dtype=dtype)
 
 
 def _localized_seconds(stamps: pd.Series, zone: ZoneInfo, out: np.ndarray) -> None:

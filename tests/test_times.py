@@ -54,3 +54,21 @@ def test_strict_format_agrees_with_the_general_way(first: str) -> None:
     np.testing.assert_array_equal(fast, slow)  # NaN where both refuse
     assert list(fast_checks.reasons) == list(general_checks.reasons[:-1])
     assert np.isfinite(fast).sum() == 15
+
+
+@pytest.mark.parametrize(
+    "odd",
+    ["2025-03-01 08:30:00.5", "0025-03-01 08:30", "-2025-03-01", "/2025", ".5", "9999-12-31 23:59"],
+)
+def test_a_cell_pandas_cannot_read_is_rejected_alone(odd: str) -> None:
+    """Cells on which pandas raises for the whole batch (fractional seconds among whole ones,
+    years outside 1678-2262, text that starts like an offset) reject only their own row."""
+    values = np.array(["2025-03-01 08:30", odd, "2025-03-02 09:00"], dtype=object)
+    checks = _Checks(len(values))
+    out = _times(values, "occurred_at", ZoneInfo("Asia/Shanghai"), checks)
+    assert list(np.isnan(out)) == [False, True, False]
+    assert checks.reasons[0] is None
+    assert checks.reasons[2] is None
+    assert checks.reasons[1] == (
+        f"occurred_at {odd!r} is not a date/time (use e.g. 2025-03-01 08:30)"
+    )
