@@ -9,16 +9,13 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from geo.access import DEMO_PASSWORD, User
 from geo.settings import Settings
 from maps.assets import url
+from maps.pages import TEMPLATES
 
-_ENV = Environment(
-    loader=PackageLoader("maps", "templates"), autoescape=select_autoescape(), trim_blocks=True
-)
 _BODY = re.compile(r"<body[^>]*>", re.IGNORECASE)
 
 # Top centre and bottom centre: free on every page (the maps keep their title top left,
@@ -54,7 +51,7 @@ def login_page(
     demo_accounts: list[User] | None = None,
 ) -> str:
     """The sign-in form; in demo mode it lists the demo accounts and their password."""
-    return _ENV.get_template("login.html").render(
+    return TEMPLATES.get_template("login.html").render(
         css=url("gridsafe/maps.css"),
         banner=demo_banner(settings),
         next_path=next_path,

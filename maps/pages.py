@@ -278,9 +278,10 @@ def incidents_heat_json(
     return {"count": len(points), "points": [[round(y, 6), round(x, 6)] for x, y in points]}
 
 
-_ENV = Environment(
+TEMPLATES = Environment(
     loader=PackageLoader("maps", "templates"), autoescape=select_autoescape(), trim_blocks=True
 )
+"""The Jinja templates of ``maps/templates`` (every page that is not a folium map)."""
 
 
 def dashboard_page(
@@ -304,7 +305,7 @@ def dashboard_page(
         if months.last_year == 0
         else round(100.0 * (months.this_year - months.last_year) / months.last_year)
     )
-    html = _ENV.get_template("dashboard.html").render(
+    html = TEMPLATES.get_template("dashboard.html").render(
         today=today,
         region=settings.region,
         levels=[

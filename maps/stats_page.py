@@ -11,17 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 
 from geo.settings import Settings
 from geo.stats import case_stats
 from maps.assets import url
-from maps.pages import check_offline
-
-_ENV = Environment(
-    loader=PackageLoader("maps", "templates"), autoescape=select_autoescape(), trim_blocks=True
-)
+from maps.pages import TEMPLATES, check_offline
 
 CURRENT, PREVIOUS = "#1d4f91", "#b7c4d6"
 """Bar colours: this period dark, a year earlier pale (the dashboard's link blue)."""
@@ -112,7 +107,7 @@ def stats_page(
     """Render the statistics page of an area and a period (local days, both included)."""
     stats = case_stats(engine, settings, area=area, start=start, end=end)
     grids = {g["key"]: g for g in stats["by_grid"]}
-    html = _ENV.get_template("stats.html").render(
+    html = TEMPLATES.get_template("stats.html").render(
         s=stats,
         area=area or "",
         start=start,
