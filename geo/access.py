@@ -211,6 +211,16 @@ def add_demo_users(engine: Engine, settings: Settings, *, grid3: str, micro: str
     return demo_users(engine)
 
 
+def _revoke_all(conn: Connection, user_id: int) -> int:
+    """Revoke every live token of a user; returns how many."""
+    return int(
+        conn.execute(
+            text("UPDATE tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL"),
+            {"id": user_id},
+        ).rowcount
+    )
+
+
 def get_user(conn: Connection, username: str) -> User:
     """The account named ``username``."""
     row = conn.execute(
@@ -234,10 +244,7 @@ def disable_user(engine: Engine, username: str) -> User:
             text("UPDATE users SET disabled_at = now() WHERE id = :id AND disabled_at IS NULL"),
             {"id": user.id},
         )
-        conn.execute(
-            text("UPDATE tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL"),
-            {"id": user.id},
-        )
+        _revoke_all(conn, user.id)
     return User(**{**user.__dict__, "disabled": True})
 
 
@@ -258,10 +265,7 @@ def set_password(engine: Engine, settings: Settings, username: str, password: st
             text("UPDATE users SET password_hash = :h WHERE id = :id"),
             {"h": _HASHER.hash(password), "id": user.id},
         )
-        conn.execute(
-            text("UPDATE tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL"),
-            {"id": user.id},
-        )
+        _revoke_all(conn, user.id)
 
 
 def issue_token(
@@ -332,11 +336,8 @@ def revoke_user_tokens(engine: Engine, username: str) -> int:
     """Revoke every live token of a user; returns how many."""
     with engine.begin() as conn:
         user = get_user(conn, username)
-        n = conn.execute(
-            text("UPDATE tokens SET revoked_at = now() WHERE user_id = :id AND revoked_at IS NULL"),
-            {"id": user.id},
-        ).rowcount
-    return int(n)
+        n = _revoke_all(conn, user.id)
+    return n
 
 
 def login(engine: Engine, settings: Settings, username: str, password: str, *, client: str) -> User:
