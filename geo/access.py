@@ -336,8 +336,7 @@ def revoke_user_tokens(engine: Engine, username: str) -> int:
     """Revoke every live token of a user; returns how many."""
     with engine.begin() as conn:
         user = get_user(conn, username)
-        n = _revoke_all(conn, user.id)
-    return n
+        return _revoke_all(conn, user.id)
 
 
 def login(engine: Engine, settings: Settings, username: str, password: str, *, client: str) -> User:
