@@ -15,10 +15,10 @@ from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
-from rich.console import Console
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from api.cli_common import err, fail, out
 from api.cli_risk import risk_app
 from api.cli_routes import import_osm_cmd, network_app, routes_app
 from api.cli_users import user_app
@@ -54,8 +54,6 @@ app.add_typer(network_app, name="network")
 app.add_typer(routes_app, name="routes")
 app.add_typer(user_app, name="user")
 
-out = Console()
-err = Console(stderr=True)
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "boundaries"
 
@@ -76,8 +74,7 @@ def _run(step: Callable[[], T]) -> T:
     try:
         return step()
     except GridsafeError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         err.print(

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from api.cli_common import fail, out
 from geo.assessment import Colour
 from geo.database import make_engine
 from geo.errors import GridsafeError
@@ -17,9 +17,6 @@ from geo.risk import as_of_instant, evaluate, run_risk
 from geo.settings import get_settings
 
 risk_app = typer.Typer(help="The four-colour risk map.", no_args_is_help=True)
-
-out = Console()
-err = Console(stderr=True)
 
 
 @risk_app.command("compute")
@@ -40,8 +37,7 @@ def compute_cmd(
     try:
         run_id, result = run_risk(engine, settings, as_of=when)
     except GridsafeError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     finally:
         engine.dispose()
     table = Table(title=f"risk run {run_id} as of {when.isoformat()}")
@@ -76,8 +72,7 @@ def evaluate_cmd(
     try:
         ev = evaluate(engine, settings, split=split.date(), period_days=period_days)
     except GridsafeError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(1) from exc
+        raise fail(exc) from exc
     finally:
         engine.dispose()
     table = Table(

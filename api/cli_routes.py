@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from api.cli_common import fail, out
 from geo.database import make_engine
 from geo.errors import GridsafeError, InputError
 from geo.routing.network import UnitKind, build_network
@@ -21,14 +21,6 @@ from geo.settings import get_settings
 network_app = typer.Typer(help="The road network for routing (pgRouting).", no_args_is_help=True)
 routes_app = typer.Typer(help="Patrol route plans.", no_args_is_help=True)
 
-out = Console()
-err = Console(stderr=True)
-
-
-def _fail(exc: GridsafeError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-    return typer.Exit(1)
-
 
 @network_app.command("build")
 def build_cmd() -> None:
@@ -38,7 +30,7 @@ def build_cmd() -> None:
     try:
         stats = build_network(engine, settings)
     except GridsafeError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     finally:
         engine.dispose()
     for line in stats.lines():
@@ -57,7 +49,7 @@ def import_osm_cmd(path: Path) -> None:
             out.print(line, markup=False, highlight=False)
         stats = build_network(engine, settings)
     except GridsafeError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     finally:
         engine.dispose()
     for line in stats.lines():
@@ -97,9 +89,9 @@ def plan_cmd(
         )
         plan = plan_routes(engine, settings, request)
     except GridsafeError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     except ValueError as exc:  # an unknown unit kind
-        raise _fail(InputError(str(exc))) from exc
+        raise fail(InputError(str(exc))) from exc
     finally:
         engine.dispose()
     if as_json:

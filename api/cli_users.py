@@ -9,8 +9,8 @@ from functools import partial
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from api.cli_common import err, fail, out
 from geo.access import (
     Role,
     add_user,
@@ -28,8 +28,6 @@ from geo.settings import get_settings
 
 user_app = typer.Typer(help="User accounts, roles, area scopes and tokens.", no_args_is_help=True)
 
-out = Console()
-err = Console(stderr=True)
 
 PasswordStdin = Annotated[
     bool,
@@ -41,11 +39,6 @@ def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
-
-
-def _fail(exc: GridsafeError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-    return typer.Exit(1)
 
 
 @user_app.command("add")
@@ -72,7 +65,7 @@ def user_add(
             display_name=name,
         )
     except GridsafeError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     finally:
         engine.dispose()
     where = f" in {user.scope}" if user.scope else ""
@@ -97,7 +90,7 @@ def _one(action: str, step: Callable[[], object]) -> None:
     try:
         step()
     except GridsafeError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     out.print(action, highlight=False)
 
 
@@ -150,7 +143,7 @@ def user_token(
         ttl = timedelta(hours=hours or settings.token_ttl_h)
         issued = issue_token(engine, user, "api", ttl=ttl, label=label or "cli")
     except GridsafeError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     finally:
         engine.dispose()
     err.print(f"expires {issued.expires_at:%Y-%m-%d %H:%M} UTC", highlight=False)
@@ -164,7 +157,7 @@ def user_revoke(username: str) -> None:
     try:
         n = revoke_user_tokens(engine, username)
     except GridsafeError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     finally:
         engine.dispose()
     out.print(f"{n} token(s) of {username} revoked", highlight=False)
