@@ -50,8 +50,11 @@ def api_client(
     scope: str | None = None,
     *,
     app: FastAPI | None = None,
+    follow_redirects: bool = True,
 ) -> TestClient:
     """A test client of the app signed in (bearer token) as a new user of ``role``."""
     user = make_user(settings, role, scope)
     headers = {"Authorization": f"Bearer {token_for(settings, user)}"}
-    return TestClient(app or create_app(settings), headers=headers)
+    return TestClient(
+        app or create_app(settings), headers=headers, follow_redirects=follow_redirects
+    )

@@ -40,7 +40,7 @@ from geo.coverage.tracks import import_tracks
 from geo.database import acting_as, make_engine
 from geo.records import submit_records
 from geo.settings import Settings
-from tests.clients import make_user, token_for
+from tests.clients import api_client, make_user, token_for
 from tests.test_maps import CELL, X0, Y0, build_district
 from tests.test_routes_page import _plan
 from tests.test_tiles import tile_of
@@ -252,9 +252,7 @@ def _client(d: District, role: Role | None) -> TestClient:
     if role is None:
         return TestClient(create_app(d.settings), follow_redirects=False)
     scope = {Role.GRID_HEAD: HEAD_SCOPE, Role.GRID_MEMBER: MEMBER_SCOPE}.get(role)
-    user = make_user(d.settings, role, scope)
-    headers = {"Authorization": f"Bearer {token_for(d.settings, user)}"}
-    return TestClient(create_app(d.settings), headers=headers, follow_redirects=False)
+    return api_client(d.settings, role, scope, follow_redirects=False)
 
 
 @pytest.mark.parametrize("role", [None, *Role], ids=lambda r: str(r or "anonymous"))
