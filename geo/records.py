@@ -140,6 +140,9 @@ _OFFSET_RE = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
 # than single spaces, leading or trailing whitespace.
 _MESSY_TIME_RE = re.compile(r"[/.年月日]|\s{2,}|[^\S ]|^\s|\s$")
 _DATE_PUNCT = str.maketrans({"/": "-", ".": "-", "年": "-", "月": "-", "日": " "})
+# The decimal point of fractional seconds ("08:30:00.5"), which is not date punctuation: kept
+# apart (as NUL, which no time contains) while _DATE_PUNCT is applied, then put back.
+_FRACTION_RE = re.compile(r"(:\d\d)\.(?=\d)")
 
 
 @dataclass(frozen=True)
@@ -200,8 +203,9 @@ def _numbers(values: np.ndarray, name: str, checks: _Checks) -> np.ndarray:
 def _times(values: np.ndarray, name: str, zone: ZoneInfo, checks: _Checks) -> np.ndarray:
     """Parse times to epoch seconds; times without an offset are in ``zone``.
 
-    Accepted: ISO 8601 (``2025-03-01 08:30[:00]``, ``T`` separator, offsets) and the same with
-    ``/``, ``.`` or 年/月/日 between the date parts (``2025/3/1 8:30``, ``2025年3月1日 08:30``).
+    Accepted: ISO 8601 (``2025-03-01 08:30[:00[.123]]``, ``T`` separator, offsets) and the
+    same with ``/``, ``.`` or 年/月/日 between the date parts (``2025/3/1 8:30``,
+    ``2025年3月1日 08:30``).
     """
     out = np.full(len(values), np.nan)
     present = _present(values)
@@ -229,7 +233,7 @@ def _times(values: np.ndarray, name: str, zone: ZoneInfo, checks: _Checks) -> np
 
 
 def _fast_format(cells: pd.Series) -> str | None:
-    """The strict format of the first cell if it is a plain ``YYYY-MM-DD[ T]HH:MM[:SS]``.
+    """The strict format of the first cell if it is a plain ``YYYY-MM-DD[ T]HH:MM[:SS[.fff]]``.
 
     ``None`` (use the general way for every cell) when a cell is not ASCII: the strict parse
     reads full-width digits and the general one does not, and the two must agree on every cell
@@ -241,6 +245,8 @@ def _fast_format(cells: pd.Series) -> str | None:
     first = str(cells.iloc[0])
     separator = "T" if "T" in first else " "
     clock = "%H:%M:%S" if first.count(":") == 2 else "%H:%M"
+    if clock == "%H:%M:%S" and _FRACTION_RE.search(first):
+        clock += ".%f"
     return f"%Y-%m-%d{separator}{clock}"
 
 
@@ -251,7 +257,9 @@ def _general_times(cleaned: pd.Series, zone: ZoneInfo, out: np.ndarray) -> None:
     if messy.any():
         cleaned[messy] = (
             cleaned[messy]
+            .str.replace(_FRACTION_RE, "\\1\0", regex=True)
             .str.translate(_DATE_PUNCT)
+            .str.replace("\0", ".", regex=False)
             .str.replace(r"\s+", " ", regex=True)
             .str.strip()
         )

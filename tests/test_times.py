@@ -24,6 +24,10 @@ CELLS = [
     "2025-03-01 08:30:00",
     "2025-03-01T08:30",
     "2025-03-01T08:30:00",
+    "2025-03-01 08:30:00.125",
+    "2025-03-01T08:30:00.5+08:00",
+    "2025.03.01 08:30:15.25",
+    "2025-03-01 08:30.5",
     "2025-03-01 08:30+08:00",
     "2025-03-01T08:30:00Z",
     "2025/3/1 8:30",
@@ -43,7 +47,14 @@ CELLS = [
 
 
 @pytest.mark.parametrize(
-    "first", ["2025-03-01 08:30", "2025-03-01T08:30:00", "2025-03-01 08:30:00", "2025/3/1 8:30"]
+    "first",
+    [
+        "2025-03-01 08:30",
+        "2025-03-01T08:30:00",
+        "2025-03-01 08:30:00",
+        "2025-03-01 08:30:00.125",
+        "2025/3/1 8:30",
+    ],
 )
 def test_strict_format_agrees_with_the_general_way(first: str) -> None:
     cells = np.array([first, *CELLS], dtype=object)
@@ -53,16 +64,16 @@ def test_strict_format_agrees_with_the_general_way(first: str) -> None:
     slow = _times(general, "t", ZONE, general_checks)[:-1]
     np.testing.assert_array_equal(fast, slow)  # NaN where both refuse
     assert list(fast_checks.reasons) == list(general_checks.reasons[:-1])
-    assert np.isfinite(fast).sum() == 15
+    assert np.isfinite(fast).sum() == 18
 
 
 @pytest.mark.parametrize(
     "odd",
-    ["2025-03-01 08:30:00.5", "0025-03-01 08:30", "-2025-03-01", "/2025", ".5", "9999-12-31 23:59"],
+    ["0025-03-01 08:30", "-2025-03-01", "/2025", ".5", "9999-12-31 23:59"],
 )
 def test_a_cell_pandas_cannot_read_is_rejected_alone(odd: str) -> None:
-    """Cells on which pandas raises for the whole batch (fractional seconds among whole ones,
-    years outside 1678-2262, text that starts like an offset) reject only their own row."""
+    """Cells on which pandas raises for the whole batch (years outside 1678-2262, text that
+    starts like an offset) reject only their own row."""
     values = np.array(["2025-03-01 08:30", odd, "2025-03-02 09:00"], dtype=object)
     checks = _Checks(len(values))
     out = _times(values, "occurred_at", ZoneInfo("Asia/Shanghai"), checks)
@@ -72,3 +83,26 @@ def test_a_cell_pandas_cannot_read_is_rejected_alone(odd: str) -> None:
     assert checks.reasons[1] == (
         f"occurred_at {odd!r} is not a date/time (use e.g. 2025-03-01 08:30)"
     )
+
+
+@pytest.mark.parametrize("first", ["2025-03-01 08:30", "2025-03-01 08:30:00.250"])
+def test_fractional_seconds_are_read_not_rejected(first: str) -> None:
+    """Systems that write milliseconds (``08:30:00.250``) keep them, with every date form and
+    among cells with whole seconds; the decimal point is not taken for date punctuation."""
+    values = np.array(
+        [
+            first,
+            "2025-03-01 08:30:00.250",
+            "2025-03-01T08:30:00.25+08:00",
+            "2025/3/1 8:30:00.25",
+            "2025.03.01 08:30:00.25",
+            "2025年3月1日 08:30:00.25",
+            "2025-03-01 08:30:00",
+        ],
+        dtype=object,
+    )
+    checks = _Checks(len(values))
+    out = _times(values, "occurred_at", ZONE, checks)
+    assert list(checks.reasons) == [None] * len(values)
+    base = 1740789000.0  # 2025-03-01 08:30 in Shanghai (UTC+8)
+    np.testing.assert_allclose(out[1:], [base + 0.25] * 5 + [base], atol=1e-6)
