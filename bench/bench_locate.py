@@ -38,7 +38,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the repository's packages first
@@ -169,6 +169,34 @@ def run_geopandas(micro: str, csv: str) -> dict[str, float]:
     }
 
 
+def prepare(settings: Settings, boundaries: Path) -> Engine:
+    """Create the bench's database with the demo district's four levels and the cell lookup
+    (its build time printed); the caller drops it (``_drop``)."""
+    ensure_database(settings)
+    engine = make_engine(settings)
+    try:
+        init_db(engine, settings)
+        for level in LEVELS:
+            path = boundaries / f"{level}.geojson"
+            import_boundaries(engine, settings, path, level=Level(level))
+        t0 = time.perf_counter()
+        with engine.begin() as conn:
+            ensure_cells(conn, settings)
+            cells, exact = conn.execute(
+                text("SELECT cells, exact_cells FROM area_cell_grids WHERE region = :r"),
+                {"r": settings.region},
+            ).one()
+    except BaseException:
+        engine.dispose()
+        _drop(settings)
+        raise
+    print(
+        f"cell lookup ({settings.locate_cell_m:g} m): {cells:,} cells, {exact:,} on a "
+        f"boundary, built in {time.perf_counter() - t0:.2f} s"
+    )
+    return engine
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -180,25 +208,9 @@ def main() -> None:
 
     db = f"gridsafe_bench_{int(time.time())}"
     settings = _settings(db)
-    ensure_database(settings)
-    engine = make_engine(settings)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    engine = prepare(settings, args.boundaries)
     try:
-        init_db(engine, settings)
-        for level in LEVELS:
-            path = args.boundaries / f"{level}.geojson"
-            import_boundaries(engine, settings, path, level=Level(level))
-        t0 = time.perf_counter()
-        with engine.begin() as conn:
-            ensure_cells(conn, settings)
-            cells, exact = conn.execute(
-                text("SELECT cells, exact_cells FROM area_cell_grids WHERE region = :r"),
-                {"r": settings.region},
-            ).one()
-        print(
-            f"cell lookup ({settings.locate_cell_m:g} m): {cells:,} cells, {exact:,} on a "
-            f"boundary, built in {time.perf_counter() - t0:.2f} s"
-        )
         engine.dispose()
         micro = str(args.boundaries / "micro.geojson")
         bounds = tuple(

@@ -1,0 +1,1 @@
+"""Benchmarks: each script prints a table; the figures and their commands are in RESULTS.md."""
