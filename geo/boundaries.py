@@ -18,7 +18,6 @@ changed boundary updates its row.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,7 @@ from geo.errors import ImportRejectedError, InputError, Problem
 from geo.levels import Level
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import file_digest, plain_value, read_vector
+from geo.sources import cell_text, file_digest, plain_value, read_vector
 
 # Field names looked for when no --*-field option is given (first match wins).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -85,19 +84,6 @@ def _pick_field(columns: Iterable[str], role: str, given: str | None) -> str | N
         if alias.lower() in lower:
             return lower[alias.lower()]
     return None
-
-
-def _text(value: object) -> str | None:
-    """Normalise a code or name cell: None/NaN/blank → None; 12.0 → '12'."""
-    if value is None:
-        return None
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if value.is_integer():
-            return str(int(value))
-    out = str(value).strip()
-    return out or None
 
 
 def _polygonal_parts(geom: BaseGeometry) -> MultiPolygon:
@@ -165,8 +151,8 @@ def _parse(
     used = {v for v in fields.values() if v}
     records = layer_frame.to_dict("records")
     for row, cells in zip(layer_frame.index, records, strict=True):
-        code = _text(cells.get(fields["code"])) if fields["code"] else None
-        name = _text(cells.get(fields["name"])) if fields["name"] else None
+        code = cell_text(cells.get(fields["code"])) if fields["code"] else None
+        name = cell_text(cells.get(fields["name"])) if fields["name"] else None
         if code is None:
             problems.append(
                 Problem(row, None, f"missing code (field {fields['code'] or 'code'!r})")
@@ -190,12 +176,12 @@ def _parse(
             continue
         if message:
             warnings.append(Problem(row, code, message))
-        parent = _text(cells.get(fields["parent"])) if fields["parent"] else None
+        parent = cell_text(cells.get(fields["parent"])) if fields["parent"] else None
         population = None
         if fields["population"]:
             raw = cells.get(fields["population"])
             try:
-                population = None if _text(raw) is None else int(float(str(raw)))
+                population = None if cell_text(raw) is None else int(float(str(raw)))
             except ValueError:
                 problems.append(Problem(row, code, f"population {raw!r} is not a number"))
                 continue

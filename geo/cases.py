@@ -190,7 +190,7 @@ def day_bounds(
     if start is not None and end is not None and start > end:
         msg = f"the period starts ({start}) after it ends ({end})"
         raise InputError(msg)
-    zone = ZoneInfo(settings.local_timezone)
+    zone = ZoneInfo(settings.timezone)
     lo = datetime.combine(start, time(), zone) if start is not None else None
     hi = datetime.combine(end + timedelta(days=1), time(), zone) if end is not None else None
     return lo, hi
@@ -272,7 +272,7 @@ def open_case_in(
         code = found
     received = received_at if received_at is not None else incident["reported_at"]
     if received.tzinfo is None:
-        received = received.replace(tzinfo=ZoneInfo(settings.local_timezone))
+        received = received.replace(tzinfo=ZoneInfo(settings.timezone))
     deadline = received + timedelta(days=deadline_days(settings, incident["type"]))
     case_id = conn.execute(
         sql("cases_insert"),
@@ -668,7 +668,7 @@ def export_cases(
 ) -> bytes:
     """Cases received in a period, with every timestamp and their areas, as CSV or Excel.
 
-    Times are local (``settings.local_timezone``) without offset, the zone named in the column
+    Times are local (``settings.timezone``) without offset, the zone named in the column
     header, so both Excel and pandas read them as the wall-clock times users know. Text that
     came from users (descriptions, addresses, department names) is defused: a cell starting
     with ``= + - @``, tab or CR gets a leading apostrophe. CSV is UTF-8 with a BOM, which Excel
@@ -693,7 +693,7 @@ def export_cases(
             {"region": settings.region, "area": area, "start": lo, "end": hi, "now": _now(now)},
         )
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    zone = settings.local_timezone
+    zone = settings.timezone
     for column in TIME_COLUMNS:
         frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(zone)
         frame[column] = frame[column].dt.tz_localize(None)

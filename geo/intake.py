@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
-import math
 import queue
 import threading
 import unicodedata
@@ -37,6 +35,7 @@ from openpyxl import load_workbook
 from pyproj import CRS
 
 from geo.errors import InputError, Problem
+from geo.sources import cell_text
 
 __all__ = [
     "FIELD_ALIASES",
@@ -155,22 +154,6 @@ def detect_encoding(path: Path) -> str:
     return "utf-8-sig"
 
 
-def _cell(value: object) -> str | None:
-    """Text of a cell; ``None`` for an empty one. Excel numbers that are integers lose ``.0``."""
-    if value is None:
-        return None
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(float(value))  # numpy 2 writes np.float64(...) for its own floats
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    text = str(value).strip()
-    return text or None
-
-
 class _Collector:
     """Accumulates rows into :class:`RawBatch` objects of at most ``size`` rows."""
 
@@ -204,7 +187,7 @@ class _Collector:
             if transposed:
                 out[:] = [v.strip() or None for v in cast(tuple[str, ...], transposed[index])]
             elif not self.text:
-                out[:] = [_cell(v[index]) if index < len(v) else None for v in self.values]
+                out[:] = [cell_text(v[index]) if index < len(v) else None for v in self.values]
             return out
 
         batch = RawBatch(
@@ -254,13 +237,13 @@ def _iter_xlsx(path: Path, size: int) -> Iterator[RawBatch]:
         header_row = 0
         headers: list[object] = []
         for header_row, values in enumerate(rows, start=1):  # noqa: B007 - used after the loop
-            if any(_cell(v) for v in values):
+            if any(cell_text(v) for v in values):
                 headers = list(values)
                 break
         known, extra = match_headers(headers)
         collect = _Collector(known, extra, size)
         for row, values in enumerate(rows, start=header_row + 1):
-            if not any(_cell(v) for v in values):
+            if not any(cell_text(v) for v in values):
                 collect.problems.append(Problem(row, None, "empty row"))
             else:
                 collect.add(row, list(values))

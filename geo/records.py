@@ -53,6 +53,7 @@ from geo.intake import RawBatch, iter_batches, match_headers, prefetch, vector_c
 from geo.locate import ensure_cells
 from geo.report import ImportReport, record_run
 from geo.sources import file_digest, resolve_source_crs
+from geo.times import epoch_seconds
 
 __all__ = [
     "KINDS",
@@ -135,15 +136,6 @@ _STATUS_WORDS = {
     "已关闭": "closed",
 }
 
-_OFFSET_RE = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
-# What _DATE_PUNCT and the whitespace clean-up would change: date punctuation, whitespace other
-# than single spaces, leading or trailing whitespace.
-_MESSY_TIME_RE = re.compile(r"[/.年月日]|\s{2,}|[^\S ]|^\s|\s$")
-_DATE_PUNCT = str.maketrans({"/": "-", ".": "-", "年": "-", "月": "-", "日": " "})
-# The decimal point of fractional seconds ("08:30:00.5"), which is not date punctuation: kept
-# apart (as NUL, which no time contains) while _DATE_PUNCT is applied, then put back.
-_FRACTION_RE = re.compile(r"(:\d\d)\.(?=\d)")
-
 
 @dataclass(frozen=True)
 class Placement:
@@ -201,119 +193,14 @@ def _numbers(values: np.ndarray, name: str, checks: _Checks) -> np.ndarray:
 
 
 def _times(values: np.ndarray, name: str, zone: ZoneInfo, checks: _Checks) -> np.ndarray:
-    """Parse times to epoch seconds; times without an offset are in ``zone``.
-
-    Accepted: ISO 8601 (``2025-03-01 08:30[:00[.123]]``, ``T`` separator, offsets) and the
-    same with ``/``, ``.`` or 年/月/日 between the date parts (``2025/3/1 8:30``,
-    ``2025年3月1日 08:30``).
-    """
-    out = np.full(len(values), np.nan)
-    present = _present(values)
-    cells = pd.Series(values, dtype=object)[present]
-    rest = cells
-    fast = _fast_format(cells)
-    if fast is not None:
-        # Most files write one plain form throughout: one strict parse (in C) takes those, and
-        # only the cells it leaves (other forms, offsets, typos) go the general way below.
-        try:
-            stamps = pd.to_datetime(cells, format=fast, errors="coerce").dt.as_unit("ns")
-        except _PARSE_FAILURES:
-            stamps = None  # a year outside 1678-2262: the general way rejects only its cell
-        if stamps is not None:
-            parsed = stamps.notna()
-            _localized_seconds(stamps[parsed], zone, out)
-            rest = cells[~parsed]
-    if not rest.empty:
-        _general_times(rest.astype(str), zone, out)
+    """Times as epoch seconds (:func:`geo.times.epoch_seconds`); a present cell that is not
+    one is rejected with its value."""
+    out = epoch_seconds(values, zone)
     checks.reject(
-        present & np.isnan(out),
+        _present(values) & np.isnan(out),
         lambda i: f"{name} {values[i]!r} is not a date/time (use e.g. 2025-03-01 08:30)",
     )
     return out
-
-
-def _fast_format(cells: pd.Series) -> str | None:
-    """The strict format of the first cell if it is a plain ``YYYY-MM-DD[ T]HH:MM[:SS[.fff]]``.
-
-    ``None`` (use the general way for every cell) when a cell is not ASCII: the strict parse
-    reads full-width digits and the general one does not, and the two must agree on every cell
-    the strict one takes. On ASCII cells the strict formats accept a subset of what the general
-    way does, with the same value (``tests/test_times.py``).
-    """
-    if cells.empty or not "".join(cells.to_numpy(dtype=str)).isascii():
-        return None
-    first = str(cells.iloc[0])
-    separator = "T" if "T" in first else " "
-    clock = "%H:%M:%S" if first.count(":") == 2 else "%H:%M"
-    if clock == "%H:%M:%S" and _FRACTION_RE.search(first):
-        clock += ".%f"
-    return f"%Y-%m-%d{separator}{clock}"
-
-
-def _general_times(cleaned: pd.Series, zone: ZoneInfo, out: np.ndarray) -> None:
-    """Any accepted form (see :func:`_times`) into ``out`` at the series' index; NaN if none."""
-    # Only values with date punctuation or odd whitespace need cleaning.
-    messy = cleaned.str.contains(_MESSY_TIME_RE)
-    if messy.any():
-        cleaned[messy] = (
-            cleaned[messy]
-            .str.replace(_FRACTION_RE, "\\1\0", regex=True)
-            .str.translate(_DATE_PUNCT)
-            .str.replace("\0", ".", regex=False)
-            .str.replace(r"\s+", " ", regex=True)
-            .str.strip()
-        )
-    aware = cleaned.str.contains(_OFFSET_RE)
-    for mask, utc in ((~aware, False), (aware, True)):
-        part = cleaned[mask]
-        if part.empty:
-            continue
-        stamps = _iso_stamps(part, utc=utc)
-        if utc:
-            out[part.index.to_numpy()] = _epoch_seconds(stamps)
-        else:
-            _localized_seconds(stamps, zone, out)
-
-
-# What pandas raises, despite errors="coerce", on some cells: fractional seconds mixed with
-# whole ones, years before 1678, text that starts like an offset ("-2025-03-01").
-_PARSE_FAILURES = (TypeError, ValueError, OverflowError, pd.errors.OutOfBoundsDatetime)
-
-
-def _iso_stamps(part: pd.Series, *, utc: bool) -> pd.Series:
-    """``pd.to_datetime`` in ISO 8601, NaT for what it cannot read. When one odd cell makes
-    pandas raise for the whole batch, the cells are parsed one by one, so that only that cell
-    is rejected (with its row) and the others keep their times."""
-    try:
-        stamps = pd.to_datetime(part, format="ISO8601", errors="coerce", utc=utc)
-        if utc or stamps.dt.tz is None:  # an offset read into text that seemed to have none
-            return stamps.dt.as_unit("ns")  # raises for a year outside 1678-2262
-    except _PARSE_FAILURES:
-        pass
-    values = []
-    for cell in part:
-        try:
-            stamp = pd.to_datetime(cell, format="ISO8601", utc=utc)
-            stamp = stamp if stamp is pd.NaT else stamp.as_unit("ns")
-        except _PARSE_FAILURES:
-            stamp = pd.NaT
-        if not utc and stamp is not pd.NaT and stamp.tzinfo is not None:
-            stamp = pd.NaT  # an offset read into what the check above found had none
-        values.append(stamp)
-    dtype = "datetime64[ns, UTC]" if utc else "datetime64[ns]"
-    return pd.Series(values, index=part.index, dtype=dtype)
-
-
-def _localized_seconds(stamps: pd.Series, zone: ZoneInfo, out: np.ndarray) -> None:
-    """Naive local times into ``out`` (at the series' index) as epoch seconds; NaN for times
-    that do not exist or are ambiguous in ``zone`` (a DST change)."""
-    local = stamps.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-    out[stamps.index.to_numpy()] = _epoch_seconds(local)
-
-
-def _epoch_seconds(stamps: pd.Series) -> np.ndarray:
-    seconds = (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
-    return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _geographic(source: SourceCRS) -> bool:
@@ -754,7 +641,7 @@ def _context(
         kind=KINDS[kind],
         region=settings.region,
         srid=settings.srid,
-        zone=ZoneInfo(settings.local_timezone),
+        zone=ZoneInfo(settings.timezone),
         min_score=settings.geocode_min_score,
         default_source=source_name,
         report=ImportReport(kind=kind, source=source_name, crs=crs_name),
@@ -938,7 +825,7 @@ def list_records(
         Incidents of these type codes (or Chinese/English names); hazards of these categories.
     start, end
         ``[start, end)`` on the occurrence (incidents) or identification (hazards) time, ISO 8601;
-        a time without offset is in ``settings.local_timezone``.
+        a time without offset is in ``settings.timezone``.
     status
         Hazards only: ``open`` or ``closed``.
     outside
@@ -957,7 +844,7 @@ def list_records(
     if status is not None and (kind != "hazards" or status not in {"open", "closed"}):
         msg = f"status {status!r}: only hazards have a status, open or closed"
         raise InputError(msg)
-    zone = ZoneInfo(settings.local_timezone)
+    zone = ZoneInfo(settings.timezone)
     bounds: list[float | None] = []
     for name, value in (("from", start), ("to", end)):
         if value is None:

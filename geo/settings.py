@@ -29,6 +29,14 @@ class Settings(BaseSettings):
             "3-degree Gauss-Kruger CM 114E (EPSG:4547), the demo district's zone."
         ),
     )
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description=(
+            "The local time zone (China Standard Time, UTC+8): the zone of every time written "
+            "without an offset (records, cases, tracks, visits), and of shifts, days and "
+            "statistics periods, which start at local midnight."
+        ),
+    )
     region: str = Field(
         default="410105010",
         description="Region/tenant key written on every row (the distribution key at scale).",
@@ -193,10 +201,6 @@ class Settings(BaseSettings):
         le=100,
         description="Lowest address match score accepted (geo/address.py's default).",
     )
-    local_timezone: str = Field(
-        default="Asia/Shanghai",
-        description="Zone of record times written without an offset (China Standard Time, UTC+8).",
-    )
 
     # Web maps and vector tiles (maps/, geo/tiles.py).
     basemap: str = Field(
@@ -242,10 +246,6 @@ class Settings(BaseSettings):
     )
 
     # Patrol tracks, coverage and gaps (geo/coverage/).
-    timezone: str = Field(
-        default="Asia/Shanghai",
-        description="Local time zone: shifts and days start at local midnight; naive file times.",
-    )
     shift_start_hours: tuple[int, ...] = Field(
         default=(0, 8, 16),
         description=(

@@ -8,6 +8,7 @@ claim (degrees in a metric CRS, say) are refused too: that is how a mislabelled 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import zipfile
@@ -17,6 +18,7 @@ from warnings import catch_warnings, filterwarnings
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS
@@ -59,6 +61,27 @@ def plain_value(value: object) -> object:
     if isinstance(value, np.generic):
         return plain_value(value.item())
     return str(value)
+
+
+def cell_text(value: object) -> str | None:
+    """A cell read from a file as text, the one way every importer reads codes, names, ids and
+    times: ``None`` for an empty cell (None, blank, NaN, inf, pandas' NA and NaT); an integral
+    number without its ``.0`` (Excel stores ``12`` as ``12.0``), another number as its shortest
+    repr; a date as ISO 8601; anything else as its text, stripped."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    return text or None
 
 
 def file_digest(path: Path) -> str:

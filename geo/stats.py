@@ -139,7 +139,7 @@ def case_stats(
         "prev_start": prev_lo,
         "prev_end": prev_hi,
         "now": instant,
-        "zone": settings.local_timezone,
+        "zone": settings.timezone,
     }
     with engine.connect() as conn:
         place = dict(area_row(conn, settings, area)) if area is not None else None

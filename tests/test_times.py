@@ -11,8 +11,10 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from geo.coverage.points import parse_times
 from geo.records import _Checks, _times
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -106,3 +108,30 @@ def test_fractional_seconds_are_read_not_rejected(first: str) -> None:
     assert list(checks.reasons) == [None] * len(values)
     base = 1740789000.0  # 2025-03-01 08:30 in Shanghai (UTC+8)
     np.testing.assert_allclose(out[1:], [base + 0.25] * 5 + [base], atol=1e-6)
+
+
+def test_epoch_numbers_are_seconds_or_milliseconds_and_ambiguous_dates_are_refused() -> None:
+    """Digits are seconds since the epoch (a GPS device's or a dispatch system's export),
+    milliseconds above 1e11; a day-first or month-first date is refused, not guessed."""
+    values = np.array(
+        ["1740789000", "1740789000250", "1740789000.5", "03/01/2025 08:30", "01-03-2025"],
+        dtype=object,
+    )
+    checks = _Checks(len(values))
+    out = _times(values, "time", ZONE, checks)
+    np.testing.assert_allclose(out[:3], [1740789000.0, 1740789000.25, 1740789000.5])
+    assert list(np.isnan(out[3:])) == [True, True]
+    assert (
+        checks.reasons[3]
+        == "time '03/01/2025 08:30' is not a date/time (use e.g. 2025-03-01 08:30)"
+    )
+
+
+def test_tracks_and_incidents_read_the_same_times() -> None:
+    """Patrol fixes and visits (geo/coverage/points.py) read time cells the way incidents do."""
+    cells = [*CELLS, "2025-03-01 08:30:00.250", "1740789000"]
+    values = np.array(cells, dtype=object)
+    incidents = _times(values, "t", ZONE, _Checks(len(values)))
+    tracks = parse_times(pd.Series(cells, dtype=object), "Asia/Shanghai")
+    seconds = (tracks - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    np.testing.assert_allclose(seconds.to_numpy(dtype=float, na_value=np.nan), incidents)

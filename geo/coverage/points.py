@@ -10,17 +10,17 @@ once. The CRS rule is the one every importer follows (geo/sources.py); a CSV or 
 without ``--crs`` is WGS84, and a GPX file is WGS84 by definition (``--crs gcj02`` overrides it
 for phone apps that export Mars coordinates).
 
-Times: ISO 8601 or ``YYYY/MM/DD hh:mm:ss`` text; a time with a UTC offset (``Z``, ``+08:00``) is
-taken as written, a time without one is local time in ``settings.timezone``; numbers are seconds
-since the Unix epoch (milliseconds when above 1e11).
+Times: the forms every importer accepts (:mod:`geo.times`: ISO 8601 and its Chinese variants,
+epoch seconds); a time without a UTC offset is local time in ``settings.timezone``. A numeric
+column (a GPS device's) is seconds since the Unix epoch (milliseconds when above 1e11).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,8 @@ from pyproj import CRS
 
 from geo.crs import SourceCRS, parse_crs, to_target
 from geo.errors import InputError, Problem
-from geo.sources import VECTOR_SUFFIXES, check_coordinates_fit, resolve_source_crs
+from geo.sources import VECTOR_SUFFIXES, cell_text, check_coordinates_fit, resolve_source_crs
+from geo.times import EPOCH_MS_ABOVE, epoch_seconds
 
 POINT_SUFFIXES = {".csv", ".gpx", *VECTOR_SUFFIXES}
 
@@ -57,9 +58,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "x": ("x", "easting", "横坐标"),
     "y": ("y", "northing", "纵坐标"),
 }
-
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
-_EPOCH_MS_ABOVE = 1e11  # seconds since 1970 stay below this until the year 5138
 
 
 @dataclass
@@ -103,15 +101,6 @@ def _pick(columns: Sequence[str], role: str) -> str | None:
     return None
 
 
-def _text(value: object) -> str | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and not np.isfinite(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    out = str(value).strip()
-    return out or None
-
-
 def parse_times(values: pd.Series, timezone: str) -> pd.Series:
     """Parse a column of times to UTC (see the module docstring for the accepted forms).
 
@@ -127,19 +116,12 @@ def parse_times(values: pd.Series, timezone: str) -> pd.Series:
         return local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
     if pd.api.types.is_numeric_dtype(values.dtype):
         num = pd.to_numeric(values, errors="coerce").astype("float64")
-        secs = np.where(num > _EPOCH_MS_ABOVE, num / 1000.0, num)
+        secs = np.where(num > EPOCH_MS_ABOVE, num / 1000.0, num)
         epoch = pd.to_datetime(secs, unit="s", utc=True, errors="coerce")
         return pd.Series(epoch, index=values.index).astype("datetime64[us, UTC]")
-    text = values.astype("string").str.strip()
-    aware = text.str.contains(_TZ_SUFFIX, na=False).to_numpy(dtype=bool)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us, UTC]")
-    if aware.any():
-        out[aware] = pd.to_datetime(text[aware], format="mixed", utc=True, errors="coerce")
-    if (~aware).any():
-        naive = pd.to_datetime(text[~aware], format="mixed", errors="coerce")
-        local = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
-        out[~aware] = local.dt.tz_convert("UTC")
-    return out
+    seconds = epoch_seconds(values.to_numpy(dtype=object), ZoneInfo(timezone))
+    stamps = pd.to_datetime(seconds, unit="s", utc=True, errors="coerce")
+    return pd.Series(stamps, index=values.index).astype("datetime64[us, UTC]")
 
 
 def _project(
@@ -193,7 +175,7 @@ def frame_batch(
             values[role] = [defaults.get(role)] * len(frame)
         else:
             default = defaults.get(role)
-            values[role] = [_text(v) or default for v in frame[column].tolist()]
+            values[role] = [cell_text(v) or default for v in frame[column].tolist()]
     reasons: list[str] = [""] * len(frame)
 
     def flag(mask: NDArray[np.bool_], reason: str | list[str]) -> None:

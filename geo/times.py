@@ -1,0 +1,154 @@
+"""The times of imported rows: one set of accepted forms for every importer.
+
+Incidents, hazards and cases (geo/records.py, geo/cases.py), patrol fixes and grid-head visits
+(geo/coverage/points.py) all read their time cells here, so a time a file may hold means the
+same wherever it is imported. Accepted text:
+
+- ISO 8601: ``2025-03-01 08:30``, ``2025-03-01T08:30:00``, fractional seconds
+  (``08:30:00.250``), a UTC offset (``Z``, ``+08:00``, ``+0800``);
+- the same with ``/``, ``.`` or 年/月/日 between the date parts (``2025/3/1 8:30``,
+  ``2025.03.01 08:30``, ``2025年3月1日 08:30``), as Excel and Chinese systems write them;
+- seconds since the Unix epoch written as 9 to 13 digits (milliseconds above 1e11), as GPS
+  devices and some dispatch systems export them.
+
+A time with an offset is taken as written; one without is local time in the deployment's zone
+(``settings.timezone``), and a local time that does not exist or happens twice there (China's
+summer time, 1986-1991) is refused rather than guessed. So are day-first or month-first dates
+(``03/01/2025``): a wrong guess would move a record by months without a word. A refused or empty
+cell reads as NaN; the importer reports its row.
+"""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+# Seconds since 1970 stay below this until the year 5138; a larger epoch number is milliseconds.
+EPOCH_MS_ABOVE = 1e11
+_EPOCH_RE = re.compile(r"\d{9,13}(?:\.\d+)?")
+_OFFSET_RE = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
+# What _DATE_PUNCT and the whitespace clean-up would change: date punctuation, whitespace other
+# than single spaces, leading or trailing whitespace.
+_MESSY_TIME_RE = re.compile(r"[/.年月日]|\s{2,}|[^\S ]|^\s|\s$")
+_DATE_PUNCT = str.maketrans({"/": "-", ".": "-", "年": "-", "月": "-", "日": " "})
+# The decimal point of fractional seconds ("08:30:00.5"), which is not date punctuation: kept
+# apart (as NUL, which no time contains) while _DATE_PUNCT is applied, then put back.
+_FRACTION_RE = re.compile(r"(:\d\d)\.(?=\d)")
+
+
+def epoch_seconds(values: np.ndarray, zone: ZoneInfo) -> np.ndarray:
+    """Text cells (``None`` or NaN where empty) as seconds since the epoch; NaN where empty or
+    not a time in one of the accepted forms (see the module docstring)."""
+    out = np.full(len(values), np.nan)
+    cells = pd.Series(values, dtype=object)[np.asarray(pd.notna(values))].astype(str).str.strip()
+    epoch = cells.str.fullmatch(_EPOCH_RE)
+    if epoch.any():
+        numbers = cells[epoch].astype(np.float64)
+        out[numbers.index.to_numpy()] = np.where(
+            numbers > EPOCH_MS_ABOVE, numbers / 1000.0, numbers
+        )
+        cells = cells[~epoch]
+    rest = cells
+    fast = _fast_format(cells)
+    if fast is not None:
+        # Most files write one plain form throughout: one strict parse (in C) takes those, and
+        # only the cells it leaves (other forms, offsets, typos) go the general way below.
+        try:
+            stamps = pd.to_datetime(cells, format=fast, errors="coerce").dt.as_unit("ns")
+        except _PARSE_FAILURES:
+            stamps = None  # a year outside 1678-2262: the general way rejects only its cell
+        if stamps is not None:
+            parsed = stamps.notna()
+            _localized_seconds(stamps[parsed], zone, out)
+            rest = cells[~parsed]
+    if not rest.empty:
+        _general_times(rest, zone, out)
+    return out
+
+
+def _fast_format(cells: pd.Series) -> str | None:
+    """The strict format of the first cell if it is a plain ``YYYY-MM-DD[ T]HH:MM[:SS[.fff]]``.
+
+    ``None`` (use the general way for every cell) when a cell is not ASCII: the strict parse
+    reads full-width digits and the general one does not, and the two must agree on every cell
+    the strict one takes. On ASCII cells the strict formats accept a subset of what the general
+    way does, with the same value (``tests/test_times.py``).
+    """
+    if cells.empty or not "".join(cells.to_numpy(dtype=str)).isascii():
+        return None
+    first = str(cells.iloc[0])
+    separator = "T" if "T" in first else " "
+    clock = "%H:%M:%S" if first.count(":") == 2 else "%H:%M"
+    if clock == "%H:%M:%S" and _FRACTION_RE.search(first):
+        clock += ".%f"
+    return f"%Y-%m-%d{separator}{clock}"
+
+
+def _general_times(cleaned: pd.Series, zone: ZoneInfo, out: np.ndarray) -> None:
+    """Any accepted form (see the module docstring) into ``out`` at the series' index (NaN if
+    none)."""
+    # Only values with date punctuation or odd whitespace need cleaning.
+    messy = cleaned.str.contains(_MESSY_TIME_RE)
+    if messy.any():
+        cleaned[messy] = (
+            cleaned[messy]
+            .str.replace(_FRACTION_RE, "\\1\0", regex=True)
+            .str.translate(_DATE_PUNCT)
+            .str.replace("\0", ".", regex=False)
+            .str.replace(r"\s+", " ", regex=True)
+            .str.strip()
+        )
+    aware = cleaned.str.contains(_OFFSET_RE)
+    for mask, utc in ((~aware, False), (aware, True)):
+        part = cleaned[mask]
+        if part.empty:
+            continue
+        stamps = _iso_stamps(part, utc=utc)
+        if utc:
+            out[part.index.to_numpy()] = _epoch_seconds(stamps)
+        else:
+            _localized_seconds(stamps, zone, out)
+
+
+# What pandas raises, despite errors="coerce", on some cells: fractional seconds mixed with
+# whole ones, years before 1678, text that starts like an offset ("-2025-03-01").
+_PARSE_FAILURES = (TypeError, ValueError, OverflowError, pd.errors.OutOfBoundsDatetime)
+
+
+def _iso_stamps(part: pd.Series, *, utc: bool) -> pd.Series:
+    """``pd.to_datetime`` in ISO 8601, NaT for what it cannot read. When one odd cell makes
+    pandas raise for the whole batch, the cells are parsed one by one, so that only that cell
+    is rejected (with its row) and the others keep their times."""
+    try:
+        stamps = pd.to_datetime(part, format="ISO8601", errors="coerce", utc=utc)
+        if utc or stamps.dt.tz is None:  # an offset read into text that seemed to have none
+            return stamps.dt.as_unit("ns")  # raises for a year outside 1678-2262
+    except _PARSE_FAILURES:
+        pass
+    values = []
+    for cell in part:
+        try:
+            stamp = pd.to_datetime(cell, format="ISO8601", utc=utc)
+            stamp = stamp if stamp is pd.NaT else stamp.as_unit("ns")
+        except _PARSE_FAILURES:
+            stamp = pd.NaT
+        if not utc and stamp is not pd.NaT and stamp.tzinfo is not None:
+            stamp = pd.NaT  # an offset read into what the check above found had none
+        values.append(stamp)
+    dtype = "datetime64[ns, UTC]" if utc else "datetime64[ns]"
+    return pd.Series(values, index=part.index, dtype=dtype)
+
+
+def _localized_seconds(stamps: pd.Series, zone: ZoneInfo, out: np.ndarray) -> None:
+    """Naive local times into ``out`` (at the series' index) as epoch seconds; NaN for times
+    that do not exist or are ambiguous in ``zone`` (a DST change)."""
+    local = stamps.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    out[stamps.index.to_numpy()] = _epoch_seconds(local)
+
+
+def _epoch_seconds(stamps: pd.Series) -> np.ndarray:
+    seconds = (stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    return seconds.to_numpy(dtype=np.float64, na_value=np.nan)
