@@ -7,6 +7,7 @@ is checked for URLs that leave the app before it is served.
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import date, timedelta
 from typing import Any
@@ -138,9 +139,13 @@ def risk_underlay(
     fields: tuple[str, ...] = ("name", "colour"),
     aliases: tuple[str, ...] = ("微网格", "颜色"),
 ) -> folium.GeoJson:
-    """Micro-grids in their risk colours beneath other layers, with a tooltip of ``fields``."""
+    """Micro-grids in their risk colours beneath other layers, with a tooltip of ``fields``.
+
+    folium's ``GeoJsonTooltip`` writes the values into the page as HTML, so the tooltip's text
+    values are HTML-escaped here (an area named ``<img onerror=...>`` shows as that text).
+    """
     return folium.GeoJson(
-        areas,
+        _escaped(areas, fields),
         name="风险 Risk",
         style_function=lambda f: {
             "fillColor": COLOURS.get(f["properties"].get("colour") or "", NO_COLOUR),
@@ -150,6 +155,18 @@ def risk_underlay(
         },
         tooltip=folium.GeoJsonTooltip(fields=list(fields), aliases=list(aliases)),
     )
+
+
+def _escaped(collection: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of a FeatureCollection whose ``fields`` text properties are HTML-escaped."""
+    features = []
+    for feature in collection["features"]:
+        props = dict(feature["properties"])
+        for name in fields:
+            if isinstance(props.get(name), str):
+                props[name] = html.escape(props[name])
+        features.append({**feature, "properties": props})
+    return {**collection, "features": features}
 
 
 def risk_page(

@@ -13,7 +13,9 @@ import csv
 import io
 import json
 import re
+import shutil
 import struct
+import time
 import zipfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -31,6 +33,7 @@ from geo.risk import run_risk
 from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, plan_routes
 from geo.settings import Settings
 from geo.sources import MAX_UNZIPPED_BYTES
+from tests.browser import CHROMIUM, Chromium, serve
 from tests.clients import api_client
 from tests.test_maps import AS_OF, build_district
 from tests.test_routes_page import _plan, _xy
@@ -38,6 +41,8 @@ from tests.test_routes_page import _plan, _xy
 BAD = Path(__file__).parent / "data" / "bad"
 XSS = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+# Markup that runs where a name reaches innerHTML (a <script> put there does not run).
+XSS_IMG = '<img src=x onerror="window.__xss=(window.__xss||0)+1">'
 
 # file → (error class, HTTP status of the upload, fragment of the message)
 BOUNDARY_CORPUS: dict[str, tuple[type[Exception], int, str]] = {
@@ -325,6 +330,7 @@ def marked_up(make_db: Callable[..., tuple[Engine, Settings]]) -> tuple[Engine, 
         conn.execute(text("UPDATE areas SET name = :n WHERE code IN ('S', 'S-0-0', 'M00')"),
                      {"n": XSS})  # fmt: skip
         conn.execute(text("UPDATE hazards SET name = :n"), {"n": XSS})
+        conn.execute(text("UPDATE areas SET name = :n WHERE code = 'M01'"), {"n": XSS_IMG})
     day = AS_OF + timedelta(days=1)
     run_risk(engine, settings, as_of=datetime(day.year, day.month, day.day, 23, 59,
                                                 tzinfo=ZoneInfo("Asia/Shanghai")))  # fmt: skip
@@ -359,6 +365,7 @@ def test_pages_escape_names(marked_up: tuple[Engine, Settings, int]) -> None:
             "risk": client.get("/maps/risk", params={"level": "micro", "as_of": day}).text,
             "risk-focus": client.get("/maps/risk", params={"focus": "M00", "as_of": day}).text,
             "routes": client.get(f"/maps/routes/{plan_id}").text,
+            "coverage": client.get("/maps/coverage", params={"period": "day", "at": day}).text,
         }
     for page, html in pages.items():
         assert "<html" in html.lower(), page
@@ -374,6 +381,45 @@ def test_pages_escape_names(marked_up: tuple[Engine, Settings, int]) -> None:
     names = {f["properties"]["name"] for f in json.loads(config)["areas"]["features"]}
     assert XSS in names
     assert "<script>alert(1)<\\/script>" in pages["risk"]
+
+
+# Opens every tooltip of the page's Leaflet map (folium names its map map_<id>), as hovering
+# over each feature would, and answers how often injected markup ran and the tooltips' text.
+_OPEN_TOOLTIPS = """(() => {
+  const maps = Object.keys(window).filter(k => k.startsWith('map_') && window[k] instanceof L.Map);
+  const texts = [];
+  for (const key of maps) {
+    window[key].eachLayer(layer => {
+      if (!layer.feature) return;
+      const centre = layer.getBounds ? layer.getBounds().getCenter() : layer.getLatLng();
+      layer.fire('mouseover', {latlng: centre, target: layer}, true);
+      document.querySelectorAll(".leaflet-tooltip").forEach(e => texts.push(e.textContent));
+      layer.fire('mouseout', {latlng: centre, target: layer}, true);
+    });
+  }
+  return {texts: texts};
+})()"""
+
+
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
+def test_names_in_map_tooltips_do_not_run(marked_up: tuple[Engine, Settings, int]) -> None:
+    """In Chromium, every tooltip of the risk, coverage and route maps is opened over an area named
+    with an <img onerror> payload: the payload shows as text and never runs."""
+    _engine, settings, plan_id = marked_up
+    day = (AS_OF + timedelta(days=1)).isoformat()
+    pages = [
+        f"/maps/risk?level=micro&as_of={day}",
+        f"/maps/coverage?period=day&at={day}",
+        f"/maps/routes/{plan_id}",
+    ]
+    with serve(settings) as base, Chromium() as browser:
+        browser.sign_in(base, settings)
+        for page in pages:
+            browser.load(f"{base}{page}", ready="typeof L !== 'undefined'", timeout=60)
+            found = browser.evaluate(_OPEN_TOOLTIPS)
+            time.sleep(1)  # an <img> that fails to load reports it after a turn of the loop
+            assert browser.evaluate("window.__xss || 0") == 0, page
+            assert any(XSS_IMG in t for t in found["texts"]), (page, found["texts"][:5])
 
 
 def test_json_keeps_names_verbatim(marked_up: tuple[Engine, Settings, int]) -> None:
