@@ -22,7 +22,7 @@ from api.cli_common import err, fail, out
 from api.cli_risk import risk_app
 from api.cli_routes import import_osm_cmd, network_app, routes_app
 from api.cli_users import user_app
-from geo.access import add_demo_users, list_users
+from geo.access import add_demo_users, demo_passwords_left, list_users
 from geo.boundaries import import_boundaries
 from geo.cases_demo import seed_demo_cases
 from geo.coverage.checkins import import_checkins
@@ -295,7 +295,9 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
     """Serve the API and the web maps."""
-    _warn_without_accounts(get_settings())
+    settings = get_settings()
+    _warn_without_accounts(settings)
+    _refuse_demo_passwords(settings)
     uvicorn.run("api.main:app", host=host, port=port, workers=workers)
 
 
@@ -313,6 +315,29 @@ def _warn_without_accounts(settings: Settings) -> None:
             "`gridsafe user add NAME --role admin` (production mode has no default account)",
             highlight=False,
         )
+
+
+def _refuse_demo_passwords(settings: Settings) -> None:
+    """Production mode does not serve while demo accounts keep the demo password (their
+    sessions and tokens would still work, whatever the login says)."""
+    if settings.mode == "demo":
+        return
+    engine = make_engine(settings)
+    try:
+        left = demo_passwords_left(engine)
+    except SQLAlchemyError:
+        return  # no database or no schema yet: the requests will say so
+    finally:
+        engine.dispose()
+    if left:
+        names = ", ".join(left)
+        err.print(
+            f"refusing to serve in production mode: the demo accounts {names} still have the "
+            f"demo password; disable them (gridsafe user disable NAME) or set new passwords "
+            f"(gridsafe user password NAME), or run in demo mode (GRIDSAFE_MODE=demo)",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 def load_demo(settings: Settings) -> None:

@@ -371,6 +371,10 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
         ).first()
         ok = _verify(row.password_hash if row else None, password) and row is not None
         ok = ok and row.disabled_at is None  # type: ignore[union-attr]
+        # A demo account, or a weak password set in demo mode, cannot sign in in production
+        # mode: the right password is counted as a failure and refused with what to do.
+        weak = ok and _too_weak(settings, password)
+        ok = ok and not weak
         conn.execute(
             text("INSERT INTO login_attempts (username, client, ok) VALUES (:u, :c, :ok)"),
             {"u": username, "c": client, "ok": ok},
@@ -380,10 +384,38 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
                 text("UPDATE users SET password_hash = :h WHERE id = :id"),
                 {"h": _HASHER.hash(password), "id": row.id},
             )
+    if weak:
+        msg = (
+            f"this account's password is not allowed in {settings.mode} mode (a demo or weak "
+            f"password); an admin must set a new one: gridsafe user password {username}"
+        )
+        raise AuthenticationError(msg)
     if not ok or row is None:
         msg = "wrong user name or password"
         raise AuthenticationError(msg)
     return _user(row)
+
+
+def _too_weak(settings: Settings, password: str) -> bool:
+    try:
+        check_password(settings, password)
+    except InputError:
+        return True
+    return False
+
+
+def demo_passwords_left(engine: Engine) -> list[str]:
+    """The enabled demo accounts (:data:`DEMO_USERNAMES`) that still have the demo password:
+    production mode refuses to serve while there are any (``gridsafe serve``)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT username, password_hash FROM users "
+                "WHERE username = ANY(:names) AND disabled_at IS NULL ORDER BY username"
+            ),
+            {"names": list(DEMO_USERNAMES)},
+        ).all()
+    return [r.username for r in rows if _verify(r.password_hash, DEMO_PASSWORD)]
 
 
 def _verify(stored: str | None, password: str) -> bool:

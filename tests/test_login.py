@@ -16,8 +16,15 @@ from sqlalchemy import Engine, text
 
 from api.app import create_app
 from api.auth import SESSION_COOKIE
-from geo.access import DEMO_PASSWORD, Role, add_demo_users, add_user, login
-from geo.errors import InputError
+from geo.access import (
+    DEMO_PASSWORD,
+    Role,
+    add_demo_users,
+    add_user,
+    demo_passwords_left,
+    login,
+)
+from geo.errors import AuthenticationError, InputError
 from geo.settings import Settings
 from tests.browser import CHROMIUM, Chromium, serve
 from tests.clients import make_user, session_for
@@ -198,6 +205,46 @@ def test_production_mode_has_no_default_account_and_refuses_weak_passwords(
         page = client.get("/login")
         assert "DEMO" not in page.text
         assert "demo accounts" not in page.text.lower()
+
+
+def test_demo_accounts_cannot_sign_in_or_serve_in_production_mode(
+    make_db: Callable[..., tuple[Engine, Settings]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database prepared in demo mode and then run in production mode: the demo password
+    signs nobody in (page, token or function), and ``gridsafe serve`` refuses to start until
+    the demo accounts are disabled or given real passwords."""
+    engine, demo = make_db("demo_to_production", mode="demo")
+    build_district(engine, demo)
+    add_demo_users(engine, demo, grid3="S-0-0", micro="M00")
+    weak = "abc"  # demo mode takes any password
+    add_user(engine, demo, "zhou", Role.LEADER, password=weak)
+    production = demo.model_copy(update={"mode": "production"})
+    for name, password in (("admin", DEMO_PASSWORD), ("zhou", weak)):
+        with pytest.raises(AuthenticationError, match="not allowed in production mode"):
+            login(engine, production, name, password, client="test")
+    with TestClient(create_app(production)) as client:
+        form = {"username": "leader", "password": DEMO_PASSWORD, "next": "/"}
+        assert client.post("/login", data=form).status_code != 303
+        assert SESSION_COOKIE not in client.cookies
+        token = client.post("/api/auth/token", json={"username": "leader", "password": "demo"})
+        assert token.status_code == 401
+        assert "gridsafe user password leader" in token.text
+    with engine.connect() as conn:  # counted as failures: the login limit applies to them
+        failed = conn.execute(text("SELECT count(*) FROM login_attempts WHERE NOT ok")).scalar()
+    assert failed == 4
+    monkeypatch.setenv("GRIDSAFE_MODE", "production")
+    refused = _gridsafe(production, "serve", "--port", "1")
+    assert refused.returncode == 1
+    assert "demo accounts admin, dispatcher, head, leader, member still have the demo" in (
+        " ".join(refused.stderr.split())
+    )
+    for name in ("admin", "dispatcher", "head", "leader"):
+        assert _gridsafe(production, "user", "disable", name).returncode == 0
+    changed = _gridsafe(production, "user", "password", "member", "--password-stdin",
+                        stdin=PASSWORD + "\n")  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
+    assert login(engine, production, "member", PASSWORD, client="test").role == Role.GRID_MEMBER
+    assert demo_passwords_left(engine) == []
 
 
 def _gridsafe(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
