@@ -262,7 +262,9 @@ def test_tile_endpoint_caches_and_maps_errors(district: Engine, db_settings: Set
         )
         assert r.status_code == 200
         assert r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
-        assert r.headers["cache-control"] == f"public, max-age={db_settings.tile_max_age_s}"
+        # A tile is cut to the caller's scope: cacheable by the caller's browser only.
+        assert r.headers["cache-control"] == f"private, max-age={db_settings.tile_max_age_s}"
+        assert {"Authorization", "Cookie"} <= {v.strip() for v in r.headers["vary"].split(",")}
         assert len(_decode(r.content, "areas")) == 2
         again = client.get(
             f"/tiles/areas/{Z}/{x}/{y}.mvt",

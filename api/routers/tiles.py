@@ -59,7 +59,13 @@ def get_tile(
     body = tile(engine, settings, layer=layer, z=z, x=x, y=y, flt=flt)
     # A strong validator of the bytes: colours change when risk is recomputed, not by the clock.
     etag = f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={settings.tile_max_age_s}"}
+    # private: a tile holds what the caller's scope lets them see, so no shared cache may keep
+    # it for another caller; Vary tells the browser's own cache the same.
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"private, max-age={settings.tile_max_age_s}",
+        "Vary": "Authorization, Cookie",
+    }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=MVT, headers=headers)
