@@ -79,8 +79,9 @@ def current_scope() -> str | None:
 def unscoped() -> Iterator[None]:
     """Run the enclosed transactions outside the caller's area scope, still in their name.
 
-    Only for the caller's own credentials (``geo.access``: revoking their token), which no
-    area scope describes.
+    Only for what no area scope describes: the caller's own credentials (``geo.access``:
+    revoking their token) and region-wide computations kept for everyone (``geo.risk.store``:
+    a risk map computed on demand), whose reads go through the scope afterwards.
     """
     current = _ACTING.get()
     if current is None or current.scope is None:

@@ -381,6 +381,28 @@ def test_outside_the_area_does_not_exist(district: District, role: Role) -> None
         assert client.get(f"/api/cases/{district.case_in}").status_code == 200
 
 
+@pytest.mark.parametrize("role", [Role.GRID_HEAD, Role.GRID_MEMBER])
+def test_a_risk_map_nobody_computed_yet_is_computed_for_a_scoped_caller(
+    district: District, role: Role
+) -> None:
+    """The first to ask for a date's map has it computed over the whole region and kept; a
+    scoped caller then reads only their areas of it, and a leader the same run in full."""
+    day = {Role.GRID_HEAD: "2023-05-05", Role.GRID_MEMBER: "2023-06-06"}[role]
+    with _client(district, role) as client:
+        r = client.get("/api/risk", params={"level": "micro", "as_of": day})
+        assert r.status_code == 200, r.text
+        mine = r.json()
+        page = client.get("/maps/risk", params={"level": "micro", "as_of": day})
+        assert page.status_code == 200
+    with _client(district, Role.LEADER) as client:
+        everything = client.get("/api/risk", params={"level": "micro", "as_of": day}).json()
+    assert mine["run"] == everything["run"]
+    codes = {f["properties"]["code"] for f in mine["features"]}
+    assert codes
+    assert codes < {f["properties"]["code"] for f in everything["features"]}
+    assert "M33" not in codes
+
+
 def test_a_grid_head_changes_only_their_own_area(district: District) -> None:
     with _client(district, Role.GRID_HEAD) as client:
         case = client.get(f"/api/cases/{district.case_out}")

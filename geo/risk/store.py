@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Row
 
-from geo.database import sql
+from geo.database import sql, unscoped
 from geo.errors import NotFoundError
 from geo.levels import Level
 from geo.risk.compute import RiskResult, as_of_instant, compute_risk
@@ -84,7 +84,11 @@ def _resolve_run(
         if region != settings.region:
             msg = f"no risk computation for region {region!r}"
             raise NotFoundError(msg)
-        run_risk(engine, settings, as_of=instant or as_of_instant(None, settings.timezone))
+        # The map is one computation over the whole region (hot spots look across area
+        # borders), kept for everyone: whoever asks first, a grid head included, has it
+        # computed in full and stored, then reads only what their scope shows of it.
+        with unscoped():
+            run_risk(engine, settings, as_of=instant or as_of_instant(None, settings.timezone))
         with engine.connect() as conn:
             run = _run_at(conn, region, instant)
     if run is None:  # only if the run just kept was deleted at once by someone else
