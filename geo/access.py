@@ -351,6 +351,14 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
     """
     window = timedelta(minutes=settings.login_window_min)
     with engine.begin() as conn:
+        # Attempts on one user name take turns (until commit), so parallel guesses cannot all
+        # be counted before any is recorded. Different names do not wait for each other: the
+        # per-client limit can be overshot by the attempts in flight at once (bounded by the
+        # app's admission limit), not more.
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended('gridsafe.login:' || :u, 0))"),
+            {"u": username},
+        )
         failures = conn.execute(
             sql("access_login_failures"),
             {"username": username, "client": client, "window": window},

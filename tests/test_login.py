@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from geo.access import (
     demo_passwords_left,
     login,
 )
-from geo.errors import AuthenticationError, InputError
+from geo.errors import AuthenticationError, InputError, LoginThrottledError
 from geo.settings import Settings
 from tests.browser import CHROMIUM, Chromium, serve
 from tests.clients import make_user, session_for
@@ -117,6 +118,38 @@ def test_wrong_passwords_are_limited_per_user(site: tuple[Engine, Settings]) -> 
             json={"username": user.username, "password": right},
         )
         assert token.status_code == 429
+
+
+def test_parallel_guesses_cannot_beat_the_limit(site: tuple[Engine, Settings]) -> None:
+    """Twelve wrong guesses at once on one user (limit 3): three are told the password is
+    wrong, the other nine are throttled, whatever the interleaving."""
+    engine, settings = site
+    user = add_user(engine, settings, "raced", Role.LEADER, password=PASSWORD)
+
+    def guess(i: int) -> str:
+        try:
+            login(engine, settings, user.username, f"guess {i}", client=f"c{i}")
+        except LoginThrottledError:
+            return "throttled"
+        except AuthenticationError:
+            return "wrong"
+        return "in"
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = sorted(pool.map(guess, range(12)))
+    assert answers == ["throttled"] * 9 + ["wrong"] * 3
+
+
+def test_one_client_guessing_many_names_is_limited_too(site: tuple[Engine, Settings]) -> None:
+    """Per client the limit is four times the per-user one (12 here), across user names."""
+    engine, settings = site
+    for i in range(4 * settings.login_max_failures):
+        with pytest.raises(AuthenticationError):
+            login(engine, settings, f"nobody-{i}", "guess", client="203.0.113.9")
+    with pytest.raises(LoginThrottledError):
+        login(engine, settings, "nobody-else", "guess", client="203.0.113.9")
+    with pytest.raises(AuthenticationError):  # another client is not held back
+        login(engine, settings, "nobody-else", "guess", client="203.0.113.10")
 
 
 def test_a_session_needs_its_csrf_token_to_change_anything(site: tuple[Engine, Settings]) -> None:
