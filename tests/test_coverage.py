@@ -264,6 +264,51 @@ def test_gpx_tracks(grid: Engine, db_settings: Settings, tmp_path: Path) -> None
     assert tuple(row) == ("警车01", "vehicle", "M1")
 
 
+def _wgs84(x: float, y: float) -> tuple[float, float]:
+    lon, lat = TO_WGS84.transform(X0 + x, Y0 + y)
+    return float(lon), float(lat)
+
+
+def _fix_counts(engine: Engine) -> dict[tuple[str, str, str | None], int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT unit, unit_kind, area_code, count(*) FROM fixes GROUP BY 1, 2, 3")
+        ).all()
+    return {(unit, kind, area): n for unit, kind, area, n in rows}
+
+
+def test_gbk_track_and_visit_csvs(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:
+    # CSVs as Excel saves them on Chinese Windows: GBK, Chinese headers (单元/方式/时间/经度/
+    # 纬度 for tracks, 网格长/签到时间/经度/纬度/微网格编码 for visits) and Chinese values, read
+    # through the incident importer's encoding detection. Tracks: 巡组一 walks 4 fixes in M2;
+    # visits: 张三 in M3 and on the M3/M4 border (-> M3), naming M3 both times.
+    tracks = ["单元,方式,时间,经度,纬度"]
+    for i in range(4):
+        lon, lat = _wgs84(300 + 10 * i, 100)
+        tracks.append(f"巡组一,步巡,2026-11-02 09:00:{10 * i:02d},{lon:.10f},{lat:.10f}")
+    visits = ["网格长,签到时间,经度,纬度,微网格编码"]
+    for i, (x, y) in enumerate([(100, 300), (200, 300)]):
+        lon, lat = _wgs84(x, y)
+        visits.append(f"张三,2026年11月2日 09:0{i},{lon:.10f},{lat:.10f},M3")
+    paths = {}
+    for name, lines in (("tracks", tracks), ("visits", visits)):
+        paths[name] = tmp_path / f"{name}.csv"
+        paths[name].write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+        with pytest.raises(UnicodeDecodeError):
+            paths[name].read_text(encoding="utf-8")
+    report = import_tracks(grid, db_settings, paths["tracks"])
+    assert (report.inserted, report.rejected) == (4, [])
+    assert _fix_counts(grid) == {("巡组一", "foot", "M2"): 4}
+    checkins = import_checkins(grid, db_settings, paths["visits"])
+    assert (checkins.inserted, checkins.rejected, checkins.warnings) == (2, [], [])
+    with grid.connect() as conn:
+        rows = conn.execute(text("SELECT person, t, area_code FROM checkins ORDER BY t")).all()
+    assert [tuple(r) for r in rows] == [
+        ("张三", T0, "M3"),
+        ("张三", T0 + timedelta(minutes=1), "M3"),
+    ]
+
+
 def test_checkins_located_by_the_spatial_join(
     grid: Engine, db_settings: Settings, tmp_path: Path
 ) -> None:
