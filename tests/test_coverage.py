@@ -243,6 +243,96 @@ def test_cleaning_counts_and_reimport(grid: Engine, db_settings: Settings, tmp_p
     assert (report.inserted, report.too_fast) == (0, 1)
 
 
+# Rows (1-based) of a 31-fix walk displaced 480 m north, out of every micro-grid.
+JUMPS = {
+    "first": (1,),
+    "second": (2,),
+    "middle": (16,),
+    "two in a row": (16, 17),
+    "first two": (1, 2),
+    "last": (31,),
+}
+
+
+@pytest.mark.parametrize("jumped", JUMPS.values(), ids=JUMPS.keys())
+def test_a_jump_is_dropped_wherever_it_falls(
+    grid: Engine, db_settings: Settings, jumped: tuple[int, ...]
+) -> None:
+    # On foot along y = 100, 10 m per 10 s, from x = 40 (row 1) to x = 340 (row 31). The rows
+    # in ``jumped`` lie 480 m north instead (173 km/h from their neighbours: over 20 km/h). Only
+    # they are dropped, whether first, second, in the middle, two in a row or last: the rest
+    # can all be walked. The walk then runs from the first good row's x to the last's (a gap in
+    # the middle is bridged on the same line), and covers a 60 m wide stadium cut at x = 200,
+    # its ends 30 m or more inside the squares: M1 (200 - x_first) * 60 + half a 30 m disc, M2
+    # (x_last - 200) * 60 + the other half; nothing of M3 and M4, which a kept jump would have
+    # crossed. E.g. "first": rows 2-31 kept, x 50..340, M1 150 * 60 + 450 pi, M2 140 * 60 +
+    # 450 pi; "last": rows 1-30, x 40..330, M1 160 * 60 + 450 pi, M2 130 * 60 + 450 pi.
+    points = [(40 + 10 * i, 580 if i + 1 in jumped else 100) for i in range(31)]
+    report = import_track_records(grid, db_settings, _fixes("P5", "foot", points), crs="EPSG:4547")
+    assert [p.row for p in report.rejected] == list(jumped)
+    assert all(p.reason.startswith("impossible speed for foot: ") for p in report.rejected)
+    assert (report.inserted, report.too_fast, report.tracks) == (31 - len(jumped), len(jumped), 1)
+    good = [x for i, (x, _) in enumerate(points) if i + 1 not in jumped]
+    m1 = (200 - good[0]) * 60 + math.pi * 30**2 / 2
+    m2 = (good[-1] - 200) * 60 + math.pi * 30**2 / 2
+    cov = _coverage(grid, db_settings)
+    assert cov["M1"]["covered_share"] == pytest.approx(m1 / 40000, rel=DISC_TOL)
+    assert cov["M2"]["covered_share"] == pytest.approx(m2 / 40000, rel=DISC_TOL)
+    assert cov["M3"]["covered_m2"] == cov["M4"]["covered_m2"] == 0.0
+    assert [cov[c]["visits"] for c in ("M1", "M2", "M3", "M4")] == [1, 1, 0, 0]
+
+
+def test_jump_reasons_name_the_neighbours(grid: Engine, db_settings: Settings) -> None:
+    # The reviewer's file: a first fix 480 m north of the walk, then 30 good fixes. Row 1 is
+    # hypot(10, 480) / 10 s = 48.0 m/s = 173 km/h from row 2; a middle jump is that far from
+    # both its neighbours.
+    points = [(20, 580), *[(30 + 10 * i, 100) for i in range(30)]]
+    first = import_track_records(grid, db_settings, _fixes("P6", "foot", points), crs="EPSG:4547")
+    assert (first.inserted, first.too_fast) == (30, 1)
+    assert first.rejected[0].reason == "impossible speed for foot: 173 km/h to row 2 (over 20 km/h)"
+    points = [(20 + 10 * i, 580 if i == 5 else 100) for i in range(11)]
+    later = _fixes("P7", "foot", points, start=T0 + timedelta(hours=1))
+    middle = import_track_records(grid, db_settings, later, crs="EPSG:4547")
+    assert [(p.row, p.reason) for p in middle.rejected] == [
+        (6, "impossible speed for foot: 173 km/h from row 5 and 173 km/h to row 7 (over 20 km/h)")
+    ]
+
+
+def test_a_fast_start_is_kept(grid: Engine, db_settings: Settings) -> None:
+    # A car that leaves at 144 km/h (400 m per 10 s, under the 150 km/h limit) and slows to
+    # 36 km/h: fast is not wrong, every fix is kept.
+    xs = [0, 400, 800, 1000, 1100, 1200]
+    fixes = _fixes("V5", "vehicle", [(x - 900, 100) for x in xs])
+    report = import_track_records(grid, db_settings, fixes, crs="EPSG:4547")
+    assert (report.inserted, report.too_fast, report.tracks) == (6, 0, 1)
+
+
+def test_a_live_stream_recovers_from_a_bad_first_fix(grid: Engine, db_settings: Settings) -> None:
+    # A device posts one fix, 480 m off, then five good ones 10 s apart. The stored fix and the
+    # first new one contradict each other; the five agree, so they are kept (the old rule kept
+    # the first fix as the anchor and dropped all five). The bad fix stays stored: an import
+    # never deletes. A later lone jump is dropped against the five.
+    assert (
+        import_track_records(
+            grid, db_settings, _fixes("P8", "foot", [(100, 580)]), crs="EPSG:4547"
+        ).inserted
+        == 1
+    )
+    walk = _fixes(
+        "P8", "foot", [(100 + 10 * i, 100) for i in range(5)], start=T0 + timedelta(seconds=10)
+    )
+    good = import_track_records(grid, db_settings, walk, crs="EPSG:4547")
+    assert (good.inserted, good.too_fast, good.tracks) == (5, 0, 0)
+    jump = _fixes("P8", "foot", [(140, 580)], start=T0 + timedelta(seconds=60))
+    bad = import_track_records(grid, db_settings, jump, crs="EPSG:4547")
+    assert (bad.inserted, bad.too_fast) == (0, 1)
+    assert bad.rejected[0].reason.startswith(
+        "impossible speed for foot: 173 km/h from the stored fix at"
+    )
+    with grid.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM fixes")).scalar_one() == 6
+
+
 def test_gpx_tracks(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:
     # A GPX track named by its unit, of type 车巡 (vehicle), in WGS84.
     positions = [TO_WGS84.transform(X0 + 100 + 5 * i, Y0 + 100) for i in range(5)]
