@@ -359,12 +359,62 @@ def _wgs84(x: float, y: float) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
+def _point_features(rows: Sequence[tuple[dict[str, object], tuple[float, float]]]) -> str:
+    """A GeoJSON FeatureCollection (WGS84) of points at grid offsets, with properties."""
+    features = [
+        {
+            "type": "Feature",
+            "properties": props,
+            "geometry": {"type": "Point", "coordinates": list(_wgs84(x, y))},
+        }
+        for props, (x, y) in rows
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+
+
 def _fix_counts(engine: Engine) -> dict[tuple[str, str, str | None], int]:
     with engine.connect() as conn:
         rows = conn.execute(
             text("SELECT unit, unit_kind, area_code, count(*) FROM fixes GROUP BY 1, 2, 3")
         ).all()
     return {(unit, kind, area): n for unit, kind, area, n in rows}
+
+
+def test_geojson_tracks(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:
+    # GeoJSON (WGS84 by RFC 7946) with unit, kind and time properties: a foot unit walking
+    # x = 250..290 along y = 300 (5 fixes in M4), a car's 2 fixes in M1 and on the M1/M3 border
+    # (-> M1, the smaller code), and a line feature, which is no fix (row 8, rejected).
+    rows: list[tuple[dict[str, object], tuple[float, float]]] = [
+        (
+            {"unit": "P1", "kind": "步巡", "time": f"2026-11-02T09:00:{10 * i:02d}+08:00"},
+            (250 + 10 * i, 300),
+        )
+        for i in range(5)
+    ]
+    rows += [
+        ({"unit": "V1", "kind": "vehicle", "time": "2026-11-02 09:00:00"}, (100, 100)),
+        ({"unit": "V1", "kind": "vehicle", "time": "2026-11-02 09:00:10"}, (100, 200)),
+    ]
+    body = json.loads(_point_features(rows))
+    line = [list(_wgs84(10, 10)), list(_wgs84(20, 20))]
+    body["features"].append(
+        {
+            "type": "Feature",
+            "properties": {"unit": "V1", "kind": "vehicle", "time": "2026-11-02 09:01:00"},
+            "geometry": {"type": "LineString", "coordinates": line},
+        }
+    )
+    path = tmp_path / "tracks.geojson"
+    path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    report = import_tracks(grid, db_settings, path)
+    assert (report.inserted, report.units, report.tracks, report.crs) == (7, 2, 2, "EPSG:4326")
+    assert [(p.row, p.reason) for p in report.rejected] == [
+        (8, "geometry is a LineString, expected a Point")
+    ]
+    assert _fix_counts(grid) == {("P1", "foot", "M4"): 5, ("V1", "vehicle", "M1"): 2}
+    with grid.connect() as conn:
+        first = conn.execute(text("SELECT min(t) FROM fixes WHERE unit = 'P1'")).scalar_one()
+    assert first == T0  # 09:00 at UTC+8
 
 
 def test_gbk_track_and_visit_csvs(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:
@@ -432,6 +482,54 @@ def test_checkins_located_by_the_spatial_join(
     assert import_checkins(grid, db_settings, path, crs="gcj02").unchanged == 3
     cov = _coverage(grid, db_settings)
     assert (cov["M3"]["checkins"], cov["M1"]["checkins"], cov["M2"]["checkins"]) == (1, 1, 0)
+
+
+def test_geojson_and_gpx_visits(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:
+    # GeoJSON check-ins (person, time, micro-grid named): 李四 in M2, on the M2/M4 border
+    # (-> M2), and one naming M1 while it lies in M4 (stored in M4, warned). GPX waypoints (the
+    # <name> is the person): 王五 in M3, at the corner all four share (-> M1), and one outside
+    # every micro-grid (rejected).
+    rows: list[tuple[dict[str, object], tuple[float, float]]] = [
+        ({"grid_head": "李四", "time": "2026-11-02 09:00", "micro_code": "M2"}, (300, 100)),
+        ({"grid_head": "李四", "time": "2026-11-02 09:10", "micro_code": "M2"}, (300, 200)),
+        ({"grid_head": "李四", "time": "2026-11-02 09:20", "micro_code": "M1"}, (300, 300)),
+    ]
+    path = tmp_path / "visits.geojson"
+    path.write_text(_point_features(rows), encoding="utf-8")
+    report = import_checkins(grid, db_settings, path)
+    assert (report.inserted, report.rejected, report.crs) == (3, [], "EPSG:4326")
+    assert [p.row for p in report.warnings] == [3]
+    wpts = "".join(
+        f'<wpt lat="{lat:.10f}" lon="{lon:.10f}"><time>{when}</time><name>王五</name></wpt>'
+        for when, (lon, lat) in (
+            ("2026-11-02T01:30:00Z", _wgs84(100, 300)),
+            ("2026-11-02T01:40:00Z", _wgs84(200, 200)),
+            ("2026-11-02T01:50:00Z", _wgs84(900, 900)),
+        )
+    )
+    gpx = tmp_path / "visits.gpx"
+    gpx.write_text(
+        '<?xml version="1.0"?><gpx version="1.1" creator="t" '
+        f'xmlns="http://www.topografix.com/GPX/1/1">{wpts}</gpx>',
+        encoding="utf-8",
+    )
+    waypoints = import_checkins(grid, db_settings, gpx)
+    assert waypoints.inserted == 2
+    assert [(p.row, p.reason) for p in waypoints.rejected] == [(3, "outside every micro-grid")]
+    with grid.connect() as conn:
+        stored = conn.execute(
+            text("SELECT person, t, area_code, declared_code FROM checkins ORDER BY t")
+        ).all()
+    minute = timedelta(minutes=1)
+    assert [tuple(r) for r in stored] == [
+        ("李四", T0, "M2", "M2"),
+        ("李四", T0 + 10 * minute, "M2", "M2"),
+        ("李四", T0 + 20 * minute, "M4", "M1"),
+        ("王五", T0 + 30 * minute, "M3", None),
+        ("王五", T0 + 40 * minute, "M1", None),
+    ]
+    cov = _coverage(grid, db_settings)
+    assert [cov[c]["checkins"] for c in ("M1", "M2", "M3", "M4")] == [1, 2, 1, 1]
 
 
 def test_gaps_ranked_by_colour_then_last_visit(grid: Engine, db_settings: Settings) -> None:
