@@ -243,6 +243,96 @@ def test_cleaning_counts_and_reimport(grid: Engine, db_settings: Settings, tmp_p
     assert (report.inserted, report.too_fast) == (0, 1)
 
 
+# Rows (1-based) of a 31-fix walk displaced 480 m north, out of every micro-grid.
+JUMPS = {
+    "first": (1,),
+    "second": (2,),
+    "middle": (16,),
+    "two in a row": (16, 17),
+    "first two": (1, 2),
+    "last": (31,),
+}
+
+
+@pytest.mark.parametrize("jumped", JUMPS.values(), ids=JUMPS.keys())
+def test_a_jump_is_dropped_wherever_it_falls(
+    grid: Engine, db_settings: Settings, jumped: tuple[int, ...]
+) -> None:
+    # On foot along y = 100, 10 m per 10 s, from x = 40 (row 1) to x = 340 (row 31). The rows
+    # in ``jumped`` lie 480 m north instead (173 km/h from their neighbours: over 20 km/h). Only
+    # they are dropped, whether first, second, in the middle, two in a row or last: the rest
+    # can all be walked. The walk then runs from the first good row's x to the last's (a gap in
+    # the middle is bridged on the same line), and covers a 60 m wide stadium cut at x = 200,
+    # its ends 30 m or more inside the squares: M1 (200 - x_first) * 60 + half a 30 m disc, M2
+    # (x_last - 200) * 60 + the other half; nothing of M3 and M4, which a kept jump would have
+    # crossed. E.g. "first": rows 2-31 kept, x 50..340, M1 150 * 60 + 450 pi, M2 140 * 60 +
+    # 450 pi; "last": rows 1-30, x 40..330, M1 160 * 60 + 450 pi, M2 130 * 60 + 450 pi.
+    points = [(40 + 10 * i, 580 if i + 1 in jumped else 100) for i in range(31)]
+    report = import_track_records(grid, db_settings, _fixes("P5", "foot", points), crs="EPSG:4547")
+    assert [p.row for p in report.rejected] == list(jumped)
+    assert all(p.reason.startswith("impossible speed for foot: ") for p in report.rejected)
+    assert (report.inserted, report.too_fast, report.tracks) == (31 - len(jumped), len(jumped), 1)
+    good = [x for i, (x, _) in enumerate(points) if i + 1 not in jumped]
+    m1 = (200 - good[0]) * 60 + math.pi * 30**2 / 2
+    m2 = (good[-1] - 200) * 60 + math.pi * 30**2 / 2
+    cov = _coverage(grid, db_settings)
+    assert cov["M1"]["covered_share"] == pytest.approx(m1 / 40000, rel=DISC_TOL)
+    assert cov["M2"]["covered_share"] == pytest.approx(m2 / 40000, rel=DISC_TOL)
+    assert cov["M3"]["covered_m2"] == cov["M4"]["covered_m2"] == 0.0
+    assert [cov[c]["visits"] for c in ("M1", "M2", "M3", "M4")] == [1, 1, 0, 0]
+
+
+def test_jump_reasons_name_the_neighbours(grid: Engine, db_settings: Settings) -> None:
+    # The reviewer's file: a first fix 480 m north of the walk, then 30 good fixes. Row 1 is
+    # hypot(10, 480) / 10 s = 48.0 m/s = 173 km/h from row 2; a middle jump is that far from
+    # both its neighbours.
+    points = [(20, 580), *[(30 + 10 * i, 100) for i in range(30)]]
+    first = import_track_records(grid, db_settings, _fixes("P6", "foot", points), crs="EPSG:4547")
+    assert (first.inserted, first.too_fast) == (30, 1)
+    assert first.rejected[0].reason == "impossible speed for foot: 173 km/h to row 2 (over 20 km/h)"
+    points = [(20 + 10 * i, 580 if i == 5 else 100) for i in range(11)]
+    later = _fixes("P7", "foot", points, start=T0 + timedelta(hours=1))
+    middle = import_track_records(grid, db_settings, later, crs="EPSG:4547")
+    assert [(p.row, p.reason) for p in middle.rejected] == [
+        (6, "impossible speed for foot: 173 km/h from row 5 and 173 km/h to row 7 (over 20 km/h)")
+    ]
+
+
+def test_a_fast_start_is_kept(grid: Engine, db_settings: Settings) -> None:
+    # A car that leaves at 144 km/h (400 m per 10 s, under the 150 km/h limit) and slows to
+    # 36 km/h: fast is not wrong, every fix is kept.
+    xs = [0, 400, 800, 1000, 1100, 1200]
+    fixes = _fixes("V5", "vehicle", [(x - 900, 100) for x in xs])
+    report = import_track_records(grid, db_settings, fixes, crs="EPSG:4547")
+    assert (report.inserted, report.too_fast, report.tracks) == (6, 0, 1)
+
+
+def test_a_live_stream_recovers_from_a_bad_first_fix(grid: Engine, db_settings: Settings) -> None:
+    # A device posts one fix, 480 m off, then five good ones 10 s apart. The stored fix and the
+    # first new one contradict each other; the five agree, so they are kept (the old rule kept
+    # the first fix as the anchor and dropped all five). The bad fix stays stored: an import
+    # never deletes. A later lone jump is dropped against the five.
+    assert (
+        import_track_records(
+            grid, db_settings, _fixes("P8", "foot", [(100, 580)]), crs="EPSG:4547"
+        ).inserted
+        == 1
+    )
+    walk = _fixes(
+        "P8", "foot", [(100 + 10 * i, 100) for i in range(5)], start=T0 + timedelta(seconds=10)
+    )
+    good = import_track_records(grid, db_settings, walk, crs="EPSG:4547")
+    assert (good.inserted, good.too_fast, good.tracks) == (5, 0, 0)
+    jump = _fixes("P8", "foot", [(140, 580)], start=T0 + timedelta(seconds=60))
+    bad = import_track_records(grid, db_settings, jump, crs="EPSG:4547")
+    assert (bad.inserted, bad.too_fast) == (0, 1)
+    assert bad.rejected[0].reason.startswith(
+        "impossible speed for foot: 173 km/h from the stored fix at"
+    )
+    with grid.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM fixes")).scalar_one() == 6
+
+
 def test_gpx_tracks(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:
     # A GPX track named by its unit, of type 车巡 (vehicle), in WGS84.
     positions = [TO_WGS84.transform(X0 + 100 + 5 * i, Y0 + 100) for i in range(5)]
@@ -262,6 +352,101 @@ def test_gpx_tracks(grid: Engine, db_settings: Settings, tmp_path: Path) -> None
     with grid.connect() as conn:
         row = conn.execute(text("SELECT DISTINCT unit, unit_kind, area_code FROM fixes")).one()
     assert tuple(row) == ("警车01", "vehicle", "M1")
+
+
+def _wgs84(x: float, y: float) -> tuple[float, float]:
+    lon, lat = TO_WGS84.transform(X0 + x, Y0 + y)
+    return float(lon), float(lat)
+
+
+def _point_features(rows: Sequence[tuple[dict[str, object], tuple[float, float]]]) -> str:
+    """A GeoJSON FeatureCollection (WGS84) of points at grid offsets, with properties."""
+    features = [
+        {
+            "type": "Feature",
+            "properties": props,
+            "geometry": {"type": "Point", "coordinates": list(_wgs84(x, y))},
+        }
+        for props, (x, y) in rows
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+
+
+def _fix_counts(engine: Engine) -> dict[tuple[str, str, str | None], int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT unit, unit_kind, area_code, count(*) FROM fixes GROUP BY 1, 2, 3")
+        ).all()
+    return {(unit, kind, area): n for unit, kind, area, n in rows}
+
+
+def test_geojson_tracks(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:
+    # GeoJSON (WGS84 by RFC 7946) with unit, kind and time properties: a foot unit walking
+    # x = 250..290 along y = 300 (5 fixes in M4), a car's 2 fixes in M1 and on the M1/M3 border
+    # (-> M1, the smaller code), and a line feature, which is no fix (row 8, rejected).
+    rows: list[tuple[dict[str, object], tuple[float, float]]] = [
+        (
+            {"unit": "P1", "kind": "步巡", "time": f"2026-11-02T09:00:{10 * i:02d}+08:00"},
+            (250 + 10 * i, 300),
+        )
+        for i in range(5)
+    ]
+    rows += [
+        ({"unit": "V1", "kind": "vehicle", "time": "2026-11-02 09:00:00"}, (100, 100)),
+        ({"unit": "V1", "kind": "vehicle", "time": "2026-11-02 09:00:10"}, (100, 200)),
+    ]
+    body = json.loads(_point_features(rows))
+    line = [list(_wgs84(10, 10)), list(_wgs84(20, 20))]
+    body["features"].append(
+        {
+            "type": "Feature",
+            "properties": {"unit": "V1", "kind": "vehicle", "time": "2026-11-02 09:01:00"},
+            "geometry": {"type": "LineString", "coordinates": line},
+        }
+    )
+    path = tmp_path / "tracks.geojson"
+    path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    report = import_tracks(grid, db_settings, path)
+    assert (report.inserted, report.units, report.tracks, report.crs) == (7, 2, 2, "EPSG:4326")
+    assert [(p.row, p.reason) for p in report.rejected] == [
+        (8, "geometry is a LineString, expected a Point")
+    ]
+    assert _fix_counts(grid) == {("P1", "foot", "M4"): 5, ("V1", "vehicle", "M1"): 2}
+    with grid.connect() as conn:
+        first = conn.execute(text("SELECT min(t) FROM fixes WHERE unit = 'P1'")).scalar_one()
+    assert first == T0  # 09:00 at UTC+8
+
+
+def test_gbk_track_and_visit_csvs(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:
+    # CSVs as Excel saves them on Chinese Windows: GBK, Chinese headers (单元/方式/时间/经度/
+    # 纬度 for tracks, 网格长/签到时间/经度/纬度/微网格编码 for visits) and Chinese values, read
+    # through the incident importer's encoding detection. Tracks: 巡组一 walks 4 fixes in M2;
+    # visits: 张三 in M3 and on the M3/M4 border (-> M3), naming M3 both times.
+    tracks = ["单元,方式,时间,经度,纬度"]
+    for i in range(4):
+        lon, lat = _wgs84(300 + 10 * i, 100)
+        tracks.append(f"巡组一,步巡,2026-11-02 09:00:{10 * i:02d},{lon:.10f},{lat:.10f}")
+    visits = ["网格长,签到时间,经度,纬度,微网格编码"]
+    for i, (x, y) in enumerate([(100, 300), (200, 300)]):
+        lon, lat = _wgs84(x, y)
+        visits.append(f"张三,2026年11月2日 09:0{i},{lon:.10f},{lat:.10f},M3")
+    paths = {}
+    for name, lines in (("tracks", tracks), ("visits", visits)):
+        paths[name] = tmp_path / f"{name}.csv"
+        paths[name].write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+        with pytest.raises(UnicodeDecodeError):
+            paths[name].read_text(encoding="utf-8")
+    report = import_tracks(grid, db_settings, paths["tracks"])
+    assert (report.inserted, report.rejected) == (4, [])
+    assert _fix_counts(grid) == {("巡组一", "foot", "M2"): 4}
+    checkins = import_checkins(grid, db_settings, paths["visits"])
+    assert (checkins.inserted, checkins.rejected, checkins.warnings) == (2, [], [])
+    with grid.connect() as conn:
+        rows = conn.execute(text("SELECT person, t, area_code FROM checkins ORDER BY t")).all()
+    assert [tuple(r) for r in rows] == [
+        ("张三", T0, "M3"),
+        ("张三", T0 + timedelta(minutes=1), "M3"),
+    ]
 
 
 def test_checkins_located_by_the_spatial_join(
@@ -297,6 +482,54 @@ def test_checkins_located_by_the_spatial_join(
     assert import_checkins(grid, db_settings, path, crs="gcj02").unchanged == 3
     cov = _coverage(grid, db_settings)
     assert (cov["M3"]["checkins"], cov["M1"]["checkins"], cov["M2"]["checkins"]) == (1, 1, 0)
+
+
+def test_geojson_and_gpx_visits(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:
+    # GeoJSON check-ins (person, time, micro-grid named): 李四 in M2, on the M2/M4 border
+    # (-> M2), and one naming M1 while it lies in M4 (stored in M4, warned). GPX waypoints (the
+    # <name> is the person): 王五 in M3, at the corner all four share (-> M1), and one outside
+    # every micro-grid (rejected).
+    rows: list[tuple[dict[str, object], tuple[float, float]]] = [
+        ({"grid_head": "李四", "time": "2026-11-02 09:00", "micro_code": "M2"}, (300, 100)),
+        ({"grid_head": "李四", "time": "2026-11-02 09:10", "micro_code": "M2"}, (300, 200)),
+        ({"grid_head": "李四", "time": "2026-11-02 09:20", "micro_code": "M1"}, (300, 300)),
+    ]
+    path = tmp_path / "visits.geojson"
+    path.write_text(_point_features(rows), encoding="utf-8")
+    report = import_checkins(grid, db_settings, path)
+    assert (report.inserted, report.rejected, report.crs) == (3, [], "EPSG:4326")
+    assert [p.row for p in report.warnings] == [3]
+    wpts = "".join(
+        f'<wpt lat="{lat:.10f}" lon="{lon:.10f}"><time>{when}</time><name>王五</name></wpt>'
+        for when, (lon, lat) in (
+            ("2026-11-02T01:30:00Z", _wgs84(100, 300)),
+            ("2026-11-02T01:40:00Z", _wgs84(200, 200)),
+            ("2026-11-02T01:50:00Z", _wgs84(900, 900)),
+        )
+    )
+    gpx = tmp_path / "visits.gpx"
+    gpx.write_text(
+        '<?xml version="1.0"?><gpx version="1.1" creator="t" '
+        f'xmlns="http://www.topografix.com/GPX/1/1">{wpts}</gpx>',
+        encoding="utf-8",
+    )
+    waypoints = import_checkins(grid, db_settings, gpx)
+    assert waypoints.inserted == 2
+    assert [(p.row, p.reason) for p in waypoints.rejected] == [(3, "outside every micro-grid")]
+    with grid.connect() as conn:
+        stored = conn.execute(
+            text("SELECT person, t, area_code, declared_code FROM checkins ORDER BY t")
+        ).all()
+    minute = timedelta(minutes=1)
+    assert [tuple(r) for r in stored] == [
+        ("李四", T0, "M2", "M2"),
+        ("李四", T0 + 10 * minute, "M2", "M2"),
+        ("李四", T0 + 20 * minute, "M4", "M1"),
+        ("王五", T0 + 30 * minute, "M3", None),
+        ("王五", T0 + 40 * minute, "M1", None),
+    ]
+    cov = _coverage(grid, db_settings)
+    assert [cov[c]["checkins"] for c in ("M1", "M2", "M3", "M4")] == [1, 2, 1, 1]
 
 
 def test_gaps_ranked_by_colour_then_last_visit(grid: Engine, db_settings: Settings) -> None:

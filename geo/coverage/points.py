@@ -1,8 +1,9 @@
 """Reading timed points (GPS fixes, check-ins) from files in batches, projected at the edge.
 
-Formats: CSV (``lon``/``lat`` or ``x``/``y`` columns, Chinese headers accepted), GPX (GDAL's
-driver through pyogrio: the ``track_points`` layer for tracks, ``waypoints`` for check-ins; a
-track's ``<name>`` is its unit and its ``<type>`` the unit kind), and any vector format
+Formats: CSV (``lon``/``lat`` or ``x``/``y`` columns, Chinese headers accepted; UTF-8, or GBK
+as Excel saves CSV on Chinese Windows, told apart by :func:`geo.intake.detect_encoding`), GPX
+(GDAL's driver through pyogrio: the ``track_points`` layer for tracks, ``waypoints`` for
+check-ins; a track's ``<name>`` is its unit and its ``<type>`` the unit kind), and any vector format
 :func:`geo.sources.read_vector` knows (GeoJSON, GeoPackage, Shapefile) with Point features.
 
 Files are read ``batch_rows`` rows at a time so that a month of fixes never sits in memory at
@@ -31,6 +32,7 @@ from pyproj import CRS
 
 from geo.crs import SourceCRS, parse_crs, to_target
 from geo.errors import InputError, Problem
+from geo.intake import detect_encoding
 from geo.sources import VECTOR_SUFFIXES, cell_text, check_coordinates_fit, resolve_source_crs
 from geo.times import EPOCH_MS_ABOVE, epoch_seconds
 
@@ -252,10 +254,11 @@ def _csv_source(
     timezone: str,
     batch_rows: int,
 ) -> PointSource:
+    encoding = detect_encoding(path)
     try:
-        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns.tolist()
+        header = pd.read_csv(path, nrows=0, encoding=encoding).columns.tolist()
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{path.name}: cannot be read as UTF-8 CSV ({exc})") from exc
+        raise InputError(f"{path.name}: cannot be read as CSV ({exc})") from exc
     lon_col, lat_col = _pick(header, "lon"), _pick(header, "lat")
     if lon_col is None or lat_col is None:
         lon_col, lat_col = _pick(header, "x"), _pick(header, "y")
@@ -269,7 +272,7 @@ def _csv_source(
         start = 1
         text_cols = {c: "string" for c in columns.values() if c and c != columns["time"]}
         reader = pd.read_csv(
-            path, chunksize=batch_rows, encoding="utf-8-sig", dtype=text_cols, keep_default_na=True
+            path, chunksize=batch_rows, encoding=encoding, dtype=text_cols, keep_default_na=True
         )
         for chunk in reader:
             rows = np.arange(start, start + len(chunk), dtype=np.int64)

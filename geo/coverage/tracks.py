@@ -3,12 +3,20 @@
 Cleaning, each step counted in the report (and every dropped row named with its reason):
 
 - **duplicates**: a second fix of the same unit at the same time (the first, by row, is kept);
-- **impossible speeds**: a fix whose distance from the unit's last kept fix, over the time
-  between them, exceeds the unit kind's maximum speed (a setting) is dropped; the check runs
-  within a track only, so a unit reappearing after a gap is never judged by a stale position.
-  The first kept fix of a unit is the anchor; a file whose very first fix is a jump keeps it and
-  drops the good fixes after it until one is again within reach of it, so the report counts such
-  a file's drops visibly;
+- **impossible speeds**: within a track, the fixes kept are the largest set that can be travelled
+  in time order at the unit kind's maximum speed (a setting): each kept fix is within reach of
+  the kept fix before it. Every other fix is dropped. An isolated jump is thus dropped whether it
+  is a track's first fix, one in the middle or its last, and the good fixes on both sides are
+  kept; so is a run of wrong fixes as long as the good fixes around it outnumber it. Kept fixes
+  more than the track gap apart are not compared (the track splits there), so a unit reappearing
+  after a gap is never judged by a stale position. Where two fixes contradict each other and
+  nothing else decides, the later one is kept, so a device's live stream recovers from a bad
+  first fix instead of losing every good fix after it. The set is the longest path through the
+  fixes in time order, a step allowed where the later fix is within reach of the earlier one
+  (or more than the track gap after it), found by dynamic programming as for the longest
+  increasing subsequence: each fix looks back over the fixes of the last track gap only, and
+  stops as soon as no earlier fix can give a longer chain, so a clean track costs one or two
+  comparisons per fix (:func:`plausible_chain`);
 - **tracks**: a unit's fixes split into tracks where consecutive kept fixes are more than
   ``settings.track_gap_s`` apart (DESIGN.md: 10 minutes). Track boundaries are not stored: they
   are recomputed from the times in every query, so fixes arriving later in live batches join
@@ -17,13 +25,17 @@ Cleaning, each step counted in the report (and every dropped row named with its 
 The rows are staged in a temporary table (streamed with COPY), sorted there, cleaned while
 streaming back, and inserted with ``ON CONFLICT DO NOTHING`` on (region, unit, time): importing
 the same file again changes nothing; the stored coverage of the shifts the new fixes fall in is
-deleted in the same transaction (geo/coverage/covered.py). The speed check of the first fixes of
-a batch uses the unit's last stored fix before them, so live batches from a device are cleaned
-as one stream.
+deleted in the same transaction (geo/coverage/covered.py). The speed check of a batch's first
+fixes takes in the unit's fixes stored in the track gap before them, so live batches from a
+device are cleaned as one stream (a stored fix is never deleted: a later batch that shows it
+wrong only stops it from deciding). Memory holds one run of a unit's fixes without a gap, at
+most ``_RUN_ROWS`` of them; a longer run is cleaned in pieces, each continuing from the fixes the
+last one kept.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
 import json
@@ -32,7 +44,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -67,6 +79,7 @@ _STAGE = (
     "x float8, y float8) ON COMMIT DROP"
 )
 _FLUSH_ROWS = 50_000
+_RUN_ROWS = 100_000  # fixes of one run cleaned at once (see the module docstring)
 _KEPT = (
     "CREATE TEMP TABLE kept_fixes (unit text, kind text, t timestamptz, x float8, y float8) "
     "ON COMMIT DROP"
@@ -152,59 +165,215 @@ def _stage(conn: Connection, batch: PointBatch, report: TrackReport) -> None:
         copy.write(buffer.getvalue())
 
 
+class _Fix(NamedTuple):
+    """One fix being cleaned; ``row`` is None for a fix stored before this import."""
+
+    row: int | None
+    kind: str
+    when: datetime
+    x: float
+    y: float
+    limit: float  # the kind's maximum speed, m/s
+    settled: bool  # stored, or kept by this import's previous piece of the run: not re-emitted
+
+    @property
+    def where(self) -> str:
+        return f"row {self.row}" if self.row else f"the stored fix at {self.when.isoformat()}"
+
+
+def plausible_chain(
+    t: Sequence[float],
+    x: Sequence[float],
+    y: Sequence[float],
+    limit: Sequence[float],
+    gap: float,
+) -> list[int]:
+    """The longest chain of fixes, in time order, that a unit can travel (see the module docstring).
+
+    Parameters
+    ----------
+    t
+        Times in seconds, strictly increasing.
+    x, y
+        Positions in metres.
+    limit
+        Per fix, the maximum speed (m/s) at which it may be reached from the fix before it.
+    gap
+        Fixes more than ``gap`` seconds apart are not compared: the track splits between them.
+
+    Returns
+    -------
+    list of int
+        The indices of the chain, ascending. Of equally long chains, the one ending latest, and
+        of its equally good links, the one from the latest fix.
+    """
+    n = len(t)
+    best = [0] * n  # the longest chain ending at fix i
+    back = [-1] * n  # the fix before i in that chain
+    top = [0] * n  # max(best[: i + 1]) ...
+    top_at = [-1] * n  # ... and the latest fix with it
+    old = -1  # the last fix more than ``gap`` before fix i
+    for i in range(n):
+        while old + 1 < i and t[i] - t[old + 1] > gap:
+            old += 1
+        found, via = 0, -1
+        reach = limit[i]
+        for j in range(i - 1, old, -1):
+            if top[j] <= found:
+                break  # no fix from j back can give a longer chain
+            if best[j] > found and math.hypot(x[i] - x[j], y[i] - y[j]) <= reach * (t[i] - t[j]):
+                found, via = best[j], j
+        if old >= 0 and top[old] > found:
+            found, via = top[old], top_at[old]  # a new track after a gap: no speed to check
+        best[i], back[i] = found + 1, via
+        if i and top[i - 1] > best[i]:
+            top[i], top_at[i] = top[i - 1], top_at[i - 1]
+        else:
+            top[i], top_at[i] = best[i], i
+    chain = []
+    i = top_at[-1] if n else -1
+    while i >= 0:
+        chain.append(i)
+        i = back[i]
+    return chain[::-1]
+
+
+def _too_fast(run: list[_Fix], chain: list[int], i: int, gap: float) -> str:
+    """Why fix ``i`` of a run is out of the chain: its speeds from and to its chain neighbours."""
+    fix = run[i]
+    at = bisect.bisect(chain, i)
+    speeds = []
+    for j, word in (
+        (chain[at - 1] if at else None, "from"),
+        (chain[at] if at < len(chain) else None, "to"),
+    ):
+        if j is None:
+            continue
+        other = run[j]
+        dt = abs((fix.when - other.when).total_seconds())
+        if dt <= gap:
+            kmh = math.hypot(fix.x - other.x, fix.y - other.y) / dt * 3.6
+            speeds.append(f"{kmh:.0f} km/h {word} {other.where}")
+    # Only across the pieces of a run cut for memory can a dropped fix lack a chain neighbour
+    # within the gap (a longest chain would take it in otherwise).
+    said = " and ".join(speeds) or "out of reach of the fixes kept around it"
+    return f"impossible speed for {fix.kind}: {said} (over {fix.limit * 3.6:.0f} km/h)"
+
+
+class _Cleaner:
+    """Cleans the staged fixes, fed in order of unit and time, into ``kept_fixes``.
+
+    A unit's fixes are cleaned run by run, a run ending where the next fix is more than the track
+    gap later; its first run starts with the unit's stored fixes of the gap before it.
+    """
+
+    def __init__(
+        self,
+        raw: psycopg.Connection[Any],
+        settings: Settings,
+        report: TrackReport,
+        stored: dict[str, list[_Fix]],
+    ) -> None:
+        self.raw = raw
+        self.gap = settings.track_gap_s
+        self.limits = max_speeds_ms(settings)
+        self.report = report
+        self.stored = stored
+        self.lines: list[str] = []
+        self.unit: str | None = None
+        self.run: list[_Fix] = []
+        # The last fix fed (a placeholder until the first).
+        self.last = _Fix(0, "", datetime.min.replace(tzinfo=UTC), 0.0, 0.0, 0.0, settled=False)
+
+    def add(self, row: int, unit: str, kind: str, t: datetime, x: float, y: float) -> None:
+        """Feed the next staged fix."""
+        if unit != self.unit:
+            self._clean_run(cut=False)
+            self.unit = unit
+            self.report.units += 1
+            self.run = list(self.stored.get(unit, []))
+        elif t == self.last.when:
+            reason = (
+                f"duplicate fix: unit {unit!r} at {t.isoformat()} already at row {self.last.row}"
+            )
+            self.report.rejected.append(Problem(row, unit, reason))
+            self.report.duplicates += 1
+            return
+        elif (t - self.last.when).total_seconds() > self.gap:
+            self._clean_run(cut=False)
+        elif len(self.run) >= _RUN_ROWS:
+            self._clean_run(cut=True)
+        self.last = _Fix(row, kind, t, x, y, self.limits[kind], settled=False)
+        self.run.append(self.last)
+
+    def close(self) -> None:
+        """Clean the last run and write what is left."""
+        self._clean_run(cut=False)
+        _copy_kept(self.raw, self.lines)
+
+    def _clean_run(self, *, cut: bool) -> None:
+        """Keep the plausible fixes of the run, drop the others, and start the next run.
+
+        With ``cut`` (the run goes on), the next run starts from this one's kept fixes of the
+        last track gap, settled.
+        """
+        run, unit = self.run, self.unit
+        self.run = []
+        if not run or unit is None:
+            return
+        chain = plausible_chain(
+            [f.when.timestamp() for f in run],
+            [f.x for f in run],
+            [f.y for f in run],
+            [f.limit for f in run],
+            self.gap,
+        )
+        kept = set(chain)
+        last: datetime | None = None  # the latest fix stored or kept so far
+        for i, fix in enumerate(run):
+            if fix.settled:
+                last = fix.when
+            elif i in kept:
+                if last is None or (fix.when - last).total_seconds() > self.gap:
+                    self.report.tracks += 1
+                last = fix.when
+                self.lines.append(
+                    f"{_csv(unit)},{fix.kind},{fix.when.isoformat()},{fix.x!r},{fix.y!r}\n"
+                )
+            else:
+                reason = _too_fast(run, chain, i, self.gap)
+                self.report.rejected.append(Problem(fix.row, unit, reason))
+                self.report.too_fast += 1
+        if len(self.lines) >= _FLUSH_ROWS:
+            _copy_kept(self.raw, self.lines)
+        if cut:
+            end = run[-1].when
+            self.run = [
+                run[i]._replace(settled=True)
+                for i in chain
+                if (end - run[i].when).total_seconds() <= self.gap
+            ]
+
+
 def _clean(conn: Connection, settings: Settings, report: TrackReport) -> None:
     """Stream the staged fixes back sorted by unit and time, keep the clean ones in ``kept_fixes``.
 
-    The speed check anchors on the last kept fix of the unit (or its last stored fix before the
-    batch); see the module docstring.
+    See the module docstring for the rules and :class:`_Cleaner` for the runs.
     """
-    seeds = {
-        unit: (t, x, y)
-        for unit, t, x, y in conn.execute(sql("coverage_fix_seeds"), {"region": settings.region})
-    }
     limits = max_speeds_ms(settings)
-    gap = settings.track_gap_s
+    stored: dict[str, list[_Fix]] = {}
+    for unit, kind, t, x, y in conn.execute(
+        sql("coverage_fix_seeds"), {"region": settings.region, "gap_s": settings.track_gap_s}
+    ):
+        stored.setdefault(unit, []).append(_Fix(None, kind, t, x, y, limits[kind], settled=True))
     raw = raw_connection(conn)
-    kept: list[str] = []
-    units: set[str] = set()
-    last_unit: str | None = None
-    last_t: datetime | None = None
-    last_x = last_y = 0.0
-    last_row = 0
+    cleaner = _Cleaner(raw, settings, report, stored)
     with raw.cursor(name="gridsafe_clean_fixes") as cur:
         cur.itersize = 50_000
         cur.execute("SELECT row, unit, kind, t, x, y FROM staged_fixes ORDER BY unit, t, row")
         for row, unit, kind, t, x, y in cur:
-            if unit != last_unit:
-                units.add(unit)
-                last_unit = unit
-                last_row = 0
-                last_t, last_x, last_y = seeds.get(unit, (None, 0.0, 0.0))
-            if last_t is not None and t == last_t:
-                first = f"row {last_row}" if last_row else "a fix already stored"
-                reason = f"duplicate fix: unit {unit!r} at {t.isoformat()} already at {first}"
-                report.rejected.append(Problem(row, unit, reason))
-                report.duplicates += 1
-                continue
-            dt = None if last_t is None else (t - last_t).total_seconds()
-            if dt is None or dt > gap:
-                report.tracks += 1
-            else:
-                speed = math.hypot(x - last_x, y - last_y) / dt
-                if speed > limits[kind]:
-                    reason = (
-                        f"impossible speed for {kind}: {speed * 3.6:.0f} km/h since the previous "
-                        f"fix (over {limits[kind] * 3.6:.0f} km/h)"
-                    )
-                    report.rejected.append(Problem(row, unit, reason))
-                    report.too_fast += 1
-                    continue
-            last_t, last_x, last_y, last_row = t, x, y, row
-            kept.append(f"{_csv(unit)},{kind},{t.isoformat()},{x!r},{y!r}\n")
-            if len(kept) >= _FLUSH_ROWS:
-                _copy_kept(raw, kept)
-    _copy_kept(raw, kept)
-    report.units = len(units)
+            cleaner.add(row, unit, kind, t, x, y)
+    cleaner.close()
 
 
 def _copy_kept(raw: psycopg.Connection[Any], lines: list[str]) -> None:
