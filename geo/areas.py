@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 from geo.database import sql
 from geo.errors import NotFoundError
@@ -12,8 +12,15 @@ from geo.levels import Level
 def areas_geojson(
     engine: Engine, *, region: str, level: Level | None = None, parent: str | None = None
 ) -> str:
-    """Return areas as a GeoJSON FeatureCollection text, filtered by level and/or parent code."""
+    """Return areas as a GeoJSON FeatureCollection text, filtered by level and/or parent code.
+
+    Raises
+    ------
+    NotFoundError
+        ``parent`` names no area (or none the caller's scope shows).
+    """
     with engine.connect() as conn:
+        require_area(conn, region, parent)
         out = conn.execute(
             sql("areas_list"),
             {"region": region, "level": level.value if level else None, "parent": parent},
@@ -35,3 +42,18 @@ def area_geojson(engine: Engine, *, region: str, code: str) -> str:
         msg = f"no area with code {code!r}"
         raise NotFoundError(msg)
     return str(out)
+
+
+def require_area(conn: Connection, region: str, code: str | None) -> None:
+    """Raise NotFoundError when ``code`` names no area of the region that the transaction's
+    scope shows (None: nothing to check). Every filter by area goes through it, so an area
+    outside the caller's scope does not exist for them."""
+    if code is None:
+        return
+    found = conn.execute(
+        text("SELECT 1 FROM areas WHERE region = :region AND code = :code"),
+        {"region": region, "code": code},
+    ).scalar()
+    if found is None:
+        msg = f"no area with code {code!r}"
+        raise NotFoundError(msg)

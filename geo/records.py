@@ -45,10 +45,11 @@ from sqlalchemy.engine import Connection
 
 from geo._pgcopy import binary_copy
 from geo.address import AddressGazetteer
+from geo.areas import require_area
 from geo.assessment import Method, bands, parse_method, validate_lec, validate_ls
 from geo.crs import CHINA_BOX, SourceCRS, parse_crs, to_target, to_wgs84
 from geo.database import sql
-from geo.errors import BusyError, InputError, NotFoundError, Problem
+from geo.errors import BusyError, InputError, Problem
 from geo.intake import RawBatch, iter_batches, match_headers, prefetch, vector_crs
 from geo.locate import ensure_cells
 from geo.report import ImportReport, record_run
@@ -856,14 +857,7 @@ def list_records(
             raise InputError(str(checks.reasons[0]))
         bounds.append(float(seconds[0]))
     with engine.connect() as conn:
-        if area is not None:
-            found = conn.execute(
-                text("SELECT 1 FROM areas WHERE region = :r AND code = :c"),
-                {"r": settings.region, "c": area},
-            ).scalar()
-            if found is None:
-                msg = f"no area with code {area!r}"
-                raise NotFoundError(msg)
+        require_area(conn, settings.region, area)
         codes = list(types)
         if kind == "incidents" and codes:
             lookup = _type_lookup(conn)

@@ -306,34 +306,67 @@ def _tokens(body: bytes, content_type: str) -> set[str]:
     return set(TOKEN.findall(body.decode("utf-8", errors="replace")))
 
 
-def _reads(d: District) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every read, with the parameters that show the most: micro level, wide periods."""
+def _reads(d: District) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Every read a scoped role may make, as (route, URL, parameters that show the most: micro
+    level, wide periods); :func:`test_every_scoped_read_is_checked_for_leaks` holds it to the
+    app's routes."""
     day = T0.date().isoformat()
     wide = {"from": "2025-01-01", "to": "2027-01-01"}
-    yield "/api/areas", {}
-    yield "/api/areas", {"level": "micro"}
-    yield "/api/incidents", {}
-    yield "/api/hazards", {}
-    yield "/api/risk", {"level": "micro"}
-    yield "/api/risk", {"level": "grid3"}
-    yield "/maps/data/hazards", {}
-    yield "/maps/data/incidents", {}
-    yield (
-        "/api/coverage",
-        {"level": "micro", "from": day, "to": (T0 + timedelta(days=1)).date().isoformat()},
-    )
-    yield "/api/gaps", {"at": (T0 + timedelta(hours=1)).isoformat()}
-    yield "/api/cases", {}
-    yield "/api/cases/export", wide
-    yield "/api/cases/export", {**wide, "format": "xlsx"}
-    yield "/api/stats", {"from": "2026-01-01", "to": "2026-12-31"}
-    yield "/", {}
-    yield "/maps/risk", {"level": "micro"}
-    yield "/maps/coverage", {"period": "day", "at": day}
-    yield "/stats", {"from": "2026-01-01", "to": "2026-12-31"}
+    yield "/api/areas", "/api/areas", {}
+    yield "/api/areas", "/api/areas", {"level": "micro"}
+    yield "/api/incidents", "/api/incidents", {}
+    yield "/api/hazards", "/api/hazards", {}
+    yield "/api/risk", "/api/risk", {"level": "micro"}
+    yield "/api/risk", "/api/risk", {"level": "grid3"}
+    yield "/maps/data/hazards", "/maps/data/hazards", {}
+    yield "/maps/data/incidents", "/maps/data/incidents", {}
+    coverage = {"level": "micro", "from": day, "to": (T0 + timedelta(days=1)).date().isoformat()}
+    yield "/api/coverage", "/api/coverage", coverage
+    yield "/api/gaps", "/api/gaps", {"at": (T0 + timedelta(hours=1)).isoformat()}
+    yield "/api/cases", "/api/cases", {}
+    yield "/api/cases/export", "/api/cases/export", wide
+    yield "/api/cases/export", "/api/cases/export", {**wide, "format": "xlsx"}
+    yield "/api/stats", "/api/stats", {"from": "2026-01-01", "to": "2026-12-31"}
+    yield "/", "/", {}
+    yield "/maps/risk", "/maps/risk", {"level": "micro"}
+    yield "/maps/coverage", "/maps/coverage", {"period": "day", "at": day}
+    yield "/stats", "/stats", {"from": "2026-01-01", "to": "2026-12-31"}
     z, x, y = _district_tile()
     for layer in ("areas", "incidents", "hazards"):
-        yield f"/tiles/{layer}/{z}/{x}/{y}.mvt", {"level": "micro"}
+        tile = f"/tiles/{layer}/{z}/{x}/{y}.mvt"
+        yield "/tiles/{layer}/{z}/{x}/{y}.mvt", tile, {"level": "micro"}
+    yield "/api/areas/{code}", "/api/areas/M00", {}
+    yield "/api/risk/{code}", "/api/risk/M00", {}
+    yield "/api/cases/{case_id}", f"/api/cases/{d.case_in}", {}
+
+
+# Reads a scoped role may make that cannot show another area's records, and why.
+NOT_AREA_DATA = {
+    "/api/auth/me": "the caller's own account",
+}
+# The parameters that name an area or a record of one: outside the caller's scope, each must
+# answer 404 (it does not exist for them), on every route that has it.
+AREA_PARAMETERS = {"area": "M33", "focus": "M33", "parent": "S-1", "code": "M33"}
+
+
+def _scoped_reads() -> dict[str, list[str]]:
+    """The app's GET routes a grid head or member may call, with their parameters (OpenAPI)."""
+    spec = create_app(Settings()).openapi()
+    routes = {}
+    for (method, path), rule in MATRIX.items():
+        if method != "GET" or rule == PUBLIC or not ({H, M} & set(rule)):
+            continue
+        if path in spec["paths"]:  # the docs and static assets are not in the spec
+            routes[path] = [p["name"] for p in spec["paths"][path]["get"].get("parameters", [])]
+    return routes
+
+
+def test_every_scoped_read_is_checked_for_leaks(district: District) -> None:
+    """Every GET route a scoped role may call is read by the leak test below, or says why it
+    holds no area's data: a new read route without a sample fails here."""
+    sampled = {route for route, _url, _params in _reads(district)}
+    missing = _scoped_reads().keys() - sampled - NOT_AREA_DATA.keys()
+    assert missing == set(), "reads the leak test does not make"
 
 
 @pytest.mark.parametrize(
@@ -346,7 +379,7 @@ def test_no_record_outside_the_area_in_any_response(
 ) -> None:
     leaks = {}
     with _client(district, role) as client:
-        for url, params in _reads(district):
+        for _route, url, params in _reads(district):
             r = client.get(url, params=params)
             assert r.status_code == 200, (url, params, r.status_code, r.text[:300])
             found = _tokens(r.content, r.headers.get("content-type", "")) & outside
@@ -360,7 +393,7 @@ def test_a_leader_sees_everything_the_checks_look_for(district: District) -> Non
     above would see a leak."""
     seen: set[str] = set()
     with _client(district, Role.LEADER) as client:
-        for url, params in _reads(district):
+        for _route, url, params in _reads(district):
             r = client.get(url, params=params)
             assert r.status_code == 200, (url, params, r.status_code)
             seen |= _tokens(r.content, r.headers.get("content-type", ""))
@@ -369,16 +402,32 @@ def test_a_leader_sees_everything_the_checks_look_for(district: District) -> Non
 
 @pytest.mark.parametrize("role", [Role.GRID_HEAD, Role.GRID_MEMBER])
 def test_outside_the_area_does_not_exist(district: District, role: Role) -> None:
+    """Every parameter of every scoped read that names an area (or a case), given one outside
+    the caller's area, answers 404, with the read's other parameters as the leak test sends
+    them; the routes and their parameters come from the app."""
+    samples = {route: (url, params) for route, url, params in _reads(district)}
+    asked = []
     with _client(district, role) as client:
-        for url in (
-            "/api/areas/M33",
-            "/api/areas/S-1",
-            "/api/risk/M33",
-            f"/api/cases/{district.case_out}",
-        ):
+        for route, names in _scoped_reads().items():
+            for name in names:
+                if name == "case_id":
+                    url, params = route.replace("{case_id}", str(district.case_out)), {}
+                elif name not in AREA_PARAMETERS:
+                    continue
+                elif "{" + name + "}" in route:
+                    url, params = route.replace("{" + name + "}", AREA_PARAMETERS[name]), {}
+                else:
+                    url, params = samples[route]
+                    params = {**params, name: AREA_PARAMETERS[name]}
+                r = client.get(url, params=params)
+                asked.append(f"{url}?{name}")
+                assert r.status_code == 404, (url, params, r.status_code, r.text[:200])
+        for url in ("/api/areas/S-1", "/api/risk/S-1"):
             assert client.get(url).status_code == 404, url
         assert client.get("/api/areas/M00").status_code == 200
         assert client.get(f"/api/cases/{district.case_in}").status_code == 200
+    # Each kind of parameter was found on the app's routes and tried (14 routes and parameters).
+    assert {a.rsplit("?", 1)[1] for a in asked} == {"area", "focus", "parent", "code", "case_id"}
 
 
 @pytest.mark.parametrize("role", [Role.GRID_HEAD, Role.GRID_MEMBER])

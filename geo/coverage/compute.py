@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
+from geo.areas import require_area
 from geo.coverage.covered import covered_into, micro_codes
 from geo.coverage.periods import Period
 from geo.database import sql
-from geo.errors import NotFoundError
 from geo.levels import Level
 from geo.settings import Settings
 
@@ -48,19 +48,6 @@ CREATE TEMP TABLE cov_micro (
 """
 
 
-def check_area(conn: Connection, settings: Settings, area: str | None) -> None:
-    """Raise NotFoundError when ``area`` names no area of the region."""
-    if area is None:
-        return
-    found = conn.execute(
-        text("SELECT 1 FROM areas WHERE region = :region AND code = :code"),
-        {"region": settings.region, "code": area},
-    ).scalar()
-    if found is None:
-        msg = f"no area with code {area!r}"
-        raise NotFoundError(msg)
-
-
 def compute_micro(
     conn: Connection,
     settings: Settings,
@@ -70,7 +57,7 @@ def compute_micro(
     units: Sequence[str] | None = None,
 ) -> None:
     """Fill the transaction's ``cov_micro`` table for the micro-grids of ``area`` (all: None)."""
-    check_area(conn, settings, area)
+    require_area(conn, settings.region, area)
     covered_into(
         conn, settings, period=period, codes=micro_codes(conn, settings, area), units=units
     )
@@ -161,7 +148,7 @@ def tracks_geojson(
         ``area`` names no area.
     """
     with engine.connect() as conn:
-        check_area(conn, settings, area)
+        require_area(conn, settings.region, area)
         out = conn.execute(
             sql("coverage_tracks"),
             {
