@@ -12,7 +12,9 @@ The checks, each reported per feature (row and code):
 - a changed boundary still holding the children already stored under it.
 
 An import with any problem writes nothing; a repeated import of the same file changes nothing; a
-changed boundary updates its row.
+changed boundary updates its row. An import that inserted or changed areas re-assigns every
+stored incident, hazard, patrol fix and check-in to its micro-grid (and ancestors) under the new
+boundaries in the same transaction (:func:`geo.locate.relocate_records`), and says how many moved.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from sqlalchemy.engine import Connection
 from geo.database import sql
 from geo.errors import ImportRejectedError, InputError, Problem
 from geo.levels import Level
+from geo.locate import lock_cells, relocate_records
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
 from geo.sources import cell_text, file_digest, plain_value, read_vector
@@ -443,6 +446,12 @@ def import_boundaries(
         Report gaps between siblings as warnings instead of refusing the import (for a level
         delivered in several files).
 
+    Returns
+    -------
+    ImportReport
+        Counts and warnings; when areas were inserted or changed, ``relocated``: the records
+        the same transaction moved to another micro-grid.
+
     Raises
     ------
     ImportRejectedError
@@ -499,7 +508,12 @@ def import_boundaries(
         if problems:
             problems.sort(key=lambda p: (p.row is None, p.row or 0, p.ident or ""))
             raise ImportRejectedError(report.source, problems)
+        # Taken before the areas change: a record import under way commits first (and is
+        # re-assigned below); one that starts later waits and sees the new boundaries.
+        lock_cells(conn, settings)
         report.inserted, report.updated = _write(conn, features, level, settings)
         report.unchanged = len(features) - report.inserted - report.updated
+        if report.inserted or report.updated:
+            report.relocated = relocate_records(conn, settings)
         record_run(conn, region=settings.region, sha256=file_digest(path), report=report)
     return report
