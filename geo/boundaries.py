@@ -39,9 +39,10 @@ from geo.levels import Level
 from geo.locate import lock_cells, relocate_records
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import cell_text, file_digest, plain_value, read_vector
+from geo.sources import cell_text, file_digest, find_column, plain_value, read_vector
 
-# Field names looked for when no --*-field option is given (first match wins).
+# Field names looked for when no --*-field option is given (first match wins; case-insensitive,
+# and a Shapefile's 10-byte cut of a name counts: parent_cod).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "code": ("code", "grid_code", "area_code", "编码", "网格编码", "代码"),
     "name": ("name", "grid_name", "area_name", "名称", "网格名称"),
@@ -82,11 +83,7 @@ def _pick_field(columns: Iterable[str], role: str, given: str | None) -> str | N
             msg = f"no field {given!r} in the file (fields: {', '.join(cols)})"
             raise InputError(msg)
         return given
-    lower = {c.lower(): c for c in cols}
-    for alias in FIELD_ALIASES[role]:
-        if alias.lower() in lower:
-            return lower[alias.lower()]
-    return None
+    return find_column(cols, FIELD_ALIASES[role])
 
 
 def _polygonal_parts(geom: BaseGeometry) -> MultiPolygon:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -389,6 +390,22 @@ def test_unreadable_and_unknown_field(top: Engine, db_settings: Settings, tmp_pa
     path = write(tmp_path / "g.geojson", halves())
     with pytest.raises(InputError, match="no field 'grid_id'"):
         load(top, db_settings, path, Level.GRID2, code_field="grid_id")
+
+
+def test_shapefile_parent_field_cut_to_ten_bytes(
+    top: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    """A Shapefile keeps ``parent_cod`` of ``parent_code``: still read as the parent field."""
+    rows = [{**row, "parent_code": "X"} for row in halves()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the warning that the name is cut: the cut is the test
+        path = write(tmp_path / "g2.shp", rows)
+    with pytest.raises(ImportRejectedError) as exc:
+        load(top, db_settings, path, Level.GRID2)
+    assert reasons(exc) == [
+        "A: orphan: parent 'X' is not a subdistrict area (import the subdistrict level first)",
+        "B: orphan: parent 'X' is not a subdistrict area (import the subdistrict level first)",
+    ]
 
 
 def test_bubenec_tessellation_matches_geopandas(
