@@ -488,6 +488,69 @@ def test_shapefile_chinese_headers_gbk_cut_and_utf8_refused(
         import_records(grid, db_settings, tmp_path / "utf8.shp", kind="hazards")
 
 
+def test_cgcs2000_lands_with_its_wgs84_twin(
+    grid: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    # CGCS2000 and WGS84 agree to centimetres: the same numbers are the same places, also 2 m
+    # from an edge and on the M1/M2 edge itself (the smallest code).
+    spots = {"in": (150, 50), "near": (98, 150), "edge": (100, 50), "top": (102, 198)}
+    lines = ["source,source_id,type,occurred_at,lon,lat"]
+    for crs in ("wgs84", "cgcs2000"):
+        lines += [
+            f"{crs},{k},fire,2025-03-01,{lon!r},{lat!r}"
+            for k, (lon, lat) in ((k, _wgs84(*xy)) for k, xy in spots.items())
+        ]
+    wgs84 = _csv(tmp_path / "wgs84.csv", [lines[0], *lines[1:5]])
+    cgcs2000 = _csv(tmp_path / "cgcs2000.csv", [lines[0], *lines[5:]])
+    assert import_records(grid, db_settings, wgs84, kind="incidents").rejected == []
+    report = import_records(grid, db_settings, cgcs2000, kind="incidents", crs="EPSG:4490")
+    assert (report.crs, report.rejected, report.inserted) == ("EPSG:4490", [], 4)
+    with grid.connect() as conn:
+        rows = conn.execute(
+            text("SELECT source, source_id, area_code, ST_X(geom), ST_Y(geom) FROM incidents")
+        ).all()
+    placed = {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+    assert {k: placed[("wgs84", k)][0] for k in spots} == {
+        "in": "M2", "near": "M3", "edge": "M1", "top": "M4"
+    }  # fmt: skip
+    for k in spots:
+        code, x, y = placed[("cgcs2000", k)]
+        twin = placed[("wgs84", k)]
+        assert code == twin[0]
+        assert abs(x - twin[1]) < 0.05
+        assert abs(y - twin[2]) < 0.05
+
+
+def test_gcj02_outside_china_is_left_unshifted_and_kept_outside(
+    grid: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    # Helsinki: outside China's box GCJ-02 is WGS84 itself (the standard rule), so no inverse is
+    # applied; the point lies in no area of the district and is kept, reported, listed.
+    helsinki = {"HEL1": (24.9384, 60.1699), "HEL2": (24.9525, 60.1618)}
+    lines = ["source,source_id,type,occurred_at,lon,lat"] + [
+        f"amap,{k},fire,2025-03-01,{lon},{lat}" for k, (lon, lat) in helsinki.items()
+    ]
+    report = import_records(
+        grid, db_settings, _csv(tmp_path / "hel.csv", lines), kind="incidents", crs="gcj02"
+    )
+    assert (report.crs, report.rejected, report.inserted) == ("gcj02", [], 2)
+    assert [(w.row, w.ident, w.reason) for w in report.warnings] == [
+        (2, "HEL1", "outside every area: kept with no area"),
+        (3, "HEL2", "outside every area: kept with no area"),
+    ]
+    assert _areas(grid) == {"HEL1": None, "HEL2": None}
+    outside = json.loads(list_records(grid, db_settings, kind="incidents", outside=True))
+    assert sorted(f["properties"]["source_id"] for f in outside["features"]) == ["HEL1", "HEL2"]
+    with grid.connect() as conn:
+        stored = {
+            str(r[0]): (float(r[1]), float(r[2]))
+            for r in conn.execute(text("SELECT source_id, ST_X(geom), ST_Y(geom) FROM incidents"))
+        }
+    for k, (lon, lat) in helsinki.items():
+        x, y = to_target(lon, lat, parse_crs("EPSG:4326"), db_settings.srid)
+        assert stored[k] == pytest.approx((float(x), float(y)), abs=1e-6)  # unshifted
+
+
 def test_hazards_assessment_validated(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:
     lon, lat = _wgs84(150, 150)
     head = "source,source_id,category,name,method,l,e,c,s,status,identified_at,closed_at,lon,lat"
