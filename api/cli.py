@@ -156,8 +156,6 @@ def import_boundaries_cmd(
         )
     )
     _print_report(report)
-    if report.inserted or report.updated:
-        _print_relocation(settings)
 
 
 def _layer_command(kind: str) -> None:
@@ -174,19 +172,6 @@ for _kind in ("buildings", "roads", "pois"):
     _layer_command(_kind)
 
 import_app.command("osm")(import_osm_cmd)
-
-
-def _print_relocation(settings: Settings) -> None:
-    engine = make_engine(settings)
-    try:
-        moved = _run(lambda: relocate(engine, settings))
-    finally:
-        engine.dispose()
-    out.print(
-        f"re-located records: {moved.incidents} incident(s), {moved.hazards} hazard(s), "
-        f"{moved.fixes} patrol fix(es) and {moved.checkins} check-in(s) changed micro-grid",
-        highlight=False,
-    )
 
 
 def _records_command(kind: str) -> None:
@@ -246,8 +231,17 @@ def import_visits_cmd(
 
 @app.command("locate")
 def locate_cmd() -> None:
-    """Re-place every incident and hazard in the micro-grids (after a boundary change)."""
-    _print_relocation(get_settings())
+    """Re-place every incident, hazard, patrol fix and check-in in the micro-grids.
+
+    A boundary import does this by itself; this is for areas changed by other means.
+    """
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        moved = _run(lambda: relocate(engine, settings))
+    finally:
+        engine.dispose()
+    out.print(moved.line(), highlight=False)
 
 
 types_app = typer.Typer(help="The incident type vocabulary.", no_args_is_help=True)

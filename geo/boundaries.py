@@ -12,7 +12,9 @@ The checks, each reported per feature (row and code):
 - a changed boundary still holding the children already stored under it.
 
 An import with any problem writes nothing; a repeated import of the same file changes nothing; a
-changed boundary updates its row.
+changed boundary updates its row. An import that inserted or changed areas re-assigns every
+stored incident, hazard, patrol fix and check-in to its micro-grid (and ancestors) under the new
+boundaries in the same transaction (:func:`geo.locate.relocate_records`), and says how many moved.
 """
 
 from __future__ import annotations
@@ -34,11 +36,13 @@ from sqlalchemy.engine import Connection
 from geo.database import sql
 from geo.errors import ImportRejectedError, InputError, Problem
 from geo.levels import Level
+from geo.locate import lock_cells, relocate_records
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import cell_text, file_digest, plain_value, read_vector
+from geo.sources import cell_text, file_digest, find_column, plain_value, read_vector
 
-# Field names looked for when no --*-field option is given (first match wins).
+# Field names looked for when no --*-field option is given (first match wins; case-insensitive,
+# and a Shapefile's 10-byte cut of a name counts: parent_cod).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "code": ("code", "grid_code", "area_code", "编码", "网格编码", "代码"),
     "name": ("name", "grid_name", "area_name", "名称", "网格名称"),
@@ -79,11 +83,7 @@ def _pick_field(columns: Iterable[str], role: str, given: str | None) -> str | N
             msg = f"no field {given!r} in the file (fields: {', '.join(cols)})"
             raise InputError(msg)
         return given
-    lower = {c.lower(): c for c in cols}
-    for alias in FIELD_ALIASES[role]:
-        if alias.lower() in lower:
-            return lower[alias.lower()]
-    return None
+    return find_column(cols, FIELD_ALIASES[role])
 
 
 def _polygonal_parts(geom: BaseGeometry) -> MultiPolygon:
@@ -443,6 +443,12 @@ def import_boundaries(
         Report gaps between siblings as warnings instead of refusing the import (for a level
         delivered in several files).
 
+    Returns
+    -------
+    ImportReport
+        Counts and warnings; when areas were inserted or changed, ``relocated``: the records
+        the same transaction moved to another micro-grid.
+
     Raises
     ------
     ImportRejectedError
@@ -499,7 +505,12 @@ def import_boundaries(
         if problems:
             problems.sort(key=lambda p: (p.row is None, p.row or 0, p.ident or ""))
             raise ImportRejectedError(report.source, problems)
+        # Taken before the areas change: a record import under way commits first (and is
+        # re-assigned below); one that starts later waits and sees the new boundaries.
+        lock_cells(conn, settings)
         report.inserted, report.updated = _write(conn, features, level, settings)
         report.unchanged = len(features) - report.inserted - report.updated
+        if report.inserted or report.updated:
+            report.relocated = relocate_records(conn, settings)
         record_run(conn, region=settings.region, sha256=file_digest(path), report=report)
     return report

@@ -22,11 +22,10 @@ import codecs
 import csv
 import queue
 import threading
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pyogrio
@@ -35,11 +34,13 @@ from openpyxl import load_workbook
 from pyproj import CRS
 
 from geo.errors import InputError, Problem
-from geo.sources import cell_text
+from geo.sources import cell_text, header_lookup, norm_header
 
 __all__ = [
     "FIELD_ALIASES",
+    "LOCATION_FIELDS",
     "RawBatch",
+    "check_columns",
     "detect_encoding",
     "iter_batches",
     "match_headers",
@@ -70,15 +71,17 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "identified_at": ("identified_at", "发现时间", "排查时间"),
     "closed_at": ("closed_at", "关闭时间", "销号时间", "整改完成时间"),
 }
-"""Canonical field → the headers it is read from (compared after NFKC, case-folded, trimmed)."""
+"""Canonical field → the headers it is read from (compared after NFKC, case-folded, trimmed; a
+Shapefile's 10-byte cut of one counts too, ``occurred_a``: :func:`geo.sources.header_lookup`)."""
+
+LOCATION_FIELDS = ("lon", "lat", "x", "y", "address")
+"""A record file needs one of these columns: coordinates or an address to geocode."""
 
 CSV_SUFFIXES = {".csv", ".txt"}
 EXCEL_SUFFIXES = {".xlsx"}
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp"}
 
-_HEADER_LOOKUP = {
-    alias.casefold(): canonical for canonical, aliases in FIELD_ALIASES.items() for alias in aliases
-}
+_HEADER_LOOKUP = header_lookup(FIELD_ALIASES)
 
 
 @dataclass
@@ -107,11 +110,6 @@ class RawBatch:
         return len(self.rows)
 
 
-def _norm_header(header: object) -> str:
-    text = unicodedata.normalize("NFKC", str(header or "")).replace("\ufeff", "")
-    return text.strip().casefold()
-
-
 def match_headers(headers: list[object]) -> tuple[dict[str, int], dict[str, int]]:
     """Map a file's headers to canonical fields.
 
@@ -128,7 +126,7 @@ def match_headers(headers: list[object]) -> tuple[dict[str, int], dict[str, int]
     known: dict[str, int] = {}
     extra: dict[str, int] = {}
     for index, header in enumerate(headers):
-        name = _norm_header(header)
+        name = norm_header(header)
         if not name:
             continue
         canonical = _HEADER_LOOKUP.get(name)
@@ -139,6 +137,29 @@ def match_headers(headers: list[object]) -> tuple[dict[str, int], dict[str, int]
             raise InputError(msg)
         target[key] = index
     return known, extra
+
+
+def check_columns(
+    path: Path, headers: Sequence[object], known: dict[str, int], required: Sequence[str]
+) -> None:
+    """Refuse a file that lacks a column every row needs, once for the file (not once a row).
+
+    Raises
+    ------
+    InputError
+        Naming each missing field, the headers it is read from, and the file's own fields.
+    """
+    missing = [
+        f"{name} (a column named {' or '.join(FIELD_ALIASES[name][:4])})"
+        for name in required
+        if name not in known
+    ]
+    if not known.keys() & set(LOCATION_FIELDS):
+        missing.append("a location (lon and lat, x and y, or address; 经度 纬度 or 地址)")
+    if missing:
+        fields = ", ".join(str(h) for h in headers if norm_header(h)) or "none"
+        msg = f"{path.name}: no column for {'; '.join(missing)}. The file's fields: {fields}"
+        raise InputError(msg)
 
 
 def detect_encoding(path: Path) -> str:
@@ -200,12 +221,13 @@ class _Collector:
         return batch
 
 
-def _iter_csv(path: Path, size: int) -> Iterator[RawBatch]:
+def _iter_csv(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBatch]:
     encoding = detect_encoding(path)
     with path.open(encoding=encoding, newline="") as fh:
         reader = csv.reader(fh)
         headers: list[object] = list(next(reader, []))
         known, extra = match_headers(headers)
+        check_columns(path, headers, known, required)
         width = len(headers)
         collect = _Collector(known, extra, size, text=True)
         start = reader.line_num + 1
@@ -227,7 +249,7 @@ def _iter_csv(path: Path, size: int) -> Iterator[RawBatch]:
         yield collect.flush()
 
 
-def _iter_xlsx(path: Path, size: int) -> Iterator[RawBatch]:
+def _iter_xlsx(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBatch]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (OSError, ValueError, KeyError) as exc:
@@ -241,6 +263,7 @@ def _iter_xlsx(path: Path, size: int) -> Iterator[RawBatch]:
                 headers = list(values)
                 break
         known, extra = match_headers(headers)
+        check_columns(path, headers, known, required)
         collect = _Collector(known, extra, size)
         for row, values in enumerate(rows, start=header_row + 1):
             if not any(cell_text(v) for v in values):
@@ -254,11 +277,25 @@ def _iter_xlsx(path: Path, size: int) -> Iterator[RawBatch]:
         book.close()
 
 
-def _iter_vector(path: Path, size: int) -> Iterator[RawBatch]:
+def _read_info(path: Path) -> dict[str, Any]:
     try:
-        info = pyogrio.read_info(path)
+        return cast(dict[str, Any], pyogrio.read_info(path))
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InputError(f"{path.name}: cannot be read as a vector layer ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        # A dBase header keeps 10 bytes of a field name: written in UTF-8, a Chinese name longer
+        # than three characters is cut inside a character, and cannot be read back.
+        msg = (
+            f"{path.name}: a field name is not valid text ({exc.reason} at byte {exc.start}): "
+            "a Shapefile keeps only 10 bytes of a name, which cut a UTF-8 Chinese name inside "
+            "a character. Write the file with the GBK encoding or shorter field names, or as "
+            "a GeoPackage"
+        )
+        raise InputError(msg) from exc
+
+
+def _iter_vector(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBatch]:
+    info = _read_info(path)
     total = int(info["features"])
     width = len(info["fields"])
     known, extra = match_headers(list(info["fields"]))
@@ -266,6 +303,7 @@ def _iter_vector(path: Path, size: int) -> Iterator[RawBatch]:
     known |= {"x": width, "y": width + 1}
     known.pop("lon", None)
     known.pop("lat", None)
+    check_columns(path, list(info["fields"]), known, required)
     for skip in range(0, total, size):
         frame = pyogrio.read_dataframe(path, skip_features=skip, max_features=size)
         collect = _Collector(known, extra, size)
@@ -293,32 +331,38 @@ def vector_crs(path: Path) -> CRS | None:
     """The CRS a vector file declares, or ``None``; ``None`` for CSV and Excel files."""
     if path.suffix.lower() not in VECTOR_SUFFIXES:
         return None
-    try:
-        crs = pyogrio.read_info(path).get("crs")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(f"{path.name}: cannot be read as a vector layer ({exc})") from exc
+    crs = _read_info(path).get("crs")
     return CRS.from_user_input(crs) if crs else None
 
 
-def iter_batches(path: Path, *, batch_rows: int) -> Iterator[RawBatch]:
+def iter_batches(
+    path: Path, *, batch_rows: int, required: Sequence[str] = ()
+) -> Iterator[RawBatch]:
     """Read a record file in batches of at most ``batch_rows`` rows.
 
     Vector files give their point coordinates as the ``x``/``y`` fields (in the file's CRS).
 
+    Parameters
+    ----------
+    required
+        Canonical fields every row needs; a file with no column for one of them, or for a
+        location (:data:`LOCATION_FIELDS`), is refused as a whole (:func:`check_columns`).
+
     Raises
     ------
     InputError
-        The file does not exist, has an unsupported format, or cannot be read at all.
+        The file does not exist, has an unsupported format, cannot be read at all, or lacks a
+        required column (raised when the first batch is read).
     """
     if not path.exists():
         raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        return _iter_csv(path, batch_rows)
+        return _iter_csv(path, batch_rows, required)
     if suffix in EXCEL_SUFFIXES:
-        return _iter_xlsx(path, batch_rows)
+        return _iter_xlsx(path, batch_rows, required)
     if suffix in VECTOR_SUFFIXES:
-        return _iter_vector(path, batch_rows)
+        return _iter_vector(path, batch_rows, required)
     known = ", ".join(sorted(CSV_SUFFIXES | EXCEL_SUFFIXES | VECTOR_SUFFIXES))
     msg = f"{path.name}: unsupported format {suffix!r} (use {known})"
     raise InputError(msg)

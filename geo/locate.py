@@ -17,7 +17,8 @@ The rule runs as one set-based join in the database, never point by point from P
 shapes with the same answer (tests/test_locate_cells.py checks they agree):
 
 - ``locate_micro`` (point-driven: each point probes the partial GiST index ``areas_micro_gist``)
-  for :func:`relocate` and the patrol check-ins;
+  for the re-assignment after a boundary change (:func:`relocate_records`) and the patrol
+  check-ins;
 - the imports' cell lookup (``geo/sql/records_locate.sql``, shared by incidents and hazards):
   the point's cell ``(floor(x / cell_m), floor(y / cell_m))`` is hash-joined to ``area_cells``
   (:func:`ensure_cells`); a cell that crosses no micro-grid boundary answers without any
@@ -46,13 +47,34 @@ class Relocation:
     fixes: int
     checkins: int
 
+    def line(self) -> str:
+        """The re-assignment in words, for the command line and import reports."""
+        return (
+            f"re-located records: {self.incidents} incident(s), {self.hazards} hazard(s), "
+            f"{self.fixes} patrol fix(es) and {self.checkins} check-in(s) changed micro-grid"
+        )
+
+
+def lock_cells(conn: Connection, settings: Settings) -> None:
+    """Take the region's cell-lookup lock until the transaction ends.
+
+    The builders of the lookup (:func:`ensure_cells`) and the unscoped record imports, which
+    hold it from their start to their commit, take turns on it; so does a boundary import,
+    before it writes, so that no import places points by the old boundaries after the new ones
+    and their re-assignment are committed.
+    """
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('area_cells:' || :region))"),
+        {"region": settings.region},
+    )
+
 
 def ensure_cells(conn: Connection, settings: Settings) -> float:
     """Make the region's cell lookup valid for ``settings.locate_cell_m``; return the cell side.
 
     The lookup (``area_cells``, migration ``i0009``) is rebuilt when it is missing, was built
     with another cell size, or the areas changed since (a trigger on ``areas`` deletes its
-    ``area_cell_grids`` row). A transaction-scoped advisory lock keeps two imports from building
+    ``area_cell_grids`` row). The lock of :func:`lock_cells` keeps two imports from building
     it at once. About 2 s for the demo district's 652 micro-grids.
 
     An area-scoped caller never builds it (row-level security would hide the micro-grids outside
@@ -62,10 +84,7 @@ def ensure_cells(conn: Connection, settings: Settings) -> float:
     cell_m = float(settings.locate_cell_m)
     if current_scope() is not None:
         return cell_m
-    conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtext('area_cells:' || :region))"),
-        {"region": settings.region},
-    )
+    lock_cells(conn, settings)
     current = conn.execute(
         text("SELECT cell_m FROM area_cell_grids WHERE region = :region"),
         {"region": settings.region},
@@ -79,14 +98,26 @@ def ensure_cells(conn: Connection, settings: Settings) -> float:
     return cell_m
 
 
-def relocate(engine: Engine, settings: Settings) -> Relocation:
-    """Re-run the micro-grid join for every incident, hazard, patrol fix and check-in.
+def relocate_records(conn: Connection, settings: Settings) -> Relocation:
+    """Re-run the micro-grid join for every incident, hazard, patrol fix and check-in, in the
+    caller's transaction; rows whose area did not change are not written.
 
-    Run it after a boundary import changed micro-grids (``gridsafe import boundaries`` does, and
-    ``gridsafe locate`` runs it on demand). Rows whose area did not change are not written. The
-    cell lookup of the imports is rebuilt in the same transaction.
+    A boundary import calls it in its own transaction when areas changed
+    (:func:`geo.boundaries.import_boundaries`), so records never sit in the old micro-grids
+    once the new boundaries are visible. It places points with ``locate_micro``, not the cell
+    lookup, which the change has just invalidated (the trigger on ``areas``, in the same
+    transaction); the next import or :func:`relocate` rebuilds the lookup.
+    """
+    moved = conn.execute(sql("records_relocate"), {"region": settings.region}).one()
+    return Relocation(*(int(n) for n in moved))
+
+
+def relocate(engine: Engine, settings: Settings) -> Relocation:
+    """Rebuild the cell lookup if it is stale and re-assign every record (``gridsafe locate``).
+
+    A boundary import re-assigns by itself; this is for areas changed by other means (SQL by
+    hand, a restored backup). One transaction.
     """
     with engine.begin() as conn:
         ensure_cells(conn, settings)
-        moved = conn.execute(sql("records_relocate"), {"region": settings.region}).one()
-    return Relocation(*(int(n) for n in moved))
+        return relocate_records(conn, settings)

@@ -78,24 +78,27 @@ class RecordKind:
     ----------
     name
         ``incidents`` or ``hazards``: the table and the report's kind.
-    time_field
-        The required time of a record (when it happened or was found).
+    required
+        The fields every record needs besides a location (for hazards, the time it was found;
+        for incidents, when it happened): a file with no column for one is refused whole.
     stage_columns
         Staging-table columns in COPY order (after the common ones).
     """
 
     name: KindName
-    time_field: str
+    required: tuple[str, ...]
     stage_columns: tuple[str, ...]
 
 
 KINDS: dict[str, RecordKind] = {
     "incidents": RecordKind(
-        "incidents", "occurred_at", ("type", "occurred_s", "reported_s", "description")
+        "incidents",
+        ("type", "occurred_at"),
+        ("type", "occurred_s", "reported_s", "description"),
     ),
     "hazards": RecordKind(
         "hazards",
-        "identified_at",
+        ("category", "identified_at"),
         (
             "category",
             "name",
@@ -631,15 +634,19 @@ def _run_import(
     ctx.report.rejected.sort(key=lambda p: p.row or 0)
 
 
-def _context(
-    conn: Connection, settings: Any, kind: str, source_name: str, crs_name: str
-) -> _Context:
+def _record_kind(kind: str) -> RecordKind:
     if kind not in KINDS:
         msg = f"unknown record kind {kind!r}: use incidents or hazards"
         raise InputError(msg)
+    return KINDS[kind]
+
+
+def _context(
+    conn: Connection, settings: Any, kind: str, source_name: str, crs_name: str
+) -> _Context:
     return _Context(
         conn=conn,
-        kind=KINDS[kind],
+        kind=_record_kind(kind),
         region=settings.region,
         srid=settings.srid,
         zone=ZoneInfo(settings.timezone),
@@ -682,7 +689,8 @@ def import_records(
     Raises
     ------
     InputError
-        The file cannot be read at all.
+        The file cannot be read at all, or has no column for a field every record needs
+        (``KINDS[kind].required``, a location), named with the file's own fields.
     CRSError
         ``crs`` is not a usable CRS.
     """
@@ -693,7 +701,8 @@ def import_records(
     else:
         source, warnings = resolve_source_crs(file_crs, crs)
     name = source_name or path.name
-    batches = prefetch(iter_batches(path, batch_rows=settings.import_batch_rows))
+    required = _record_kind(kind).required
+    batches = prefetch(iter_batches(path, batch_rows=settings.import_batch_rows, required=required))
     with engine.begin() as conn:
         ctx = _context(conn, settings, kind, name, source.name)
         ctx.default_source = Path(name).stem
@@ -839,9 +848,7 @@ def list_records(
     InputError
         A filter value is not valid.
     """
-    if kind not in KINDS:
-        msg = f"unknown record kind {kind!r}: use incidents or hazards"
-        raise InputError(msg)
+    _record_kind(kind)
     if status is not None and (kind != "hazards" or status not in {"open", "closed"}):
         msg = f"status {status!r}: only hazards have a status, open or closed"
         raise InputError(msg)

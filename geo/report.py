@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo.errors import Problem
+from geo.locate import Relocation
 
 
 @dataclass
@@ -16,7 +17,8 @@ class ImportReport:
     """Counts and findings of one import.
 
     ``inserted + updated + unchanged`` rows are in the database afterwards; every row of the
-    file that is not among them is in ``rejected`` with its reason.
+    file that is not among them is in ``rejected`` with its reason. ``relocated`` is set by a
+    boundary import that changed areas: how many stored records it moved to another micro-grid.
     """
 
     kind: str
@@ -27,6 +29,7 @@ class ImportReport:
     unchanged: int = 0
     rejected: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    relocated: Relocation | None = None
 
     @property
     def loaded(self) -> int:
@@ -34,8 +37,9 @@ class ImportReport:
         return self.inserted + self.updated + self.unchanged
 
     def as_dict(self) -> dict[str, object]:
-        """A JSON-ready form (the API's response and the import log's record)."""
-        return {
+        """A JSON-ready form (the API's response and the import log's record); ``relocated``
+        only when the import re-assigned records."""
+        out: dict[str, object] = {
             "kind": self.kind,
             "source": self.source,
             "crs": self.crs,
@@ -46,6 +50,9 @@ class ImportReport:
             "rejected": [asdict(p) for p in self.rejected],
             "warnings": [asdict(p) for p in self.warnings],
         }
+        if self.relocated is not None:
+            out["relocated"] = asdict(self.relocated)
+        return out
 
     def lines(self) -> list[str]:
         """Human-readable lines for the command line."""
@@ -56,6 +63,8 @@ class ImportReport:
         ]
         out += [f"  rejected {p}" for p in self.rejected]
         out += [f"  warning {p}" for p in self.warnings]
+        if self.relocated is not None:
+            out.append(self.relocated.line())
         return out
 
 

@@ -1,9 +1,12 @@
-"""Reading vector files at the edge: formats, the source CRS, and projection to the store's SRID.
+"""Reading files at the edge: formats, headers, the source CRS, and projection to the store's SRID.
 
 One rule for every importer: a file's own CRS is used when it has one and ``--crs`` is absent; a
 ``--crs`` that contradicts the file's own CRS wins, with a warning (files are often mislabelled);
 a file with neither is refused rather than guessed. Coordinates that cannot lie in the CRS they
 claim (degrees in a metric CRS, say) are refused too: that is how a mislabelled file shows.
+
+Headers are compared after NFKC normalisation, trimmed and case-folded (``ＬＯＮ`` is ``lon``),
+and a name cut short by a Shapefile counts as the whole name (:func:`dbf_truncations`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import unicodedata
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from warnings import catch_warnings, filterwarnings
@@ -30,6 +35,10 @@ VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip"}
 
 # Decompressed size allowed for a zipped Shapefile: refuses zip bombs before unpacking.
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+
+# A Shapefile's attribute table is dBase, whose header holds a field name in 10 bytes: GDAL and
+# ArcGIS keep the first 10 bytes of a longer name (occurred_at -> occurred_a).
+DBF_NAME_BYTES = 10
 
 
 @dataclass
@@ -82,6 +91,56 @@ def cell_text(value: object) -> str | None:
         return value.isoformat()
     text = str(value).strip()
     return text or None
+
+
+def norm_header(header: object) -> str:
+    """A header as importers compare it: NFKC-normalised, without a byte-order mark, trimmed
+    and case-folded."""
+    text = unicodedata.normalize("NFKC", str(header or "")).replace("\ufeff", "")
+    return text.strip().casefold()
+
+
+def dbf_truncations(name: str) -> set[str]:
+    """The shorter forms a Shapefile gives the field ``name`` (empty when it fits whole).
+
+    Its first :data:`DBF_NAME_BYTES` bytes in UTF-8 (GDAL's default) and in GBK (ArcGIS on
+    Chinese Windows, read back through the ``.cpg``), a character cut in two dropped:
+    ``identified_at`` is ``identified``, ``整改完成时间`` is ``整改完`` or ``整改完成时``.
+    """
+    out = set()
+    for encoding in ("utf-8", "gb18030"):
+        data = name.encode(encoding)
+        if len(data) > DBF_NAME_BYTES:
+            out.add(data[:DBF_NAME_BYTES].decode(encoding, errors="ignore"))
+    return out
+
+
+def header_lookup(aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Normalised header → role, for every alias and its Shapefile forms.
+
+    A whole alias wins over a cut one; a cut form that two roles share means neither.
+    """
+    lookup = {norm_header(a): role for role, names in aliases.items() for a in names}
+    cut: dict[str, set[str]] = {}
+    for role, names in aliases.items():
+        for alias in names:
+            for short in dbf_truncations(alias):
+                cut.setdefault(norm_header(short), set()).add(role)
+    for short, roles in cut.items():
+        if len(roles) == 1 and short not in lookup:
+            lookup[short] = roles.pop()
+    return lookup
+
+
+def find_column(columns: Iterable[object], aliases: Sequence[str]) -> str | None:
+    """The column named by the first of ``aliases`` present (or by its Shapefile form)."""
+    by_header = {norm_header(c): str(c) for c in columns}
+    for alias in aliases:
+        for name in (alias, *sorted(dbf_truncations(alias))):
+            found = by_header.get(norm_header(name))
+            if found is not None:
+                return found
+    return None
 
 
 def file_digest(path: Path) -> str:

@@ -1,9 +1,14 @@
-"""Signed-in clients for tests: a user of a role (and area), and a client carrying their token."""
+"""Clients for tests: a user of a role (and area), a client carrying their token, and the
+``gridsafe`` command line run as a user runs it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -57,4 +62,13 @@ def api_client(
     headers = {"Authorization": f"Bearer {token_for(settings, user)}"}
     return TestClient(
         app or create_app(settings), headers=headers, follow_redirects=follow_redirects
+    )
+
+
+def gridsafe(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run the installed ``gridsafe`` command on ``settings``' database; output as text."""
+    env = {**os.environ, "GRIDSAFE_DATABASE_URL": settings.database_url}
+    exe = Path(sys.executable).with_name("gridsafe")
+    return subprocess.run(
+        [str(exe), *args], input=stdin, capture_output=True, text=True, env=env, check=False
     )

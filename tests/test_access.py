@@ -406,6 +406,7 @@ def test_outside_the_area_does_not_exist(district: District, role: Role) -> None
     the caller's area, answers 404, with the read's other parameters as the leak test sends
     them; the routes and their parameters come from the app."""
     samples = {route: (url, params) for route, url, params in _reads(district)}
+    params: dict[str, Any]
     asked = []
     with _client(district, role) as client:
         for route, names in _scoped_reads().items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ from geo.boundaries import import_boundaries, repair_geometry
 from geo.crs import gcj02_from_wgs84
 from geo.errors import CRSError, ImportRejectedError, InputError
 from geo.levels import Level
+from geo.records import import_records
 from geo.settings import Settings
+from tests.clients import api_client, gridsafe
 
 # A 1 km square in EPSG:4547 near Weilai Road, Zhengzhou.
 X0, Y0 = 472_000.0, 3_848_000.0
@@ -389,6 +392,22 @@ def test_unreadable_and_unknown_field(top: Engine, db_settings: Settings, tmp_pa
         load(top, db_settings, path, Level.GRID2, code_field="grid_id")
 
 
+def test_shapefile_parent_field_cut_to_ten_bytes(
+    top: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    """A Shapefile keeps ``parent_cod`` of ``parent_code``: still read as the parent field."""
+    rows = [{**row, "parent_code": "X"} for row in halves()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the warning that the name is cut: the cut is the test
+        path = write(tmp_path / "g2.shp", rows)
+    with pytest.raises(ImportRejectedError) as exc:
+        load(top, db_settings, path, Level.GRID2)
+    assert reasons(exc) == [
+        "A: orphan: parent 'X' is not a subdistrict area (import the subdistrict level first)",
+        "B: orphan: parent 'X' is not a subdistrict area (import the subdistrict level first)",
+    ]
+
+
 def test_bubenec_tessellation_matches_geopandas(
     make_db: Callable[..., tuple[Engine, Settings]], tmp_path: Path
 ) -> None:
@@ -436,3 +455,125 @@ def test_bubenec_tessellation_matches_geopandas(
         assert got[code] == pytest.approx(area, rel=1e-4)
     assert inside == len(cells)
     assert total == pytest.approx(top_area, rel=1e-4)
+
+
+# --------------------------------------------------------------------------- re-assignment
+#
+# S, one grid2 G and one grid3 T over the whole square, cut into micro-grids M1 | M2 at x = 500;
+# incident I1 and hazard H1 lie 10 and 5 m west of the cut (in M1), I2 far inside M1. Moving the
+# cut 20 m west puts I1 and H1 in M2.
+
+
+def micro(split: float) -> list[dict[str, Any]]:
+    west, east = box(X0, Y0, X0 + split, Y0 + 1000), box(X0 + split, Y0, X0 + 1000, Y0 + 1000)
+    return [
+        {"code": "M1", "name": "一", "parent_code": "T", "geometry": west},
+        {"code": "M2", "name": "二", "parent_code": "T", "geometry": east},
+    ]
+
+
+@pytest.fixture
+def split(top: Engine, db_settings: Settings, tmp_path: Path) -> Engine:
+    """The M1 | M2 district with two incidents and a hazard stored."""
+    for code, level, parent in (("G", Level.GRID2, "S"), ("T", Level.GRID3, "G")):
+        row = {"code": code, "name": code, "parent_code": parent, "geometry": TOP}
+        load(top, db_settings, write(tmp_path / f"{code}.geojson", [row]), level)
+    load(top, db_settings, write(tmp_path / "m500.geojson", micro(500)), Level.MICRO)
+    incidents = tmp_path / "incidents.csv"
+    incidents.write_text(
+        "source,source_id,type,occurred_at,x,y\n"
+        f"110,I1,fire,2025-03-01 08:30,{X0 + 490},{Y0 + 500}\n"
+        f"110,I2,fire,2025-03-01 08:30,{X0 + 200},{Y0 + 500}\n",
+        encoding="utf-8",
+    )
+    hazards = tmp_path / "hazards.csv"
+    hazards.write_text(
+        "source,source_id,category,identified_at,method,l,e,c,x,y\n"
+        f"inspect,H1,消防,2025-04-01,LEC,6,6,15,{X0 + 495},{Y0 + 300}\n",
+        encoding="utf-8",
+    )
+    for path, kind in ((incidents, "incidents"), (hazards, "hazards")):
+        report = import_records(top, db_settings, path, kind=kind, crs="EPSG:4547")
+        assert report.rejected == []
+    assert placed(top) == {"I1": "M1", "I2": "M1", "H1": "M1"}
+    return top
+
+
+def placed(engine: Engine) -> dict[str, str | None]:
+    """Record id → micro-grid, incidents and hazards; each path checked against its area."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT source_id, area_code, area_path FROM incidents "
+                "UNION ALL SELECT source_id, area_code, area_path FROM hazards"
+            )
+        ).all()
+    for ident, code, path in rows:
+        assert path == ["S", "G", "T", code], ident
+    return {str(ident): code for ident, code, _ in rows}
+
+
+def lookups(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM area_cell_grids")).scalar_one())
+
+
+MOVED = {"incidents": 1, "hazards": 1, "fixes": 0, "checkins": 0}
+
+
+def test_boundary_change_reassigns_records_in_the_same_import(
+    split: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    assert lookups(split) == 1  # built by the record imports
+    report = load(split, db_settings, write(tmp_path / "m480.geojson", micro(480)), Level.MICRO)
+    assert (report["updated"], report["relocated"]) == (2, MOVED)
+    assert placed(split) == {"I1": "M2", "I2": "M1", "H1": "M2"}
+    # The import invalidated the cell lookup; the next record import rebuilds it and places a
+    # point of the strip that changed hands by the new cut.
+    assert lookups(split) == 0
+    late = tmp_path / "late.csv"
+    late.write_text(
+        f"source,source_id,type,occurred_at,x,y\n110,I3,fire,2025-03-02,{X0 + 485},{Y0 + 700}\n",
+        encoding="utf-8",
+    )
+    import_records(split, db_settings, late, kind="incidents", crs="EPSG:4547")
+    assert placed(split)["I3"] == "M2"
+    assert lookups(split) == 1
+    # The same file again changes no area, so nothing is re-assigned or reported as such.
+    again = load(split, db_settings, write(tmp_path / "m480b.geojson", micro(480)), Level.MICRO)
+    assert again["unchanged"] == 2
+    assert "relocated" not in again
+    assert lookups(split) == 1
+
+
+def test_boundary_change_through_the_command_line(
+    split: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "m480.geojson", micro(480))
+    done = gridsafe(db_settings, "import", "boundaries", str(path), "--level", "micro")
+    assert done.returncode == 0, done.stderr
+    assert "re-located records: 1 incident(s), 1 hazard(s), 0 patrol fix(es)" in done.stdout
+    assert placed(split) == {"I1": "M2", "I2": "M1", "H1": "M2"}
+    # `gridsafe locate` still works: nothing left to move, and it rebuilds the lookup.
+    located = gridsafe(db_settings, "locate")
+    assert located.returncode == 0, located.stderr
+    assert "re-located records: 0 incident(s), 0 hazard(s)" in located.stdout
+    assert lookups(split) == 1
+
+
+def test_boundary_change_through_the_api(
+    split: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "m480.geojson", micro(480))
+    with api_client(db_settings) as client, path.open("rb") as fh:
+        answer = client.post(
+            "/api/admin/boundaries",
+            files={"file": (path.name, fh, "application/geo+json")},
+            data={"level": "micro"},
+        )
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["updated"], answer.json()["relocated"]) == (2, MOVED)
+        listed = client.get("/api/incidents", params={"area": "M2"}).json()
+    assert [f["properties"]["source_id"] for f in listed["features"]] == ["I1"]
+    assert listed["features"][0]["properties"]["ancestors"] == ["S", "G", "T"]
+    assert placed(split) == {"I1": "M2", "I2": "M1", "H1": "M2"}

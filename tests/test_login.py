@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +25,7 @@ from geo.access import (
 from geo.errors import AuthenticationError, InputError, LoginThrottledError
 from geo.settings import Settings
 from tests.browser import CHROMIUM, Chromium, serve
-from tests.clients import make_user, session_for
+from tests.clients import gridsafe, make_user, session_for
 from tests.test_maps import build_district
 from tests.test_maps_browser import READY_EMBED, assert_offline
 
@@ -266,26 +263,18 @@ def test_demo_accounts_cannot_sign_in_or_serve_in_production_mode(
         failed = conn.execute(text("SELECT count(*) FROM login_attempts WHERE NOT ok")).scalar()
     assert failed == 4
     monkeypatch.setenv("GRIDSAFE_MODE", "production")
-    refused = _gridsafe(production, "serve", "--port", "1")
+    refused = gridsafe(production, "serve", "--port", "1")
     assert refused.returncode == 1
     assert "demo accounts admin, dispatcher, head, leader, member still have the demo" in (
         " ".join(refused.stderr.split())
     )
     for name in ("admin", "dispatcher", "head", "leader"):
-        assert _gridsafe(production, "user", "disable", name).returncode == 0
-    changed = _gridsafe(production, "user", "password", "member", "--password-stdin",
+        assert gridsafe(production, "user", "disable", name).returncode == 0
+    changed = gridsafe(production, "user", "password", "member", "--password-stdin",
                         stdin=PASSWORD + "\n")  # fmt: skip
     assert changed.returncode == 0, changed.stderr
     assert login(engine, production, "member", PASSWORD, client="test").role == Role.GRID_MEMBER
     assert demo_passwords_left(engine) == []
-
-
-def _gridsafe(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GRIDSAFE_DATABASE_URL": settings.database_url}
-    exe = Path(sys.executable).with_name("gridsafe")
-    return subprocess.run(
-        [str(exe), *args], input=stdin, capture_output=True, text=True, env=env, check=False
-    )
 
 
 def test_user_commands_add_list_token_disable(
@@ -293,23 +282,23 @@ def test_user_commands_add_list_token_disable(
 ) -> None:
     engine, settings = make_db("usercli")
     build_district(engine, settings)
-    added = _gridsafe(
+    added = gridsafe(
         settings, "user", "add", "li", "--role", "grid_head", "--scope", "S-1-0",
         "--password-stdin", stdin=PASSWORD + "\n",
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     assert "grid_head in S-1-0" in added.stdout
-    weak = _gridsafe(settings, "user", "add", "zhao", "--role", "leader", "--password-stdin",
+    weak = gridsafe(settings, "user", "add", "zhao", "--role", "leader", "--password-stdin",
                      stdin="demo\n")  # fmt: skip
     assert weak.returncode == 1
     assert "password" in weak.stderr
-    unscoped = _gridsafe(settings, "user", "add", "qian", "--role", "grid_head",
+    unscoped = gridsafe(settings, "user", "add", "qian", "--role", "grid_head",
                          "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
     assert unscoped.returncode == 1
     assert "needs an area scope" in unscoped.stderr
-    listed = _gridsafe(settings, "user", "list")
+    listed = gridsafe(settings, "user", "list")
     assert "li\tgrid_head\tS-1-0\tenabled" in listed.stdout
-    token = _gridsafe(settings, "user", "token", "li", "--hours", "2").stdout.strip()
+    token = gridsafe(settings, "user", "token", "li", "--hours", "2").stdout.strip()
     bearer = {"Authorization": f"Bearer {token}"}
     with TestClient(create_app(settings)) as client:
         codes = {
@@ -317,10 +306,10 @@ def test_user_commands_add_list_token_disable(
             for f in client.get("/api/areas", headers=bearer).json()["features"]
         }
         assert codes == {"S-1-0", "M02", "M03", "M12", "M13"}
-        disabled = _gridsafe(settings, "user", "disable", "li")
+        disabled = gridsafe(settings, "user", "disable", "li")
         assert disabled.returncode == 0, disabled.stderr
         assert client.get("/api/areas", headers=bearer).status_code == 401
-    assert "li\tgrid_head\tS-1-0\tdisabled" in _gridsafe(settings, "user", "list").stdout
+    assert "li\tgrid_head\tS-1-0\tdisabled" in gridsafe(settings, "user", "list").stdout
     with engine.connect() as conn:
         actors = (
             conn.execute(text("SELECT DISTINCT actor FROM audit_log WHERE entity = 'users'"))

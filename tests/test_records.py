@@ -19,15 +19,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import pyogrio
 import pytest
 from openpyxl import Workbook
+from shapely import Point
 from sqlalchemy import Engine, text
 
 from geo.coverage.tracks import ensure_partitions
 from geo.crs import bd09_from_wgs84, gcj02_from_wgs84, parse_crs, to_target, to_wgs84
+from geo.errors import InputError
 from geo.locate import relocate
 from geo.records import add_incident_type, import_records, list_records
 from geo.settings import Settings
@@ -334,6 +339,216 @@ def test_xlsx_import(grid: Engine, db_settings: Settings, tmp_path: Path) -> Non
     assert report.inserted == 1
     assert {p.row: p.reason[:12] for p in report.rejected} == {3: "empty row", 4: "lat/lon look"}
     assert _areas(grid) == {"1001": "M2"}
+
+
+# Hazards and incidents of the vector-file tests, with English headers that a Shapefile cuts
+# to 10 bytes (occurred_at -> occurred_a, identified_at -> identified, description -> descriptio).
+VECTOR_INCIDENTS = [
+    ("V1", "fire", (150, 50), "M2"),
+    ("V2", "盗窃", (50, 150), "M3"),
+    ("V3", "dispute", (100, 50), "M1"),  # on the M1/M2 edge: the smallest code
+]
+VECTOR_HAZARDS = [("VH1", (150, 150), "M4"), ("VH2", (30, 30), "M1")]
+
+
+def _write_vector(path: Path, rows: list[dict[str, object]]) -> Path:
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+    with warnings.catch_warnings():
+        # Writing a Shapefile warns that it cuts the long names: the cut is what is tested.
+        warnings.simplefilter("ignore")
+        frame.to_file(path, engine="pyogrio")
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".shp"])
+def test_vector_files_with_english_headers(
+    grid: Engine, db_settings: Settings, tmp_path: Path, suffix: str
+) -> None:
+    incidents = _write_vector(
+        tmp_path / f"inc{suffix}",
+        [
+            {
+                "source": "110",
+                "source_id": ident,
+                "type": kind,
+                "occurred_at": "2025-03-01 08:30",
+                "reported_at": "2025-03-01 08:45",
+                "description": f"描述 {ident}",
+                "geometry": Point(_wgs84(*where)),
+            }
+            for ident, kind, where, _ in VECTOR_INCIDENTS
+        ],
+    )
+    hazards = _write_vector(
+        tmp_path / f"haz{suffix}",
+        [
+            {
+                "source": "inspect",
+                "source_id": ident,
+                "category": "消防",
+                "description": "通道堵塞",
+                "method": "LEC",
+                "l": 6,
+                "e": 6,
+                "c": 15,
+                "identified_at": "2025-04-01",
+                "geometry": Point(_wgs84(*where)),
+            }
+            for ident, where, _ in VECTOR_HAZARDS
+        ],
+    )
+    fields = set(pyogrio.read_info(incidents)["fields"])
+    if suffix == ".shp":
+        assert {"occurred_a", "reported_a", "descriptio"} <= fields
+        assert "identified" in set(pyogrio.read_info(hazards)["fields"])
+    for path, kind, count in ((incidents, "incidents", 3), (hazards, "hazards", 2)):
+        report = import_records(grid, db_settings, path, kind=kind)
+        assert report.rejected == []
+        assert report.inserted == count
+    assert _areas(grid) == {ident: code for ident, _, _, code in VECTOR_INCIDENTS}
+    assert _areas(grid, "hazards") == {ident: code for ident, _, code in VECTOR_HAZARDS}
+    with grid.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT description, props, "
+                "to_char(reported_at AT TIME ZONE 'Asia/Shanghai', 'HH24:MI') "
+                "FROM incidents WHERE source_id = 'V1'"
+            )
+        ).one()
+        found = conn.execute(
+            text("SELECT (identified_at AT TIME ZONE 'Asia/Shanghai')::date::text FROM hazards")
+        ).scalars()
+    assert tuple(row) == ("描述 V1", {}, "08:45")  # every column read, none left as a prop
+    assert set(found) == {"2025-04-01"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "header", "missing"),
+    [
+        ("incidents", "source,source_id,type,lon,lat", "occurred_at (a column named occurred_at"),
+        ("incidents", "source,source_id,occurred_at,type", "a location (lon and lat"),
+        ("hazards", "source_id,name,identified_at,method,l,s,lon,lat", "category (a column"),
+    ],
+)
+def test_a_missing_required_column_is_one_error_for_the_file(
+    grid: Engine, db_settings: Settings, tmp_path: Path, kind: str, header: str, missing: str
+) -> None:
+    lon, lat = _wgs84(150, 50)
+    cells = {"lon": str(lon), "lat": str(lat), "type": "fire", "method": "LS", "l": "2", "s": "2"}
+    row = ",".join(cells.get(h, "2025-03-01") for h in header.split(","))
+    path = _csv(tmp_path / "m.csv", [header, row, row.replace("2025-03-01", "2025-03-02")])
+    with pytest.raises(InputError) as refused:
+        import_records(grid, db_settings, path, kind=kind)
+    message = str(refused.value)
+    assert message.startswith(f"m.csv: no column for {missing}")
+    assert message.endswith(f"The file's fields: {header.replace(',', ', ')}")
+    assert _areas(grid, kind) == {}
+
+
+def test_a_shapefile_missing_its_time_column_names_the_fields(
+    grid: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    path = _write_vector(
+        tmp_path / "inc.shp",
+        [{"source_id": "S1", "type": "fire", "happened": "2025-03-01", "geometry": Point(0, 0)}],
+    )
+    with pytest.raises(InputError, match=r"no column for occurred_at .*fields: source_id, type"):
+        import_records(grid, db_settings, path, kind="incidents")
+
+
+def test_shapefile_chinese_headers_gbk_cut_and_utf8_refused(
+    grid: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    # GBK (ArcGIS on Chinese Windows) keeps five characters: 整改完成时间 becomes 整改完成时.
+    rows = [
+        {
+            "隐患编号": "G1",
+            "隐患类别": "燃气",
+            "评价方法": "LS",
+            "可能性": 3,
+            "严重性": 3,
+            "发现时间": "2025-04-01",
+            "整改完成时间": "2025-05-01",
+            "geometry": Point(_wgs84(150, 150)),
+        }
+    ]
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the cut names, as above
+        frame.to_file(tmp_path / "gbk.shp", engine="pyogrio", encoding="GBK")
+        frame.to_file(tmp_path / "utf8.shp", engine="pyogrio")
+    assert "整改完成时" in set(pyogrio.read_info(tmp_path / "gbk.shp")["fields"])
+    report = import_records(grid, db_settings, tmp_path / "gbk.shp", kind="hazards")
+    assert report.rejected == []
+    with grid.connect() as conn:
+        got = conn.execute(text("SELECT source_id, area_code, status FROM hazards")).one()
+    assert tuple(got) == ("G1", "M4", "closed")  # closed: 整改完成时 was read as closed_at
+    # UTF-8 keeps 10 bytes: three characters and a third of one, which nothing can read back.
+    with pytest.raises(InputError, match=r"a field name is not valid text .* GBK"):
+        import_records(grid, db_settings, tmp_path / "utf8.shp", kind="hazards")
+
+
+def test_cgcs2000_lands_with_its_wgs84_twin(
+    grid: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    # CGCS2000 and WGS84 agree to centimetres: the same numbers are the same places, also 2 m
+    # from an edge and on the M1/M2 edge itself (the smallest code).
+    spots = {"in": (150, 50), "near": (98, 150), "edge": (100, 50), "top": (102, 198)}
+    lines = ["source,source_id,type,occurred_at,lon,lat"]
+    for crs in ("wgs84", "cgcs2000"):
+        lines += [
+            f"{crs},{k},fire,2025-03-01,{lon!r},{lat!r}"
+            for k, (lon, lat) in ((k, _wgs84(*xy)) for k, xy in spots.items())
+        ]
+    wgs84 = _csv(tmp_path / "wgs84.csv", [lines[0], *lines[1:5]])
+    cgcs2000 = _csv(tmp_path / "cgcs2000.csv", [lines[0], *lines[5:]])
+    assert import_records(grid, db_settings, wgs84, kind="incidents").rejected == []
+    report = import_records(grid, db_settings, cgcs2000, kind="incidents", crs="EPSG:4490")
+    assert (report.crs, report.rejected, report.inserted) == ("EPSG:4490", [], 4)
+    with grid.connect() as conn:
+        rows = conn.execute(
+            text("SELECT source, source_id, area_code, ST_X(geom), ST_Y(geom) FROM incidents")
+        ).all()
+    placed = {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+    assert {k: placed[("wgs84", k)][0] for k in spots} == {
+        "in": "M2", "near": "M3", "edge": "M1", "top": "M4"
+    }  # fmt: skip
+    for k in spots:
+        code, x, y = placed[("cgcs2000", k)]
+        twin = placed[("wgs84", k)]
+        assert code == twin[0]
+        assert abs(x - twin[1]) < 0.05
+        assert abs(y - twin[2]) < 0.05
+
+
+def test_gcj02_outside_china_is_left_unshifted_and_kept_outside(
+    grid: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    # Helsinki: outside China's box GCJ-02 is WGS84 itself (the standard rule), so no inverse is
+    # applied; the point lies in no area of the district and is kept, reported, listed.
+    helsinki = {"HEL1": (24.9384, 60.1699), "HEL2": (24.9525, 60.1618)}
+    lines = ["source,source_id,type,occurred_at,lon,lat"] + [
+        f"amap,{k},fire,2025-03-01,{lon},{lat}" for k, (lon, lat) in helsinki.items()
+    ]
+    report = import_records(
+        grid, db_settings, _csv(tmp_path / "hel.csv", lines), kind="incidents", crs="gcj02"
+    )
+    assert (report.crs, report.rejected, report.inserted) == ("gcj02", [], 2)
+    assert [(w.row, w.ident, w.reason) for w in report.warnings] == [
+        (2, "HEL1", "outside every area: kept with no area"),
+        (3, "HEL2", "outside every area: kept with no area"),
+    ]
+    assert _areas(grid) == {"HEL1": None, "HEL2": None}
+    outside = json.loads(list_records(grid, db_settings, kind="incidents", outside=True))
+    assert sorted(f["properties"]["source_id"] for f in outside["features"]) == ["HEL1", "HEL2"]
+    with grid.connect() as conn:
+        stored = {
+            str(r[0]): (float(r[1]), float(r[2]))
+            for r in conn.execute(text("SELECT source_id, ST_X(geom), ST_Y(geom) FROM incidents"))
+        }
+    for k, (lon, lat) in helsinki.items():
+        x, y = to_target(lon, lat, parse_crs("EPSG:4326"), db_settings.srid)
+        assert stored[k] == pytest.approx((float(x), float(y)), abs=1e-6)  # unshifted
 
 
 def test_hazards_assessment_validated(grid: Engine, db_settings: Settings, tmp_path: Path) -> None:

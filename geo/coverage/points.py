@@ -33,12 +33,19 @@ from pyproj import CRS
 from geo.crs import SourceCRS, parse_crs, to_target
 from geo.errors import InputError, Problem
 from geo.intake import detect_encoding
-from geo.sources import VECTOR_SUFFIXES, cell_text, check_coordinates_fit, resolve_source_crs
+from geo.sources import (
+    VECTOR_SUFFIXES,
+    cell_text,
+    check_coordinates_fit,
+    find_column,
+    resolve_source_crs,
+)
 from geo.times import EPOCH_MS_ABOVE, epoch_seconds
 
 POINT_SUFFIXES = {".csv", ".gpx", *VECTOR_SUFFIXES}
 
-# Column names looked for, per role (case-insensitive; first match wins).
+# Column names looked for, per role (case-insensitive, a Shapefile's cut names too; first match
+# wins).
 ALIASES: dict[str, tuple[str, ...]] = {
     "unit": (
         "unit",
@@ -96,11 +103,7 @@ class PointSource:
 
 
 def _pick(columns: Sequence[str], role: str) -> str | None:
-    lower = {str(c).strip().lower(): str(c) for c in columns}
-    for alias in ALIASES[role]:
-        if alias.lower() in lower:
-            return lower[alias.lower()]
-    return None
+    return find_column(columns, ALIASES[role])
 
 
 def parse_times(values: pd.Series, timezone: str) -> pd.Series:
