@@ -375,9 +375,19 @@ def _check_stored_children(features: list[_Feature], ctx: _Context, tol: float) 
     return problems
 
 
+@dataclass(frozen=True)
+class _Written:
+    """What a boundary import changed: counts, and what records it can have moved by."""
+
+    inserted: int
+    updated: int
+    moved: list[str]  # micro-grids inserted or reshaped
+    reparented: list[str]  # areas of any level given another parent
+
+
 def _write(
     conn: Connection, features: list[_Feature], level: Level, settings: Settings
-) -> tuple[int, int]:
+) -> _Written:
     conn.execute(
         text(
             "CREATE TEMP TABLE staged_areas ON COMMIT DROP AS "
@@ -407,10 +417,24 @@ def _write(
             for f in features
         ],
     )
+    # What the change can move records by, read before it is made: the new or reshaped
+    # micro-grids, and the areas given another parent (a name alone moves nothing).
+    moves = conn.execute(
+        text(
+            "SELECT s.code, a.code IS NULL OR ST_AsBinary(a.geom) <> ST_AsBinary(s.geom), "
+            "a.code IS NOT NULL AND a.parent_code IS DISTINCT FROM s.parent_code "
+            "FROM staged_areas s LEFT JOIN areas a ON a.region = s.region AND a.code = s.code"
+        )
+    ).all()
     changed = conn.execute(sql("areas_upsert")).scalars().all()
     conn.execute(sql("areas_ancestors"), {"region": settings.region})
     inserted = sum(1 for c in changed if c)
-    return inserted, len(changed) - inserted
+    return _Written(
+        inserted=inserted,
+        updated=len(changed) - inserted,
+        moved=[code for code, reshaped, _ in moves if reshaped and level is Level.MICRO],
+        reparented=[code for code, _, reparented in moves if reparented],
+    )
 
 
 def import_boundaries(
@@ -508,9 +532,12 @@ def import_boundaries(
         # Taken before the areas change: a record import under way commits first (and is
         # re-assigned below); one that starts later waits and sees the new boundaries.
         lock_cells(conn, settings)
-        report.inserted, report.updated = _write(conn, features, level, settings)
+        written = _write(conn, features, level, settings)
+        report.inserted, report.updated = written.inserted, written.updated
         report.unchanged = len(features) - report.inserted - report.updated
-        if report.inserted or report.updated:
-            report.relocated = relocate_records(conn, settings)
+        if written.moved or written.reparented:
+            report.relocated = relocate_records(
+                conn, settings, moved=written.moved, reparented=written.reparented
+            )
         record_run(conn, region=settings.region, sha256=file_digest(path), report=report)
     return report

@@ -29,6 +29,7 @@ shapes with the same answer (tests/test_locate_cells.py checks they agree):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
@@ -98,9 +99,21 @@ def ensure_cells(conn: Connection, settings: Settings) -> float:
     return cell_m
 
 
-def relocate_records(conn: Connection, settings: Settings) -> Relocation:
-    """Re-run the micro-grid join for every incident, hazard, patrol fix and check-in, in the
-    caller's transaction; rows whose area did not change are not written.
+def relocate_records(
+    conn: Connection,
+    settings: Settings,
+    *,
+    moved: Sequence[str] | None = None,
+    reparented: Sequence[str] = (),
+) -> Relocation:
+    """Re-run the micro-grid join for the incidents, hazards, patrol fixes and check-ins a
+    boundary change can have moved, in the caller's transaction; rows whose area did not change
+    are not written.
+
+    ``moved`` are the micro-grids inserted or given a new shape and ``reparented`` the areas of
+    any level given a new parent: only the records filed under a moved micro-grid, lying in one,
+    or under a re-parented area are read (geo/sql/records_relocate.sql). ``moved`` None: every
+    record.
 
     A boundary import calls it in its own transaction when areas changed
     (:func:`geo.boundaries.import_boundaries`), so records never sit in the old micro-grids
@@ -108,8 +121,15 @@ def relocate_records(conn: Connection, settings: Settings) -> Relocation:
     lookup, which the change has just invalidated (the trigger on ``areas``, in the same
     transaction); the next import or :func:`relocate` rebuilds the lookup.
     """
-    moved = conn.execute(sql("records_relocate"), {"region": settings.region}).one()
-    return Relocation(*(int(n) for n in moved))
+    counts = conn.execute(
+        sql("records_relocate"),
+        {
+            "region": settings.region,
+            "moved": None if moved is None else list(moved),
+            "reparented": list(reparented),
+        },
+    ).one()
+    return Relocation(*(int(n) for n in counts))
 
 
 def relocate(engine: Engine, settings: Settings) -> Relocation:

@@ -546,6 +546,33 @@ def test_boundary_change_reassigns_records_in_the_same_import(
     assert lookups(split) == 1
 
 
+def test_only_what_a_change_can_move_is_read_again(
+    split: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    """A re-assignment reads the records filed under the reshaped micro-grids and those lying
+    in their new shapes, nothing else: M1 alone shrunk to x < 480 leaves I1 and H1 in the gap
+    (filed under M1 before); grown back, it takes them again from the gap (no area: found by
+    its new shape); a name alone moves nothing."""
+    west = [micro(500)[0] | {"geometry": box(X0, Y0, X0 + 480, Y0 + 1000)}]
+    shrunk = load(split, db_settings, write(tmp_path / "w480.geojson", west), Level.MICRO,
+                  allow_gaps=True)  # fmt: skip
+    assert (shrunk["updated"], shrunk["relocated"]) == (1, MOVED)
+    with split.connect() as conn:
+        gap = conn.execute(
+            text("SELECT source_id FROM incidents WHERE area_code IS NULL "
+                 "UNION ALL SELECT source_id FROM hazards WHERE area_code IS NULL ORDER BY 1")
+        ).scalars().all()  # fmt: skip
+    assert gap == ["H1", "I1"]
+    grown = load(split, db_settings, write(tmp_path / "w500.geojson", [micro(500)[0]]),
+                 Level.MICRO)  # fmt: skip
+    assert (grown["updated"], grown["relocated"]) == (1, MOVED)
+    assert placed(split) == {"I1": "M1", "I2": "M1", "H1": "M1"}
+    renamed = [micro(500)[0] | {"name": "一号"}]
+    named = load(split, db_settings, write(tmp_path / "n.geojson", renamed), Level.MICRO)
+    assert named["updated"] == 1
+    assert "relocated" not in named
+
+
 def test_boundary_change_through_the_command_line(
     split: Engine, db_settings: Settings, tmp_path: Path
 ) -> None:
