@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +34,9 @@ def saved_upload(
     # The directory and whatever part of the file was written are removed on every way out:
     # a full disk, a cut-off body, a rejected import, or success.
     with holder as tmp:
-        path = Path(tmp) / f"upload{suffix}"
+        # Under (a tame form of) its own name, which the import's messages and report use.
+        stem = re.sub(r"[^\w.-]+", "_", Path(name).stem).strip("._")[:80] or "upload"
+        path = Path(tmp) / f"{stem}{suffix}"
         size = 0
         try:
             with path.open("wb") as out:

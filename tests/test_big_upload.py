@@ -1,0 +1,160 @@
+"""A real 100 MB upload at the default limits, against ``gridsafe serve`` in its own process.
+
+The bad-input tests shrink the limits to a few kilobytes; this one sends 100 MB through the
+network stack to the command users run, as a browser or ``curl -F`` would: a boundary file that
+is 100 MB of features cut off mid-way (a truncated download). It must get its clear error,
+not a timeout or a crash, and the server must not hold the upload in memory (its peak resident
+set, read from /proc, stays far below the upload's size), must write nothing and must leave no
+temporary file behind. Then a body over the limit, declared or streamed, gets a 413.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from geo.access import Role
+from geo.settings import Settings
+from tests.clients import make_user, token_for
+
+MB = 1024 * 1024
+BOUNDARY = "gridsafe-test-boundary"
+FEATURE = (
+    b'{"type": "Feature", "properties": {"code": "S%07d", "name": "\xe8\xa1\x97\xe9\x81\x93"}, '
+    b'"geometry": {"type": "Polygon", "coordinates": [[[113.6, 34.7], [113.61, 34.7], '
+    b"[113.61, 34.71], [113.6, 34.7]]]}},\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    msg = "no VmHWM in /proc status"
+    raise RuntimeError(msg)
+
+
+def _multipart(total: int, *, level: str = "subdistrict") -> Iterator[bytes]:
+    """A multipart body streamed in 1 MiB chunks: the level field, then a GeoJSON file of
+    ``total`` bytes that stops in the middle of a feature."""
+    yield (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="level"\r\n\r\n{level}\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="district.geojson"\r\nContent-Type: application/geo+json\r\n\r\n'
+    ).encode()
+    sent = 0
+    chunk = bytearray(b'{"type": "FeatureCollection", "features": [\n')
+    i = 0
+    while sent < total:
+        while len(chunk) < MB:
+            chunk += FEATURE % i
+            i += 1
+        piece = bytes(chunk[: min(MB, total - sent)])
+        del chunk[: len(piece)]
+        sent += len(piece)
+        yield piece
+    yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+@pytest.fixture
+def served(db: Engine, db_settings: Settings) -> Iterator[tuple[str, int, Path]]:
+    """``gridsafe serve`` on a free port with the test database and a temporary directory of
+    its own (to see that no upload is left there); yields the base URL, its pid and the dir."""
+    port = _free_port()
+    tmp = Path(tempfile.mkdtemp(prefix="gridsafe-uploads-"))
+    env = {
+        **os.environ,
+        "GRIDSAFE_DATABASE_URL": db_settings.database_url,
+        "TMPDIR": str(tmp),
+    }
+    exe = Path(sys.executable).with_name("gridsafe")
+    server = subprocess.Popen(
+        [str(exe), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            pytest.fail("gridsafe serve did not start")
+        time.sleep(0.2)
+    try:
+        yield base, server.pid, tmp
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_a_100_mb_upload_gets_its_error_streamed_not_held(
+    served: tuple[str, int, Path], db: Engine, db_settings: Settings
+) -> None:
+    base, pid, tmp = served
+    assert db_settings.max_upload_bytes == 200 * MB  # the defaults, not shrunk
+    headers = {
+        "Authorization": f"Bearer {token_for(db_settings, make_user(db_settings, Role.ADMIN))}",
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+    }
+    before = _peak_rss_mib(pid)
+    t0 = time.monotonic()
+    r = httpx.post(
+        f"{base}/api/admin/boundaries",
+        content=_multipart(100 * MB),
+        headers=headers,
+        timeout=300,
+    )
+    took = time.monotonic() - t0
+    assert r.status_code == 400, r.text[:500]
+    assert r.json()["detail"].startswith("district.geojson: cannot be read as a vector layer")
+    assert took < 120
+    # Streamed to disk and read from there: the server grew by much less than the upload.
+    grown = _peak_rss_mib(pid) - before
+    assert grown < 80, f"the server's peak RSS grew by {grown:.0f} MiB for a 100 MiB upload"
+    assert list(tmp.iterdir()) == []  # the upload's temporary file is gone
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM areas")).scalar_one() == 0
+    # Over the limit: refused from the declared length, before a byte of the body is sent.
+    host, port = base.removeprefix("http://").split(":")
+    head = (
+        f"POST /api/admin/boundaries HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: {headers['Authorization']}\r\n"
+        f"Content-Type: {headers['Content-Type']}\r\n"
+        f"Content-Length: {db_settings.max_upload_bytes + 64 * MB}\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(head.encode())
+        answer = conn.recv(65536).decode("utf-8", "replace")
+    assert answer.startswith("HTTP/1.1 413"), answer[:200]
+    assert "GRIDSAFE_MAX_UPLOAD_BYTES" in answer
+    # ... and a stream over it, without a length, is cut off at the limit with the same 413.
+    r = httpx.post(
+        f"{base}/api/admin/boundaries",
+        content=_multipart(db_settings.max_upload_bytes + MB),
+        headers=headers,
+        timeout=300,
+    )
+    assert r.status_code == 413, r.text[:300]
+    assert list(tmp.iterdir()) == []
