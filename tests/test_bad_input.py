@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 from sqlalchemy import Engine, text
 
@@ -442,6 +443,22 @@ def test_cases_export_neutralises_formulas(marked_up: tuple[Engine, Settings, in
     # No cell starts with a formula character; the formulas are there behind an apostrophe.
     assert not [c for c in cells if re.match(r"[=+\-@\t\r]", c)]
     assert "'=1+1" in cells
+
+
+def test_cases_xlsx_export_holds_no_formula(marked_up: tuple[Engine, Settings, int]) -> None:
+    """In the Excel export a name that looks like a formula is a text cell, never a formula
+    Excel would evaluate (openpyxl reads formulas as their text starting with '=')."""
+    _engine, settings, _plan_id = marked_up
+    with api_client(settings) as client:
+        r = client.get("/api/cases/export", params={"format": "xlsx", "from": "2025-01-01"})
+    assert r.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(r.content))
+    cells = [c for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert cells
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    values = [str(c.value) for c in cells]
+    assert not [v for v in values if re.match(r"[=+\-@\t\r]", v)]
+    assert "'=1+1" in values
 
 
 def test_a_url_in_a_name_does_not_break_the_stats_page(
