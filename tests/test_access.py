@@ -453,6 +453,12 @@ def test_a_risk_map_nobody_computed_yet_is_computed_for_a_scoped_caller(
     assert "M33" not in codes
 
 
+WRITTEN_BY_HEAD = (
+    "SELECT source_id FROM incidents WHERE source = '网格员' UNION ALL "
+    "SELECT source_id FROM hazards WHERE source = '网格员' ORDER BY 1"
+)
+
+
 def test_a_grid_head_changes_only_their_own_area(district: District) -> None:
     with _client(district, Role.GRID_HEAD) as client:
         case = client.get(f"/api/cases/{district.case_out}")
@@ -488,6 +494,27 @@ def test_a_grid_head_changes_only_their_own_area(district: District) -> None:
             "/api/incidents", json={**incident, "source_id": "near", "x": inside[0], "y": inside[1]}
         )
         assert near.status_code == 200, near.text
+        # A batch with one record outside is refused whole: nothing of it is written.
+        mixed = [
+            {**incident, "source_id": "mixed-in", "x": inside[0], "y": inside[1]},
+            {**incident, "source_id": "mixed-out", "x": outside[0], "y": outside[1]},
+        ]
+        assert client.post("/api/incidents", json=mixed).status_code == 403
+        hazard = {"source": "网格员", "category": "消防", "identified_at": T0.isoformat(),
+                  "method": "LS", "l": 3, "s": 4, "crs": "EPSG:4547"}  # fmt: skip
+        far = client.post(
+            "/api/hazards", json={**hazard, "source_id": "h-far", "x": outside[0], "y": outside[1]}
+        )
+        assert far.status_code == 403, far.text
+        near = client.post(
+            "/api/hazards", json={**hazard, "source_id": "h-near", "x": inside[0], "y": inside[1]}
+        )
+        assert near.status_code == 200, near.text
+    engine = make_engine(district.settings)
+    with engine.connect() as conn:
+        written = conn.execute(text(WRITTEN_BY_HEAD)).scalars().all()
+    engine.dispose()
+    assert written == ["h-near", "near"]
 
 
 def test_coverage_inside_the_area_does_not_depend_on_who_asks(district: District) -> None:
