@@ -1,4 +1,5 @@
-"""A real 100 MB upload at the default limits, against ``gridsafe serve`` in its own process.
+"""Real uploads against ``gridsafe serve`` in its own process: 100 MB at the default limits,
+and one onto a disk that fills up.
 
 The bad-input tests shrink the limits to a few kilobytes; this one sends 100 MB through the
 network stack to the command users run, as a browser or ``curl -F`` would: a boundary file that
@@ -10,6 +11,7 @@ temporary file behind. Then a body over the limit, declared or streamed, gets a 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -72,17 +74,12 @@ def _multipart(total: int, *, level: str = "subdistrict") -> Iterator[bytes]:
     yield f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
-@pytest.fixture
-def served(db: Engine, db_settings: Settings) -> Iterator[tuple[str, int, Path]]:
-    """``gridsafe serve`` on a free port with the test database and a temporary directory of
-    its own (to see that no upload is left there); yields the base URL, its pid and the dir."""
+@contextlib.contextmanager
+def _serve(db_settings: Settings, tmp: Path) -> Iterator[tuple[str, int]]:
+    """``gridsafe serve`` on a free port with the test database and ``tmp`` as its temporary
+    directory; yields the base URL and its pid."""
     port = _free_port()
-    tmp = Path(tempfile.mkdtemp(prefix="gridsafe-uploads-"))
-    env = {
-        **os.environ,
-        "GRIDSAFE_DATABASE_URL": db_settings.database_url,
-        "TMPDIR": str(tmp),
-    }
+    env = {**os.environ, "GRIDSAFE_DATABASE_URL": db_settings.database_url, "TMPDIR": str(tmp)}
     exe = Path(sys.executable).with_name("gridsafe")
     server = subprocess.Popen(
         [str(exe), "serve", "--port", str(port)],
@@ -92,21 +89,36 @@ def served(db: Engine, db_settings: Settings) -> Iterator[tuple[str, int, Path]]
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.kill()
-            pytest.fail("gridsafe serve did not start")
-        time.sleep(0.2)
     try:
-        yield base, server.pid, tmp
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                pytest.fail("gridsafe serve did not start")
+            time.sleep(0.2)
+        yield base, server.pid
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.fixture
+def served(db: Engine, db_settings: Settings) -> Iterator[tuple[str, int, Path]]:
+    """The server with a temporary directory of its own (to see that no upload is left
+    there); yields the base URL, its pid and the directory."""
+    tmp = Path(tempfile.mkdtemp(prefix="gridsafe-uploads-"))
+    with _serve(db_settings, tmp) as (base, pid):
+        yield base, pid, tmp
+
+
+def _admin_headers(settings: Settings) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token_for(settings, make_user(settings, Role.ADMIN))}",
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+    }
 
 
 def test_a_100_mb_upload_gets_its_error_streamed_not_held(
@@ -114,10 +126,7 @@ def test_a_100_mb_upload_gets_its_error_streamed_not_held(
 ) -> None:
     base, pid, tmp = served
     assert db_settings.max_upload_bytes == 200 * MB  # the defaults, not shrunk
-    headers = {
-        "Authorization": f"Bearer {token_for(db_settings, make_user(db_settings, Role.ADMIN))}",
-        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-    }
+    headers = _admin_headers(db_settings)
     before = _peak_rss_mib(pid)
     t0 = time.monotonic()
     r = httpx.post(
@@ -146,7 +155,10 @@ def test_a_100_mb_upload_gets_its_error_streamed_not_held(
     )
     with socket.create_connection((host, int(port)), timeout=30) as conn:
         conn.sendall(head.encode())
-        answer = conn.recv(65536).decode("utf-8", "replace")
+        received = b""
+        while b"}" not in received and (more := conn.recv(65536)):  # the JSON body's end
+            received += more
+        answer = received.decode("utf-8", "replace")
     assert answer.startswith("HTTP/1.1 413"), answer[:200]
     assert "GRIDSAFE_MAX_UPLOAD_BYTES" in answer
     # ... and a stream over it, without a length, is cut off at the limit with the same 413.
@@ -158,3 +170,50 @@ def test_a_100_mb_upload_gets_its_error_streamed_not_held(
     )
     assert r.status_code == 413, r.text[:300]
     assert list(tmp.iterdir()) == []
+
+
+@pytest.fixture
+def full_disk() -> Iterator[Path]:
+    """A 2 MiB tmpfs: a real disk that fills up (ENOSPC). Needs root and a kernel that lets
+    this process mount (CI runs as root); skipped otherwise."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    where = Path(tempfile.mkdtemp(prefix="gridsafe-full-"))
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        where.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=False)
+        where.rmdir()
+
+
+def test_an_upload_onto_a_full_disk_gets_a_507_and_leaves_nothing(
+    db: Engine, db_settings: Settings, full_disk: Path
+) -> None:
+    """A 20 MiB upload onto a 2 MiB temporary disk: the write fails with ENOSPC (a real full
+    disk, not a simulated one), the server answers a clear 507, keeps serving, and the disk is
+    empty again."""
+    with _serve(db_settings, full_disk) as (base, _pid):
+        r = httpx.post(
+            f"{base}/api/admin/boundaries",
+            content=_multipart(20 * MB),
+            headers=_admin_headers(db_settings),
+            timeout=120,
+        )
+        assert r.status_code == 507, r.text[:300]
+        detail = r.json()["detail"]
+        assert detail.startswith("could not store the upload"), detail  # while it streamed in
+        assert "the server's disk is full" in detail
+        assert "No space left on device" in detail
+        assert "nothing was written" in detail
+        assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
+    assert list(full_disk.iterdir()) == []
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM areas")).scalar_one() == 0
