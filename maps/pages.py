@@ -7,6 +7,7 @@ is checked for URLs that leave the app before it is served.
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import date, timedelta
 from typing import Any
@@ -132,13 +133,28 @@ UNDERLAY_OPACITY = FILL_OPACITY * 0.6
 """Risk colours beneath routes and tracks: lighter than on the risk map so the lines stand out."""
 
 
+def escape_fields(collection: dict[str, Any], fields: tuple[str, ...]) -> None:
+    """HTML-escape, in place, the text values of ``fields`` in a FeatureCollection's features:
+    folium's GeoJsonTooltip puts them into the page as HTML."""
+    for feature in collection["features"]:
+        props = feature["properties"]
+        for name in fields:
+            if isinstance(props.get(name), str):
+                props[name] = html.escape(props[name])
+
+
 def risk_underlay(
     areas: dict[str, Any],
     *,
     fields: tuple[str, ...] = ("name", "colour"),
     aliases: tuple[str, ...] = ("微网格", "颜色"),
 ) -> folium.GeoJson:
-    """Micro-grids in their risk colours beneath other layers, with a tooltip of ``fields``."""
+    """Micro-grids in their risk colours beneath other layers, with a tooltip of ``fields``.
+
+    The tooltip's text values are HTML-escaped in ``areas`` (folium's tooltip sets them as
+    HTML), so a name cannot inject markup.
+    """
+    escape_fields(areas, fields)
     return folium.GeoJson(
         areas,
         name="风险 Risk",

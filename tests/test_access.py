@@ -323,6 +323,8 @@ def _reads(d: District) -> Iterator[tuple[str, dict[str, Any]]]:
         {"level": "micro", "from": day, "to": (T0 + timedelta(days=1)).date().isoformat()},
     )
     yield "/api/gaps", {"at": (T0 + timedelta(hours=1)).isoformat()}
+    for level in ("grid3", "grid2"):  # no patrol in the day before: every grid is listed
+        yield "/api/gaps", {"at": (T0 + timedelta(days=2)).isoformat(), "level": level}
     yield "/api/cases", {}
     yield "/api/cases/export", wide
     yield "/api/cases/export", {**wide, "format": "xlsx"}
@@ -330,6 +332,7 @@ def _reads(d: District) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "/", {}
     yield "/maps/risk", {"level": "micro"}
     yield "/maps/coverage", {"period": "day", "at": day}
+    yield "/maps/coverage", {"period": "shift", "at": day, "shift": "2"}
     yield "/stats", {"from": "2026-01-01", "to": "2026-12-31"}
     z, x, y = _district_tile()
     for layer in ("areas", "incidents", "hazards"):
