@@ -378,6 +378,24 @@ def test_http_tracks_visits_coverage_gaps(grid: Engine, db_settings: Settings) -
         assert [f["properties"]["code"] for f in gaps["features"]] == ["M2", "M3", "M1", "M4"]
         assert client.get("/api/coverage", params={"from": "2026-11-02"}).status_code == 400
         assert client.get("/api/gaps", params={"area": "nowhere"}).status_code == 404
+        # The page reaches every shift of a day, and keeps the choice in its form.
+        for n, hours in ((1, "00-08"), (2, "08-16")):
+            page = client.get(
+                "/maps/coverage", params={"period": "shift", "at": "2026-11-02", "shift": n}
+            )
+            assert page.status_code == 200
+            assert f"2026-11-02 shift {n} ({hours})" in page.text
+            assert f'<option value="{n}" selected>' in page.text
+            assert 'value="2026-11-02"' in page.text
+        wrong = {"period": "shift", "at": "2026-11-02", "shift": "4"}
+        assert client.get("/maps/coverage", params=wrong).status_code == 400
+        # Tomorrow's shift: nothing drawn yet, and the gaps are now's, not tomorrow's.
+        tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+        before = shift_of(datetime.now(UTC), db_settings).label
+        page = client.get("/maps/coverage", params={"period": "shift", "at": tomorrow, "shift": 3})
+        after = shift_of(datetime.now(UTC), db_settings).label  # the same but at a shift change
+        assert page.status_code == 200
+        assert f"as of {before}" in page.text or f"as of {after}" in page.text
         bad = client.post("/api/tracks", json={"unit": "P1", "kind": "horse", "fixes": fixes[:1]})
         assert bad.json()["rejected"][0]["reason"].startswith("unknown unit kind 'horse'")
 
