@@ -133,6 +133,16 @@ UNDERLAY_OPACITY = FILL_OPACITY * 0.6
 """Risk colours beneath routes and tracks: lighter than on the risk map so the lines stand out."""
 
 
+def escape_fields(collection: dict[str, Any], fields: tuple[str, ...]) -> None:
+    """HTML-escape, in place, the text values of ``fields`` in a FeatureCollection's features:
+    folium's GeoJsonTooltip puts them into the page as HTML."""
+    for feature in collection["features"]:
+        props = feature["properties"]
+        for name in fields:
+            if isinstance(props.get(name), str):
+                props[name] = html.escape(props[name])
+
+
 def risk_underlay(
     areas: dict[str, Any],
     *,
@@ -141,11 +151,12 @@ def risk_underlay(
 ) -> folium.GeoJson:
     """Micro-grids in their risk colours beneath other layers, with a tooltip of ``fields``.
 
-    folium's ``GeoJsonTooltip`` writes the values into the page as HTML, so the tooltip's text
-    values are HTML-escaped here (an area named ``<img onerror=...>`` shows as that text).
+    The tooltip's text values are HTML-escaped in ``areas`` (folium's tooltip sets them as
+    HTML), so a name cannot inject markup.
     """
+    escape_fields(areas, fields)
     return folium.GeoJson(
-        _escaped(areas, fields),
+        areas,
         name="风险 Risk",
         style_function=lambda f: {
             "fillColor": COLOURS.get(f["properties"].get("colour") or "", NO_COLOUR),
@@ -155,18 +166,6 @@ def risk_underlay(
         },
         tooltip=folium.GeoJsonTooltip(fields=list(fields), aliases=list(aliases)),
     )
-
-
-def _escaped(collection: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    """A copy of a FeatureCollection whose ``fields`` text properties are HTML-escaped."""
-    features = []
-    for feature in collection["features"]:
-        props = dict(feature["properties"])
-        for name in fields:
-            if isinstance(props.get(name), str):
-                props[name] = html.escape(props[name])
-        features.append({**feature, "properties": props})
-    return {**collection, "features": features}
 
 
 def risk_page(

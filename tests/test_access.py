@@ -323,6 +323,9 @@ def _reads(d: District) -> Iterator[tuple[str, str, dict[str, Any]]]:
     coverage = {"level": "micro", "from": day, "to": (T0 + timedelta(days=1)).date().isoformat()}
     yield "/api/coverage", "/api/coverage", coverage
     yield "/api/gaps", "/api/gaps", {"at": (T0 + timedelta(hours=1)).isoformat()}
+    for level in ("grid3", "grid2"):  # no patrol in the day before: every grid is listed
+        later = {"at": (T0 + timedelta(days=2)).isoformat(), "level": level}
+        yield "/api/gaps", "/api/gaps", later
     yield "/api/cases", "/api/cases", {}
     yield "/api/cases/export", "/api/cases/export", wide
     yield "/api/cases/export", "/api/cases/export", {**wide, "format": "xlsx"}
@@ -330,6 +333,7 @@ def _reads(d: District) -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield "/", "/", {}
     yield "/maps/risk", "/maps/risk", {"level": "micro"}
     yield "/maps/coverage", "/maps/coverage", {"period": "day", "at": day}
+    yield "/maps/coverage", "/maps/coverage", {"period": "shift", "at": day, "shift": "2"}
     yield "/stats", "/stats", {"from": "2026-01-01", "to": "2026-12-31"}
     z, x, y = _district_tile()
     for layer in ("areas", "incidents", "hazards"):

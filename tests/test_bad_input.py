@@ -346,6 +346,13 @@ def marked_up(make_db: Callable[..., tuple[Engine, Settings]]) -> tuple[Engine, 
             incident = conn.execute(text("SELECT id FROM incidents")).scalar_one()
         r = client.post("/api/cases", json={"incident_id": incident, "actor": "@admin"})
         assert r.status_code == 201, r.text
+        # A device names its unit with markup: a track, and a single fix (drawn as a point).
+        fixes = [{"time": f"{AS_OF + timedelta(days=1)}T10:00:{10 * i:02d}", "x": x + 5 * i,
+                  "y": y + 3 * (i % 2)} for i in range(3)]  # fmt: skip
+        for unit, batch in ((XSS, fixes), (XSS + "1", fixes[:1])):
+            r = client.post("/api/tracks", json={"unit": unit, "kind": "foot",
+                                                 "crs": "EPSG:4547", "fixes": batch})  # fmt: skip
+            assert r.json()["inserted"] == len(batch), r.text
     _plan(engine, settings)
     plan = plan_routes(engine, settings, PlanRequest(
         units=[UnitInput(XSS, "S1")], shift_start=datetime(2026, 11, 24, 8, 0),
@@ -371,11 +378,16 @@ def test_pages_escape_names(marked_up: tuple[Engine, Settings, int]) -> None:
     for page, html in pages.items():
         assert "<html" in html.lower(), page
         assert XSS not in html, page  # nowhere can the name close a script and open its own
-    for page in ("dashboard", "stats", "routes"):
+    for page in ("dashboard", "stats", "routes", "coverage"):
         assert "<script>alert" not in pages[page], page
     # HTML-rendered names appear entity-escaped; the route legend and stop tooltips too.
     assert ESCAPED in pages["stats"]
     assert ESCAPED in pages["routes"]
+    # The coverage page: the units in the legend; as tooltip text (set as HTML by folium) the
+    # units in the tracks' data and the micro-grid's name in the risk colours' (JSON: & is \u0026).
+    assert pages["coverage"].count(ESCAPED) >= 2
+    in_json = ESCAPED.replace("&", "\\u0026")
+    assert pages["coverage"].count(in_json) >= 3
     # The risk page carries names as JSON inside its script, where "</" is written "<\/" so
     # no name can close the element; the script escapes them again before any innerHTML.
     config = pages["risk"].split("gridsafeRiskMap(", 1)[1].split(", ", 1)[1].rsplit(");", 1)[0]

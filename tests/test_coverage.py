@@ -20,12 +20,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import shapely
+import shapely.geometry
 from pyproj import Transformer
 from sqlalchemy import Engine, text
 
 from geo.coverage.checkins import import_checkins
-from geo.coverage.compute import coverage_geojson
+from geo.coverage.compute import coverage_and_cover, coverage_geojson, tracks_geojson
 from geo.coverage.gaps import gaps_geojson
 from geo.coverage.periods import between, shift_of
 from geo.coverage.tracks import import_track_records, import_tracks
@@ -608,8 +611,137 @@ def test_http_tracks_visits_coverage_gaps(grid: Engine, db_settings: Settings) -
         assert [f["properties"]["code"] for f in gaps["features"]] == ["M2", "M3", "M1", "M4"]
         assert client.get("/api/coverage", params={"from": "2026-11-02"}).status_code == 400
         assert client.get("/api/gaps", params={"area": "nowhere"}).status_code == 404
+        # The page reaches every shift of a day, and keeps the choice in its form.
+        for n, hours in ((1, "00-08"), (2, "08-16")):
+            page = client.get(
+                "/maps/coverage", params={"period": "shift", "at": "2026-11-02", "shift": n}
+            )
+            assert page.status_code == 200
+            assert f"2026-11-02 shift {n} ({hours})" in page.text
+            assert f'<option value="{n}" selected>' in page.text
+            assert 'value="2026-11-02"' in page.text
+        wrong = {"period": "shift", "at": "2026-11-02", "shift": "4"}
+        assert client.get("/maps/coverage", params=wrong).status_code == 400
+        # Tomorrow's shift: nothing drawn yet, and the gaps are now's, not tomorrow's.
+        tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+        before = shift_of(datetime.now(UTC), db_settings).label
+        page = client.get("/maps/coverage", params={"period": "shift", "at": tomorrow, "shift": 3})
+        after = shift_of(datetime.now(UTC), db_settings).label  # the same but at a shift change
+        assert page.status_code == 200
+        assert f"as of {before}" in page.text or f"as of {after}" in page.text
         bad = client.post("/api/tracks", json={"unit": "P1", "kind": "horse", "fixes": fixes[:1]})
         assert bad.json()["rejected"][0]["reason"].startswith("unknown unit kind 'horse'")
+
+
+def test_gaps_at_every_level_read_the_coverage_roll_up(grid: Engine, db_settings: Settings) -> None:
+    # P2's single 30 m disc covers pi 30^2 of M2: G3 (and G2, S: the same four micro-grids) is
+    # covered about 1.8 %, under the 20 % bar; the same figure as GET /api/coverage's roll-up.
+    at = T0 + timedelta(hours=1)
+    _post(grid, db_settings, _fixes("P2", "foot", [(300, 100)]))
+    disc = math.pi * 30**2 / 160000
+    for level, code in ((Level.GRID3, "G3"), (Level.GRID2, "G2"), (Level.SUBDISTRICT, "S")):
+        body = json.loads(gaps_geojson(grid, db_settings, at=at, level=level))
+        assert body["level"] == level.value
+        assert [f["properties"]["code"] for f in body["features"]] == [code]
+        props = body["features"][0]["properties"]
+        assert (props["level"], props["gaps"], props["rank"]) == (level.value, ["coverage"], 1)
+        assert props["covered_share"] == pytest.approx(disc, abs=1e-4)  # rounded to 4 places
+        rolled = _coverage(grid, db_settings, hours=24, start=at - timedelta(hours=24), level=level)
+        assert props["covered_share"] == rolled[code]["covered_share"]
+        assert body["counts"] == {"weekly": 0, "shift": 0, "coverage": 1}
+    # Sweeping M1 and M3 (rows 40 m apart) lifts G3 over the bar: no grid3 gap, micro gaps stay.
+    sweep = [
+        (x, y)
+        for y in range(20, 400, 40)
+        for x in (range(30, 171, 20) if y % 80 == 20 else range(170, 29, -20))
+    ]
+    _post(grid, db_settings, _fixes("P1", "foot", sweep))
+    assert json.loads(gaps_geojson(grid, db_settings, at=at, level=Level.GRID3))["features"] == []
+    micro = json.loads(gaps_geojson(grid, db_settings, at=at))
+    assert [f["properties"]["code"] for f in micro["features"]] == ["M4", "M2"]  # never first
+    with api_client(db_settings) as client:
+        got = client.get("/api/gaps", params={"level": "grid3", "at": at.isoformat()})
+        assert got.status_code == 200
+        assert got.json()["level"] == "grid3"
+        assert client.get("/api/gaps", params={"level": "nope"}).status_code == 422
+
+
+def test_gaps_are_never_computed_for_the_future(grid: Engine, db_settings: Settings) -> None:
+    # Asked for next week, the list is the one of now: its shift and week end now, and the visit
+    # made an hour ago is inside its week (it would be too, but the shift would not be now's).
+    now = datetime.now(UTC)
+    body = json.loads(gaps_geojson(grid, db_settings, at=now + timedelta(days=7)))
+    assert abs(datetime.fromisoformat(body["at"]) - now) < timedelta(minutes=5)
+    assert body["shift"]["label"] == shift_of(now, db_settings).label
+
+
+def test_tracks_split_by_shift_and_a_single_fix_is_a_point(
+    grid: Engine, db_settings: Settings
+) -> None:
+    # P1 zigzags across the 08:00 shift change (local): 07:59:40 to 08:00:10, a fix every 10 s.
+    # Its shift-1 piece runs on to its first fix of shift 2, so the segment across is drawn.
+    # P9 has a single fix at 09:00: a point, not dropped.
+    change = T0 - timedelta(hours=1)  # 08:00 local
+    zigzag = [(50 + 10 * i, 50 + 10 * (i % 2)) for i in range(4)]
+    _post(grid, db_settings, _fixes("P1", "foot", zigzag, start=change - timedelta(seconds=20)))
+    _post(grid, db_settings, _fixes("P9", "vehicle", [(300, 300)]))
+    day = between(T0 - timedelta(hours=9), T0 + timedelta(hours=15))
+    tracks = json.loads(tracks_geojson(grid, db_settings, period=day))["features"]
+    got = [
+        (f["properties"]["unit"], f["properties"]["shift_no"], f["properties"]["fixes"],
+         f["geometry"]["type"], len(f["geometry"]["coordinates"]))
+        for f in tracks
+    ]  # fmt: skip
+    assert got == [("P1", 1, 2, "LineString", 3), ("P1", 2, 2, "LineString", 2),
+                   ("P9", 2, 1, "Point", 2)]  # fmt: skip
+    assert tracks[0]["properties"]["shift"] == "2026-11-02 shift 1 (00-08)"
+    assert tracks[2]["properties"]["shift"] == "2026-11-02 shift 2 (08-16)"
+    lon, lat = tracks[2]["geometry"]["coordinates"]
+    assert TO_WGS84.transform(X0 + 300, Y0 + 300) == (pytest.approx(lon), pytest.approx(lat))
+    # Clipped to M4 the point stays; clipped to M1 it is gone and P1's lines stay.
+    inside = json.loads(tracks_geojson(grid, db_settings, period=day, area="M4"))["features"]
+    assert [f["properties"]["unit"] for f in inside] == ["P9"]
+    in_m1 = json.loads(tracks_geojson(grid, db_settings, period=day, area="M1"))["features"]
+    assert [f["properties"]["unit"] for f in in_m1] == ["P1", "P1"]
+
+
+def test_covered_area_is_the_union_of_the_buffers(grid: Engine, db_settings: Settings) -> None:
+    # The border track of test_track_along_a_border: drawn as two pieces (one per micro-grid),
+    # whose areas add up to the stadium, in WGS84, and exactly the covered m² of the coverage.
+    _post(grid, db_settings, _fixes("P1", "foot", [(200, 50 + 10 * i) for i in range(11)]))
+    coverage, cover = coverage_and_cover(
+        grid, db_settings, period=between(T0, T0 + timedelta(hours=1)), simplify_m=0.0
+    )
+    by_code = {f["properties"]["code"]: f["properties"] for f in json.loads(coverage)["features"]}
+    pieces = json.loads(cover)["features"]
+    assert [f["properties"]["code"] for f in pieces] == ["M1", "M2"]
+    to_metric = Transformer.from_crs(4326, 4547, always_xy=True)
+
+    def metric_area(geometry: dict[str, Any]) -> float:
+        shaped = shapely.geometry.shape(geometry)
+
+        def to_4547(xy: np.ndarray) -> np.ndarray:
+            return np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1]))
+
+        return float(shapely.transform(shaped, to_4547).area)
+
+    stadium = 100 * 60 + math.pi * 30**2
+    total = 0.0
+    for piece in pieces:
+        code = piece["properties"]["code"]
+        area = metric_area(piece["geometry"])
+        assert area == pytest.approx(by_code[code]["covered_m2"], rel=1e-3)  # 6 decimals: ~0.1 m
+        assert piece["properties"]["covered_m2"] == by_code[code]["covered_m2"]
+        total += area
+    assert total == pytest.approx(stadium, rel=DISC_TOL)
+    # Simplified for the page (0.5 m) the discs' arcs become chords: less than 1 % is lost here
+    # (a 30 m arc simplified at 0.5 m is a 17-gon, 2.2 % short of the disc; the ends are a
+    # third of the stadium).
+    _coverage_text, drawn = coverage_and_cover(
+        grid, db_settings, period=between(T0, T0 + timedelta(hours=1))
+    )
+    drawn_m2 = sum(metric_area(f["geometry"]) for f in json.loads(drawn)["features"])
+    assert 0.99 * stadium < drawn_m2 < stadium
 
 
 def test_demo_month_has_real_gaps(demo: Engine, demo_settings: Settings) -> None:

@@ -3,16 +3,22 @@ offline, tracks painted in their units' colours, the ranked gaps outlined and li
 
 from __future__ import annotations
 
+import base64
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import Engine, text
 
+from geo.access import Role
 from geo.settings import Settings
-from maps.pages import unit_colour
+from maps.coverage import COVER_COLOUR, COVER_OPACITY
+from maps.pages import COLOURS, UNDERLAY_OPACITY, unit_colour
 from tests.browser import CHROMIUM, Chromium, serve
 from tests.clients import api_client
 from tests.test_maps_browser import assert_offline
@@ -67,3 +73,160 @@ def test_a_grid_heads_view_holds_only_their_area(demo: Engine, demo_settings: Se
     assert page.status_code == 200
     assert any(name in page.text for name in inside)
     assert outside not in page.text
+
+
+DRAWN = """(() => {
+  const map = Object.values(window).find(v => v instanceof L.Map);
+  const out = {tracks: [], cover: [], risk: [], points: 0, bounds: []};
+  map.eachLayer(l => {
+    const p = l.feature && l.feature.properties;
+    if (!p) return;
+    if (p.shift) {
+      out.tracks.push([p.unit, p.shift]);
+      if (l.getLatLng) { out.points += 1; } else { out.bounds.push(l.getBounds().toBBoxString()); }
+    } else if (p.covered_m2 !== undefined) out.cover.push(p.code);
+    else if (p.colour !== undefined) out.risk.push(p.code);
+  });
+  return out;
+})()"""
+"""What the page's Leaflet map holds: track pieces (unit, shift), covered-area and risk codes."""
+
+FORM = "document.querySelector('.gs-coverage-panel form')"
+
+
+def _yesterday(settings: Settings) -> str:
+    return (datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1)).isoformat()
+
+
+def _drawn(browser: Chromium, base: str, query: str, png: Path) -> dict[str, Any]:
+    load = browser.load(f"{base}/maps/coverage?{query}", screenshot=png, timeout=180)
+    assert_offline(load, base)
+    return dict(browser.evaluate(DRAWN))
+
+
+def test_shift_day_week_and_unit_change_what_is_drawn(
+    demo: Engine, demo_settings: Settings, artifacts: Path
+) -> None:
+    day = _yesterday(demo_settings)
+    with serve(demo_settings) as base, Chromium() as browser:
+        browser.sign_in(base, demo_settings)
+        shifts = {}
+        for n in (1, 2, 3):
+            drawn = _drawn(
+                browser, base, f"period=shift&at={day}&shift={n}", artifacts / f"coverage_s{n}.png"
+            )
+            shifts[n] = drawn
+            # The form keeps the choice: submitting it asks for the same shift again.
+            form = browser.evaluate(f"Object.fromEntries(new FormData({FORM}).entries())")
+            assert (form["period"], form["at"], form["shift"]) == ("shift", day, str(n))
+        resubmitted = _drawn(
+            browser,
+            base,
+            browser.evaluate(f"new URLSearchParams(new FormData({FORM})).toString()"),
+            artifacts / "coverage_resubmitted.png",
+        )
+        whole_day = _drawn(browser, base, f"period=day&at={day}", artifacts / "coverage_d.png")
+        week = _drawn(browser, base, f"period=week&at={day}", artifacts / "coverage_w.png")
+        unit = whole_day["tracks"][0][0]
+        one = _drawn(
+            browser, base, f"period=day&at={day}&unit={unit}", artifacts / "coverage_unit.png"
+        )
+    labels = {n: {s for _u, s in d["tracks"]} for n, d in shifts.items()}
+    names = ("1 (00-08)", "2 (08-16)", "3 (16-24)")
+    for n, name in enumerate(names, 1):
+        assert labels[n] == {f"{day} shift {name}"}, labels[n]  # shift 1 and 2 are reachable
+    assert resubmitted["tracks"] == shifts[3]["tracks"]
+    assert {s for _u, s in whole_day["tracks"]} == {f"{day} shift {name}" for name in names}
+    assert len(whole_day["tracks"]) == sum(len(d["tracks"]) for d in shifts.values())
+    assert len({s for _u, s in week["tracks"]}) > 3
+    assert len(week["tracks"]) > len(whole_day["tracks"])
+    assert {u for u, _s in one["tracks"]} == {unit}
+    assert 0 < len(one["tracks"]) < len(whole_day["tracks"])
+    # The covered area follows the period and the unit too.
+    assert 0 < len(shifts[1]["cover"]) <= len(whole_day["cover"]) <= len(week["cover"])
+    assert len(one["cover"]) < len(whole_day["cover"])
+
+
+def _blend(top: str, alpha: float, under: np.ndarray) -> np.ndarray:
+    return alpha * _rgb(top) + (1 - alpha) * under
+
+
+def test_covered_area_is_painted_over_the_risk_colours(
+    demo: Engine, demo_settings: Settings, artifacts: Path
+) -> None:
+    day = _yesterday(demo_settings)
+    with serve(demo_settings) as base, Chromium() as browser:
+        browser.sign_in(base, demo_settings)
+        on = artifacts / "coverage_cover_on.png"
+        drawn = _drawn(browser, base, f"period=day&at={day}", on)
+        layers = browser.evaluate(
+            "[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+            ".map(l => l.innerText.trim())"
+        )
+        # Switch the covered area off in the layer control, as a person would.
+        browser.evaluate(
+            "[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+            ".find(l => l.innerText.includes('covered area')).querySelector('input').click()"
+        )
+        off = artifacts / "coverage_cover_off.png"
+        browser.send("Runtime.evaluate", expression="void 0")
+        shot = browser.send("Page.captureScreenshot", format="png")
+        off.write_bytes(base64.b64decode(shot["data"]))
+    assert drawn["cover"]
+    assert drawn["risk"]
+    assert any("covered area" in name for name in layers)
+    assert any("shift 1" in name for name in layers)
+    with_cover = np.asarray(Image.open(on).convert("RGB"), dtype=float)
+    without = np.asarray(Image.open(off).convert("RGB"), dtype=float)
+    background = with_cover[with_cover.shape[0] // 2, 5]  # left of the district
+
+    def pixels(img: np.ndarray, colour: np.ndarray) -> int:
+        return int((np.abs(img - colour).max(axis=2) <= 10).sum())
+
+    for name, hex_colour in COLOURS.items():
+        risk = _blend(hex_colour, UNDERLAY_OPACITY, background)
+        covered = _blend(COVER_COLOUR, COVER_OPACITY, risk)
+        # The cover is painted over this risk colour, which shows through it and around it;
+        # with the cover switched off only the risk colour is left.
+        assert pixels(with_cover, covered) > 100, name  # red micro-grids are few and small
+        assert pixels(with_cover, risk) > 100, name
+        assert pixels(without, covered) < pixels(with_cover, covered) / 20, name
+        assert pixels(without, risk) > pixels(with_cover, risk), name
+
+
+def test_a_grid_heads_signed_in_page_shows_only_their_area(
+    demo: Engine, demo_settings: Settings, artifacts: Path
+) -> None:
+    with demo.connect() as conn:
+        grid3, mine = conn.execute(
+            text(
+                "SELECT parent_code, array_agg(code) FROM areas WHERE level = 'micro' "
+                "GROUP BY parent_code ORDER BY count(*) DESC, parent_code LIMIT 1"
+            )
+        ).one()
+        parent, *box = conn.execute(
+            text(
+                "SELECT parent_code, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM "
+                "(SELECT parent_code, ST_Transform(geom, 4326) AS b FROM areas WHERE code = :g) g"
+            ),
+            {"g": grid3},
+        ).one()
+    day = _yesterday(demo_settings)
+    with serve(demo_settings) as base, Chromium() as browser:
+        browser.sign_in(base, demo_settings, Role.GRID_HEAD, scope=grid3)
+        drawn = _drawn(browser, base, f"period=day&at={day}", artifacts / "coverage_head.png")
+        panel = browser.evaluate("document.querySelector('.gs-coverage-panel').innerText")
+        other = browser.evaluate(f"fetch('/maps/coverage?area={parent}').then(r => r.status)")
+    assert grid3 in panel
+    assert set(drawn["risk"]) == set(mine)
+    assert drawn["cover"]
+    assert set(drawn["cover"]) <= set(mine)
+    assert drawn["tracks"]
+    west, south, east, north = box
+    for bbox in drawn["bounds"]:
+        w, s, e, n = map(float, bbox.split(","))
+        assert west - 1e-6 <= w
+        assert south - 1e-6 <= s
+        assert e <= east + 1e-6
+        assert n <= north + 1e-6
+    assert other == 404  # the grid above theirs does not exist for them (row-level security)

@@ -15,7 +15,14 @@ from api.deps import EngineDep, SettingsDep
 from geo.coverage.checkins import import_checkin_records
 from geo.coverage.compute import coverage_geojson
 from geo.coverage.gaps import gaps_geojson
-from geo.coverage.periods import PeriodKind, between, parse_instant, period_of
+from geo.coverage.periods import (
+    PeriodKind,
+    between,
+    parse_instant,
+    period_of,
+    shift_number,
+    shift_on,
+)
 from geo.coverage.tracks import import_track_records
 from geo.errors import InputError
 from geo.levels import Level
@@ -108,11 +115,19 @@ def get_gaps(
     engine: EngineDep,
     settings: SettingsDep,
     area: Annotated[str | None, Query(description="only this area and its descendants")] = None,
-    at: Annotated[str | None, Query(description="as of this instant (default now)")] = None,
+    at: Annotated[
+        str | None, Query(description="as of this instant (default and at the latest: now)")
+    ] = None,
+    level: Annotated[
+        Level,
+        Query(description="micro: all gap kinds; a level above: its areas under the coverage bar"),
+    ] = Level.MICRO,
 ) -> Response:
-    """Micro-grids needing a visit (weekly rule, red/orange this shift, low coverage), ranked."""
+    """Micro-grids needing a visit (weekly rule, red/orange this shift, low coverage), or the
+    areas of a higher ``level`` whose covered share is under the bar, ranked."""
     moment = parse_instant(at, settings) if at else datetime.now().astimezone()
-    return Response(gaps_geojson(engine, settings, at=moment, area=area), media_type=GEOJSON)
+    body = gaps_geojson(engine, settings, at=moment, area=area, level=level)
+    return Response(body, media_type=GEOJSON)
 
 
 @pages.get("/maps/coverage", response_class=HTMLResponse)
@@ -124,18 +139,28 @@ def coverage_map(
         PeriodKind.DAY
     ),
     at: Annotated[str | None, Query(description="a day or instant (default now)")] = None,
+    shift: Annotated[
+        int | None, Query(ge=1, description="with a day in `at`: that day's shift (1 the first)")
+    ] = None,
     area: Annotated[str | None, Query(description="only this area (a grid head's own)")] = None,
     unit: Annotated[str | None, Query(description="only this patrol unit")] = None,
 ) -> HTMLResponse:
-    """Tracks by unit, coverage per micro-grid and the ranked gaps, over the risk colours."""
-    moment = parse_instant(at, settings) if at else datetime.now().astimezone()
+    """Tracks by unit and shift, the covered area, coverage per micro-grid and the ranked gaps,
+    over the risk colours. The gaps are those as of the period's end, or now if that is earlier.
+    """
+    now = datetime.now().astimezone()
+    moment = parse_instant(at, settings) if at else now
+    zone = ZoneInfo(settings.timezone)
+    if shift is not None:
+        moment = shift_on(moment.astimezone(zone).date(), shift, settings).start
+    elif at and len(at) == 10:  # a bare day: as of its end (or now), so the whole day counts
+        moment = min(period_of(PeriodKind.DAY, moment, settings).end - timedelta(seconds=1), now)
     # A grid head's view opens on their own area.
     area = area or request.state.credential.user.scope
-    if at and len(at) == 10:  # a bare day: as of its end, so the whole day counts
-        moment = period_of(PeriodKind.DAY, moment, settings).end - timedelta(seconds=1)
     form = {
         "period": period.value,
-        "at": moment.astimezone(ZoneInfo(settings.timezone)).date().isoformat(),
+        "at": moment.astimezone(zone).date().isoformat(),
+        "shift": str(shift_number(moment, settings)),
         "area": area or "",
         "unit": unit or "",
     }
@@ -143,7 +168,6 @@ def coverage_map(
         engine,
         settings,
         period=period_of(period, moment, settings),
-        at=moment,
         area=area or None,
         units=[unit] if unit else None,
         form=form,

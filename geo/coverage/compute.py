@@ -14,8 +14,9 @@ Per micro-grid (geo/sql/coverage_micro.sql states every rule where it is applied
   before the period's end (looking back beyond its start: "time since the last visit").
 
 Every level above sums the micro-grids' counts and takes the area-weighted mean of their covered
-shares. The micro-grid results live in a temporary table ``cov_micro`` for the transaction, so
-the roll-up and the gap list read the same numbers.
+shares. The micro-grid results live in a temporary table ``cov_micro`` for the transaction, and
+the roll-up to a level in ``cov_areas`` (:func:`rollup`), so coverage and the gap list read the
+same numbers.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
 from geo.areas import require_area
-from geo.coverage.covered import covered_into, micro_codes
-from geo.coverage.periods import Period
+from geo.coverage.covered import covered_into, micro_codes, slices
+from geo.coverage.periods import Period, shift_number, shift_of
 from geo.database import sql
 from geo.levels import Level
 from geo.settings import Settings
@@ -42,6 +43,23 @@ CREATE TEMP TABLE cov_micro (
     deterrent_visits bigint NOT NULL,
     dwell_s float8 NOT NULL,
     checkins bigint NOT NULL,
+    last_patrol_at timestamptz,
+    last_checkin_at timestamptz
+) ON COMMIT DROP
+"""
+
+_COV_AREAS = """
+CREATE TEMP TABLE IF NOT EXISTS cov_areas (
+    code text PRIMARY KEY,
+    level text NOT NULL,
+    area_m2 float8 NOT NULL,
+    covered_m2 float8 NOT NULL,
+    visits bigint NOT NULL,
+    deterrent_visits bigint NOT NULL,
+    dwell_s float8 NOT NULL,
+    checkins bigint NOT NULL,
+    micro_grids bigint NOT NULL,
+    micro_grids_unvisited bigint NOT NULL,
     last_patrol_at timestamptz,
     last_checkin_at timestamptz
 ) ON COMMIT DROP
@@ -73,6 +91,16 @@ def compute_micro(
             "gap_s": settings.track_gap_s,
             "koper_s": settings.koper_dwell_s,
         },
+    )
+
+
+def rollup(conn: Connection, settings: Settings, *, level: Level, area: str | None) -> None:
+    """Fill the transaction's ``cov_areas`` with the areas of ``level`` within ``area`` (all:
+    None), rolled up from ``cov_micro`` (:func:`compute_micro` first)."""
+    conn.execute(text(_COV_AREAS))
+    conn.execute(text("TRUNCATE cov_areas"))
+    conn.execute(
+        sql("coverage_rollup"), {"region": settings.region, "level": level.value, "area": area}
     )
 
 
@@ -108,18 +136,64 @@ def coverage_geojson(
     """
     with engine.begin() as conn:
         compute_micro(conn, settings, period=period, area=area, units=units)
-        out = conn.execute(
-            sql("coverage_rollup"),
-            {
-                "region": settings.region,
-                "level": level.value,
-                "area": area,
-                "t0": period.start,
-                "t1": period.end,
-                "label": period.label,
-            },
-        ).scalar_one()
+        return _rolled_up(conn, settings, period=period, level=level, area=area)
+
+
+def _rolled_up(
+    conn: Connection, settings: Settings, *, period: Period, level: Level, area: str | None
+) -> str:
+    rollup(conn, settings, level=level, area=area)
+    out = conn.execute(
+        sql("coverage_geojson"),
+        {
+            "region": settings.region,
+            "level": level.value,
+            "t0": period.start,
+            "t1": period.end,
+            "label": period.label,
+        },
+    ).scalar_one()
     return str(out)
+
+
+def coverage_and_cover(
+    engine: Engine,
+    settings: Settings,
+    *,
+    period: Period,
+    area: str | None = None,
+    units: Sequence[str] | None = None,
+    simplify_m: float = 0.5,
+) -> tuple[str, str]:
+    """The micro-grids' coverage (as :func:`coverage_geojson`) and the covered area itself, both
+    as GeoJSON text from one computation.
+
+    Parameters
+    ----------
+    simplify_m
+        Tolerance for drawing the covered area, in metres (topology-preserving Douglas-Peucker:
+        the buffers' arcs carry far more vertices than a page can show; at 0.5 m a 30 m disc
+        keeps 17 sides and 98 % of its area, below a pixel at the district's zoom).
+
+    Returns
+    -------
+    tuple of str
+        The coverage FeatureCollection, and a FeatureCollection (EPSG:4326) of the covered part
+        of each micro-grid with some cover (the union of the period's buffered tracks), each
+        with its ``code`` and ``covered_m2``.
+
+    Raises
+    ------
+    NotFoundError
+        ``area`` names no area.
+    """
+    with engine.begin() as conn:
+        compute_micro(conn, settings, period=period, area=area, units=units)
+        coverage = _rolled_up(conn, settings, period=period, level=Level.MICRO, area=area)
+        cover = conn.execute(
+            sql("coverage_covered_geojson"), {"simplify_m": simplify_m}
+        ).scalar_one()
+    return coverage, str(cover)
 
 
 def tracks_geojson(
@@ -131,8 +205,10 @@ def tracks_geojson(
     units: Sequence[str] | None = None,
     simplify_m: float = 2.0,
 ) -> str:
-    """The patrol tracks of ``period`` as GeoJSON lines (EPSG:4326), split as coverage splits
-    them, each with its ``unit``, ``unit_kind``, ``fixes``, ``started`` and ``ended``.
+    """The patrol tracks of ``period`` as GeoJSON (EPSG:4326), split as coverage splits them
+    and at shift changes: a line per track and shift (a point for a track of one fix), each with
+    its ``unit``, ``unit_kind``, ``shift`` (label), ``shift_no`` (1 for the day's first),
+    ``fixes``, ``started`` and ``ended``.
 
     Parameters
     ----------
@@ -147,11 +223,16 @@ def tracks_geojson(
     NotFoundError
         ``area`` names no area.
     """
+    shifts = slices(period, settings)
     with engine.connect() as conn:
         require_area(conn, settings.region, area)
         out = conn.execute(
             sql("coverage_tracks"),
             {
+                "s0s": [s.start for s in shifts],
+                "s1s": [s.end for s in shifts],
+                "labels": [shift_of(s.start, settings).label for s in shifts],
+                "numbers": [shift_number(s.start, settings) for s in shifts],
                 "region": settings.region,
                 "t0": period.start,
                 "t1": period.end,

@@ -62,7 +62,7 @@ _TEMP = (
     "CREATE TEMP TABLE IF NOT EXISTS cov_slice (code text NOT NULL, digest text NOT NULL, "
     "geom geometry) ON COMMIT DROP",
     "CREATE TEMP TABLE IF NOT EXISTS cov_covered (code text PRIMARY KEY, "
-    "covered_m2 float8 NOT NULL) ON COMMIT DROP",
+    "covered_m2 float8 NOT NULL, geom geometry NOT NULL) ON COMMIT DROP",
 )
 
 
@@ -166,7 +166,8 @@ def covered_into(
     units: Sequence[str] | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Fill the transaction's ``cov_covered`` (code, covered_m2) for ``codes`` over ``period``.
+    """Fill the transaction's ``cov_covered`` (code, covered_m2, geom: the covered part of the
+    micro-grid, in the storage CRS) for ``codes`` over ``period``.
 
     Closed whole shifts come from the cache (computed and stored first where missing); the rest
     of the period, and everything when ``units`` restricts the fixes, is computed here. A

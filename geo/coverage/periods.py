@@ -70,15 +70,48 @@ def parse_instant(value: str, settings: Settings) -> datetime:
     return moment
 
 
-def shift_of(at: datetime, settings: Settings) -> Period:
-    """The shift holding ``at`` (a shift that starts before midnight ends at the next one)."""
-    local = at.astimezone(_zone(settings))
+def _shift_starts(settings: Settings) -> list[int]:
     starts = sorted(settings.shift_start_hours)
     if not starts or starts[0] != 0 or starts[-1] >= 24:
         msg = f"shift_start_hours must start at 0 and stay below 24, not {starts}"
         raise ValueError(msg)
+    return starts
+
+
+def shift_names(settings: Settings) -> list[str]:
+    """The shifts of a day by number and local hours: ``1 (00-08)``, ``2 (08-16)``, ..."""
+    starts = _shift_starts(settings)
+    ends = [*starts[1:], 24]
+    return [f"{i} ({s:02d}-{e:02d})" for i, (s, e) in enumerate(zip(starts, ends, strict=True), 1)]
+
+
+def shift_number(at: datetime, settings: Settings) -> int:
+    """The number (1 for the first of the day) of the shift holding ``at``."""
+    hour = at.astimezone(_zone(settings)).hour
+    return max(i for i, h in enumerate(_shift_starts(settings), start=1) if hour >= h)
+
+
+def shift_on(day: date, number: int, settings: Settings) -> Period:
+    """Shift ``number`` (1 for the first) of the local calendar day ``day``.
+
+    Raises
+    ------
+    InputError
+        The day has no shift of that number.
+    """
+    starts = _shift_starts(settings)
+    if not 1 <= number <= len(starts):
+        msg = f"no shift {number}: a day has shifts 1 to {len(starts)}"
+        raise InputError(msg)
+    return shift_of(_local_midnight(day, settings) + timedelta(hours=starts[number - 1]), settings)
+
+
+def shift_of(at: datetime, settings: Settings) -> Period:
+    """The shift holding ``at`` (a shift that starts before midnight ends at the next one)."""
+    local = at.astimezone(_zone(settings))
+    starts = _shift_starts(settings)
     midnight = _local_midnight(local.date(), settings)
-    index = max(i for i, h in enumerate(starts) if local.hour >= h)
+    index = shift_number(at, settings) - 1
     start = midnight + timedelta(hours=starts[index])
     end_hour = starts[index + 1] if index + 1 < len(starts) else 24
     end = (
@@ -86,7 +119,7 @@ def shift_of(at: datetime, settings: Settings) -> Period:
         if end_hour == 24
         else (midnight + timedelta(hours=end_hour))
     )
-    label = f"{local.date().isoformat()} shift {index + 1} ({starts[index]:02d}-{end_hour:02d})"
+    label = f"{local.date().isoformat()} shift {shift_names(settings)[index]}"
     return Period(start.astimezone(UTC), end.astimezone(UTC), label)
 
 

@@ -238,7 +238,8 @@ def _gate_places(conn: Connection, settings: Settings) -> list[_Place]:
 
 
 def _gap_places(conn: Connection, settings: Settings, at: datetime) -> list[_Place]:
-    """The coverage gap list's micro-grids as of the shift's start (geo/coverage/gaps.py)."""
+    """The coverage gap list's micro-grids as of the shift's start, or now for a shift still to
+    come (geo/coverage/gaps.py never looks ahead of now)."""
     gaps = json.loads(gaps_on(conn, settings, at=at))["features"]
     codes = [str(f["properties"]["code"]) for f in gaps]
     points = {

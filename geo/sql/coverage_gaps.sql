@@ -1,10 +1,14 @@
--- The gap list: micro-grids of cov_micro (filled for the coverage window [:c0, :at)) that need
--- a visit, as a GeoJSON FeatureCollection in EPSG:4326. A micro-grid is a gap for any of:
---   weekly    no patrol fix and no grid-head check-in in [:w0, :at) (the weekly visit rule,
---             每周遍访, DESIGN.md);
---   shift     coloured red or orange by the latest risk computation as of :at, and no patrol
---             fix and no check-in since the start of the current shift (:s0);
---   coverage  patrol coverage over the coverage window below :min_share of its area.
+-- The gap list: areas of cov_areas (the level :level rolled up by coverage_rollup.sql from
+-- cov_micro, filled for the coverage window [:c0, :at)) that need a visit, as a GeoJSON
+-- FeatureCollection in EPSG:4326. An area is a gap for any of:
+--   weekly    a micro-grid with no patrol fix and no grid-head check-in in [:w0, :at) (the
+--             weekly visit rule, 每周遍访, DESIGN.md);
+--   shift     a micro-grid coloured red or orange by the latest risk computation as of :at, and
+--             no patrol fix and no check-in since the start of the current shift (:s0);
+--   coverage  an area of the level whose patrol coverage over the coverage window is below
+--             :min_share of its area (above the micro level, its micro-grids' covered m² over
+--             their m²: the area-weighted mean share of GET /api/coverage).
+-- The visit rules are about micro-grids, so above the micro level only coverage gaps are listed.
 -- Ranked by risk colour (red, orange, yellow, blue, none), then by time since the last visit
 -- (never visited first, then the longest ago), then by code.
 WITH run AS (
@@ -18,23 +22,24 @@ colours AS (
     SELECT s.area_code AS code, s.colour
     FROM risk_scores s
     JOIN run ON s.run_id = run.id
-    WHERE s.level = 'micro'
+    WHERE s.level = :level
 ),
 flagged AS (
     SELECT m.*, c.colour,
            GREATEST(m.last_patrol_at, m.last_checkin_at) AS last_visit_at,
            m.covered_m2 / NULLIF(m.area_m2, 0) AS share,
            array_remove(ARRAY[
-               CASE WHEN GREATEST(m.last_patrol_at, m.last_checkin_at) IS NULL
-                         OR GREATEST(m.last_patrol_at, m.last_checkin_at) < :w0
+               CASE WHEN m.level = 'micro'
+                         AND (GREATEST(m.last_patrol_at, m.last_checkin_at) IS NULL
+                              OR GREATEST(m.last_patrol_at, m.last_checkin_at) < :w0)
                     THEN 'weekly' END,
-               CASE WHEN c.colour IN ('red', 'orange')
+               CASE WHEN m.level = 'micro' AND c.colour IN ('red', 'orange')
                          AND (GREATEST(m.last_patrol_at, m.last_checkin_at) IS NULL
                               OR GREATEST(m.last_patrol_at, m.last_checkin_at) < :s0)
                     THEN 'shift' END,
                CASE WHEN m.covered_m2 < :min_share * m.area_m2 THEN 'coverage' END
            ], NULL) AS gaps
-    FROM cov_micro m
+    FROM cov_areas m
     LEFT JOIN colours c ON c.code = m.code
 ),
 ranked AS (
@@ -51,6 +56,7 @@ ranked AS (
 SELECT json_build_object(
     'type', 'FeatureCollection',
     'at', CAST(:at AS timestamptz),
+    'level', CAST(:level AS text),
     'week', json_build_object('from', CAST(:w0 AS timestamptz), 'to', CAST(:at AS timestamptz)),
     'coverage_window',
         json_build_object('from', CAST(:c0 AS timestamptz), 'to', CAST(:at AS timestamptz)),
@@ -69,6 +75,7 @@ SELECT json_build_object(
             'rank', r.rank,
             'code', r.code,
             'name', a.name,
+            'level', a.level,
             'parent_code', a.parent_code,
             'ancestors', a.ancestors,
             'colour', r.colour,
