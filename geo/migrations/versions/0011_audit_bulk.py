@@ -119,9 +119,13 @@ AUDIT_CHANGES = f"""
 CREATE OR REPLACE FUNCTION audit_changes() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    keys text[] := TG_ARGV;
+    keys text[] := ARRAY(SELECT unnest(TG_ARGV));  -- TG_ARGV counts from 0
     ranges text;  -- jsonb_build_object('col', jsonb_build_object('min', min(col), ...), ...)
     counted text;  -- the transition table counted, with its key ranges: one pass
+    key_old text;  -- 'id', o.id, ...: the arguments of jsonb_build_object
+    joined text;  -- o.id = n.id AND ...
+    changed_old text;  -- per column: a JSON object of its old value when it changed
+    changed_new text;
     n bigint;
     b jsonb;
     a jsonb;
@@ -144,34 +148,31 @@ BEGIN
     ELSIF TG_OP = 'UPDATE' THEN
         EXECUTE counted || 'new_rows' INTO n, a;
         IF n <= {AUDIT_CHANGED_ROWS} THEN
-            -- Old and new rows paired by key; per row the key and the columns that changed.
-            WITH o AS (
-                SELECT j, (SELECT jsonb_object_agg(k, j -> k) FROM unnest(keys) k) AS key
-                FROM (SELECT to_jsonb(r) AS j FROM old_rows r) s
-            ), nw AS (
-                SELECT j, (SELECT jsonb_object_agg(k, j -> k) FROM unnest(keys) k) AS key
-                FROM (SELECT to_jsonb(r) AS j FROM new_rows r) s
-            ), pair AS (
-                SELECT coalesce(o.key, nw.key) AS key,
-                       CASE WHEN nw.j IS NULL THEN o.j
-                            WHEN o.j IS NULL THEN NULL
-                            ELSE o.key || (SELECT coalesce(jsonb_object_agg(e.key, e.value),
-                                                           '{{}}')
-                                           FROM jsonb_each(o.j) e
-                                           WHERE nw.j -> e.key IS DISTINCT FROM e.value)
-                       END AS before_row,
-                       CASE WHEN o.j IS NULL THEN nw.j
-                            WHEN nw.j IS NULL THEN NULL
-                            ELSE nw.key || (SELECT coalesce(jsonb_object_agg(e.key, e.value),
-                                                            '{{}}')
-                                            FROM jsonb_each(nw.j) e
-                                            WHERE o.j -> e.key IS DISTINCT FROM e.value)
-                       END AS after_row
-                FROM o FULL JOIN nw ON o.key = nw.key
-            )
-            SELECT jsonb_agg(before_row ORDER BY key) FILTER (WHERE before_row IS NOT NULL),
-                   jsonb_agg(after_row ORDER BY key) FILTER (WHERE after_row IS NOT NULL)
-              INTO b, a FROM pair;
+            -- Old and new rows paired by key. Columns are compared as they are, and only a
+            -- changed value is turned into JSON (a row's geometry costs more than the rest).
+            SELECT string_agg(format('CASE WHEN o.%1$I IS DISTINCT FROM n.%1$I '
+                                     'THEN jsonb_build_object(%1$L, o.%1$I) ELSE ''{{}}'' END',
+                                     c.attname), ' || ' ORDER BY c.attnum)
+              INTO changed_old FROM pg_attribute c
+             WHERE c.attrelid = TG_RELID AND c.attnum > 0 AND NOT c.attisdropped
+               AND c.attname <> ALL (keys);
+            changed_new := replace(changed_old, ', o.', ', n.');
+            SELECT string_agg(format('%L, o.%I', k, k), ', '),
+                   string_agg(format('o.%1$I = n.%1$I', k), ' AND ')
+              INTO key_old, joined FROM unnest(keys) k;
+            EXECUTE format(
+                'SELECT jsonb_agg(b ORDER BY k) FILTER (WHERE b IS NOT NULL), '
+                '       jsonb_agg(a ORDER BY k) FILTER (WHERE a IS NOT NULL) '
+                'FROM (SELECT coalesce(jsonb_build_object(%1$s), jsonb_build_object(%2$s)) AS k, '
+                '  CASE WHEN n.%5$I IS NULL THEN to_jsonb(o) WHEN o.%5$I IS NOT NULL '
+                '       THEN jsonb_build_object(%1$s) || %3$s END AS b, '
+                '  CASE WHEN o.%5$I IS NULL THEN to_jsonb(n) WHEN n.%5$I IS NOT NULL '
+                '       THEN jsonb_build_object(%2$s) || %4$s END AS a '
+                '  FROM old_rows o FULL JOIN new_rows n ON %6$s OFFSET 0) pair',
+                key_old, replace(key_old, ', o.', ', n.'),
+                coalesce(changed_old, '''{{}}'''), coalesce(changed_new, '''{{}}'''),
+                keys[1], joined)
+              INTO b, a;
         ELSE
             EXECUTE counted || 'old_rows' INTO n, b;
         END IF;
