@@ -574,6 +574,8 @@ def test_the_audit_log_names_who_changed_what(district: District) -> None:
             conn.execute(text("UPDATE audit_log SET actor = 'someone else'"))
         with engine.begin() as conn, pytest.raises(Exception, match="append-only"):
             conn.execute(text("DELETE FROM audit_log"))
+        with engine.begin() as conn, pytest.raises(Exception, match="append-only"):
+            conn.execute(text("TRUNCATE audit_log"))
     finally:
         engine.dispose()
 
@@ -605,6 +607,12 @@ def test_expired_revoked_and_forged_tokens_are_refused(district: District) -> No
     finally:
         engine.dispose()
 
+
+# The tables of the schema (a partitioned table once, without its partitions), as c.
+PUBLIC_TABLES = (
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
+)
 
 # Every table of the schema, and what the scoped role (grid heads and members) may do with it:
 # "rls" (row-level security decides which rows), "read" (reference data, all rows), "insert"
@@ -650,10 +658,7 @@ def test_every_table_has_a_decided_access_for_the_scoped_role(district: District
                 text(
                     "SELECT c.relname, c.relrowsecurity, "
                     "has_table_privilege('gridsafe_scoped', c.oid, 'SELECT'), "
-                    "has_table_privilege('gridsafe_scoped', c.oid, 'INSERT') "
-                    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
-                    "AND NOT c.relispartition"
+                    "has_table_privilege('gridsafe_scoped', c.oid, 'INSERT') " + PUBLIC_TABLES
                 )
             ).all()
     finally:
@@ -669,3 +674,73 @@ def test_every_table_has_a_decided_access_for_the_scoped_role(district: District
         else:
             found[name] = "none"
     assert found == TABLE_ACCESS
+
+
+# Every table of the schema and its audit decision: audited (its key columns, passed to the
+# audit triggers of migration a0011: INSERT, UPDATE and DELETE) or why not. A new table without a
+# line here fails the suite: decide first.
+DERIVED = "derived: rebuilt from audited tables, losing it loses nothing but time"
+TABLE_AUDIT: dict[str, tuple[str, ...] | str] = {
+    "alembic_version": "schema bookkeeping, written only by migrations",
+    "area_cell_grids": DERIVED + " (the locate lookup, from areas)",
+    "area_cells": DERIVED + " (the locate lookup, from areas)",
+    "areas": ("id",),
+    "audit_log": "the log itself: append-only",
+    "buildings": ("id",),
+    "case_events": ("id",),
+    "cases": ("id",),
+    "checkins": ("id",),
+    "coverage_cache": DERIVED + " (patrol covers, from fixes and areas)",
+    "fixes": ("region", "unit", "t"),
+    "gridsafe_meta": "the deployment's SRID, written only by migrations",
+    "hazards": ("id",),
+    "import_runs": ("id",),
+    "incident_types": ("code",),
+    "incidents": ("id",),
+    "login_attempts": "itself the log of sign-ins, appended only by the sign-in path",
+    "pois": ("id",),
+    "risk_runs": ("id",),
+    "risk_scores": "a risk run's output, only inserted with its audited risk_runs row",
+    "roads": ("id",),
+    "route_legs": ("plan_id", "unit_index", "seq"),
+    "route_plans": ("id",),
+    "route_stops": ("plan_id", "unit_index", "seq"),
+    "routing_edges": DERIVED + " (the road network, from roads)",
+    "routing_vertices": DERIVED + " (the road network, from roads)",
+    "spatial_ref_sys": "PostGIS's CRS catalogue",
+    "tokens": ("id",),
+    "users": ("id",),
+}
+
+
+def test_every_table_has_an_audit_decision_the_database_follows(district: District) -> None:
+    engine = make_engine(district.settings)
+    try:
+        with engine.connect() as conn:
+            tables = conn.execute(text("SELECT c.relname " + PUBLIC_TABLES)).scalars()
+            # Per table, per audit trigger: its events and the key columns it passes.
+            triggers = conn.execute(
+                text(
+                    "SELECT c.relname, "
+                    "ARRAY(SELECT e FROM unnest(ARRAY['INSERT', 'DELETE', 'UPDATE'], "
+                    "ARRAY[4, 8, 16]) AS x(e, bit) WHERE t.tgtype & bit <> 0), "
+                    "string_to_array(rtrim(encode(t.tgargs, 'escape'), '\\000'), '\\000') "
+                    "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "JOIN pg_proc p ON p.oid = t.tgfoid "
+                    "WHERE p.proname = 'audit_changes' AND NOT t.tgisinternal"
+                )
+            ).all()
+            names = set(tables)
+    finally:
+        engine.dispose()
+    assert names == set(TABLE_AUDIT)
+    events: dict[str, list[str]] = {}
+    keys: dict[str, set[tuple[str, ...]]] = {}
+    for table, on, args in triggers:
+        events.setdefault(table, []).extend(on)
+        keys.setdefault(table, set()).add(tuple(args))
+    audited = {t: k for t, k in TABLE_AUDIT.items() if isinstance(k, tuple)}
+    assert {t: sorted(e) for t, e in events.items()} == {
+        t: ["DELETE", "INSERT", "UPDATE"] for t in audited
+    }
+    assert keys == {t: {k} for t, k in audited.items()}
