@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection
 from geo.database import sql
 from geo.errors import ImportRejectedError, InputError, Problem
 from geo.levels import Level
-from geo.locate import lock_cells, relocate_records
+from geo.locate import lock_areas, lock_cells, relocate_records
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
 from geo.sources import cell_text, file_digest, find_column, plain_value, read_vector
@@ -507,10 +507,9 @@ def import_boundaries(
     report.warnings += warnings
     codes = [f.code for f in features]
     with engine.begin() as conn:
-        # One boundary import at a time per region: the checks read what the others write.
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext('areas:' || :r))"), {"r": settings.region}
-        )
+        # One boundary import at a time per region (the checks read what the others write),
+        # after the imports under way and before those that start later.
+        lock_areas(conn, settings, change=True)
         ctx = _load_context(conn, settings.region, level, codes)
         problems += [
             Problem(f.row, f.code, f"code {f.code!r} is already used by a {ctx.taken[f.code]} area")
@@ -529,8 +528,9 @@ def import_boundaries(
         if problems:
             problems.sort(key=lambda p: (p.row is None, p.row or 0, p.ident or ""))
             raise ImportRejectedError(report.source, problems)
-        # Taken before the areas change: a record import under way commits first (and is
-        # re-assigned below); one that starts later waits and sees the new boundaries.
+        # Imports under way finished before the boundary lock was granted (they hold it
+        # shared); the cell-lookup lock keeps a lookup being built from the old areas (by
+        # gridsafe locate) from being marked valid for the new ones.
         lock_cells(conn, settings)
         written = _write(conn, features, level, settings)
         report.inserted, report.updated = written.inserted, written.updated

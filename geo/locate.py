@@ -56,6 +56,24 @@ class Relocation:
         )
 
 
+_HOLD_AREAS = text("SELECT pg_advisory_xact_lock_shared(hashtext('areas:' || :region))")
+_CHANGE_AREAS = text("SELECT pg_advisory_xact_lock(hashtext('areas:' || :region))")
+
+
+def lock_areas(conn: Connection, settings: Settings, *, change: bool = False) -> None:
+    """Take the region's boundary lock until the transaction ends.
+
+    A boundary import takes it to ``change`` the areas: one at a time, validated and written
+    against areas nobody else changes meanwhile. Every import that places points (incidents,
+    hazards, patrol fixes, check-ins; files and API batches, scoped or not) holds it shared
+    from its start: imports do not wait for each other on it, a boundary change waits for the
+    imports under way (whose records its re-assignment then sees), and imports that start
+    while it runs wait for it and place their points by the new boundaries. Always the first
+    lock an import takes, so no other lock is ever held while waiting for it.
+    """
+    conn.execute(_CHANGE_AREAS if change else _HOLD_AREAS, {"region": settings.region})
+
+
 def lock_cells(conn: Connection, settings: Settings) -> None:
     """Take the region's cell-lookup lock until the transaction ends.
 

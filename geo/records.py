@@ -51,7 +51,7 @@ from geo.crs import CHINA_BOX, SourceCRS, parse_crs, to_target, to_wgs84
 from geo.database import sql
 from geo.errors import BusyError, InputError, Problem
 from geo.intake import RawBatch, iter_batches, match_headers, prefetch, vector_crs
-from geo.locate import ensure_cells
+from geo.locate import ensure_cells, lock_areas
 from geo.report import ImportReport, record_run
 from geo.sources import file_digest, resolve_source_crs
 from geo.times import epoch_seconds
@@ -704,6 +704,7 @@ def import_records(
     required = _record_kind(kind).required
     batches = prefetch(iter_batches(path, batch_rows=settings.import_batch_rows, required=required))
     with engine.begin() as conn:
+        lock_areas(conn, settings)
         ctx = _context(conn, settings, kind, name, source.name)
         ctx.default_source = Path(name).stem
         ctx.report.warnings += warnings
@@ -765,6 +766,7 @@ def submit_records(
     parsed = {name: parse_crs(name) for name in groups}
     placed: dict[int, tuple[str | None, list[str]]] = {}
     with engine.begin() as conn:
+        lock_areas(conn, settings)
         ctx = _context(conn, settings, kind, "api", ", ".join(s.name for s in parsed.values()))
         # A request does not queue behind a long file import: it gets a 503 to retry.
         ctx.write_wait_s = settings.submit_wait_s

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ from shapely import MultiPolygon, Polygon, box
 from sqlalchemy import Engine, text
 
 from geo.boundaries import import_boundaries, repair_geometry
+from geo.coverage import tracks
 from geo.crs import gcj02_from_wgs84
 from geo.errors import CRSError, ImportRejectedError, InputError
 from geo.levels import Level
@@ -571,6 +575,49 @@ def test_only_what_a_change_can_move_is_read_again(
     named = load(split, db_settings, write(tmp_path / "n.geojson", renamed), Level.MICRO)
     assert named["updated"] == 1
     assert "relocated" not in named
+
+
+def test_a_boundary_change_waits_for_the_imports_under_way(
+    split: Engine, db_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A track import has placed its fix in M1 (x = 490) and not yet committed when the cut
+    moves to x = 480: the boundary import waits for it (imports hold the boundary lock shared)
+    and its re-assignment then moves the fix to M2. Without the wait the boundary import would
+    commit first, not seeing the fix, and the fix would stay filed under M1."""
+    placed_fix, release = threading.Event(), threading.Event()
+    real_record_run = tracks.record_run
+
+    def paused(*args: Any, **kwargs: Any) -> None:  # the import's last step before commit
+        placed_fix.set()
+        assert release.wait(30)
+        real_record_run(*args, **kwargs)
+
+    # An earlier fix of the month, far from the cut: its partition exists, so the paused
+    # import below holds no lock on the fixes table that would make the boundary import wait.
+    earlier = tmp_path / "earlier.csv"
+    earlier.write_text(
+        f"unit,kind,time,x,y\nP0,foot,2026-11-23 09:00,{X0 + 200},{Y0 + 600}\n", encoding="utf-8"
+    )
+    tracks.import_tracks(split, db_settings, earlier, crs="EPSG:4547")
+    monkeypatch.setattr(tracks, "record_run", paused)
+    fixes = tmp_path / "fixes.csv"
+    fixes.write_text(
+        f"unit,kind,time,x,y\nP1,foot,2026-11-24 09:00,{X0 + 490},{Y0 + 600}\n", encoding="utf-8"
+    )
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        track = pool.submit(tracks.import_tracks, split, db_settings, fixes, crs="EPSG:4547")
+        assert placed_fix.wait(30)
+        moved = write(tmp_path / "m480.geojson", micro(480))
+        boundary = pool.submit(load, split, db_settings, moved, Level.MICRO)
+        time.sleep(1.0)
+        assert not boundary.done()  # waiting for the track import to commit
+        release.set()
+        track.result(timeout=60)
+        report = boundary.result(timeout=60)
+    assert report["relocated"]["fixes"] == 1
+    with split.connect() as conn:
+        rows = conn.execute(text("SELECT unit, area_code FROM fixes ORDER BY unit")).all()
+    assert [tuple(r) for r in rows] == [("P0", "M1"), ("P1", "M2")]
 
 
 def test_boundary_change_through_the_command_line(

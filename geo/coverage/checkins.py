@@ -25,6 +25,7 @@ from geo.coverage.points import PointBatch, PointSource, open_points, records_so
 from geo.coverage.tracks import digest_of, raw_connection
 from geo.database import current_scope, sql
 from geo.errors import Problem
+from geo.locate import lock_areas
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
 from geo.sources import file_digest
@@ -74,6 +75,7 @@ def load_checkins(
     )
     params = {"region": settings.region, "srid": settings.srid}
     with engine.begin() as conn:
+        lock_areas(conn, settings)
         conn.execute(text(_STAGE))
         for batch in source.batches:
             _stage(conn, batch, report)

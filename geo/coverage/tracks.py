@@ -56,6 +56,7 @@ from geo.coverage.covered import invalidate
 from geo.coverage.points import PointBatch, PointSource, open_points, records_source
 from geo.database import sql
 from geo.errors import Problem
+from geo.locate import lock_areas
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
 from geo.sources import file_digest
@@ -462,6 +463,7 @@ def load_fixes(
         kind="tracks", source=source_name, crs=source.crs, warnings=source.warnings
     )
     with engine.begin() as conn:
+        lock_areas(conn, settings)
         conn.execute(text(_STAGE))
         conn.execute(text(_KEPT))
         for batch in source.batches:
