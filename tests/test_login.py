@@ -95,6 +95,21 @@ def test_sign_in_through_the_page_then_out(site: tuple[Engine, Settings], artifa
         assert browser.evaluate("location.pathname") == "/login"
 
 
+def test_every_page_says_demo_mode(site: tuple[Engine, Settings]) -> None:
+    """In demo mode every page carries the banner (and the user bar), not only the login."""
+    _engine, settings = site
+    user = make_user(settings, Role.LEADER)
+    cookie, _csrf = session_for(settings, user)
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        client.cookies.set(SESSION_COOKIE, cookie)
+        for page in ("/", "/maps/risk", "/maps/coverage", "/stats"):
+            r = client.get(page)
+            assert r.status_code == 200, page
+            assert 'id="gs-demo-banner"' in r.text, page
+            assert "DEMO MODE" in r.text, page
+            assert 'id="gs-user"' in r.text, page
+
+
 def test_wrong_passwords_are_limited_per_user(site: tuple[Engine, Settings]) -> None:
     engine, settings = site
     right = "another long password"
