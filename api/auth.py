@@ -144,6 +144,19 @@ def allowed_roles(dependency: Callable[..., Awaitable[User]]) -> frozenset[Role]
     return getattr(dependency, "allowed_roles", None)
 
 
+def route_roles(route: object) -> frozenset[Role] | None:
+    """The roles a route's :func:`permit` dependency admits; None for a public route."""
+    dependant = getattr(route, "dependant", None)
+    stack = list(dependant.dependencies) if dependant is not None else []
+    while stack:
+        dependency = stack.pop()
+        roles = allowed_roles(dependency.call) if dependency.call is not None else None
+        if roles is not None:
+            return roles
+        stack.extend(dependency.dependencies)
+    return None
+
+
 def page(request: Request, html: str) -> HTMLResponse:
     """A page for the signed-in caller: with the user bar, sign-out and the CSRF token."""
     credential: Credential = request.state.credential

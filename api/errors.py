@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
-from api.auth import unauthenticated
+from api.auth import current_credential, route_roles, unauthenticated
 from geo.cases import CaseConflictError
 from geo.errors import (
     STORAGE_ERRNOS,
@@ -109,6 +110,22 @@ def add_exception_handlers(app: FastAPI) -> None:
             return await handler(request, storage_error(cause, "the upload"))
         return await http_exception_handler(request, exc)  # type: ignore[arg-type]
 
+    async def validation_handler(request: Request, exc: Exception) -> Response:
+        # FastAPI reads and checks a body before it runs a route's dependencies, so a caller
+        # without credentials (or without the role) would learn from a 422 what the route
+        # expects: who may call the route is answered first, as for a well-formed request.
+        roles = route_roles(request.scope.get("route"))
+        if roles is not None:
+            try:
+                user = (await current_credential(request)).user
+            except GridsafeError as refused:
+                return await handler(request, refused)
+            if user.role not in roles:
+                msg = f"role {user.role} may not {request.method} {request.url.path}"
+                return await handler(request, PermissionDeniedError(msg))
+        return await request_validation_exception_handler(request, exc)  # type: ignore[arg-type]
+
     for cls in (*STATUS_CODES, GridsafeError, DBAPIError):
         app.add_exception_handler(cls, handler)
     app.add_exception_handler(HTTPException, http_handler)
+    app.add_exception_handler(RequestValidationError, validation_handler)

@@ -275,6 +275,24 @@ def test_each_role_gets_what_the_matrix_says(district: District, role: Role | No
     assert wrong == [], wrong
 
 
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [(None, 401), (Role.GRID_MEMBER, 403), (Role.DISPATCHER, 422)],
+    ids=["anonymous", "grid_member", "dispatcher"],
+)
+def test_who_may_call_is_answered_before_a_broken_body(
+    district: District, role: Role | None, status: int
+) -> None:
+    """A body that is not JSON at all tells a caller without credentials, or without the role,
+    no more than a well-formed one would: 401 and 403 first, the 422 only for whoever may
+    call the route (FastAPI reads the body before the route's dependencies)."""
+    with _client(district, role) as client:
+        r = client.post(
+            "/api/tracks", content=b"{not json", headers={"content-type": "application/json"}
+        )
+    assert r.status_code == status, r.text
+
+
 # What a grid head / member must not see: every other area's code and its records' ids.
 def _outside(scope_micros: set[str], scope_and_up: set[str]) -> set[str]:
     codes = ALL_CODES - scope_micros - scope_and_up
