@@ -43,19 +43,12 @@ def epoch_seconds(values: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     """Text cells (``None`` or NaN where empty) as seconds since the epoch; NaN where empty or
     not a time in one of the accepted forms (see the module docstring)."""
     out = np.full(len(values), np.nan)
-    cells = pd.Series(values, dtype=object)[np.asarray(pd.notna(values))].astype(str).str.strip()
-    epoch = cells.str.fullmatch(_EPOCH_RE)
-    if epoch.any():
-        numbers = cells[epoch].astype(np.float64)
-        out[numbers.index.to_numpy()] = np.where(
-            numbers > EPOCH_MS_ABOVE, numbers / 1000.0, numbers
-        )
-        cells = cells[~epoch]
+    cells = pd.Series(values, dtype=object)[np.asarray(pd.notna(values))]
     rest = cells
     fast = _fast_format(cells)
     if fast is not None:
         # Most files write one plain form throughout: one strict parse (in C) takes those, and
-        # only the cells it leaves (other forms, offsets, typos) go the general way below.
+        # only the cells it leaves (other forms, offsets, epoch numbers, typos) go on below.
         try:
             stamps = pd.to_datetime(cells, format=fast, errors="coerce").dt.as_unit("ns")
         except _PARSE_FAILURES:
@@ -64,6 +57,16 @@ def epoch_seconds(values: np.ndarray, zone: ZoneInfo) -> np.ndarray:
             parsed = stamps.notna()
             _localized_seconds(stamps[parsed], zone, out)
             rest = cells[~parsed]
+    if rest.empty:
+        return out
+    rest = rest.astype(str).str.strip()
+    epoch = rest.str.fullmatch(_EPOCH_RE)
+    if epoch.any():
+        numbers = rest[epoch].astype(np.float64)
+        out[numbers.index.to_numpy()] = np.where(
+            numbers > EPOCH_MS_ABOVE, numbers / 1000.0, numbers
+        )
+        rest = rest[~epoch]
     if not rest.empty:
         _general_times(rest, zone, out)
     return out
