@@ -387,6 +387,19 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
             text("INSERT INTO login_attempts (username, client, ok) VALUES (:u, :c, :ok)"),
             {"u": username, "c": client, "ok": ok},
         )
+        # The log does not grow without end: this name's and this client's attempts older
+        # than the retention go (each through its own index).
+        conn.execute(
+            text(
+                "DELETE FROM login_attempts WHERE (username = :u OR client = :c) "
+                "AND at < now() - make_interval(secs => :keep_s)"
+            ),
+            {
+                "u": username,
+                "c": client,
+                "keep_s": max(settings.login_log_days * 86400, settings.login_window_min * 60),
+            },
+        )
         if ok and row is not None and _HASHER.check_needs_rehash(row.password_hash):
             conn.execute(
                 text("UPDATE users SET password_hash = :h WHERE id = :id"),

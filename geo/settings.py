@@ -135,6 +135,14 @@ class Settings(BaseSettings):
     login_window_min: float = Field(
         default=15.0, gt=0, description="Window of the failed-login limit (minutes)."
     )
+    login_log_days: float = Field(
+        default=90.0,
+        gt=0,
+        description=(
+            "How long sign-in attempts are kept (days; never less than the failed-login "
+            "window): each sign-in deletes its user name's and its client's older ones."
+        ),
+    )
 
     max_upload_bytes: int = Field(
         default=200 * 1024 * 1024, gt=0, description="Largest file accepted by an upload endpoint."

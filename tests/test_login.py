@@ -164,6 +164,36 @@ def test_one_client_guessing_many_names_is_limited_too(site: tuple[Engine, Setti
         login(engine, settings, "nobody-else", "guess", client="203.0.113.10")
 
 
+def test_old_sign_in_attempts_are_deleted(site: tuple[Engine, Settings]) -> None:
+    """A sign-in deletes its user name's and its client's attempts older than the retention
+    (GRIDSAFE_LOGIN_LOG_DAYS), and no one else's."""
+    engine, settings = site
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO login_attempts (username, client, ok, at) VALUES "
+                "('aged', 'x', false, now() - interval '100 days'), "
+                "('other', '198.51.100.7', true, now() - interval '100 days'), "
+                "('other', 'y', true, now() - interval '100 days'), "
+                "('aged', 'x', false, now() - interval '10 days')"
+            )
+        )
+    with pytest.raises(AuthenticationError):
+        login(engine, settings, "aged", "guess", client="198.51.100.7")
+    with engine.connect() as conn:
+        left = conn.execute(
+            text(
+                "SELECT username, client, now() - at > interval '50 days' FROM login_attempts "
+                "WHERE username IN ('aged', 'other') ORDER BY at"
+            )
+        ).all()
+    assert [tuple(r) for r in left] == [
+        ("other", "y", True),  # neither this name nor this client: kept
+        ("aged", "x", False),
+        ("aged", "198.51.100.7", False),
+    ]
+
+
 def test_a_session_needs_its_csrf_token_to_change_anything(site: tuple[Engine, Settings]) -> None:
     _engine, settings = site
     head = make_user(settings, Role.GRID_HEAD, "S-0-0")
