@@ -289,16 +289,18 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
     """Serve the API and the web maps."""
-    settings = get_settings()
-    _warn_without_accounts(settings)
-    _refuse_demo_passwords(settings)
+    _check_accounts(get_settings())
     uvicorn.run("api.main:app", host=host, port=port, workers=workers)
 
 
-def _warn_without_accounts(settings: Settings) -> None:
+def _check_accounts(settings: Settings) -> None:
+    """Before serving: warn when no account can sign in, and in production mode refuse to
+    serve while demo accounts keep the demo password (their sessions and tokens would still
+    work, whatever the login says)."""
     engine = make_engine(settings)
     try:
         accounts = list_users(engine)
+        left = demo_passwords_left(engine) if settings.mode != "demo" else []
     except SQLAlchemyError:
         return  # no database or no schema yet: the requests will say so
     finally:
@@ -309,20 +311,6 @@ def _warn_without_accounts(settings: Settings) -> None:
             "`gridsafe user add NAME --role admin` (production mode has no default account)",
             highlight=False,
         )
-
-
-def _refuse_demo_passwords(settings: Settings) -> None:
-    """Production mode does not serve while demo accounts keep the demo password (their
-    sessions and tokens would still work, whatever the login says)."""
-    if settings.mode == "demo":
-        return
-    engine = make_engine(settings)
-    try:
-        left = demo_passwords_left(engine)
-    except SQLAlchemyError:
-        return  # no database or no schema yet: the requests will say so
-    finally:
-        engine.dispose()
     if left:
         names = ", ".join(left)
         err.print(
