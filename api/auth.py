@@ -118,6 +118,23 @@ async def current_credential(request: Request) -> Credential:
 BEARER = Depends(HTTPBearer(auto_error=False, description="a token from POST /api/auth/token"))
 
 
+async def admitted(request: Request, roles: frozenset[Role]) -> User:
+    """The request's caller if their role is one of ``roles``.
+
+    Raises
+    ------
+    AuthenticationError
+        No valid credentials.
+    PermissionDeniedError
+        Another role.
+    """
+    user = (await current_credential(request)).user
+    if user.role not in roles:
+        msg = f"role {user.role} may not {request.method} {request.url.path}"
+        raise PermissionDeniedError(msg)
+    return user
+
+
 def permit(*roles: Role) -> Any:
     """A dependency admitting the given roles: 401 without credentials, 403 for other roles."""
     allowed = frozenset(roles)
@@ -125,11 +142,7 @@ def permit(*roles: Role) -> Any:
     async def caller(
         request: Request, _bearer: Annotated[HTTPAuthorizationCredentials | None, BEARER]
     ) -> User:
-        credential = await current_credential(request)
-        user = credential.user
-        if user.role not in allowed:
-            msg = f"role {user.role} may not {request.method} {request.url.path}"
-            raise PermissionDeniedError(msg)
+        user = await admitted(request, allowed)
         # Set in the request's own context (this dependency is async), so the handler's
         # thread sees it and every transaction it begins runs for this user.
         set_acting(Acting(actor=user.label, scope=user.scope))

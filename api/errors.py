@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
-from api.auth import current_credential, route_roles, unauthenticated
+from api.auth import admitted, route_roles, unauthenticated
 from geo.cases import CaseConflictError
 from geo.errors import (
     STORAGE_ERRNOS,
@@ -117,12 +117,9 @@ def add_exception_handlers(app: FastAPI) -> None:
         roles = route_roles(request.scope.get("route"))
         if roles is not None:
             try:
-                user = (await current_credential(request)).user
+                await admitted(request, roles)
             except GridsafeError as refused:
                 return await handler(request, refused)
-            if user.role not in roles:
-                msg = f"role {user.role} may not {request.method} {request.url.path}"
-                return await handler(request, PermissionDeniedError(msg))
         return await request_validation_exception_handler(request, exc)  # type: ignore[arg-type]
 
     for cls in (*STATUS_CODES, GridsafeError, DBAPIError):
