@@ -63,13 +63,16 @@ def epoch_seconds(values: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     epoch = rest.str.fullmatch(_EPOCH_RE)
     if epoch.any():
         numbers = rest[epoch].astype(np.float64)
-        out[numbers.index.to_numpy()] = np.where(
-            numbers > EPOCH_MS_ABOVE, numbers / 1000.0, numbers
-        )
+        out[numbers.index.to_numpy()] = epoch_number_seconds(numbers.to_numpy())
         rest = rest[~epoch]
     if not rest.empty:
         _general_times(rest, zone, out)
     return out
+
+
+def epoch_number_seconds(numbers: np.ndarray) -> np.ndarray:
+    """Epoch numbers as seconds: those above :data:`EPOCH_MS_ABOVE` are milliseconds."""
+    return np.where(numbers > EPOCH_MS_ABOVE, numbers / 1000.0, numbers)
 
 
 def _fast_format(cells: pd.Series) -> str | None:

@@ -40,7 +40,7 @@ from geo.sources import (
     find_column,
     resolve_source_crs,
 )
-from geo.times import EPOCH_MS_ABOVE, epoch_seconds
+from geo.times import epoch_number_seconds, epoch_seconds
 
 POINT_SUFFIXES = {".csv", ".gpx", *VECTOR_SUFFIXES}
 
@@ -120,11 +120,10 @@ def parse_times(values: pd.Series, timezone: str) -> pd.Series:
         local = values.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
         return local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
     if pd.api.types.is_numeric_dtype(values.dtype):
-        num = pd.to_numeric(values, errors="coerce").astype("float64")
-        secs = np.where(num > EPOCH_MS_ABOVE, num / 1000.0, num)
-        epoch = pd.to_datetime(secs, unit="s", utc=True, errors="coerce")
-        return pd.Series(epoch, index=values.index).astype("datetime64[us, UTC]")
-    seconds = epoch_seconds(values.to_numpy(dtype=object), ZoneInfo(timezone))
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        seconds = epoch_number_seconds(numbers)
+    else:
+        seconds = epoch_seconds(values.to_numpy(dtype=object), ZoneInfo(timezone))
     stamps = pd.to_datetime(seconds, unit="s", utc=True, errors="coerce")
     return pd.Series(stamps, index=values.index).astype("datetime64[us, UTC]")
 
