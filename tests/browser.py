@@ -12,7 +12,6 @@ import base64
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -30,7 +29,7 @@ from api.app import create_app
 from api.auth import SESSION_COOKIE
 from geo.access import Role, User
 from geo.settings import Settings
-from tests.clients import make_user, session_for
+from tests.clients import free_port, make_user, session_for
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -46,16 +45,10 @@ FLAGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serve(settings: Settings) -> Iterator[str]:
     """Run the app on a free loopback port; yield its base URL (no trailing slash)."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )

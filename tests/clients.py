@@ -1,9 +1,10 @@
-"""Clients for tests: a user of a role (and area), a client carrying their token, and the
-``gridsafe`` command line run as a user runs it."""
+"""Clients for tests: a user of a role (and area), a client carrying their token, the
+``gridsafe`` command line run as a user runs it, and a free loopback port for a server."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -72,3 +73,10 @@ def gridsafe(settings: Settings, *args: str, stdin: str = "") -> subprocess.Comp
     return subprocess.run(
         [str(exe), *args], input=stdin, capture_output=True, text=True, env=env, check=False
     )
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, text
 
 from geo.access import Role
 from geo.settings import Settings
-from tests.clients import make_user, token_for
+from tests.clients import free_port, make_user, token_for
 
 MB = 1024 * 1024
 BOUNDARY = "gridsafe-test-boundary"
@@ -36,12 +36,6 @@ FEATURE = (
     b'"geometry": {"type": "Polygon", "coordinates": [[[113.6, 34.7], [113.61, 34.7], '
     b"[113.61, 34.71], [113.6, 34.7]]]}},\n"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -78,7 +72,7 @@ def _multipart(total: int, *, level: str = "subdistrict") -> Iterator[bytes]:
 def _serve(db_settings: Settings, tmp: Path) -> Iterator[tuple[str, int]]:
     """``gridsafe serve`` on a free port with the test database and ``tmp`` as its temporary
     directory; yields the base URL and its pid."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GRIDSAFE_DATABASE_URL": db_settings.database_url, "TMPDIR": str(tmp)}
     exe = Path(sys.executable).with_name("gridsafe")
     server = subprocess.Popen(
