@@ -60,26 +60,25 @@ AREAS = [
 ]
 
 
-@pytest.fixture
-def grid(db: Engine, db_settings: Settings) -> Engine:
-    """The four micro-grids above in the run's empty database."""
-    with db.begin() as conn:
+def load_squares(engine: Engine, settings: Settings) -> Engine:
+    """Store the four micro-grids above (with their parents) in an empty database."""
+    with engine.begin() as conn:
         for code, level, parent, ancestors, wkt in AREAS:
             conn.execute(
                 text(
                     "INSERT INTO areas (region, code, name, level, parent_code, ancestors, geom) "
                     "VALUES (:r, :c, :c, :l, :p, :a, ST_GeomFromText(:w, 4547))"
                 ),
-                {
-                    "r": db_settings.region,
-                    "c": code,
-                    "l": level,
-                    "p": parent,
-                    "a": ancestors,
-                    "w": wkt,
-                },
-            )
-    return db
+                {"r": settings.region, "c": code, "l": level, "p": parent, "a": ancestors,
+                 "w": wkt},
+            )  # fmt: skip
+    return engine
+
+
+@pytest.fixture
+def grid(db: Engine, db_settings: Settings) -> Engine:
+    """The four micro-grids above in the run's empty database."""
+    return load_squares(db, db_settings)
 
 
 def _fixes(

@@ -23,7 +23,7 @@ from geo.coverage.periods import Period, between, day_of
 from geo.coverage.tracks import import_track_records
 from geo.database import acting_as
 from geo.settings import Settings
-from tests.test_coverage import AREAS, DISC_TOL, X0, Y0
+from tests.test_coverage import DISC_TOL, X0, Y0, load_squares
 
 BOUND = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
 DAY = day_of(BOUND, Settings())
@@ -32,17 +32,7 @@ DAY = day_of(BOUND, Settings())
 @pytest.fixture
 def squares(db: Engine, db_settings: Settings) -> Engine:
     """The four micro-grids of tests/test_coverage.py in the run's empty database."""
-    with db.begin() as conn:
-        for code, level, parent, ancestors, wkt in AREAS:
-            conn.execute(
-                text(
-                    "INSERT INTO areas (region, code, name, level, parent_code, ancestors, geom) "
-                    "VALUES (:r, :c, :c, :l, :p, :a, ST_GeomFromText(:w, 4547))"
-                ),
-                {"r": db_settings.region, "c": code, "l": level, "p": parent, "a": ancestors,
-                 "w": wkt},
-            )  # fmt: skip
-    return db
+    return load_squares(db, db_settings)
 
 
 def _post(engine: Engine, settings: Settings, unit: str, kind: str, fixes: list[Any]) -> None:
