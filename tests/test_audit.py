@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, text
 from geo.audit import audit_entries
 from geo.locate import relocate
 from geo.settings import Settings
+from tests.districts import store_areas
 from tests.test_records import ORIGIN, _box
 
 AUDIT_CHANGED_ROWS = 10_000  # as in migration a0011
@@ -157,16 +158,7 @@ def test_a_reassignment_is_kept_record_by_record(db: Engine, db_settings: Settin
         ("S", "subdistrict", None, [], _box(0, 0, 200, 100))
     ] + [(code, "micro", "S", ["S"], _box(x, 0, 100, 100)) for code, x in (("M1", 0), ("M2", 100))]
     with db.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO areas (region, code, name, level, parent_code, ancestors, geom) "
-                "VALUES (:r, :c, :c, :l, :p, :a, ST_GeomFromText(:w, 4547))"
-            ),
-            [
-                {"r": db_settings.region, "c": c, "l": lv, "p": p, "a": a, "w": w}
-                for c, lv, p, a, w in areas
-            ],
-        )
+        store_areas(conn, db_settings.region, areas)
         conn.execute(
             text(
                 "INSERT INTO incidents (region, source, source_id, type, occurred_at, "

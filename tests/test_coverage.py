@@ -37,6 +37,7 @@ from geo.errors import NotFoundError
 from geo.levels import Level
 from geo.settings import Settings
 from tests.clients import api_client
+from tests.districts import store_areas
 
 X0, Y0 = 470000.0, 3846000.0
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai, shift 2 (08-16)
@@ -63,15 +64,7 @@ AREAS = [
 def load_squares(engine: Engine, settings: Settings) -> Engine:
     """Store the four micro-grids above (with their parents) in an empty database."""
     with engine.begin() as conn:
-        for code, level, parent, ancestors, wkt in AREAS:
-            conn.execute(
-                text(
-                    "INSERT INTO areas (region, code, name, level, parent_code, ancestors, geom) "
-                    "VALUES (:r, :c, :c, :l, :p, :a, ST_GeomFromText(:w, 4547))"
-                ),
-                {"r": settings.region, "c": code, "l": level, "p": parent, "a": ancestors,
-                 "w": wkt},
-            )  # fmt: skip
+        store_areas(conn, settings.region, AREAS)
     return engine
 
 

@@ -25,6 +25,7 @@ from geo.crs import parse_crs, to_target
 from geo.locate import ensure_cells, relocate
 from geo.records import import_records
 from geo.settings import Settings
+from tests.districts import store_areas
 
 # An origin on a multiple of 100 m, so cell edges (multiples of the cell size) meet area edges.
 ORIGIN = tuple(
@@ -63,14 +64,7 @@ def district(db: Engine, db_settings: Settings) -> Engine:
         ("T", "grid3", "S", ["S"], _wkt([_square(0, 0, 350, 200)])),
     ] + [(code, "micro", "T", ["S", "T"], _wkt(rings)) for code, rings in MICRO.items()]
     with db.begin() as conn:
-        for code, level, parent, anc, wkt in rows:
-            conn.execute(
-                text(
-                    "INSERT INTO areas (region, code, name, level, parent_code, ancestors, geom) "
-                    "VALUES (:r, :c, :c, :l, :p, :a, ST_GeomFromText(:w, 4547))"
-                ),
-                {"r": db_settings.region, "c": code, "l": level, "p": parent, "a": anc, "w": wkt},
-            )
+        store_areas(conn, db_settings.region, rows)
     return db
 
 

@@ -37,6 +37,7 @@ from geo.locate import relocate
 from geo.records import add_incident_type, import_records, list_records
 from geo.settings import Settings
 from tests.clients import api_client
+from tests.districts import store_areas
 
 ORIGIN = tuple(round(float(v)) for v in to_target(113.684, 34.772, parse_crs("EPSG:4326"), 4547))
 SQUARES = {"M1": (0, 0), "M2": (100, 0), "M3": (0, 100), "M4": (100, 100)}
@@ -61,14 +62,7 @@ def grid(db: Engine, db_settings: Settings) -> Engine:
         ("T", "grid3", "G", ["S", "G"], _box(0, 0, 200, 200)),
     ] + [(c, "micro", "T", ["S", "G", "T"], _box(x, y, 100, 100)) for c, (x, y) in SQUARES.items()]
     with db.begin() as conn:
-        for code, level, parent, anc, wkt in rows:
-            conn.execute(
-                text(
-                    "INSERT INTO areas (region, code, name, level, parent_code, ancestors, geom) "
-                    "VALUES (:r, :c, :c, :l, :p, :a, ST_GeomFromText(:w, 4547))"
-                ),
-                {"r": db_settings.region, "c": code, "l": level, "p": parent, "a": anc, "w": wkt},
-            )
+        store_areas(conn, db_settings.region, rows)
         for ident, address, (x, y) in (
             ("B1", "郑州市金水区未来路街道未来路123号", (140, 40)),
             ("B2", "郑州市金水区未来路街道锦绣小区5号楼", (140, 140)),
