@@ -1,0 +1,40 @@
+"""The district's clock: the one place that says what "now" and "today" are.
+
+Every date a person sees or chooses (page and API defaults, exports, run stamps, weeks, shifts)
+is the district's (``settings.timezone``, Asia/Shanghai by default), never the server's: a
+server in UTC would otherwise start the day eight hours late. Nothing else calls
+``date.today()`` or a zone-less ``datetime.now()``; ``tests/test_clock.py`` fails on them.
+Tests freeze this clock with time-machine, which moves ``datetime.now`` itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+
+@lru_cache(maxsize=16)
+def zone(name: str) -> ZoneInfo:
+    """The zone called ``name`` (an IANA name such as ``Asia/Shanghai``), cached."""
+    return ZoneInfo(name)
+
+
+def now(timezone: str) -> datetime:
+    """The current instant as an aware datetime in the district's zone ``timezone``."""
+    return datetime.now(zone(timezone))
+
+
+def utcnow() -> datetime:
+    """The current instant as an aware UTC datetime (for expiries and stored stamps)."""
+    return datetime.now(UTC)
+
+
+def today(timezone: str) -> date:
+    """The district's date now: the day that has begun at local midnight in ``timezone``."""
+    return now(timezone).date()
+
+
+def day_start(day: date, timezone: str) -> datetime:
+    """Local midnight at the start of ``day`` in ``timezone``, as an aware datetime."""
+    return datetime.combine(day, time.min, tzinfo=zone(timezone))
