@@ -23,11 +23,12 @@ nothing: the sample is the same and incidents that have a case are skipped.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from sqlalchemy import Engine
 
+from geo import clock
 from geo.cases import PLATFORMS, SQUADS, State, open_case_in, transition_in
 from geo.database import sql
 from geo.settings import Settings
@@ -70,7 +71,7 @@ def _assignee(kind: str, *, outside: bool) -> dict[str, str]:
 
 def seed_demo_cases(engine: Engine, settings: Settings, *, now: datetime | None = None) -> int:
     """Open and walk the demo's case histories; return how many cases were opened."""
-    instant = now if now is not None else datetime.now(UTC)
+    instant = now if now is not None else clock.utcnow()
     sources = [spelling for zh, _en, alt in PLATFORMS.values() for spelling in (zh, *alt)]
     rng = np.random.default_rng(SEED)
     opened = 0

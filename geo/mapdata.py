@@ -7,11 +7,11 @@ positions), so these queries return just that, in EPSG:4326.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from sqlalchemy import Engine
 
+from geo import clock
 from geo.assessment import Colour, Method, classify
 from geo.database import sql
 from geo.errors import NotFoundError
@@ -20,11 +20,6 @@ from geo.settings import Settings
 
 Bounds = tuple[float, float, float, float]
 """(west, south, east, north) in degrees."""
-
-
-def day_start(day: date, settings: Settings) -> datetime:
-    """Midnight at the start of ``day`` in the deployment's time zone (records are local)."""
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.timezone))
 
 
 @dataclass(frozen=True)
@@ -88,7 +83,10 @@ def open_hazards(engine: Engine, settings: Settings, *, as_of: date) -> list[Haz
     with engine.connect() as conn:
         rows = conn.execute(
             sql("map_hazards"),
-            {"region": settings.region, "as_of": day_start(as_of + timedelta(days=1), settings)},
+            {
+                "region": settings.region,
+                "as_of": clock.day_start(as_of + timedelta(days=1), settings.timezone),
+            },
         ).all()
     return [
         HazardPoint(
@@ -119,8 +117,10 @@ def incident_points(
     params = {
         "region": settings.region,
         "types": list(types) or None,
-        "date_from": day_start(date_from, settings) if date_from else None,
-        "date_to": day_start(date_to + timedelta(days=1), settings) if date_to else None,
+        "date_from": clock.day_start(date_from, settings.timezone) if date_from else None,
+        "date_to": clock.day_start(date_to + timedelta(days=1), settings.timezone)
+        if date_to
+        else None,
     }
     with engine.connect() as conn:
         rows = conn.execute(sql("map_incident_points"), params).all()
@@ -153,10 +153,10 @@ def incidents_month_vs_last_year(
     last_today = last_first.replace(day=min(today.day, 28 if today.month == 2 else today.day))
     params = {
         "region": settings.region,
-        "this_from": day_start(first, settings),
-        "this_to": day_start(today + timedelta(days=1), settings),
-        "last_from": day_start(last_first, settings),
-        "last_to": day_start(last_today + timedelta(days=1), settings),
+        "this_from": clock.day_start(first, settings.timezone),
+        "this_to": clock.day_start(today + timedelta(days=1), settings.timezone),
+        "last_from": clock.day_start(last_first, settings.timezone),
+        "last_to": clock.day_start(last_today + timedelta(days=1), settings.timezone),
     }
     with engine.connect() as conn:
         row = conn.execute(sql("map_incident_months"), params).one()
@@ -174,7 +174,10 @@ def colour_counts(
     with engine.connect() as conn:
         rows = conn.execute(
             sql("map_colour_counts"),
-            {"region": settings.region, "as_of": day_start(as_of + timedelta(days=1), settings)},
+            {
+                "region": settings.region,
+                "as_of": clock.day_start(as_of + timedelta(days=1), settings.timezone),
+            },
         ).all()
     for level, colour, n in rows:
         out[Level(level)][str(colour)] = int(n)
