@@ -7,7 +7,7 @@ positions), so these queries return just that, in EPSG:4326.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -17,6 +17,7 @@ from geo.database import sql
 from geo.errors import NotFoundError
 from geo.levels import Level
 from geo.settings import Settings
+from geo.stats import year_earlier
 
 Bounds = tuple[float, float, float, float]
 """(west, south, east, north) in degrees."""
@@ -135,7 +136,8 @@ def incident_types(engine: Engine) -> list[dict[str, str]]:
 
 @dataclass(frozen=True)
 class MonthComparison:
-    """Incidents this month to date against the same days of the same month last year."""
+    """Incidents this month up to now against the same days of the same month last year, up to
+    the same time of day."""
 
     this_from: date
     this_to: date
@@ -144,19 +146,21 @@ class MonthComparison:
 
 
 def incidents_month_vs_last_year(
-    engine: Engine, settings: Settings, *, today: date
+    engine: Engine, settings: Settings, *, now: datetime
 ) -> MonthComparison:
-    """Count incidents from the 1st of ``today``'s month to ``today`` inclusive, and the same
-    days a year earlier (29 February falls back to the 28th)."""
+    """Count incidents from the 1st of the district's month to ``now``, and over the same
+    stretch a year earlier, up to the same time of day (29 February falls back to the 28th):
+    at 00:30 on the 1st, half an hour against half an hour, not against a whole day."""
+    zone = clock.zone(settings.timezone)
+    local = now.astimezone(zone)
+    today = local.date()
     first = today.replace(day=1)
-    last_first = first.replace(year=first.year - 1)
-    last_today = last_first.replace(day=min(today.day, 28 if today.month == 2 else today.day))
     params = {
         "region": settings.region,
         "this_from": clock.day_start(first, settings.timezone),
-        "this_to": clock.day_start(today + timedelta(days=1), settings.timezone),
-        "last_from": clock.day_start(last_first, settings.timezone),
-        "last_to": clock.day_start(last_today + timedelta(days=1), settings.timezone),
+        "this_to": local,
+        "last_from": clock.day_start(year_earlier(first), settings.timezone),
+        "last_to": datetime.combine(year_earlier(today), local.time(), tzinfo=zone),
     }
     with engine.connect() as conn:
         row = conn.execute(sql("map_incident_months"), params).one()

@@ -125,8 +125,9 @@ def today_data(
     district: tuple[Engine, Settings], frozen: Instant
 ) -> Iterator[tuple[Engine, Settings]]:
     """At the frozen instant, in the instant's zone: a risk run 20 minutes ago, an incident 20
-    minutes ago and one on the same day last year, and two fire cases (1-day deadline) received
-    20 minutes and 25 hours ago. Removed afterwards."""
+    minutes ago, one a year before it and one 10 minutes after the same time last year (not yet
+    "the same stretch" of last year), and two fire cases (1-day deadline) received 20 minutes
+    and 25 hours ago. Removed afterwards."""
     engine, base = district
     settings = base.model_copy(update={"timezone": frozen.timezone})
     recent = frozen.local - timedelta(minutes=20)
@@ -138,6 +139,7 @@ def today_data(
         for key, when in (
             ("now", recent),
             ("last_year", last_year),
+            ("last_year_later", last_year + timedelta(minutes=30)),
             ("late", frozen.local - timedelta(hours=25)),
         ):
             ids[key] = conn.execute(

@@ -41,7 +41,7 @@ def dashboard(request: Request, engine: EngineDep, settings: SettingsDep) -> HTM
     return page(
         request,
         dashboard_page(
-            engine, settings, today=clock.today(settings.timezone), pages=_served_pages(request)
+            engine, settings, now=clock.now(settings.timezone), pages=_served_pages(request)
         ),
     )
 
