@@ -44,6 +44,6 @@ INSTANTS = (
 )
 """Every instant the date-sensitive tests run at."""
 
-DEMO_LOADED = at("demo-0030", "2026-12-05T00:30")
+DEMO_LOADED = at("demo-0030", "2026-11-24T00:30")
 """When the tests' demo district is loaded: half an hour into the district's day, the hour the
 issue's CI run failed at (a UTC server still on the previous date)."""
