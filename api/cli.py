@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -22,6 +22,7 @@ from api.cli_common import err, fail, out
 from api.cli_risk import risk_app
 from api.cli_routes import import_osm_cmd, network_app, routes_app
 from api.cli_users import user_app
+from geo import clock
 from geo.access import add_demo_users, demo_passwords_left, list_users
 from geo.boundaries import import_boundaries
 from geo.cases_demo import seed_demo_cases
@@ -36,7 +37,7 @@ from geo.levels import Level
 from geo.locate import relocate
 from geo.records import add_incident_type, import_records, incident_types
 from geo.report import ImportReport
-from geo.risk import as_of_instant, run_risk
+from geo.risk import run_risk
 from geo.routing.network import build_network
 from geo.settings import Settings, get_settings
 
@@ -322,8 +323,14 @@ def _check_accounts(settings: Settings) -> None:
         raise typer.Exit(1)
 
 
-def load_demo(settings: Settings) -> None:
-    """Load the demo district into the configured database (each step safe to repeat)."""
+def load_demo(settings: Settings, *, now: datetime | None = None) -> None:
+    """Load the demo district into the configured database (each step safe to repeat).
+
+    Its activity (incidents, hazards, cases, patrols, check-ins) ends at ``now`` (default: the
+    district's now) and reaches back to 1 January of the previous year, and the risk map is
+    computed as of that moment, so the pages open complete on the district's today.
+    """
+    moment = now if now is not None else clock.now(settings.timezone)
     _prepare(settings)
     engine = make_engine(settings)
     try:
@@ -335,15 +342,13 @@ def load_demo(settings: Settings) -> None:
             _print_report(_run(partial(import_layer, engine, settings, path, kind=kind)))
         for line in _run(partial(build_network, engine, settings)).lines():
             out.print(line, highlight=False)
-        _load_demo_activity(engine, settings)
-        run_id, risk = _run(
-            partial(run_risk, engine, settings, as_of=as_of_instant(None, settings.timezone))
-        )
+        _load_demo_activity(engine, settings, end=moment)
+        run_id, risk = _run(partial(run_risk, engine, settings, as_of=moment))
         colours = risk.summary["colours"][Level.MICRO.value]
         out.print(f"risk run {run_id}: micro-grids by colour {colours}", highlight=False)
-        opened = _run(partial(seed_demo_cases, engine, settings))
+        opened = _run(partial(seed_demo_cases, engine, settings, now=moment))
         out.print(f"cases: {opened} opened on intake-channel incidents", highlight=False)
-        _load_demo_patrols(engine, settings)
+        _load_demo_patrols(engine, settings, end=moment)
         if settings.mode == "demo":
             _add_demo_users(engine, settings)
     finally:
@@ -370,15 +375,18 @@ def _add_demo_users(engine: Engine, settings: Settings) -> None:
         )
 
 
-def _load_demo_patrols(engine: Engine, settings: Settings) -> None:
-    """Generate the demo's month of patrols (seeded, ending this hour) and import it.
+def _load_demo_patrols(engine: Engine, settings: Settings, *, end: datetime) -> None:
+    """Generate the demo's month of patrols (seeded, ending at ``end``) and import it.
 
     Fixes every 60 s keep the load near 40 s (about 320,000 fixes of 24 units; 30 s doubles it).
     """
     script = Path(__file__).resolve().parent.parent / "scripts" / "make_demo_patrols.py"
     with tempfile.TemporaryDirectory(prefix="gridsafe-patrols-") as tmp:
         subprocess.run(  # noqa: S603 - our own script, run with this interpreter
-            [sys.executable, str(script), "--out", tmp, "--interval", "60"],
+            [
+                *(sys.executable, str(script), "--out", tmp, "--interval", "60"),
+                *("--end", end.isoformat(), "--timezone", settings.timezone),
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -388,17 +396,21 @@ def _load_demo_patrols(engine: Engine, settings: Settings) -> None:
             out.print(line, markup=False, highlight=False)
     # The last week's closed shifts stored now, so the coverage page's week opens in seconds
     # (geo/coverage/covered.py); the week costs about 20 s more here.
-    shifts = _run(partial(refresh, engine, settings, period=last_days(datetime.now(UTC), 7)))
+    shifts = _run(partial(refresh, engine, settings, period=last_days(end, 7), now=end))
     stored = f"coverage: covers of {shifts} closed shift(s) of the last week stored"
     out.print(stored, highlight=False)
 
 
-def _load_demo_activity(engine: Engine, settings: Settings) -> None:
-    """Generate the demo's incidents and hazards (seeded) and import them the normal way."""
+def _load_demo_activity(engine: Engine, settings: Settings, *, end: datetime) -> None:
+    """Generate the demo's incidents and hazards (seeded, ending at ``end``) and import them
+    the normal way."""
     script = Path(__file__).resolve().parent.parent / "scripts" / "make_demo_activity.py"
     with tempfile.TemporaryDirectory(prefix="gridsafe-demo-") as tmp:
         subprocess.run(  # noqa: S603 - our own script, run with this interpreter
-            [sys.executable, str(script), "--boundaries", str(DEMO_DIR), "--out", tmp],
+            [
+                *(sys.executable, str(script), "--boundaries", str(DEMO_DIR), "--out", tmp),
+                *("--end", end.isoformat(), "--timezone", settings.timezone),
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -28,6 +28,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, text
 
+from geo import clock
 from geo.database import sql, unscoped
 from geo.errors import (
     AuthenticationError,
@@ -282,7 +283,7 @@ def issue_token(
         raise AuthenticationError(msg)
     secret = "gs_" + secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24) if kind == "session" else None
-    expires_at = datetime.now(UTC) + ttl
+    expires_at = clock.utcnow() + ttl
     with engine.begin() as conn:
         conn.execute(
             sql("access_token_insert"),
@@ -311,7 +312,8 @@ def authenticate(engine: Engine, secret: str, kind: TokenKind) -> Credential:
     """The holder of a token, refusing unknown, expired, revoked and disabled ones alike."""
     with engine.connect() as conn:
         row = conn.execute(
-            sql("access_token_lookup"), {"hash": _hash_token(secret), "kind": kind}
+            sql("access_token_lookup"),
+            {"hash": _hash_token(secret), "kind": kind, "now": clock.utcnow()},
         ).first()
     if row is None:
         msg = "invalid, expired or revoked credentials"
@@ -367,7 +369,7 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
             failures.by_user >= settings.login_max_failures
             or failures.by_client >= 4 * settings.login_max_failures
         ):
-            retry = max(1, int((failures.oldest + window - datetime.now(UTC)).total_seconds()))
+            retry = max(1, int((failures.oldest + window - clock.utcnow()).total_seconds()))
             msg = f"too many failed logins; retry in {retry} s"
             raise LoginThrottledError(msg, retry_after_s=retry)
         row = conn.execute(

@@ -41,15 +41,15 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Engine, RowMapping, text
 from sqlalchemy.engine import Connection
 
+from geo import clock
 from geo.database import sql
 from geo.errors import GridsafeError, InputError, NotFoundError
 from geo.settings import Settings
@@ -190,9 +190,8 @@ def day_bounds(
     if start is not None and end is not None and start > end:
         msg = f"the period starts ({start}) after it ends ({end})"
         raise InputError(msg)
-    zone = ZoneInfo(settings.timezone)
-    lo = datetime.combine(start, time(), zone) if start is not None else None
-    hi = datetime.combine(end + timedelta(days=1), time(), zone) if end is not None else None
+    lo = clock.day_start(start, settings.timezone) if start is not None else None
+    hi = clock.day_start(end + timedelta(days=1), settings.timezone) if end is not None else None
     return lo, hi
 
 
@@ -219,7 +218,7 @@ def area_row(conn: Connection, settings: Settings, code: str) -> RowMapping:
 
 
 def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
+    return now if now is not None else clock.utcnow()
 
 
 def _required_text(value: str | None, what: str) -> str:
@@ -272,7 +271,7 @@ def open_case_in(
         code = found
     received = received_at if received_at is not None else incident["reported_at"]
     if received.tzinfo is None:
-        received = received.replace(tzinfo=ZoneInfo(settings.timezone))
+        received = received.replace(tzinfo=clock.zone(settings.timezone))
     deadline = received + timedelta(days=deadline_days(settings, incident["type"]))
     case_id = conn.execute(
         sql("cases_insert"),
@@ -439,7 +438,7 @@ def transition_in(
         "handled_at": row["handled_at"],
         "closed_at": row["closed_at"],
     }
-    when = at if at is not None else datetime.now(UTC)
+    when = at if at is not None else clock.utcnow()
     if row["last_at"] is not None and when < row["last_at"]:
         msg = f"case {case_id}: a step at {when} is before its latest step at {row['last_at']}"
         raise InputError(msg)

@@ -13,21 +13,23 @@ workflow (:func:`geo.cases.transition_in`, so the demo obeys the same rules as u
 * taken up after an exponential delay (mean 3 h), handled in a log-normal time (sigma 0.8)
   around a typical duration per type (:data:`TYPICAL_HOURS`, judgement), so that a few cases
   overrun their deadline, mostly short-deadline police calls and noise;
-* resolved with probability 0.93 in 2025 and 0.955 from 2026 (the reference's 95 %, improving
-  year on year), else unresolved; verified one to three days later; 3 % of the resolved are
-  reopened after the return visit and resolved again.
+* resolved with probability 0.93 in the previous year and 0.955 in the current one (the
+  reference's 95 %, improving year on year), else unresolved; verified one to three days
+  later; 3 % of the resolved are reopened after the return visit and resolved again.
 
-Steps dated after ``now`` are not taken, so recent cases are still open. Loading again adds
+Steps dated after ``now`` (the moment the demo is loaded) are not taken, so recent cases are
+still open. Loading again adds
 nothing: the sample is the same and incidents that have a case are skipped.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from sqlalchemy import Engine
 
+from geo import clock
 from geo.cases import PLATFORMS, SQUADS, State, open_case_in, transition_in
 from geo.database import sql
 from geo.settings import Settings
@@ -70,7 +72,8 @@ def _assignee(kind: str, *, outside: bool) -> dict[str, str]:
 
 def seed_demo_cases(engine: Engine, settings: Settings, *, now: datetime | None = None) -> int:
     """Open and walk the demo's case histories; return how many cases were opened."""
-    instant = now if now is not None else datetime.now(UTC)
+    instant = now if now is not None else clock.utcnow()
+    this_year = instant.astimezone(clock.zone(settings.timezone)).year
     sources = [spelling for zh, _en, alt in PLATFORMS.values() for spelling in (zh, *alt)]
     rng = np.random.default_rng(SEED)
     opened = 0
@@ -99,7 +102,8 @@ def seed_demo_cases(engine: Engine, settings: Settings, *, now: datetime | None 
             dispatched = received + timedelta(hours=max(1 / 6, -2.0 * np.log1p(-draws[0])))
             taken_up = dispatched + timedelta(hours=-3.0 * np.log1p(-draws[1]))
             handled = taken_up + timedelta(hours=hours * float(np.exp(0.8 * normal)))
-            resolve_p = 0.955 if received.year >= 2026 else 0.93
+            local_year = received.astimezone(clock.zone(settings.timezone)).year
+            resolve_p = 0.955 if local_year >= this_year else 0.93
             outcome = State.RESOLVED if draws[2] < resolve_p else State.UNRESOLVED
             verified = handled + timedelta(hours=24 + 48 * draws[3])
             assignee = _assignee(kind, outside=row["outside"])

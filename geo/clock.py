@@ -38,3 +38,16 @@ def today(timezone: str) -> date:
 def day_start(day: date, timezone: str) -> datetime:
     """Local midnight at the start of ``day`` in ``timezone``, as an aware datetime."""
     return datetime.combine(day, time.min, tzinfo=zone(timezone))
+
+
+def read(value: str, timezone: str) -> datetime:
+    """An ISO date or date-time; a date means local midnight, a naive time is local in
+    ``timezone``, a time with an offset keeps it.
+
+    Raises
+    ------
+    ValueError
+        ``value`` is not an ISO 8601 date or date-time.
+    """
+    moment = datetime.fromisoformat(value.strip())
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone(timezone))

@@ -7,24 +7,20 @@ positions), so these queries return just that, in EPSG:4326.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine
 
+from geo import clock
 from geo.assessment import Colour, Method, classify
 from geo.database import sql
 from geo.errors import NotFoundError
 from geo.levels import Level
 from geo.settings import Settings
+from geo.stats import year_earlier
 
 Bounds = tuple[float, float, float, float]
 """(west, south, east, north) in degrees."""
-
-
-def day_start(day: date, settings: Settings) -> datetime:
-    """Midnight at the start of ``day`` in the deployment's time zone (records are local)."""
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.timezone))
 
 
 @dataclass(frozen=True)
@@ -88,7 +84,10 @@ def open_hazards(engine: Engine, settings: Settings, *, as_of: date) -> list[Haz
     with engine.connect() as conn:
         rows = conn.execute(
             sql("map_hazards"),
-            {"region": settings.region, "as_of": day_start(as_of + timedelta(days=1), settings)},
+            {
+                "region": settings.region,
+                "as_of": clock.day_start(as_of + timedelta(days=1), settings.timezone),
+            },
         ).all()
     return [
         HazardPoint(
@@ -119,8 +118,10 @@ def incident_points(
     params = {
         "region": settings.region,
         "types": list(types) or None,
-        "date_from": day_start(date_from, settings) if date_from else None,
-        "date_to": day_start(date_to + timedelta(days=1), settings) if date_to else None,
+        "date_from": clock.day_start(date_from, settings.timezone) if date_from else None,
+        "date_to": clock.day_start(date_to + timedelta(days=1), settings.timezone)
+        if date_to
+        else None,
     }
     with engine.connect() as conn:
         rows = conn.execute(sql("map_incident_points"), params).all()
@@ -135,7 +136,8 @@ def incident_types(engine: Engine) -> list[dict[str, str]]:
 
 @dataclass(frozen=True)
 class MonthComparison:
-    """Incidents this month to date against the same days of the same month last year."""
+    """Incidents this month up to now against the same days of the same month last year, up to
+    the same time of day."""
 
     this_from: date
     this_to: date
@@ -144,19 +146,21 @@ class MonthComparison:
 
 
 def incidents_month_vs_last_year(
-    engine: Engine, settings: Settings, *, today: date
+    engine: Engine, settings: Settings, *, now: datetime
 ) -> MonthComparison:
-    """Count incidents from the 1st of ``today``'s month to ``today`` inclusive, and the same
-    days a year earlier (29 February falls back to the 28th)."""
+    """Count incidents from the 1st of the district's month to ``now``, and over the same
+    stretch a year earlier, up to the same time of day (29 February falls back to the 28th):
+    at 00:30 on the 1st, half an hour against half an hour, not against a whole day."""
+    zone = clock.zone(settings.timezone)
+    local = now.astimezone(zone)
+    today = local.date()
     first = today.replace(day=1)
-    last_first = first.replace(year=first.year - 1)
-    last_today = last_first.replace(day=min(today.day, 28 if today.month == 2 else today.day))
     params = {
         "region": settings.region,
-        "this_from": day_start(first, settings),
-        "this_to": day_start(today + timedelta(days=1), settings),
-        "last_from": day_start(last_first, settings),
-        "last_to": day_start(last_today + timedelta(days=1), settings),
+        "this_from": clock.day_start(first, settings.timezone),
+        "this_to": local,
+        "last_from": clock.day_start(year_earlier(first), settings.timezone),
+        "last_to": datetime.combine(year_earlier(today), local.time(), tzinfo=zone),
     }
     with engine.connect() as conn:
         row = conn.execute(sql("map_incident_months"), params).one()
@@ -174,7 +178,10 @@ def colour_counts(
     with engine.connect() as conn:
         rows = conn.execute(
             sql("map_colour_counts"),
-            {"region": settings.region, "as_of": day_start(as_of + timedelta(days=1), settings)},
+            {
+                "region": settings.region,
+                "as_of": clock.day_start(as_of + timedelta(days=1), settings.timezone),
+            },
         ).all()
     for level, colour, n in rows:
         out[Level(level)][str(colour)] = int(n)

@@ -43,6 +43,7 @@ import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
+from geo import clock
 from geo._pgcopy import binary_copy
 from geo.address import AddressGazetteer
 from geo.areas import require_area
@@ -649,7 +650,7 @@ def _context(
         kind=_record_kind(kind),
         region=settings.region,
         srid=settings.srid,
-        zone=ZoneInfo(settings.timezone),
+        zone=clock.zone(settings.timezone),
         min_score=settings.geocode_min_score,
         default_source=source_name,
         report=ImportReport(kind=kind, source=source_name, crs=crs_name),
@@ -854,7 +855,7 @@ def list_records(
     if status is not None and (kind != "hazards" or status not in {"open", "closed"}):
         msg = f"status {status!r}: only hazards have a status, open or closed"
         raise InputError(msg)
-    zone = ZoneInfo(settings.timezone)
+    zone = clock.zone(settings.timezone)
     bounds: list[float | None] = []
     for name, value in (("from", start), ("to", end)):
         if value is None:

@@ -22,11 +22,12 @@ rate is ``None`` and ``rate_applicable`` is false; with nothing a year earlier t
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, text
 
+from geo import clock
 from geo.cases import PLATFORMS, area_row, day_bounds
 from geo.database import sql
 from geo.settings import Settings
@@ -127,7 +128,7 @@ def case_stats(
     InputError
         ``start`` is after ``end``.
     """
-    instant = now if now is not None else datetime.now(UTC)
+    instant = now if now is not None else clock.utcnow()
     prev_start, prev_end = year_earlier(start), year_earlier(end)
     lo, hi = day_bounds(settings, start, end)
     prev_lo, prev_hi = day_bounds(settings, prev_start, prev_end)

@@ -19,11 +19,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from geo import clock
 from geo.assessment import Method, bands
 from geo.database import sql
 from geo.errors import InputError, NotFoundError
 from geo.levels import Level
-from geo.mapdata import day_start
 from geo.settings import Settings
 
 TILE_LAYERS = ("areas", "incidents", "hazards", "roads", "buildings")
@@ -81,16 +81,21 @@ def check_tile(layer: str, z: int, x: int, y: int) -> None:
 
 def _params(layer: str, flt: TileFilter, settings: Settings) -> dict[str, Any]:
     """The bound parameters a layer's query takes beyond the tile address."""
-    as_of = flt.as_of or date.today()
+    as_of = flt.as_of or clock.today(settings.timezone)
     if layer == "areas":
         # The newest computation made as of any instant of that day.
-        return {"level": flt.level.value, "as_of": day_start(as_of + timedelta(days=1), settings)}
+        return {
+            "level": flt.level.value,
+            "as_of": clock.day_start(as_of + timedelta(days=1), settings.timezone),
+        }
     if layer == "incidents":
         return {
             "types": list(flt.types) or None,
-            "date_from": day_start(flt.date_from, settings) if flt.date_from else None,
+            "date_from": clock.day_start(flt.date_from, settings.timezone)
+            if flt.date_from
+            else None,
             # Inclusive end day: everything before the next midnight.
-            "date_to": day_start(flt.date_to + timedelta(days=1), settings)
+            "date_to": clock.day_start(flt.date_to + timedelta(days=1), settings.timezone)
             if flt.date_to
             else None,
         }
@@ -99,7 +104,7 @@ def _params(layer: str, flt: TileFilter, settings: Settings) -> dict[str, Any]:
         ls = bands(Method.LS, settings)
         return {
             # Open at the end of the as-of day.
-            "as_of": day_start(as_of + timedelta(days=1), settings),
+            "as_of": clock.day_start(as_of + timedelta(days=1), settings.timezone),
             "lec_red": lec[0],
             "lec_orange": lec[1],
             "lec_yellow": lec[2],

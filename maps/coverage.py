@@ -5,10 +5,9 @@ the ranked gaps outlined, the risk colours underneath; filtered by period, shift
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import folium
 import shapely
@@ -16,6 +15,7 @@ from branca.element import Element, Figure
 from shapely.geometry import shape
 from sqlalchemy import Engine
 
+from geo import clock
 from geo.coverage.compute import coverage_and_cover, tracks_geojson
 from geo.coverage.gaps import gaps_geojson
 from geo.coverage.periods import Period, shift_names
@@ -187,14 +187,14 @@ def coverage_page(
     NotFoundError
         ``area`` names no area, or no micro-grids are loaded.
     """
-    at = min(period.end - timedelta(microseconds=1), now or datetime.now(UTC))
+    at = min(period.end - timedelta(microseconds=1), now or clock.utcnow())
     tracks = json.loads(tracks_geojson(engine, settings, period=period, area=area, units=units))
     coverage_text, cover_text = coverage_and_cover(
         engine, settings, period=period, area=area, units=units
     )
     coverage, cover = json.loads(coverage_text), json.loads(cover_text)
     gaps = json.loads(gaps_geojson(engine, settings, at=at, area=area))
-    as_of = at.astimezone(ZoneInfo(settings.timezone)).date()
+    as_of = at.astimezone(clock.zone(settings.timezone)).date()
     areas = json.loads(
         risk_geojson(
             engine, region=settings.region, level=Level.MICRO, as_of=as_of, settings=settings

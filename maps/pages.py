@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import folium
@@ -18,6 +18,7 @@ from folium.elements import JSCSSMixin
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
 from sqlalchemy import Engine
 
+from geo import clock
 from geo.errors import GridsafeError, NotFoundError
 from geo.levels import Level
 from geo.mapdata import (
@@ -301,21 +302,23 @@ TEMPLATES = Environment(
 
 
 def dashboard_page(
-    engine: Engine, settings: Settings, *, today: date, pages: list[tuple[str, str]]
+    engine: Engine, settings: Settings, *, now: datetime, pages: list[tuple[str, str]]
 ) -> str:
-    """Render the dashboard: areas and colours per level, open hazards, incidents this month
-    against the same days last year, and links to the map pages the app serves.
+    """Render the dashboard of the district's day holding ``now``: areas and colours per level,
+    open hazards, incidents this month against the same days last year, and links to the map
+    pages the app serves.
 
     Parameters
     ----------
     pages
         ``(title, path)`` of the other pages the app serves, linked from the dashboard.
     """
+    today = now.astimezone(clock.zone(settings.timezone)).date()
     counts = level_counts(engine, settings)
     colours = colour_counts(engine, settings, as_of=today)
     hazards = open_hazards(engine, settings, as_of=today)
     hazard_colours = {c: sum(1 for h in hazards if h.colour.value == c) for c in COLOURS}
-    months = incidents_month_vs_last_year(engine, settings, today=today)
+    months = incidents_month_vs_last_year(engine, settings, now=now)
     change = (
         None
         if months.last_year == 0

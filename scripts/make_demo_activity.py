@@ -1,4 +1,4 @@
-"""Generate the demo district's synthetic activity: two years of incidents and a hazard register.
+"""Generate the demo district's synthetic activity: incidents and a hazard register to now.
 
 Deterministic (same seed, same files). Reads the district from ``--boundaries`` (EPSG:4547) and
 writes into ``--out``:
@@ -15,20 +15,25 @@ writes into ``--out``:
 
 The model, chosen to look like the reference sub-district rather than to be a forecast:
 
-* 2025-01-01 to 2026-11-23, about 16 000 incidents in 2025 including police calls, with the type
-  mix below; 2026 has about 13 % fewer police calls and 39 % fewer fires than 2025 (the reference
+* from 1 January of the previous year to ``--end`` (default: the district's now), so the demo
+  lives on the day it is loaded and year-on-year figures compare two filled periods on any
+  date: about 16 000 incidents in the previous year including police calls, with the type mix
+  below; the current year has about 13 % fewer police calls and 39 % fewer fires (the reference
   sub-district's year-on-year change), other types about 5 % fewer;
 * places: each micro-grid's weight grows with its population and its land use (markets, malls,
   schools, mixed use); a third of the incidents of street-crime types fall within ~40 m of a
   market, mall, school gate or arterial road; six persistent hot spots hold in both years and
-  four others shift from 2025 to 2026;
+  others shift from the previous year to the current one;
 * times: an hour-of-day profile peaking in the evening;
 * sources: the four intake platforms (一码解纠纷, 三零平台, 区数字化平台, 法院调解平台) for
   disputes and petitions, 110 for police matters, 119 for fires, the 12345 hotline, patrols.
 
 Run from the repository root::
 
-    .venv/bin/python scripts/make_demo_activity.py --out /tmp/demo-activity
+    .venv/bin/python scripts/make_demo_activity.py --out /tmp/demo-activity [--end ISO]
+
+Times are written in the district's local time (``--timezone``, Asia/Shanghai by default), as a
+register exported from a Chinese platform carries them.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -49,13 +55,39 @@ from pyproj import Transformer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the repository's packages first
 
-from geo.crs import gcj02_from_wgs84  # noqa: E402 - needs the path above
+from geo import clock  # noqa: E402 - needs the path above
+from geo.crs import gcj02_from_wgs84  # noqa: E402
 
-START = np.datetime64("2025-01-01T00:00")
-NEW_YEAR = np.datetime64("2026-01-01T00:00")
-END = np.datetime64("2026-11-24T00:00")  # exclusive: the last day is 2026-11-23
+DEMO_ZONE = "Asia/Shanghai"
+"""The demo district's zone (Zhengzhou), the default of ``--timezone``."""
 
-# 2025 counts per type, and the 2026 full-year factor (police calls -13 %, fires -39 %).
+
+@dataclass(frozen=True)
+class Span:
+    """The generated stretch, in naive local minutes: ``start`` (1 January of the previous
+    year) to ``end`` (exclusive), with ``new_year`` the start of the current year."""
+
+    start: np.datetime64
+    new_year: np.datetime64
+    end: np.datetime64
+
+    @classmethod
+    def ending(cls, end: datetime) -> Span:
+        """The span ending at the local wall time of ``end``."""
+        year = end.year
+        return cls(
+            start=np.datetime64(f"{year - 1}-01-01T00:00", "m"),
+            new_year=np.datetime64(f"{year}-01-01T00:00", "m"),
+            end=np.datetime64(end.replace(tzinfo=None, second=0, microsecond=0), "m"),
+        )
+
+    @property
+    def previous_year(self) -> int:
+        """The first calendar year of the span."""
+        return int(str(self.start)[:4])
+
+
+# Previous-year counts per type, and the current year's factor (police calls -13 %, fires -39 %).
 TYPES: dict[str, tuple[int, float]] = {
     "police_call": (6000, 0.87),
     "dispute": (3000, 0.95),
@@ -169,6 +201,7 @@ def _anchors(
     roads: gpd.GeoDataFrame,
     district: shapely.Geometry,
     rng: np.random.Generator,
+    previous_year: int,
 ) -> list[Anchor]:
     """The hot spots: persistent ones at fixed places, and three per year that shift.
 
@@ -217,7 +250,7 @@ def _anchors(
         season = np.zeros(12)
         season[first : first + int(rng.integers(4, 7))] = 1.0
         season *= 12 / season.sum()
-        year = 2025 if k < 3 else 2026
+        year = previous_year if k < 3 else previous_year + 1
         out.append(Anchor("shifting", centroids[i][None, :], 100.0, 0.5, season, year))
     return out
 
@@ -237,24 +270,32 @@ def _kernel_points(
     return out
 
 
-def _incidents(boundaries: Path, rng: np.random.Generator) -> tuple[pd.DataFrame, list[Anchor]]:
-    """Two years of incidents (x, y in EPSG:4547), and the hot spots they were drawn around."""
+def _incidents(
+    boundaries: Path, span: Span, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[Anchor]]:
+    """The span's incidents (x, y in EPSG:4547), and the hot spots they were drawn around."""
     micro = gpd.read_file(boundaries / "micro.geojson")
     pois = gpd.read_file(boundaries / "pois.geojson")
     roads = gpd.read_file(boundaries / "roads.geojson")
     district = shapely.union_all(micro.geometry.to_numpy())
     shapely.prepare(district)
     background = _background_weights(micro)
-    anchors = _anchors(micro, pois, roads, district, rng)
+    anchors = _anchors(micro, pois, roads, district, rng, span.previous_year)
     geoms = micro.geometry.to_numpy()
     frames = []
-    for year, first, last in ((2025, START, NEW_YEAR), (2026, NEW_YEAR, END)):
-        span = (last - first).astype("timedelta64[m]").astype(np.int64)
-        share = span / (365 * 24 * 60)
+    previous = span.previous_year
+    for year, first, last in (
+        (previous, span.start, span.new_year),
+        (previous + 1, span.new_year, span.end),
+    ):
+        minutes = (last - first).astype("timedelta64[m]").astype(np.int64)
+        share = minutes / (365 * 24 * 60)
         active = [a for a in anchors if a.year in (None, year)]
+        # Whole days drawn, then the hours: the last, partial day keeps what lies before ``last``.
+        whole_days = max(1, -(-minutes // (24 * 60)))
         for kind, (count, factor) in TYPES.items():
-            n = rng.poisson(count * (1.0 if year == 2025 else factor) * share)
-            days = rng.integers(0, span // (24 * 60), n).astype("timedelta64[D]")
+            n = rng.poisson(count * (1.0 if year == previous else factor) * share)
+            days = rng.integers(0, whole_days, n).astype("timedelta64[D]")
             dates = first + days
             month = dates.astype("datetime64[M]").astype(np.int64) % 12
             pull = np.array([a.weight * AFFINITY[a.kind].get(kind, 1.0) for a in active])
@@ -274,20 +315,19 @@ def _incidents(boundaries: Path, rng: np.random.Generator) -> tuple[pd.DataFrame
                 rows = np.flatnonzero(comp == k)
                 xy[rows] = _kernel_points(anchor, rows.size, district, rng)
             hours = rng.choice(24, size=n, p=HOUR_PROFILE / HOUR_PROFILE.sum())
-            minutes = rng.integers(0, 60, n)
-            when = dates + hours.astype("timedelta64[h]") + minutes.astype("timedelta64[m]")
+            at_minute = rng.integers(0, 60, n)
+            when = dates + hours.astype("timedelta64[h]") + at_minute.astype("timedelta64[m]")
             names, probs = SOURCES.get(kind, DEFAULT_SOURCES)
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "type": kind,
-                        "occurred_at": when,
-                        "x": xy[:, 0],
-                        "y": xy[:, 1],
-                        "source": rng.choice(names, size=n, p=probs),
-                    }
-                )
+            frame = pd.DataFrame(
+                {
+                    "type": kind,
+                    "occurred_at": when,
+                    "x": xy[:, 0],
+                    "y": xy[:, 1],
+                    "source": rng.choice(names, size=n, p=probs),
+                }
             )
+            frames.append(frame[when < last])
     out = pd.concat(frames, ignore_index=True).sort_values("occurred_at", kind="stable")
     out = out.reset_index(drop=True)
     serial = out.groupby("source").cumcount() + 1
@@ -312,7 +352,11 @@ def _typed(address: str, rng: np.random.Generator) -> str:
 
 
 def _hazards(
-    boundaries: Path, rng: np.random.Generator, to_wgs: Transformer, anchors: Sequence[Anchor]
+    boundaries: Path,
+    span: Span,
+    rng: np.random.Generator,
+    to_wgs: Transformer,
+    anchors: Sequence[Anchor],
 ) -> pd.DataFrame:
     """The hazard register: 220 hazards, half of them in the old compounds and markets.
 
@@ -357,10 +401,12 @@ def _hazards(
     lec_p = np.array([0.2, 0.2, 0.15, 0.15, 0.1, 0.08, 0.07, 0.05])
     ls = ((1, 2), (2, 3), (3, 3), (3, 4), (4, 4), (4, 5), (5, 5))  # R = 2 .. 25
     ls_p = np.array([0.2, 0.25, 0.2, 0.12, 0.1, 0.08, 0.05])
+    first, today = span.start.astype("datetime64[D]"), span.end.astype("datetime64[D]")
+    days = int((today - first).astype(np.int64))  # identified up to yesterday
     rows = []
     for i in range(n):
         cat = int(rng.integers(0, len(categories)))
-        day = START + np.timedelta64(int(rng.integers(0, 680)), "D")
+        day = first + np.timedelta64(int(rng.integers(0, days)), "D")
         row = {
             "source": "网格巡查",
             "source_id": f"YH-{i + 1:04d}",
@@ -378,18 +424,27 @@ def _hazards(
             row |= {"method": "LS", "l": l_, "e": "", "c": "", "s": s}
         closed = rng.random() < 0.25
         close_day = day + np.timedelta64(int(rng.integers(3, 60)), "D")
-        row["status"] = "closed" if closed and close_day < END else "open"
+        row["status"] = "closed" if closed and close_day < today else "open"
         row["closed_at"] = str(close_day)[:10] if row["status"] == "closed" else ""
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def generate(boundaries: Path, out: Path, *, seed: int = 20261124) -> dict[str, Path]:
-    """Write the activity files into ``out``; return their paths by name."""
+def generate(
+    boundaries: Path,
+    out: Path,
+    *,
+    end: datetime,
+    timezone: str = DEMO_ZONE,
+    seed: int = 20261124,
+) -> dict[str, Path]:
+    """Write the activity ending at ``end`` into ``out``, in the local time of ``timezone``;
+    return the files' paths by name."""
     rng = np.random.default_rng(seed)
+    span = Span.ending(end.astimezone(clock.zone(timezone)))
     out.mkdir(parents=True, exist_ok=True)
     to_wgs = Transformer.from_crs(4547, 4326, always_xy=True)
-    incidents, anchors = _incidents(boundaries, rng)
+    incidents, anchors = _incidents(boundaries, span, rng)
     lon, lat = to_wgs.transform(incidents["x"].to_numpy(), incidents["y"].to_numpy())
     incidents["lon"] = np.round(lon, 7)
     incidents["lat"] = np.round(lat, 7)
@@ -418,7 +473,7 @@ def generate(boundaries: Path, out: Path, *, seed: int = 20261124) -> dict[str, 
     a[["source", "source_id", "type", "occurred_at", "address"]].to_csv(
         paths["incidents_address"], index=False
     )
-    _hazards(boundaries, rng, to_wgs, anchors).to_csv(paths["hazards"], index=False)
+    _hazards(boundaries, span, rng, to_wgs, anchors).to_csv(paths["hazards"], index=False)
     return paths
 
 
@@ -428,8 +483,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--boundaries", type=Path, default=ROOT / "data" / "boundaries")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=20261124)
+    parser.add_argument("--timezone", default=DEMO_ZONE, help="the district's time zone")
+    parser.add_argument(
+        "--end", help="end of the activity, ISO date-time (default: now in --timezone)"
+    )
     args = parser.parse_args(argv)
-    for name, path in generate(args.boundaries, args.out, seed=args.seed).items():
+    end = clock.read(args.end, args.timezone) if args.end else clock.now(args.timezone)
+    for name, path in generate(
+        args.boundaries, args.out, end=end, timezone=args.timezone, seed=args.seed
+    ).items():
         rows = sum(1 for _ in path.open("rb")) - 1
         print(f"{name}: {rows} rows -> {path}")
 

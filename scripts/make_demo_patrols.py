@@ -2,7 +2,7 @@
 
 Writes two CSV files into ``--out`` (a cache directory; nothing here is committed):
 
-``tracks.csv``  unit, kind, time (local, Asia/Shanghai), lon, lat (WGS84): GPS fixes every
+``tracks.csv``  unit, kind, time (local, ``--timezone``), lon, lat (WGS84): GPS fixes every
                 ``--interval`` seconds of units moving along the demo roads
                 (data/boundaries/roads.geojson);
 ``visits.csv``  网格长 (grid head), 时间, 经度, 纬度, 微网格编码: weekly check-ins.
@@ -21,17 +21,18 @@ The patterns leave real gaps, the ones a dispatcher and a grid head should find:
   skipped the last week, so their micro-grids fail the weekly visit rule unless a patrol passed.
 
 Run: ``python scripts/make_demo_patrols.py --out DIR [--end 2026-11-24T14:00] [--seed 6]``.
-The month ends at ``--end`` (default: the start of the current hour, local time).
+The month ends at ``--end`` (default: now in ``--timezone``, Asia/Shanghai by default);
+``gridsafe demo`` passes the moment it loads.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import networkx as nx
@@ -39,8 +40,13 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "boundaries"
-ZONE = ZoneInfo("Asia/Shanghai")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the repository's packages first
+
+from geo import clock  # noqa: E402 - needs the path above
+
+DEMO_DIR = ROOT / "data" / "boundaries"
+DEMO_ZONE = "Asia/Shanghai"
 SPEEDS_MS = {"foot": 1.3, "bicycle": 4.0, "vehicle": 8.0}
 SHIFT_HOURS = (0, 8, 16)
 DAYS = 30
@@ -202,7 +208,9 @@ def make_tracks(
             start = min(allowed, key=lambda n: station.distance(shapely.Point(net.coords[n])))
             for day in range(days + 1):
                 date = start_day + timedelta(days=day)
-                t0 = datetime(date.year, date.month, date.day, SHIFT_HOURS[i % 3], tzinfo=ZONE)
+                t0 = datetime(
+                    date.year, date.month, date.day, SHIFT_HOURS[i % 3], tzinfo=end.tzinfo
+                )
                 if t0 >= end:
                     break
                 fixes = _walk_shift(
@@ -255,17 +263,17 @@ def main(argv: list[str] | None = None) -> None:
     """Parse the arguments and write both files."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--end", help="end of the month, local ISO time (default: this hour)")
+    parser.add_argument("--end", help="end of the month, ISO time (default: now)")
+    parser.add_argument("--timezone", default=DEMO_ZONE, help="the district's time zone")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--interval", type=float, default=30.0, help="seconds between fixes")
     parser.add_argument("--units", type=int, default=24, help="patrol units (24 for the demo)")
     parser.add_argument("--days", type=int, default=DAYS, help="days of patrols")
     args = parser.parse_args(argv)
+    zone = clock.zone(args.timezone)
     end = (
-        datetime.fromisoformat(args.end).replace(tzinfo=ZONE)
-        if args.end
-        else datetime.now(ZONE).replace(minute=0, second=0, microsecond=0)
-    )
+        clock.read(args.end, args.timezone) if args.end else clock.now(args.timezone)
+    ).astimezone(zone)
     args.out.mkdir(parents=True, exist_ok=True)
     tracks = make_tracks(
         args.out,

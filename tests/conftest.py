@@ -1,23 +1,29 @@
 """Fixtures: every test run gets its own PostGIS databases, dropped at the end.
 
 ``db`` is an empty schema, emptied again after each test; ``demo`` holds the demo district,
-loaded once per run and shared read-only.
+loaded once per run and shared read-only. The demo is loaded as of a fixed instant
+(tests/frozen.py ``DEMO_LOADED``), and every test that uses it runs with the clock moved there,
+so no test depends on the hour or the date of the run. ``frozen`` runs a test at each of the
+shared instants (tests/frozen.py ``INSTANTS``).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.cli import load_demo
 from geo.database import ensure_database, init_db, make_engine
 from geo.settings import Settings
+from tests.frozen import DEMO_LOADED, INSTANTS, Instant
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 # incident_types holds the vocabulary the schema seeds (migration 0002); tests that add types
@@ -79,7 +85,7 @@ def db(db_settings: Settings) -> Iterator[Engine]:
 def demo_settings(run_id: str) -> Iterator[Settings]:
     """Settings pointing at this run's database holding the demo district (read-only)."""
     settings = _settings_for(f"gridsafe_demo_{run_id}")
-    load_demo(settings)
+    load_demo(settings, now=DEMO_LOADED.local)
     yield settings
     _drop(settings)
 
@@ -120,3 +126,28 @@ def artifacts() -> Path:
     """Where tests keep what a person should look at (screenshots, reports)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def travel(instant: Instant) -> time_machine.travel:
+    """Move the clock to ``instant``; it ticks on from there (servers and browsers need time
+    to pass). The destination is given in UTC so time-machine leaves the process's own zone
+    alone: the server's zone must not stand in for the district's."""
+    return time_machine.travel(instant.local.astimezone(UTC), tick=True)
+
+
+@pytest.fixture(params=INSTANTS, ids=lambda instant: instant.name)
+def frozen(request: pytest.FixtureRequest) -> Iterator[Instant]:
+    """Run the test at each shared instant, the clock moved there (see tests/frozen.py)."""
+    instant: Instant = request.param
+    with travel(instant):
+        yield instant
+
+
+@pytest.fixture(autouse=True)
+def _demo_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test of the demo district runs at the moment the demo was loaded (and on)."""
+    if "demo_settings" not in request.fixturenames:
+        yield
+        return
+    with travel(DEMO_LOADED):
+        yield

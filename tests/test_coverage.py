@@ -27,6 +27,7 @@ import shapely.geometry
 from pyproj import Transformer
 from sqlalchemy import Engine, text
 
+from geo import clock
 from geo.coverage.checkins import import_checkins
 from geo.coverage.compute import coverage_and_cover, coverage_geojson, tracks_geojson
 from geo.coverage.gaps import gaps_geojson
@@ -38,6 +39,7 @@ from geo.levels import Level
 from geo.settings import Settings
 from tests.clients import api_client
 from tests.districts import store_areas
+from tests.frozen import Instant
 
 X0, Y0 = 470000.0, 3846000.0
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai, shift 2 (08-16)
@@ -615,10 +617,10 @@ def test_http_tracks_visits_coverage_gaps(grid: Engine, db_settings: Settings) -
         wrong = {"period": "shift", "at": "2026-11-02", "shift": "4"}
         assert client.get("/maps/coverage", params=wrong).status_code == 400
         # Tomorrow's shift: nothing drawn yet, and the gaps are now's, not tomorrow's.
-        tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
-        before = shift_of(datetime.now(UTC), db_settings).label
+        tomorrow = (clock.today(db_settings.timezone) + timedelta(days=1)).isoformat()
+        before = shift_of(clock.utcnow(), db_settings).label
         page = client.get("/maps/coverage", params={"period": "shift", "at": tomorrow, "shift": 3})
-        after = shift_of(datetime.now(UTC), db_settings).label  # the same but at a shift change
+        after = shift_of(clock.utcnow(), db_settings).label  # the same but at a shift change
         assert page.status_code == 200
         assert f"as of {before}" in page.text or f"as of {after}" in page.text
         bad = client.post("/api/tracks", json={"unit": "P1", "kind": "horse", "fixes": fixes[:1]})
@@ -658,13 +660,21 @@ def test_gaps_at_every_level_read_the_coverage_roll_up(grid: Engine, db_settings
         assert client.get("/api/gaps", params={"level": "nope"}).status_code == 422
 
 
-def test_gaps_are_never_computed_for_the_future(grid: Engine, db_settings: Settings) -> None:
+def test_gaps_are_never_computed_for_the_future(
+    grid: Engine, db_settings: Settings, frozen: Instant
+) -> None:
     # Asked for next week, the list is the one of now: its shift and week end now, and the visit
     # made an hour ago is inside its week (it would be too, but the shift would not be now's).
-    now = datetime.now(UTC)
-    body = json.loads(gaps_geojson(grid, db_settings, at=now + timedelta(days=7)))
+    # Asked for no time at all (GET /api/gaps), it is now's too: the district's shift and week.
+    settings = db_settings.model_copy(update={"timezone": frozen.timezone})
+    now = clock.utcnow()
+    body = json.loads(gaps_geojson(grid, settings, at=now + timedelta(days=7)))
     assert abs(datetime.fromisoformat(body["at"]) - now) < timedelta(minutes=5)
-    assert body["shift"]["label"] == shift_of(now, db_settings).label
+    assert body["shift"]["label"] == shift_of(now, settings).label
+    with api_client(settings) as client:
+        default = client.get("/api/gaps").json()
+    assert abs(datetime.fromisoformat(default["at"]) - frozen.local) < timedelta(minutes=5)
+    assert default["shift"]["label"] == shift_of(frozen.local, settings).label
 
 
 def test_tracks_split_by_shift_and_a_single_fix_is_a_point(
@@ -739,7 +749,7 @@ def test_covered_area_is_the_union_of_the_buffers(grid: Engine, db_settings: Set
 def test_demo_month_has_real_gaps(demo: Engine, demo_settings: Settings) -> None:
     # The demo's synthetic month (scripts/make_demo_patrols.py) loaded by `gridsafe demo`:
     # patrols every shift, and gaps of every kind a grid head should see.
-    at = datetime.now(UTC)
+    at = clock.utcnow()
     body = json.loads(gaps_geojson(demo, demo_settings, at=at))
     assert body["counts"]["weekly"] > 0
     assert body["counts"]["coverage"] > 0

@@ -1,20 +1,24 @@
 """The patrol coverage page in real headless Chromium, on the demo district's month of patrols:
-offline, tracks painted in their units' colours, the ranked gaps outlined and listed."""
+offline, tracks painted in their units' colours, the ranked gaps outlined and listed.
+
+The demo was loaded at 00:30 of the district's day and the clock stands there (tests/conftest.py),
+so today holds half an hour of patrols; the tests draw the last whole day, yesterday.
+"""
 
 from __future__ import annotations
 
 import base64
 import shutil
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import Engine, text
 
+from geo import clock
 from geo.access import Role
 from geo.settings import Settings
 from maps.coverage import COVER_COLOUR, COVER_OPACITY
@@ -33,11 +37,12 @@ def _rgb(hex_colour: str) -> np.ndarray:
 def test_coverage_page_draws_tracks_and_ranked_gaps(
     demo: Engine, demo_settings: Settings, artifacts: Path
 ) -> None:
+    day = _yesterday(demo_settings)
     with serve(demo_settings) as base, Chromium() as browser:
         browser.sign_in(base, demo_settings)
         png = artifacts / "coverage_day.png"
         load = browser.load(
-            f"{base}/maps/coverage?period=day",
+            f"{base}/maps/coverage?period=day&at={day}",
             ready="document.querySelectorAll('.gs-gap-rank').length > 0",
             screenshot=png,
             timeout=120,
@@ -95,7 +100,7 @@ FORM = "document.querySelector('.gs-coverage-panel form')"
 
 
 def _yesterday(settings: Settings) -> str:
-    return (datetime.now(ZoneInfo(settings.timezone)).date() - timedelta(days=1)).isoformat()
+    return (clock.today(settings.timezone) - timedelta(days=1)).isoformat()
 
 
 def _drawn(browser: Chromium, base: str, query: str, png: Path) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from geo.settings import Settings
 from maps.pages import BACKGROUND, COLOURS, FILL_OPACITY
 from tests.browser import CHROMIUM, Chromium, serve
+from tests.frozen import DEMO_LOADED
 from tests.test_maps import AS_OF, build_district
 
 pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
@@ -177,13 +178,20 @@ def test_api_docs_load_offline(district: Settings, browser: Chromium, artifacts:
 
 
 def test_demo_district_pages(demo_settings: Settings, browser: Chromium, artifacts: Path) -> None:
-    """The demo district (read-only): the dashboard, and its 652 micro-grids drawn from tiles
-    over its roads and buildings (tiles read stored colours; they never compute risk)."""
+    """The demo district (read-only), opened by a leader right after loading at 00:30 of the
+    district's day (tests/conftest.py): the dashboard of today, complete, and its 652
+    micro-grids drawn from tiles over its roads and buildings (tiles read stored colours; they
+    never compute risk)."""
     with serve(demo_settings.model_copy(update={"map_embed_max_features": 0})) as base:
         browser.sign_in(base, demo_settings)
         load = browser.load(f"{base}/", screenshot=artifacts / "demo_dashboard.png")
         assert_offline(load, base)
-        assert "652" in browser.evaluate("document.body.innerText")
+        shown = browser.evaluate("document.body.innerText")
+        assert "652" in shown
+        assert DEMO_LOADED.local.date().isoformat() in shown
+        assert "尚未计算风险" not in shown
+        load = browser.load(f"{base}/maps/risk", screenshot=artifacts / "demo_risk_today.png")
+        assert_offline(load, base)
         load = browser.load(
             f"{base}/maps/risk?level=micro",
             ready=READY_TILES,

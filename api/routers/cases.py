@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import CASE_WORKERS, READERS, page, permit
 from api.deps import EngineDep, SettingsDep
+from geo import clock
 from geo.access import User
 from geo.cases import (
     PLATFORMS,
@@ -23,6 +24,7 @@ from geo.cases import (
     transition,
 )
 from geo.errors import InputError
+from geo.settings import Settings
 from geo.stats import case_stats
 from maps.stats_page import stats_page
 
@@ -201,7 +203,7 @@ def get_stats(
 ) -> dict[str, Any]:
     """Cases received, resolved, resolution rate, median time, overdue, by type, platform, grid
     and month, against the same period a year earlier; incidents year on year; three zeros."""
-    first, last = _period(start, end)
+    first, last = _period(settings, start, end)
     return case_stats(engine, settings, area=area, start=first, end=last)
 
 
@@ -209,15 +211,16 @@ MAX_PERIOD_DAYS = 3660
 """The longest period the statistics cover in one request (ten years)."""
 
 
-def _period(start: date | None, end: date | None) -> tuple[date, date]:
-    """The period asked for; by default from 1 January to today (this year to date).
+def _period(settings: Settings, start: date | None, end: date | None) -> tuple[date, date]:
+    """The period asked for; by default from 1 January to the district's today (this year to
+    date).
 
     Raises
     ------
     InputError
         The period ends before it starts, or spans more than :data:`MAX_PERIOD_DAYS`.
     """
-    last = end or date.today()
+    last = end or clock.today(settings.timezone)
     first = start or last.replace(month=1, day=1)
     if first > last:
         msg = f"the period ends ({last}) before it starts ({first})"
@@ -238,6 +241,6 @@ def stats_html(
     end: Annotated[date | None, Query(alias="to", description="last day")] = None,
 ) -> HTMLResponse:
     """The case statistics page: figures, monthly and year-on-year charts, three zeros."""
-    first, last = _period(start, end)
+    first, last = _period(settings, start, end)
     html = stats_page(engine, settings, area=area or None, start=first, end=last)
     return page(request, html)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -12,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import PLANNERS, READERS, REPORTERS, page, permit
 from api.deps import EngineDep, SettingsDep
+from geo import clock
 from geo.coverage.checkins import import_checkin_records
 from geo.coverage.compute import coverage_geojson
 from geo.coverage.gaps import gaps_geojson
@@ -100,7 +100,7 @@ def get_coverage(
     if period is not None:
         if date_from or date_to:
             raise InputError("give either period or from/to, not both")
-        moment = parse_instant(at, settings) if at else datetime.now().astimezone()
+        moment = parse_instant(at, settings) if at else clock.now(settings.timezone)
         chosen = period_of(period, moment, settings)
     elif date_from and date_to:
         chosen = between(parse_instant(date_from, settings), parse_instant(date_to, settings))
@@ -125,7 +125,7 @@ def get_gaps(
 ) -> Response:
     """Micro-grids needing a visit (weekly rule, red/orange this shift, low coverage), or the
     areas of a higher ``level`` whose covered share is under the bar, ranked."""
-    moment = parse_instant(at, settings) if at else datetime.now().astimezone()
+    moment = parse_instant(at, settings) if at else clock.now(settings.timezone)
     body = gaps_geojson(engine, settings, at=moment, area=area, level=level)
     return Response(body, media_type=GEOJSON)
 
@@ -148,9 +148,9 @@ def coverage_map(
     """Tracks by unit and shift, the covered area, coverage per micro-grid and the ranked gaps,
     over the risk colours. The gaps are those as of the period's end, or now if that is earlier.
     """
-    now = datetime.now().astimezone()
+    now = clock.now(settings.timezone)
     moment = parse_instant(at, settings) if at else now
-    zone = ZoneInfo(settings.timezone)
+    zone = clock.zone(settings.timezone)
     if shift is not None:
         moment = shift_on(moment.astimezone(zone).date(), shift, settings).start
     elif at and len(at) == 10:  # a bare day: as of its end (or now), so the whole day counts

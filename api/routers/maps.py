@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from api.auth import READERS, page, permit
 from api.deps import EngineDep, SettingsDep
+from geo import clock
 from geo.levels import Level
 from maps.assets import asset_file
 from maps.pages import dashboard_page, hazards_json, incidents_heat_json, risk_page
@@ -39,7 +40,9 @@ def dashboard(request: Request, engine: EngineDep, settings: SettingsDep) -> HTM
     """The dashboard: areas and colours per level, open hazards, incidents this month."""
     return page(
         request,
-        dashboard_page(engine, settings, today=date.today(), pages=_served_pages(request)),
+        dashboard_page(
+            engine, settings, now=clock.now(settings.timezone), pages=_served_pages(request)
+        ),
     )
 
 
@@ -56,7 +59,7 @@ def risk_map(
     focus: Annotated[str | None, Query(description="zoom to this area's code")] = None,
 ) -> HTMLResponse:
     """The four-colour risk map (四色安全图谱) of one level."""
-    today = date.today()
+    today = clock.today(settings.timezone)
     if level is None:
         scoped = request.state.credential.user.scope is not None
         level = Level.MICRO if scoped else Level.GRID3
@@ -71,7 +74,7 @@ def map_hazards(
     as_of: Annotated[date | None, Query(description="open on this day (default today)")] = None,
 ) -> dict[str, Any]:
     """Open hazards as map markers, coloured by their assessment."""
-    return hazards_json(engine, settings, as_of=as_of or date.today())
+    return hazards_json(engine, settings, as_of=as_of or clock.today(settings.timezone))
 
 
 @router.get("/maps/data/incidents", dependencies=[permit(*READERS)])

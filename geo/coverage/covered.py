@@ -37,11 +37,12 @@ bench/RESULTS.md measures the error on the benchmark's shift).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
+from geo import clock
 from geo.coverage.periods import Period, shift_of
 from geo.database import sql
 from geo.settings import Settings
@@ -177,7 +178,7 @@ def covered_into(
     for statement in _TEMP:
         conn.execute(text(statement))
     conn.execute(text("TRUNCATE cov_slice, cov_covered"))
-    moment = now or datetime.now(UTC)
+    moment = now or clock.utcnow()
     parts = slices(period, settings)
     whole = units is None
     cached = [p for p in parts if whole and p.label != "part" and p.end <= moment]
@@ -219,7 +220,7 @@ def refresh(
     int
         The number of shifts computed.
     """
-    moment = now or datetime.now(UTC)
+    moment = now or clock.utcnow()
     shifts = [p for p in slices(period, settings) if p.label != "part" and p.end <= moment]
     done = 0
     for shift in shifts:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from geo import clock
 from geo.coverage.compute import compute_micro, rollup
 from geo.coverage.periods import last_days, shift_of
 from geo.database import sql
@@ -71,7 +72,7 @@ def gaps_on(
     level: Level = Level.MICRO,
 ) -> str:
     """:func:`gaps_geojson` inside the caller's transaction (its temporary tables stay in it)."""
-    at = min(at.astimezone(UTC), datetime.now(UTC))
+    at = min(at.astimezone(UTC), clock.utcnow())
     week = last_days(at, settings.weekly_visit_days)
     window = last_days(at, settings.coverage_gap_window_h / 24)
     shift = shift_of(at, settings)

@@ -10,10 +10,10 @@ Monday to Monday, the week of the weekly visit rule (每周遍访). Every period
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
+from geo import clock
 from geo.errors import InputError
 from geo.settings import Settings
 
@@ -43,14 +43,6 @@ class Period:
             raise InputError(msg)
 
 
-def _zone(settings: Settings) -> ZoneInfo:
-    return ZoneInfo(settings.timezone)
-
-
-def _local_midnight(day: date, settings: Settings) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=_zone(settings))
-
-
 def parse_instant(value: str, settings: Settings) -> datetime:
     """Parse an ISO date or date-time; a date means local midnight, a naive time local time.
 
@@ -59,15 +51,11 @@ def parse_instant(value: str, settings: Settings) -> datetime:
     InputError
         The value is not an ISO 8601 date or date-time.
     """
-    text = value.strip()
     try:
-        moment = datetime.fromisoformat(text)
+        return clock.read(value, settings.timezone)
     except ValueError as exc:
         msg = f"unreadable time {value!r}: use an ISO date (2026-11-24) or date-time"
         raise InputError(msg) from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_zone(settings))
-    return moment
 
 
 def _shift_starts(settings: Settings) -> list[int]:
@@ -87,7 +75,7 @@ def shift_names(settings: Settings) -> list[str]:
 
 def shift_number(at: datetime, settings: Settings) -> int:
     """The number (1 for the first of the day) of the shift holding ``at``."""
-    hour = at.astimezone(_zone(settings)).hour
+    hour = at.astimezone(clock.zone(settings.timezone)).hour
     return max(i for i, h in enumerate(_shift_starts(settings), start=1) if hour >= h)
 
 
@@ -103,19 +91,21 @@ def shift_on(day: date, number: int, settings: Settings) -> Period:
     if not 1 <= number <= len(starts):
         msg = f"no shift {number}: a day has shifts 1 to {len(starts)}"
         raise InputError(msg)
-    return shift_of(_local_midnight(day, settings) + timedelta(hours=starts[number - 1]), settings)
+    return shift_of(
+        clock.day_start(day, settings.timezone) + timedelta(hours=starts[number - 1]), settings
+    )
 
 
 def shift_of(at: datetime, settings: Settings) -> Period:
     """The shift holding ``at`` (a shift that starts before midnight ends at the next one)."""
-    local = at.astimezone(_zone(settings))
+    local = at.astimezone(clock.zone(settings.timezone))
     starts = _shift_starts(settings)
-    midnight = _local_midnight(local.date(), settings)
+    midnight = clock.day_start(local.date(), settings.timezone)
     index = shift_number(at, settings) - 1
     start = midnight + timedelta(hours=starts[index])
     end_hour = starts[index + 1] if index + 1 < len(starts) else 24
     end = (
-        _local_midnight(local.date() + timedelta(days=1), settings)
+        clock.day_start(local.date() + timedelta(days=1), settings.timezone)
         if end_hour == 24
         else (midnight + timedelta(hours=end_hour))
     )
@@ -125,18 +115,18 @@ def shift_of(at: datetime, settings: Settings) -> Period:
 
 def day_of(at: datetime, settings: Settings) -> Period:
     """The local calendar day holding ``at``."""
-    day = at.astimezone(_zone(settings)).date()
-    start = _local_midnight(day, settings)
-    end = _local_midnight(day + timedelta(days=1), settings)
+    day = at.astimezone(clock.zone(settings.timezone)).date()
+    start = clock.day_start(day, settings.timezone)
+    end = clock.day_start(day + timedelta(days=1), settings.timezone)
     return Period(start.astimezone(UTC), end.astimezone(UTC), day.isoformat())
 
 
 def week_of(at: datetime, settings: Settings) -> Period:
     """The ISO week (Monday 00:00 local to the next Monday) holding ``at``."""
-    day = at.astimezone(_zone(settings)).date()
+    day = at.astimezone(clock.zone(settings.timezone)).date()
     monday = day - timedelta(days=day.weekday())
-    start = _local_midnight(monday, settings)
-    end = _local_midnight(monday + timedelta(days=7), settings)
+    start = clock.day_start(monday, settings.timezone)
+    end = clock.day_start(monday + timedelta(days=7), settings.timezone)
     year, week, _ = monday.isocalendar()
     return Period(start.astimezone(UTC), end.astimezone(UTC), f"{year}-W{week:02d}")
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -30,6 +29,7 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
+from geo import clock
 from geo.crs import SourceCRS, parse_crs, to_target
 from geo.errors import InputError, Problem
 from geo.intake import detect_encoding
@@ -123,7 +123,7 @@ def parse_times(values: pd.Series, timezone: str) -> pd.Series:
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
         seconds = epoch_number_seconds(numbers)
     else:
-        seconds = epoch_seconds(values.to_numpy(dtype=object), ZoneInfo(timezone))
+        seconds = epoch_seconds(values.to_numpy(dtype=object), clock.zone(timezone))
     stamps = pd.to_datetime(seconds, unit="s", utc=True, errors="coerce")
     return pd.Series(stamps, index=values.index).astype("datetime64[us, UTC]")
 

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +27,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine
 
+from geo import clock
 from geo.assessment import Colour, worst
 from geo.database import sql
 from geo.errors import InputError, NotFoundError
@@ -89,9 +89,9 @@ def as_of_instant(value: date | datetime | None, timezone: str) -> datetime:
 
     ``None`` is now; a naive datetime is read in ``timezone``.
     """
-    tz = ZoneInfo(timezone)
+    tz = clock.zone(timezone)
     if value is None:
-        return datetime.now(tz)
+        return clock.now(timezone)
     if not AS_OF_YEARS[0] <= value.year <= AS_OF_YEARS[1]:
         msg = f"as of {value.isoformat()} is outside the years {AS_OF_YEARS[0]}-{AS_OF_YEARS[1]}"
         raise InputError(msg)

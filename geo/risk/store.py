@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Row
 
+from geo import clock
 from geo.database import sql, unscoped
 from geo.errors import NotFoundError
 from geo.levels import Level
@@ -164,7 +164,7 @@ def risk_detail(
             raise NotFoundError(msg)
         history = conn.execute(sql("risk_history"), {"region": region, "code": code}).all()
     params = dict(run.params)
-    tz = ZoneInfo(settings.timezone)
+    tz = clock.zone(settings.timezone)
 
     def local(instant: datetime) -> str:
         return instant.astimezone(tz).isoformat()

@@ -25,6 +25,7 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from geo import clock
 from geo.coverage.gaps import gaps_on
 from geo.crs import parse_crs, to_target
 from geo.database import sql
@@ -360,7 +361,7 @@ def prepare(conn: Connection, settings: Settings, request: PlanRequest) -> Prepa
         A bad unit, station, candidate, shift or option (the message names it).
     """
     _check_request(request)
-    zone = ZoneInfo(settings.timezone)
+    zone = clock.zone(settings.timezone)
     shift_start = _aware(request.shift_start, zone)
     shift_end = _aware(request.shift_end, zone)
     if not timedelta(0) < shift_end - shift_start <= MAX_SHIFT:
@@ -457,7 +458,7 @@ def plan_routes(engine: Engine, settings: Settings, request: PlanRequest) -> dic
     InputError
         A bad unit, station, candidate, shift or option (the message names it).
     """
-    zone = ZoneInfo(settings.timezone)
+    zone = clock.zone(settings.timezone)
     with engine.begin() as conn:
         built = prepare(conn, settings, request)
         shift_start, shift_end = built.shift_start, built.shift_end
