@@ -235,6 +235,13 @@ def wants_json(request: Request) -> bool:
     return path.startswith(API_PREFIXES) or request.method not in SAFE_METHODS
 
 
+def wants_page(request: Request) -> bool:
+    """A browser asked for a page (``Accept: text/html``, not an API path): errors are
+    answered as pages in the shell; everything else keeps the JSON body."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and not request.url.path.startswith(API_PREFIXES)
+
+
 def unauthenticated(request: Request, exc: AuthenticationError) -> Response:
     """401 for API clients (with the Bearer challenge), a redirect to /login for pages."""
     if wants_json(request):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from api.auth import API_PREFIXES, admitted, route_roles, shell_for, unauthenticated
+from api.auth import admitted, route_roles, shell_for, unauthenticated, wants_page
 from geo.cases import CaseConflictError
 from geo.errors import (
     STORAGE_ERRNOS,
@@ -86,13 +86,6 @@ def _body(exc: Exception) -> dict[str, object]:
     if isinstance(exc, PoolTimeoutError):
         return {"detail": "server busy: every database connection is in use; retry shortly"}
     return {"detail": str(exc)}
-
-
-def wants_page(request: Request) -> bool:
-    """A browser asked for a page (``Accept: text/html``, not an API path): errors are
-    answered as pages in the shell; everything else keeps the JSON body."""
-    accept = request.headers.get("accept", "")
-    return "text/html" in accept and not request.url.path.startswith(API_PREFIXES)
 
 
 async def error_response(
