@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi.responses import JSONResponse
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.auth import shell_for, wants_page
 from geo.settings import Settings
+from maps.chrome import error_page
 
 
 class Admission:
@@ -27,6 +30,7 @@ class Admission:
 
     def __init__(self, app: ASGIApp, *, settings: Settings, state: State) -> None:
         self.app = app
+        self.settings = settings
         self.limit = settings.max_in_flight
         self.queue = settings.admission_queue
         self.wait_s = settings.admission_wait_s
@@ -47,10 +51,16 @@ class Admission:
         return self._slots
 
     async def _busy(self, scope: Scope, receive: Receive, send: Send, why: str) -> None:
-        detail = f"server busy: {why}; retry in {self.retry_after} s"
-        response = JSONResponse(
-            {"detail": detail}, status_code=503, headers={"Retry-After": self.retry_after}
-        )
+        headers = {"Retry-After": self.retry_after}
+        request = Request(scope)
+        response: Response
+        if wants_page(request):
+            # Before authentication: the page has the header of a visitor, and no database.
+            html = error_page(self.settings, shell_for(request), status=503, detail=None)
+            response = HTMLResponse(html, status_code=503, headers=headers)
+        else:
+            detail = f"server busy: {why}; retry in {self.retry_after} s"
+            response = JSONResponse({"detail": detail}, status_code=503, headers=headers)
         await response(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -21,8 +21,9 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.routing import iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
@@ -31,6 +32,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import EngineDep, SettingsDep
+from geo import clock
 from geo.access import (
     Credential,
     Role,
@@ -40,12 +42,20 @@ from geo.access import (
     issue_token,
     login,
     revoke_token,
+    set_language,
 )
+from geo.areas import area_name
 from geo.database import Acting, set_acting
-from geo.errors import AuthenticationError, InputError, PermissionDeniedError
+from geo.errors import (
+    AuthenticationError,
+    InputError,
+    LoginThrottledError,
+    PermissionDeniedError,
+)
 from geo.settings import Settings
 from maps.basemap import basemap
-from maps.chrome import login_page, with_chrome
+from maps.chrome import NAV, NavLink, Shell, error_detail, login_page, with_chrome
+from maps.i18n import Language, Translator, for_user
 
 SESSION_COOKIE = "gridsafe_session"
 CSRF_HEADER = "x-csrf-token"
@@ -131,7 +141,7 @@ async def admitted(request: Request, roles: frozenset[Role]) -> User:
     user = (await current_credential(request)).user
     if user.role not in roles:
         msg = f"role {user.role} may not {request.method} {request.url.path}"
-        raise PermissionDeniedError(msg)
+        raise PermissionDeniedError(msg, code="role_refused", params={"role": user.role})
     return user
 
 
@@ -170,17 +180,66 @@ def route_roles(route: object) -> frozenset[Role] | None:
     return None
 
 
-def page(request: Request, html: str) -> HTMLResponse:
-    """A page for the signed-in caller: with the user bar, sign-out and the CSRF token."""
-    credential: Credential = request.state.credential
+def nav_for(app: FastAPI, role: Role) -> tuple[NavLink, ...]:
+    """The pages of the header's navigation that ``role`` may open: read from the roles each
+    page's route admits (:func:`permit`), so the navigation cannot offer what is refused."""
+    if not hasattr(app.state, "page_roles"):
+        found: dict[str, frozenset[Role]] = {}
+        for context in iter_route_contexts(app.router.routes):
+            roles = route_roles(context)
+            if "GET" in (context.methods or ()) and roles is not None:
+                found[str(context.path)] = roles
+        app.state.page_roles = found
+    roles_of: dict[str, frozenset[Role]] = app.state.page_roles
+    return tuple(link for link in NAV if role in roles_of.get(link.path, ()))
+
+
+def request_translator(request: Request) -> Translator:
+    """The caller's language (their choice, else the deployment's), signed in or not."""
+    credential: Credential | None = getattr(request.state, "credential", None)
+    return for_user(credential.user if credential else None, request.app.state.settings)
+
+
+def shell_for(request: Request) -> Shell:
+    """The header of a page for this request: the caller (if signed in), their area's name,
+    their pages, the district's date. Reads the area's name, so call it off the event loop."""
     settings: Settings = request.app.state.settings
-    return HTMLResponse(with_chrome(html, settings, credential.user, credential.csrf))
+    credential: Credential | None = getattr(request.state, "credential", None)
+    t = request_translator(request)
+    today = clock.today(settings.timezone)
+    if credential is None:
+        return Shell(t=t, today=today, current=request.url.path)
+    user = credential.user
+    area = None
+    if user.scope is not None:
+        area = area_name(request.app.state.engine, region=settings.region, code=user.scope)
+    return Shell(
+        t=t,
+        today=today,
+        user=user,
+        area=area,
+        nav=nav_for(request.app, user.role),
+        current=request.url.path,
+        csrf=credential.csrf,
+    )
+
+
+def page(request: Request, html: str) -> HTMLResponse:
+    """A page for the signed-in caller, in the shell (header, navigation, sign-out, CSRF)."""
+    return HTMLResponse(with_chrome(html, request.app.state.settings, shell_for(request)))
 
 
 def wants_json(request: Request) -> bool:
     """API paths answer 401 in JSON; pages send the browser to the login page."""
     path = request.url.path
     return path.startswith(API_PREFIXES) or request.method not in SAFE_METHODS
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asked for a page (``Accept: text/html``, not an API path): errors are
+    answered as pages in the shell; everything else keeps the JSON body."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and not request.url.path.startswith(API_PREFIXES)
 
 
 def unauthenticated(request: Request, exc: AuthenticationError) -> Response:
@@ -210,19 +269,27 @@ pages = APIRouter(tags=["access"])
 
 @pages.get("/login", response_class=HTMLResponse)
 def login_form(
+    request: Request,
     engine: EngineDep,
     settings: SettingsDep,
     next_: Annotated[str | None, Query(alias="next")] = None,
 ) -> HTMLResponse:
     """The sign-in page (in demo mode it lists the demo accounts)."""
-    return HTMLResponse(_login_page(engine, settings, next_path=_safe_next(next_)))
+    return HTMLResponse(_login_page(request, engine, settings, next_path=_safe_next(next_)))
 
 
 def _login_page(
-    engine: Engine, settings: Settings, *, next_path: str, error: str | None = None
+    request: Request,
+    engine: Engine,
+    settings: Settings,
+    *,
+    next_path: str,
+    error: str | None = None,
 ) -> str:
     accounts = demo_users(engine) if settings.mode == "demo" else None
-    return login_page(settings, next_path=next_path, error=error, demo_accounts=accounts)
+    return login_page(
+        settings, shell_for(request), next_path=next_path, error=error, demo_accounts=accounts
+    )
 
 
 @pages.post("/login", response_class=HTMLResponse)
@@ -236,13 +303,23 @@ def login_submit(
 ) -> Response:
     """Check the password and start a session (cookie), then go where the user was headed."""
     target = _safe_next(next_)
+    t = request_translator(request)
     if not _same_origin(request):
-        page = _login_page(engine, settings, next_path=target, error="cross-origin request")
-        return HTMLResponse(page, 403)
+        error = t._("Sign-in refused: the form was sent from another site.")
+        return HTMLResponse(
+            _login_page(request, engine, settings, next_path=target, error=error), 403
+        )
     try:
         user = login(engine, settings, username, password, client=_client(request))
-    except AuthenticationError as exc:
-        return HTMLResponse(_login_page(engine, settings, next_path=target, error=str(exc)), 401)
+    except AuthenticationError:
+        error = t._("Wrong user name or password, or the account is disabled.")
+        return HTMLResponse(
+            _login_page(request, engine, settings, next_path=target, error=error), 401
+        )
+    except LoginThrottledError as exc:
+        throttled = error_detail(exc, t)
+        page = _login_page(request, engine, settings, next_path=target, error=throttled)
+        return HTMLResponse(page, 429, headers={"Retry-After": str(exc.retry_after_s)})
     issued = issue_token(
         engine, user, "session", ttl=timedelta(hours=settings.session_ttl_h), label="page login"
     )
@@ -299,6 +376,13 @@ class Me(BaseModel):
     role: str
     scope: str | None
     display_name: str | None
+    language: str | None = Field(description="the pages' language chosen; null: the default")
+
+
+class LanguageChoice(BaseModel):
+    """The pages' language a user chooses (null: the deployment's, GRIDSAFE_LANGUAGE)."""
+
+    language: Language | None
 
 
 @router.post("/token", response_model=TokenOut)
@@ -326,9 +410,25 @@ def delete_token(request: Request, engine: EngineDep) -> Response:
 @router.get("/me", response_model=Me)
 def me(user: Annotated[User, permit(*EVERYONE)]) -> Me:
     """Who the credentials belong to, their role and area scope."""
+    return _me(user)
+
+
+def _me(user: User) -> Me:
     return Me(
-        username=user.username, role=user.role, scope=user.scope, display_name=user.display_name
+        username=user.username,
+        role=user.role,
+        scope=user.scope,
+        display_name=user.display_name,
+        language=user.language,
     )
+
+
+@router.post("/language", response_model=Me)
+def choose_language(
+    user: Annotated[User, permit(*EVERYONE)], engine: EngineDep, body: LanguageChoice
+) -> Me:
+    """Keep the caller's language for the pages; it changes what they see, nobody else."""
+    return _me(set_language(engine, user.username, body.language))
 
 
 class SecurityHeaders:

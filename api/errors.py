@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from api.auth import admitted, route_roles, unauthenticated
+from api.auth import admitted, route_roles, shell_for, unauthenticated, wants_page
 from geo.cases import CaseConflictError
 from geo.errors import (
     STORAGE_ERRNOS,
@@ -30,6 +32,7 @@ from geo.errors import (
     storage_error,
 )
 from maps.assets import AssetsMissingError
+from maps.chrome import error_detail, error_page
 
 LOG = logging.getLogger(__name__)
 
@@ -85,6 +88,35 @@ def _body(exc: Exception) -> dict[str, object]:
     return {"detail": str(exc)}
 
 
+async def error_response(
+    request: Request,
+    status: int,
+    *,
+    exc: Exception | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """The error as a page in the shell, in the reader's language, with its status kept."""
+
+    def render() -> str:
+        shell = shell_for(request)
+        detail = error_detail(exc, shell.t) if exc is not None else None
+        return error_page(request.app.state.settings, shell, status=status, detail=detail)
+
+    try:
+        html = await run_in_threadpool(render)
+    except Exception as failed:
+        # The shell reads the area's name from the database, and the database may be what
+        # failed: then the page comes without the signed-in user's header.
+        LOG.warning("error page without the user's header: %s", failed)
+        credential = getattr(request.state, "credential", None)
+        request.state.credential = None
+        try:
+            html = await run_in_threadpool(render)
+        finally:
+            request.state.credential = credential
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     """Install the handlers: domain errors get their status, a lost database a 503 with retry."""
     retry_after = str(app.state.settings.retry_after_s)
@@ -99,6 +131,9 @@ def add_exception_handlers(app: FastAPI) -> None:
         if status == 500:
             # An error nobody mapped: log it, but keep its SQL and values from the user.
             LOG.error("unmapped error", exc_info=exc)
+        if wants_page(request):
+            return await error_response(request, status, exc=exc, headers=headers)
+        if status == 500:
             return JSONResponse({"detail": "internal error (logged)"}, status_code=500)
         return JSONResponse(_body(exc), status_code=status, headers=headers)
 
@@ -108,6 +143,8 @@ def add_exception_handlers(app: FastAPI) -> None:
         cause = exc.__cause__
         if isinstance(cause, OSError) and cause.errno in STORAGE_ERRNOS:
             return await handler(request, storage_error(cause, "the upload"))
+        if wants_page(request) and isinstance(exc, HTTPException):
+            return await error_response(request, exc.status_code, headers=exc.headers)
         return await http_exception_handler(request, exc)  # type: ignore[arg-type]
 
     async def validation_handler(request: Request, exc: Exception) -> Response:
@@ -120,9 +157,12 @@ def add_exception_handlers(app: FastAPI) -> None:
                 await admitted(request, roles)
             except GridsafeError as refused:
                 return await handler(request, refused)
+        if wants_page(request):
+            return await error_response(request, 422)
         return await request_validation_exception_handler(request, exc)  # type: ignore[arg-type]
 
-    for cls in (*STATUS_CODES, GridsafeError, DBAPIError):
+    # Exception: an error nobody mapped still gets its page or its JSON 500, never a traceback.
+    for cls in (*STATUS_CODES, GridsafeError, DBAPIError, Exception):
         app.add_exception_handler(cls, handler)
     app.add_exception_handler(HTTPException, http_handler)
     app.add_exception_handler(RequestValidationError, validation_handler)

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from geo.database import ensure_database, init_db, make_engine
 from geo.levels import Level
 from geo.settings import Settings
+from maps.i18n import translator
 from maps.pages import risk_page
 from tests.browser import Chromium, serve
 
@@ -120,6 +121,7 @@ def main() -> None:
                 html = risk_page(
                     engine,
                     settings,
+                    translator(settings.language),
                     level=Level.MICRO,
                     as_of=date(2025, 6, 30),
                     today=date(2025, 7, 1),

@@ -73,6 +73,8 @@ class User:
     scope: str | None
     display_name: str | None = None
     disabled: bool = False
+    language: str | None = None
+    """The pages' language the user chose (None: the deployment's, ``settings.language``)."""
 
     @property
     def label(self) -> str:
@@ -102,6 +104,7 @@ def _user(row: object) -> User:
         scope=r["scope_code"],
         display_name=r["display_name"],
         disabled=r["disabled_at"] is not None,
+        language=r["language"],
     )
 
 
@@ -179,7 +182,7 @@ def list_users(engine: Engine) -> list[User]:
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT id, username, role, scope_code, display_name, disabled_at "
+                "SELECT id, username, role, scope_code, display_name, language, disabled_at "
                 "FROM users ORDER BY username"
             )
         ).all()
@@ -207,9 +210,19 @@ def add_demo_users(engine: Engine, settings: Settings, *, grid3: str, micro: str
                 role,
                 password=DEMO_PASSWORD,
                 scope=scopes.get(role),
-                display_name=f"演示 demo {role}",
+                display_name=f"演示 {name}",
             )
     return demo_users(engine)
+
+
+def set_language(engine: Engine, username: str, language: str | None) -> User:
+    """Keep the pages' language a user chose (None: back to the deployment's)."""
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE users SET language = :language WHERE username = :u"),
+            {"language": language, "u": username},
+        )
+        return get_user(conn, username)
 
 
 def _revoke_all(conn: Connection, user_id: int) -> int:
@@ -226,7 +239,7 @@ def get_user(conn: Connection, username: str) -> User:
     """The account named ``username``."""
     row = conn.execute(
         text(
-            "SELECT id, username, role, scope_code, display_name, disabled_at "
+            "SELECT id, username, role, scope_code, display_name, language, disabled_at "
             "FROM users WHERE username = :u"
         ),
         {"u": username},
@@ -374,8 +387,8 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
             raise LoginThrottledError(msg, retry_after_s=retry)
         row = conn.execute(
             text(
-                "SELECT id, username, role, scope_code, display_name, disabled_at, password_hash "
-                "FROM users WHERE username = :u"
+                "SELECT id, username, role, scope_code, display_name, language, disabled_at, "
+                "password_hash FROM users WHERE username = :u"
             ),
             {"u": username},
         ).first()

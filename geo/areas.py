@@ -40,7 +40,7 @@ def area_geojson(engine: Engine, *, region: str, code: str) -> str:
         out = conn.execute(sql("area_get"), {"region": region, "code": code}).scalar()
     if out is None:
         msg = f"no area with code {code!r}"
-        raise NotFoundError(msg)
+        raise NotFoundError(msg, code="area_not_found", params={"code": code})
     return str(out)
 
 
@@ -56,4 +56,14 @@ def require_area(conn: Connection, region: str, code: str | None) -> None:
     ).scalar()
     if found is None:
         msg = f"no area with code {code!r}"
-        raise NotFoundError(msg)
+        raise NotFoundError(msg, code="area_not_found", params={"code": code})
+
+
+def area_name(engine: Engine, *, region: str, code: str) -> str | None:
+    """The name of the area ``code`` (None when the caller's scope shows no such area)."""
+    with engine.connect() as conn:
+        name = conn.execute(
+            text("SELECT name FROM areas WHERE region = :region AND code = :code"),
+            {"region": region, "code": code},
+        ).scalar()
+    return None if name is None else str(name)

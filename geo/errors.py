@@ -11,7 +11,19 @@ from dataclasses import dataclass, field
 
 
 class GridsafeError(Exception):
-    """Base class of every error gridsafe raises on purpose."""
+    """Base class of every error gridsafe raises on purpose.
+
+    The message (``str(exc)``) is English, for the API and the command line. An error a page
+    may show also carries a stable ``code`` and its ``params`` (the values the message names),
+    from which the page layer writes it in the reader's language (maps/chrome.py).
+    """
+
+    def __init__(
+        self, *args: object, code: str | None = None, params: dict[str, object] | None = None
+    ) -> None:
+        super().__init__(*args)
+        self.code = code
+        self.params = params or {}
 
 
 class CRSError(GridsafeError):
@@ -34,7 +46,7 @@ class LoginThrottledError(GridsafeError):
     """Too many failed logins for this user or client; retry after ``retry_after_s``."""
 
     def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(message)
+        super().__init__(message, code="login_throttled", params={"seconds": retry_after_s})
         self.retry_after_s = retry_after_s
 
 

@@ -60,7 +60,7 @@ def area_bounds(engine: Engine, settings: Settings, code: str) -> Bounds:
         ).first()
     if row is None:
         msg = f"no area with code {code!r}"
-        raise NotFoundError(msg)
+        raise NotFoundError(msg, code="area_not_found", params={"code": code})
     return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
 
 

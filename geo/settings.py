@@ -37,6 +37,13 @@ class Settings(BaseSettings):
             "statistics periods, which start at local midnight."
         ),
     )
+    language: Literal["zh_CN", "en"] = Field(
+        default="zh_CN",
+        description=(
+            "The pages' language for a user who has not chosen one (maps/locale): zh_CN "
+            "(Chinese, the default) or en."
+        ),
+    )
     region: str = Field(
         default="410105010",
         description="Region/tenant key written on every row (the distribution key at scale).",

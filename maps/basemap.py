@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from geo.crs import gcj02_from_wgs84
 from geo.errors import InputError
 from geo.settings import Settings
+from maps.i18n import N_
 
 # Tianditu's web-mercator WMTS (天地图, the national basemap, CGCS2000 ≈ WGS84: no shift):
 # vector map plus its Chinese annotation layer; key from https://console.tianditu.gov.cn.
@@ -32,6 +33,7 @@ class TileSource:
 
     url: str
     attribution: str
+    """The tile source's name (a catalogue message, translated where the map is drawn)."""
     subdomains: str = "abc"
 
 
@@ -80,20 +82,20 @@ def basemap(settings: Settings) -> Basemap:
         layers = tuple(
             TileSource(
                 TIANDITU.replace("{layer}", layer).replace("{key}", settings.basemap_key),
-                "天地图 Tianditu",
+                N_("Tianditu"),
                 "01234567",
             )
             for layer in ("vec", "cva")
         )
         return Basemap("tianditu", layers, allowed=("https://t",))
     if value == "amap":
-        layers = (TileSource(AMAP, "高德 Amap", "1234"),)
+        layers = (TileSource(AMAP, N_("Amap"), "1234"),)
         return Basemap("amap", layers, settings.overlays_in_gcj02, ("https://webrd0",))
     if not all(part in value for part in ("{z}", "{x}", "{y}")):
         msg = f"basemap {value!r} is neither none, tianditu, amap nor a {{z}}/{{x}}/{{y}} URL"
         raise InputError(msg)
     allowed = () if value.startswith("/") else (value.split("{", 1)[0],)
-    return Basemap("local", (TileSource(value, "local tiles"),), allowed=allowed)
+    return Basemap("local", (TileSource(value, N_("local tiles")),), allowed=allowed)
 
 
 def _shift(coords: NDArray[np.float64]) -> NDArray[np.float64]:

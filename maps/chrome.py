@@ -1,87 +1,179 @@
-"""What every page shows around its content: who is signed in, sign-out, the demo-mode banner.
+"""The shell every page shares: a header with the user, their role and area, the district's
+date, the pages their role may use, the language switch and sign-out; the demo-mode banner;
+the sign-in and error pages.
 
-Pages are rendered by folium or Jinja templates; :func:`with_chrome` adds the same bar to each
-of them after ``<body>``, with the session's CSRF token in a ``<meta>`` for the page's scripts.
+Pages are rendered by folium or Jinja templates; :func:`with_chrome` puts the same header
+(``templates/shell.html``) after each page's ``<body>``, with the session's CSRF token in a
+``<meta>`` for the page's scripts.
 """
 
 from __future__ import annotations
 
-import html as html_lib
 import re
+from dataclasses import dataclass
+from datetime import date
 
 from markupsafe import Markup
 
-from geo.access import DEMO_PASSWORD, User
+from geo.access import DEMO_PASSWORD, Role, User
+from geo.errors import GridsafeError
 from geo.settings import Settings
 from maps.assets import url
-from maps.pages import TEMPLATES
+from maps.i18n import LANGUAGE_NAMES, N_, Translator
+from maps.pages import check_offline
 
 _BODY = re.compile(r"<body[^>]*>", re.IGNORECASE)
+_HEAD = re.compile(r"<head[^>]*>", re.IGNORECASE)
 
-# Top centre and bottom centre: free on every page (the maps keep their title top left,
-# controls top right, legend and attribution bottom right).
-BAR_STYLE = (
-    "position:fixed;top:0;left:50%;transform:translateX(-50%);z-index:10000;"
-    "background:rgba(29,53,87,.92);color:#fff;font:14px/1.4 sans-serif;padding:4px 12px;"
-    "border-radius:0 0 6px 6px;white-space:nowrap;"
+
+@dataclass(frozen=True)
+class NavLink:
+    """A page in the header's navigation: its path and its title (a catalogue message)."""
+
+    path: str
+    title: str
+
+
+NAV: tuple[NavLink, ...] = (
+    NavLink("/", N_("Overview")),
+    NavLink("/maps/risk", N_("Four-colour map")),
+    NavLink("/maps/coverage", N_("Patrol coverage")),
+    NavLink("/stats", N_("Case statistics")),
 )
-BANNER_STYLE = (
-    "position:fixed;bottom:0;left:50%;transform:translateX(-50%);z-index:10001;"
-    "background:#b8860b;color:#fff;font:bold 15px/1.6 sans-serif;padding:3px 14px;"
-    "border-radius:6px 6px 0 0;white-space:nowrap;pointer-events:none;"
-)
+"""Every page a person opens without an id, in the header's order; each user sees those their
+role may call (``api.auth.nav_for``, from the routes' own role rules)."""
 
 
-def demo_banner(settings: Settings) -> Markup:
+@dataclass(frozen=True)
+class Shell:
+    """What the header shows for one request."""
+
+    t: Translator
+    today: date
+    user: User | None = None
+    area: str | None = None
+    nav: tuple[NavLink, ...] = ()
+    current: str = ""
+    csrf: str | None = None
+
+
+def demo_banner(settings: Settings, t: Translator) -> Markup:
     """The unmistakable demo-mode notice (empty in production mode)."""
     if settings.mode != "demo":
         return Markup("")
-    # Constants of this module only: nothing from a user reaches this markup.
-    return Markup(  # noqa: S704
-        f'<div id="gs-demo-banner" style="{BANNER_STYLE}">演示模式 DEMO MODE · 合成数据 '
-        f"synthetic data · shared passwords ('{DEMO_PASSWORD}') · not for real use</div>"
+    text = t._(
+        "Demo mode · synthetic data · shared password (%(password)s) · not for real use",
+        password=DEMO_PASSWORD,
     )
+    return Markup('<div id="gs-demo-banner" class="gs-demo-banner">%s</div>') % text
+
+
+def shell_html(shell: Shell, settings: Settings) -> Markup:
+    """The header of ``shell``, with the demo banner."""
+    user = shell.user
+    # Rendered by the autoescaping template environment: the values in it are escaped.
+    return Markup(  # noqa: S704
+        shell.t.env.get_template("shell.html").render(
+            user=user,
+            user_name=(user.display_name or user.username) if user else "",
+            area=shell.area or (user.scope if user else None),
+            today=shell.today,
+            nav=shell.nav,
+            current=shell.current,
+            languages=LANGUAGE_NAMES,
+            banner=demo_banner(settings, shell.t),
+        )
+    )
+
+
+def with_chrome(page: str, settings: Settings, shell: Shell) -> str:
+    """``page`` with the shell's header (styled by maps.css, which every page links) and the
+    CSRF token for its scripts."""
+    # Plain text from here on: adding a str to Markup would escape the page.
+    head = str(Markup('<meta name="csrf-token" content="%s">') % (shell.csrf or ""))
+    match = _HEAD.search(page)
+    page = page[: match.end()] + head + page[match.end() :] if match else head + page
+    bar = str(shell_html(shell, settings))
+    match = _BODY.search(page)
+    if match is None:
+        return bar + page
+    return page[: match.end()] + bar + page[match.end() :]
 
 
 def login_page(
     settings: Settings,
+    shell: Shell,
     *,
     next_path: str,
     error: str | None = None,
     demo_accounts: list[User] | None = None,
 ) -> str:
-    """The sign-in form; in demo mode it lists the demo accounts and their password."""
-    return TEMPLATES.get_template("login.html").render(
+    """The sign-in form in the shell; in demo mode it lists the demo accounts and their password."""
+    t = shell.t
+    html = t.env.get_template("login.html").render(
         css=url("gridsafe/maps.css"),
-        banner=demo_banner(settings),
         next_path=next_path,
         error=error,
-        demo_accounts=[(u.username, u.role, u.scope) for u in demo_accounts or []]
-        if settings.mode == "demo"
-        else [],
+        demo_accounts=demo_accounts if settings.mode == "demo" else [],
         demo_password=DEMO_PASSWORD,
     )
+    return with_chrome(check_offline(html), settings, shell)
 
 
-def with_chrome(page: str, settings: Settings, user: User, csrf: str | None) -> str:
-    """``page`` with the user bar (name, role, area, sign-out) and the demo banner."""
-    name = html_lib.escape(user.display_name or user.username)
-    scope = f" · {html_lib.escape(user.scope)}" if user.scope else ""
-    token = html_lib.escape(csrf or "", quote=True)
-    bar = (
-        f'{demo_banner(settings)}<div id="gs-user" style="{BAR_STYLE}">{name} '
-        f"({html_lib.escape(user.role)}{scope}) "
-        f'<form method="post" action="/logout" style="display:inline;margin:0" '
-        f'onsubmit="return gsLogout(event)"><button type="submit" style="font-size:13px">'
-        f"退出 Sign out</button></form></div>"
-        "<script>function gsLogout(e){e.preventDefault();"
-        "fetch('/logout',{method:'POST',headers:{'X-CSRF-Token':"
-        "document.querySelector('meta[name=csrf-token]').content}})"
-        ".then(function(){window.location='/login';});return false;}</script>"
+ERROR_TITLES: dict[int, str] = {
+    400: N_("The request could not be used"),
+    403: N_("You may not open this page"),
+    404: N_("Page not found"),
+    409: N_("The request conflicts with the current state"),
+    422: N_("The request could not be used"),
+    500: N_("Something went wrong on the server"),
+    503: N_("The service is busy or unavailable; try again shortly"),
+}
+ERROR_HINTS: dict[int, str] = {
+    403: N_("Your role or area does not include this page."),
+    404: N_("Nothing is at this address, or nothing you may see."),
+    500: N_("The error was logged; the page has not changed anything."),
+    503: N_("Retry in a few seconds."),
+}
+
+
+ERROR_DETAILS: dict[str, str] = {
+    "area_not_found": N_("No area has the code %(code)s, or it is outside your area."),
+    "no_areas": N_("No areas are loaded yet; an administrator imports the boundaries first."),
+    "plan_not_found": N_("No patrol plan has the number %(id)s."),
+    "period_reversed": N_("The period ends (%(end)s) before it starts (%(start)s)."),
+    "period_too_long": N_("The period from %(start)s to %(end)s is longer than %(days)s days."),
+    "role_refused": N_("Your role (%(role)s) may not open this page."),
+    "login_throttled": N_("Too many failed sign-ins; try again in %(seconds)s seconds."),
+}
+"""What a page says for each error code (``GridsafeError.code``); an error without a code is
+shown by its status alone, never in the English of ``str(exc)``."""
+
+
+def error_detail(exc: Exception, t: Translator) -> str | None:
+    """``exc`` in the reader's language, from its code and params (None without a code)."""
+    if not isinstance(exc, GridsafeError) or exc.code not in ERROR_DETAILS:
+        return None
+    params = {
+        name: t.date(value)
+        if isinstance(value, date)
+        else t.role(value)
+        if isinstance(value, Role)
+        else value
+        for name, value in exc.params.items()
+    }
+    return t._(ERROR_DETAILS[exc.code], **params)
+
+
+def error_page(settings: Settings, shell: Shell, *, status: int, detail: str | None) -> str:
+    """An error as a page in the shell: what happened (from the catalogue), the translated
+    ``detail`` when the error carries one, and a way back."""
+    t = shell.t
+    html = t.env.get_template("error.html").render(
+        css=url("gridsafe/maps.css"),
+        status=status,
+        title=t._(ERROR_TITLES.get(status, ERROR_TITLES[500 if status >= 500 else 400])),
+        hint=t._(ERROR_HINTS[status]) if status in ERROR_HINTS else "",
+        detail=detail,
     )
-    meta = f'<meta name="csrf-token" content="{token}">'
-    page = page.replace("<head>", f"<head>{meta}", 1) if "<head>" in page else meta + page
-    match = _BODY.search(page)
-    if match is None:
-        return bar + page
-    return page[: match.end()] + bar + page[match.end() :]
+    return with_chrome(check_offline(html), settings, shell)

@@ -18,17 +18,31 @@ from sqlalchemy import Engine
 from geo import clock
 from geo.coverage.compute import coverage_and_cover, tracks_geojson
 from geo.coverage.gaps import gaps_geojson
-from geo.coverage.periods import Period, shift_names
+from geo.coverage.periods import Period, PeriodKind, shift_names, shift_number
 from geo.errors import NotFoundError
 from geo.levels import Level
 from geo.risk import risk_geojson
 from geo.settings import Settings
 from maps.assets import url
 from maps.basemap import basemap, shift_collection
-from maps.pages import check_offline, escape_fields, offline_map, risk_underlay, unit_colour
+from maps.i18n import N_, Translator
+from maps.pages import (
+    UNDERLAY_TOOLTIP,
+    check_offline,
+    escape_fields,
+    offline_map,
+    risk_underlay,
+    unit_colour,
+)
 
-GAP_NAMES = {"weekly": "7天未巡 no visit in 7 days", "shift": "本班未巡 red/orange, not this shift",
-             "coverage": "覆盖不足 low coverage"}  # fmt: skip
+GAP_NAMES = {
+    "weekly": N_("No visit in 7 days"),
+    "shift": N_("Red or orange, not visited this shift"),
+    "coverage": N_("Low coverage"),
+}
+GAP_SHORT = {"weekly": N_("7 days"), "shift": N_("This shift"), "coverage": N_("Coverage")}
+"""The gap kinds as the ranked table names them."""
+TITLE = N_("Patrol coverage")
 GAPS_LISTED = 12
 """Gaps named in the side panel (all are outlined on the map)."""
 
@@ -44,7 +58,18 @@ def shift_dash(number: int) -> str:
     return SHIFT_DASHES[(number - 1) % len(SHIFT_DASHES)]
 
 
-def _merge_coverage(areas: dict[str, Any], coverage: dict[str, Any]) -> None:
+def period_text(kind: PeriodKind, start: datetime, settings: Settings, t: Translator) -> str:
+    """A period as the district reads it: a shift of a day, a day, or a week (2026年第49周)."""
+    local = start.astimezone(clock.zone(settings.timezone))
+    if kind is PeriodKind.SHIFT:
+        name = shift_names(settings)[shift_number(start, settings) - 1]
+        return t._("%(date)s, shift %(shift)s", date=t.date(local.date()), shift=name)
+    if kind is PeriodKind.DAY:
+        return t.date(local.date())
+    return t.week(local.date())
+
+
+def _merge_coverage(areas: dict[str, Any], coverage: dict[str, Any], t: Translator) -> None:
     """Add each micro-grid's coverage figures to its risk feature, for the tooltip."""
     by_code = {f["properties"]["code"]: f["properties"] for f in coverage["features"]}
     for feature in areas["features"]:
@@ -54,28 +79,9 @@ def _merge_coverage(areas: dict[str, Any], coverage: dict[str, Any]) -> None:
         hours = cov.get("hours_since_last_visit")
         props["covered"] = "—" if share is None else f"{100 * float(share):.0f}%"
         props["visits"] = cov.get("visits", 0)
-        props["since"] = "从未 never" if hours is None else f"{float(hours):.0f} h"
-
-
-def _form(form: dict[str, str], settings: Settings) -> str:
-    periods = "".join(
-        f'<option value="{v}"{" selected" if form["period"] == v else ""}>{label}</option>'
-        for v, label in (("shift", "本班 shift"), ("day", "当日 day"), ("week", "本周 week"))
-    )
-    shifts = "".join(
-        f'<option value="{i}"{" selected" if form["shift"] == str(i) else ""}>'
-        f"班 shift {escape(name)}</option>"
-        for i, name in enumerate(shift_names(settings), 1)
-    )
-    return (
-        '<form method="get" action="/maps/coverage">'
-        f'<select name="period">{periods}</select> '
-        f'<input type="date" name="at" value="{escape(form["at"])}"> '
-        f'<select name="shift">{shifts}</select><br>'
-        f'<input name="area" placeholder="区域 area" size="10" value="{escape(form["area"])}"> '
-        f'<input name="unit" placeholder="单位 unit" size="8" value="{escape(form["unit"])}"> '
-        '<button type="submit">查询 show</button></form>'
-    )
+        props["since"] = (
+            t._("never") if hours is None else t._("%(hours)s h", hours=f"{float(hours):.0f}")
+        )
 
 
 def _panel(
@@ -85,49 +91,38 @@ def _panel(
     area: str | None,
     form: dict[str, str],
     settings: Settings,
+    t: Translator,
 ) -> str:
-    unit_rows = "".join(
-        f'<div><i style="background:{unit_colour(i)}"></i>{escape(u)}</div>'
-        for i, u in enumerate(units)
-    )
-    shift_rows = "".join(
-        '<div><svg width="28" height="8"><line x1="0" y1="4" x2="28" y2="4" stroke="#333" '
-        f'stroke-width="2.5" stroke-dasharray="{shift_dash(i)}"/></svg> 班 shift {escape(name)}'
-        "</div>"
-        for i, name in enumerate(shift_names(settings), 1)
-    )
     features = gaps["features"]
-    counts = {k: sum(k in f["properties"]["gaps"] for f in features) for k in GAP_NAMES}
-    gap_rows = "".join(
-        "<tr>"
-        f"<td>{int(f['properties']['rank'])}</td>"
-        f"<td>{escape(str(f['properties'].get('name') or f['properties']['code']))}</td>"
-        f"<td>{escape(str(f['properties'].get('colour') or ''))}</td>"
-        f"<td>{escape(' · '.join(GAP_NAMES[g].split()[0] for g in f['properties']['gaps']))}</td>"
-        "</tr>"
-        for f in features[:GAPS_LISTED]
-    )
-    return (
-        '<div class="gs-legend gs-coverage-panel">'
-        "<h4>巡逻覆盖 Patrol coverage</h4>"
-        f'<div class="gs-count">{escape(period.label)} · '
-        f"{escape(area or '全部区域 all areas')}</div>"
-        + _form(form, settings)
-        + f'<div><b class="gs-cover-key" style="background:{COVER_COLOUR}"></b>'
-        "已覆盖 covered area</div>"
-        f"<h4>巡逻单位 Units ({len(units)})</h4>"
-        f'<div class="gs-units">{unit_rows or "<div>无轨迹 no tracks</div>"}</div>'
-        f"<h4>班次 Shifts</h4>{shift_rows}"
-        f"<h4>缺口 Gaps ({len(features)})</h4>"
-        f'<div class="gs-count">截至 as of {escape(gaps["shift"]["label"])}</div>'
-        + "".join(f"<div>{escape(GAP_NAMES[k])}: {n}</div>" for k, n in counts.items())
-        + '<table class="gs-gaps"><tr><th>#</th><th>微网格</th><th>颜色</th><th>缺口</th></tr>'
-        + gap_rows
-        + "</table></div>"
+    gaps_shift = datetime.fromisoformat(gaps["shift"]["from"])
+    return t.env.get_template("coverage_panel.html").render(
+        period_text=period_text(PeriodKind(form["period"]), period.start, settings, t),
+        area=area,
+        form=form,
+        shifts=[(i, name, shift_dash(i)) for i, name in enumerate(shift_names(settings), 1)],
+        cover_colour=COVER_COLOUR,
+        units=[(unit_colour(i), u) for i, u in enumerate(units)],
+        gaps_total=len(features),
+        gaps_as_of=period_text(PeriodKind.SHIFT, gaps_shift, settings, t),
+        counts=[
+            (name, sum(k in f["properties"]["gaps"] for f in features))
+            for k, name in GAP_NAMES.items()
+        ],
+        gaps=[
+            {
+                "rank": int(f["properties"]["rank"]),
+                "name": f["properties"].get("name") or f["properties"]["code"],
+                "colour": f["properties"].get("colour"),
+                "kinds": [GAP_SHORT[g] for g in f["properties"]["gaps"]],
+            }
+            for f in features[:GAPS_LISTED]
+        ],
     )
 
 
-def _track_layers(tracks: dict[str, Any], names: list[str], settings: Settings) -> list[Any]:
+def _track_layers(
+    tracks: dict[str, Any], names: list[str], settings: Settings, t: Translator
+) -> list[Any]:
     """One layer of tracks per shift of the day (toggled in the layer control), each piece in
     its unit's colour and its shift's dashes; a track of one fix is a dot."""
     index = {u: i for i, u in enumerate(names)}
@@ -145,7 +140,7 @@ def _track_layers(tracks: dict[str, Any], names: list[str], settings: Settings) 
         layers.append(
             folium.GeoJson(
                 {"type": "FeatureCollection", "features": features},
-                name=f"轨迹 tracks, 班 shift {name}",
+                name=t._("Tracks, shift %(shift)s", shift=name),
                 style_function=lambda f: {
                     "color": f["properties"]["colour"],
                     "fillColor": f["properties"]["colour"],
@@ -157,7 +152,7 @@ def _track_layers(tracks: dict[str, Any], names: list[str], settings: Settings) 
                 marker=folium.CircleMarker(radius=4),
                 tooltip=folium.GeoJsonTooltip(
                     fields=list(fields),
-                    aliases=["单位 unit", "方式 kind", "班次 shift", "定位 fixes"],
+                    aliases=[t._("Patrol unit"), t._("Kind"), t._("Shift"), t._("Fixes")],
                 ),
             )
         )
@@ -167,6 +162,7 @@ def _track_layers(tracks: dict[str, Any], names: list[str], settings: Settings) 
 def coverage_page(
     engine: Engine,
     settings: Settings,
+    t: Translator,
     *,
     period: Period,
     area: str | None = None,
@@ -205,20 +201,21 @@ def coverage_page(
         areas["features"] = [f for f in areas["features"] if f["properties"]["code"] in codes]
     if not areas["features"]:
         msg = "no micro-grids to show; import the boundaries first"
-        raise NotFoundError(msg)
-    _merge_coverage(areas, coverage)
+        raise NotFoundError(msg, code="no_areas")
+    _merge_coverage(areas, coverage, t)
     if basemap(settings).gcj02:
         areas, cover, tracks, gaps = (shift_collection(c) for c in (areas, cover, tracks, gaps))
 
-    fmap, allowed = offline_map(settings)
+    fmap, allowed = offline_map(settings, t)
     risk_underlay(
         areas,
-        fields=("name", "colour", "covered", "visits", "since"),
-        aliases=("微网格", "颜色", "覆盖率 covered", "巡访 visits", "距上次 since last"),
+        t,
+        tooltip=UNDERLAY_TOOLTIP
+        | {"covered": N_("Covered"), "visits": N_("Visits"), "since": N_("Since the last visit")},
     ).add_to(fmap)
     folium.GeoJson(
         cover,
-        name="已覆盖 covered area",
+        name=t._("Covered area"),
         style_function=lambda _f: {
             "fillColor": COVER_COLOUR,
             "fillOpacity": COVER_OPACITY,
@@ -226,9 +223,9 @@ def coverage_page(
         },
     ).add_to(fmap)
     names = sorted({str(f["properties"]["unit"]) for f in tracks["features"]})
-    for layer in _track_layers(tracks, names, settings):
+    for layer in _track_layers(tracks, names, settings, t):
         layer.add_to(fmap)
-    gap_layer = folium.FeatureGroup(name="缺口 gaps")
+    gap_layer = folium.FeatureGroup(name=t._("Gaps"))
     folium.GeoJson(
         gaps,
         style_function=lambda _f: {
@@ -260,11 +257,11 @@ def coverage_page(
         raise TypeError(msg)
     root.header.add_child(
         Element(
-            "<title>巡逻覆盖 Patrol coverage</title>"
+            f"<title>{escape(t._(TITLE))}</title>"
             '<link rel="icon" href="data:,">'
             f'<link rel="stylesheet" href="{url("gridsafe/maps.css")}">'
         ),
         name="title",
     )
-    root.html.add_child(Element(_panel(period, names, gaps, area, form, settings)))
+    root.html.add_child(Element(_panel(period, names, gaps, area, form, settings, t)))
     return check_offline(root.render(), allowed=allowed)

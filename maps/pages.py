@@ -10,12 +10,12 @@ from __future__ import annotations
 import html
 import json
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import folium
 from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
-from jinja2 import Environment, PackageLoader, Template, select_autoescape
+from jinja2 import Template
 from sqlalchemy import Engine
 
 from geo import clock
@@ -35,23 +35,16 @@ from geo.settings import Settings
 from geo.simplify import simplify_coverage
 from maps.assets import external_urls, url
 from maps.basemap import basemap, shift_collection, shift_points
+from maps.i18n import N_, Translator
 
-LEVEL_NAMES: dict[Level, tuple[str, str]] = {
-    Level.SUBDISTRICT: ("街道", "Sub-district"),
-    Level.GRID2: ("二级网格", "Level-2 grid"),
-    Level.GRID3: ("三级网格", "Level-3 grid"),
-    Level.MICRO: ("微网格", "Micro-grid"),
-}
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from maps.chrome import NavLink
 
 # The four colours of the safety map, saturated enough to read on a wall screen through the
-# fill opacity; names after the usual 四色 bands (重大/较大/一般/低风险).
+# fill opacity; their names are in the catalogue (maps/i18n.py).
 COLOURS = {"red": "#e31a1c", "orange": "#ff8c00", "yellow": "#ffd700", "blue": "#1f63c6"}
-COLOUR_NAMES = {
-    "red": {"zh": "红", "en": "Red", "meaning_zh": "重大风险", "meaning_en": "major risk"},
-    "orange": {"zh": "橙", "en": "Orange", "meaning_zh": "较大风险", "meaning_en": "high risk"},
-    "yellow": {"zh": "黄", "en": "Yellow", "meaning_zh": "一般风险", "meaning_en": "moderate"},
-    "blue": {"zh": "蓝", "en": "Blue", "meaning_zh": "低风险", "meaning_en": "low risk"},
-}
 NO_COLOUR = "#bdbdbd"
 FILL_OPACITY = 0.72
 BACKGROUND = "#f4f2ec"
@@ -59,6 +52,49 @@ BACKGROUND = "#f4f2ec"
 
 HEAT_DAYS = 90
 """Default period of the incident heat layer: the 90 days up to the as-of date."""
+
+
+RISK_MAP_TEXT: dict[str, str] = {
+    "title": N_("Four-colour safety map"),
+    "subtitle": N_("%(level)s · as of %(date)s · %(n)s areas"),
+    "tiles": N_("vector tiles"),
+    "legend": N_("Risk level"),
+    "level": N_("Level"),
+    "as_of": N_("As of"),
+    "layers": N_("Layers"),
+    "hazards": N_("Hazards"),
+    "incidents": N_("Incidents"),
+    "heat": N_("Incident heat"),
+    "types": N_("Incident types"),
+    "from": N_("From"),
+    "to": N_("To"),
+    "apply": N_("Apply"),
+    "heat_count": N_("%(n)s incidents"),
+    "score": N_("Risk score %(score)s"),
+    "previous": N_("Previous"),
+    "reason_hazard": N_("Hazard %(name)s (%(colour)s, %(method)s %(score)s)"),
+    "reason_hotspot": N_("Hot spot (Gi* z %(z)s)"),
+    "reason_child": N_("Worst child area %(name)s (%(colour)s)"),
+    "close": N_("Close"),
+    "why": N_("Why this colour"),
+    "children": N_("Child areas (%(n)s)"),
+    "show_children": N_("Show the child areas on the map"),
+    "open_hazards": N_("Open hazards (%(n)s)"),
+    "recent_incidents": N_("Recent incidents (%(n)s)"),
+    "trend": N_("Trend"),
+    "name": N_("Name"),
+    "colour": N_("Colour"),
+    "score_short": N_("Score"),
+    "category": N_("Category"),
+    "assessment": N_("Assessment"),
+    "type": N_("Type"),
+    "count": N_("Count"),
+    "none": N_("None"),
+    "loading": N_("Loading %(code)s…"),
+    "cannot_load": N_("Cannot load: %(error)s"),
+}
+"""Every word risk.js writes, translated on the server into the page's config (``text``);
+``%(name)s`` placeholders are filled by the script."""
 
 
 class OfflineViolationError(GridsafeError):
@@ -100,8 +136,29 @@ class _RiskMapScript(JSCSSMixin, MacroElement):
         self.config = _script_json(config)
 
 
-def offline_map(settings: Settings) -> tuple[folium.Map, tuple[str, ...]]:
-    """A folium map whose scripts come from the app, with the configured basemap."""
+class _Attribution(MacroElement):
+    """The map's corner names the app and the data source only (not Leaflet's default
+    prefix and flag)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this._parent.get_name() }}.attributionControl.setPrefix({{ this.prefix }});"
+        "{% for source in this.sources %}"
+        "{{ this._parent.get_name() }}.attributionControl.addAttribution({{ source }});"
+        "{% endfor %}"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, prefix: str, sources: list[str]) -> None:
+        super().__init__()
+        self._name = "GridsafeAttribution"
+        self.prefix = _script_json(html.escape(prefix))
+        self.sources = [_script_json(html.escape(s)) for s in sources]
+
+
+def offline_map(settings: Settings, t: Translator) -> tuple[folium.Map, tuple[str, ...]]:
+    """A folium map whose scripts come from the app, with the configured basemap and an
+    attribution naming the app and the data source."""
     base = basemap(settings)
     fmap = folium.Map(
         tiles=None,
@@ -116,8 +173,10 @@ def offline_map(settings: Settings) -> tuple[folium.Map, tuple[str, ...]]:
     fmap.default_css = [("leaflet_css", url("vendor/leaflet/leaflet.css"))]
     for layer in base.layers:
         folium.TileLayer(
-            layer.url, attr=layer.attribution, subdomains=layer.subdomains, max_zoom=19
+            layer.url, attr=t._(layer.attribution), subdomains=layer.subdomains, max_zoom=19
         ).add_to(fmap)
+    district = t._("Data: the district's grid records")
+    _Attribution(t._("Grid safety"), [district]).add_to(fmap)
     return fmap, base.allowed
 
 
@@ -144,34 +203,42 @@ def escape_fields(collection: dict[str, Any], fields: tuple[str, ...]) -> None:
                 props[name] = html.escape(props[name])
 
 
-def risk_underlay(
-    areas: dict[str, Any],
-    *,
-    fields: tuple[str, ...] = ("name", "colour"),
-    aliases: tuple[str, ...] = ("微网格", "颜色"),
-) -> folium.GeoJson:
-    """Micro-grids in their risk colours beneath other layers, with a tooltip of ``fields``.
+UNDERLAY_TOOLTIP = {"name": N_("Micro-grid"), "colour_name": N_("Colour")}
 
-    The tooltip's text values are HTML-escaped in ``areas`` (folium's tooltip sets them as
-    HTML), so a name cannot inject markup.
+
+def risk_underlay(
+    areas: dict[str, Any], t: Translator, *, tooltip: dict[str, str] = UNDERLAY_TOOLTIP
+) -> folium.GeoJson:
+    """Micro-grids in their risk colours beneath other layers, with a tooltip of the
+    ``tooltip`` fields (property: catalogue message).
+
+    Each feature gets ``colour_name``, its colour's name in the page's language. The tooltip's
+    text values are HTML-escaped in ``areas`` (folium's tooltip sets them as HTML), so a name
+    cannot inject markup.
     """
-    escape_fields(areas, fields)
+    for feature in areas["features"]:
+        props = feature["properties"]
+        props["colour_name"] = t.colour(props.get("colour"))
+    escape_fields(areas, tuple(tooltip))
     return folium.GeoJson(
         areas,
-        name="风险 Risk",
+        name=t._("Risk"),
         style_function=lambda f: {
             "fillColor": COLOURS.get(f["properties"].get("colour") or "", NO_COLOUR),
             "fillOpacity": UNDERLAY_OPACITY,
             "color": "#ffffff",
             "weight": 0.6,
         },
-        tooltip=folium.GeoJsonTooltip(fields=list(fields), aliases=list(aliases)),
+        tooltip=folium.GeoJsonTooltip(
+            fields=list(tooltip), aliases=[t._(alias) for alias in tooltip.values()]
+        ),
     )
 
 
 def risk_page(
     engine: Engine,
     settings: Settings,
+    t: Translator,
     *,
     level: Level,
     as_of: date,
@@ -191,7 +258,7 @@ def risk_page(
     counts = level_counts(engine, settings)
     if counts.bounds is None:
         msg = "no areas are loaded yet; import boundaries first (gridsafe import boundaries)"
-        raise NotFoundError(msg)
+        raise NotFoundError(msg, code="no_areas")
     base = basemap(settings)
     n = counts.counts[level]
     mode = "embed" if n <= settings.map_embed_max_features else "tiles"
@@ -212,16 +279,18 @@ def risk_page(
             (west, south), (east, north) = shift_points([(west, south), (east, north)])
         return [[south, west], [north, east]]
 
-    zh, en = LEVEL_NAMES[level]
     config = {
         "level": level.value,
-        "level_name": f"{zh} {en}",
+        "level_name": t.level(level),
+        # Only the levels the caller has areas at (a grid head's scope starts at level 3).
         "levels": [
-            {"value": lv.value, "zh": LEVEL_NAMES[lv][0], "en": LEVEL_NAMES[lv][1], "count": c}
+            {"value": lv.value, "name": t.level(lv), "count": c}
             for lv, c in counts.counts.items()
+            if c or lv == level
         ],
         "area_count": n,
         "as_of": as_of.isoformat(),
+        "as_of_text": t.date(as_of),
         "today": today.isoformat(),
         "period_from": (as_of - timedelta(days=HEAT_DAYS - 1)).isoformat(),
         "mode": mode,
@@ -232,23 +301,31 @@ def risk_page(
         "hazards_url": "/maps/data/hazards",
         "incidents_url": "/maps/data/incidents",
         "colours": COLOURS,
-        "colour_names": COLOUR_NAMES,
+        "colour_names": {c: {"name": t.colour(c), "meaning": t.meaning(c)} for c in COLOURS},
+        "text": {key: t._(message) for key, message in RISK_MAP_TEXT.items()},
         "colour_counts": colour_counts(engine, settings, as_of=as_of)[level],
         "no_colour": NO_COLOUR,
         "fill_opacity": FILL_OPACITY,
         "background": base.background,
         "bounds": frame(counts.bounds),
         "focus_bounds": frame(area_bounds(engine, settings, focus)) if focus else None,
-        "incident_types": incident_types(engine),
+        "incident_types": [
+            {"code": k["code"], "name": k["name_zh"] if t.language == "zh_CN" else k["name_en"]}
+            for k in incident_types(engine)
+        ],
     }
-    fmap, allowed = offline_map(settings)
+    fmap, allowed = offline_map(settings, t)
     root = fmap.get_root()
     if not isinstance(root, Figure):  # a folium Map's root is always its Figure
         msg = f"folium map root is a {type(root).__name__}, not a Figure"
         raise TypeError(msg)
     root.header.add_child(
         # An empty inline icon: no /favicon.ico request, which would 404.
-        Element(f'<title>四色安全图谱 · {zh} · {as_of}</title><link rel="icon" href="data:,">'),
+        Element(
+            "<title>"
+            + html.escape(" · ".join((t._(RISK_MAP_TEXT["title"]), t.level(level), t.date(as_of))))
+            + '</title><link rel="icon" href="data:,">'
+        ),
         name="title",
     )
     root.html.add_child(Element('<div id="gs-detail" class="gs-detail" hidden></div>'))
@@ -295,14 +372,13 @@ def incidents_heat_json(
     return {"count": len(points), "points": [[round(y, 6), round(x, 6)] for x, y in points]}
 
 
-TEMPLATES = Environment(
-    loader=PackageLoader("maps", "templates"), autoescape=select_autoescape(), trim_blocks=True
-)
-"""The Jinja templates of ``maps/templates`` (every page that is not a folium map)."""
-
-
 def dashboard_page(
-    engine: Engine, settings: Settings, *, now: datetime, pages: list[tuple[str, str]]
+    engine: Engine,
+    settings: Settings,
+    t: Translator,
+    *,
+    now: datetime,
+    pages: Sequence[NavLink],
 ) -> str:
     """Render the dashboard of the district's day holding ``now``: areas and colours per level,
     open hazards, incidents this month against the same days last year, and links to the map
@@ -311,7 +387,7 @@ def dashboard_page(
     Parameters
     ----------
     pages
-        ``(title, path)`` of the other pages the app serves, linked from the dashboard.
+        The other pages the caller may open (titles are catalogue messages).
     """
     today = now.astimezone(clock.zone(settings.timezone)).date()
     counts = level_counts(engine, settings)
@@ -324,14 +400,13 @@ def dashboard_page(
         if months.last_year == 0
         else round(100.0 * (months.this_year - months.last_year) / months.last_year)
     )
-    html = TEMPLATES.get_template("dashboard.html").render(
+    html = t.env.get_template("dashboard.html").render(
         today=today,
         region=settings.region,
         levels=[
             {
                 "value": lv.value,
-                "zh": LEVEL_NAMES[lv][0],
-                "en": LEVEL_NAMES[lv][1],
+                "name": t.level(lv),
                 "count": counts.counts[lv],
                 "colours": colours[lv],
                 "scored": sum(colours[lv].values()),
@@ -339,7 +414,6 @@ def dashboard_page(
             for lv in Level
         ],
         colours=COLOURS,
-        colour_names=COLOUR_NAMES,
         hazards_total=len(hazards),
         hazard_colours=hazard_colours,
         months=months,

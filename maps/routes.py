@@ -19,39 +19,39 @@ from geo.settings import Settings
 from geo.simplify import simplify_coverage
 from maps.assets import url
 from maps.basemap import basemap, shift_collection
+from maps.i18n import N_, Translator
 from maps.pages import check_offline, offline_map, risk_underlay, unit_colour
+
+PLAN_TITLE = N_("Patrol plan #%(id)s")
 
 
 def _clock(iso: object) -> str:
     """``HH:MM`` of an ISO timestamp."""
-    return escape(str(iso)[11:16])
+    return str(iso)[11:16]
 
 
-def _legend(plan: dict[str, Any], distances: dict[int, float]) -> str:
-    rows = []
-    for i, unit in enumerate(plan["units"]):
-        rows.append(
-            "<tr>"
-            f'<td><i style="background:{unit_colour(i)}"></i>{escape(str(unit["name"]))}</td>'
-            f"<td>{len(unit['stops'])}</td>"
-            f"<td>{distances.get(i, 0.0) / 1000:.1f} km</td>"
-            f"<td>{_clock(unit['depart'])}–{_clock(unit['return'])}</td>"
-            f"<td>{float(unit['risk_covered']):.1f}</td>"
-            "</tr>"
-        )
-    left = len(plan["left_out"])
-    return (
-        '<div class="gs-legend gs-route-legend">'
-        f"<h4>巡逻路线 Patrol plan #{int(plan['id'])}</h4>"
-        "<table><tr><th>单位 Unit</th><th>停靠 Stops</th><th>距离 Distance</th>"
-        "<th>时间 Time</th>"
-        "<th>风险 Risk</th></tr>" + "".join(rows) + "</table>"
-        f'<div class="gs-count">未安排的候选点 candidates left out: {left}</div>'
-        "</div>"
+def _legend(plan: dict[str, Any], distances: dict[int, float], t: Translator) -> str:
+    return t.env.get_template("route_legend.html").render(
+        plan_id=int(plan["id"]),
+        units=[
+            {
+                "colour": unit_colour(i),
+                "name": unit["name"],
+                "stops": len(unit["stops"]),
+                "km": f"{distances.get(i, 0.0) / 1000:.1f}",
+                "depart": _clock(unit["depart"]),
+                "back": _clock(unit["return"]),
+                "risk": f"{float(unit['risk_covered']):.1f}",
+            }
+            for i, unit in enumerate(plan["units"])
+        ],
+        left_out=len(plan["left_out"]),
     )
 
 
-def routes_page(engine: Engine, settings: Settings, plan_id: int, *, today: date) -> str:
+def routes_page(
+    engine: Engine, settings: Settings, t: Translator, plan_id: int, *, today: date
+) -> str:
     """Render a stored plan over the micro-grid risk map.
 
     Raises
@@ -72,9 +72,9 @@ def routes_page(engine: Engine, settings: Settings, plan_id: int, *, today: date
     if basemap(settings).gcj02:
         areas, routes = shift_collection(areas), shift_collection(routes)
 
-    fmap, allowed = offline_map(settings)
+    fmap, allowed = offline_map(settings, t)
     if areas["features"]:
-        risk_underlay(areas).add_to(fmap)
+        risk_underlay(areas, t).add_to(fmap)
     stations_drawn: set[int] = set()
     for feature in routes["features"]:
         props = feature["properties"]
@@ -92,17 +92,27 @@ def routes_page(engine: Engine, settings: Settings, plan_id: int, *, today: date
             if unit_index in stations_drawn:  # the route ends where it began
                 continue
             stations_drawn.add(unit_index)
-            label, size = "站", 26
+            label, size = t._("Station (one character)"), 26
             station = props.get("station") or {}
-            unit_name = escape(str(props.get("unit", "")))
-            tip = f"{unit_name}: 出发/返回 {escape(str(station.get('name', '')))}"
+            tip = escape(
+                t._(
+                    "%(unit)s: starts and returns at %(station)s",
+                    unit=props.get("unit", ""),
+                    station=station.get("name", ""),
+                )
+            )
         else:
             label, size = str(props.get("seq", "")), 24
             tip = (
                 f"{escape(str(props.get('unit', '')))} #{escape(label)} "
                 f"{escape(str(props.get('label') or props.get('candidate_id', '')))}<br>"
-                f"到达 arrive {_clock(props.get('arrival'))} · "
-                f"离开 leave {_clock(props.get('departure'))}"
+                + escape(
+                    t._(
+                        "arrive %(arrive)s · leave %(leave)s",
+                        arrive=_clock(props.get("arrival")),
+                        leave=_clock(props.get("departure")),
+                    )
+                )
             )
         folium.Marker(
             [lat, lon],
@@ -133,7 +143,7 @@ def routes_page(engine: Engine, settings: Settings, plan_id: int, *, today: date
         raise TypeError(msg)
     root.header.add_child(
         Element(
-            f"<title>巡逻路线 · plan {plan_id}</title>"
+            f"<title>{escape(t._(PLAN_TITLE, id=plan_id))}</title>"
             '<link rel="icon" href="data:,">'
             f'<link rel="stylesheet" href="{url("gridsafe/maps.css")}">'
         ),
@@ -144,5 +154,5 @@ def routes_page(engine: Engine, settings: Settings, plan_id: int, *, today: date
         for f in routes["features"]
         if f["properties"]["feature"] == "path"
     }
-    root.html.add_child(Element(_legend(plan, distances)))
+    root.html.add_child(Element(_legend(plan, distances, t)))
     return check_offline(root.render(), allowed=allowed)

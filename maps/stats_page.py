@@ -16,12 +16,16 @@ from sqlalchemy import Engine
 from geo.settings import Settings
 from geo.stats import case_stats
 from maps.assets import url
-from maps.pages import TEMPLATES, check_offline
+from maps.i18n import N_, Translator
+from maps.pages import check_offline
 
 CURRENT, PREVIOUS = "#1d4f91", "#b7c4d6"
 """Bar colours: this period dark, a year earlier pale (the dashboard's link blue)."""
 
 CHART_W, CHART_H, PAD = 640, 240, 36
+THIS = N_("%(month)s this period: %(n)s")
+LAST_YEAR = N_("%(month)s same period last year: %(n)s")
+"""A bar's tooltip: the month (or incident type), the period and the count."""
 TOP_TYPES = 8
 
 
@@ -52,7 +56,7 @@ def _scale(values: list[int]) -> float:
     return (CHART_H - 2 * PAD) / top if top else 0.0
 
 
-def monthly_chart(by_month: dict[str, dict[str, dict[str, int]]]) -> dict[str, Any]:
+def monthly_chart(by_month: dict[str, dict[str, dict[str, int]]], t: Translator) -> dict[str, Any]:
     """Grouped bars: cases received per month, this period against the same month a year earlier.
 
     The previous period's months are paired with the current ones in order (a period of the
@@ -70,16 +74,18 @@ def monthly_chart(by_month: dict[str, dict[str, dict[str, int]]]) -> dict[str, A
         x = PAD + i * slot + slot * 0.1
         before = previous[i]["received"] if i < len(previous) else 0
         bars.append(
-            Bar(x, base - before * k, w, before * k, PREVIOUS, f"{month} 去年同期 {before}")
+            Bar(
+                x, base - before * k, w, before * k, PREVIOUS, t._(LAST_YEAR, month=month, n=before)
+            )
         )
         now = counts["received"]
-        bars.append(Bar(x + w, base - now * k, w, now * k, CURRENT, f"{month} 本期 {now}"))
-        labels.append(Label(x + w, base + 16, month[5:] + "月"))
+        bars.append(Bar(x + w, base - now * k, w, now * k, CURRENT, t._(THIS, month=month, n=now)))
+        labels.append(Label(x + w, base + 16, t.month(date.fromisoformat(month + "-01"))))
         labels.append(Label(x + w * 1.5, base - now * k - 4, str(now)))
     return {"bars": bars, "labels": labels, "width": CHART_W, "height": CHART_H, "base": base}
 
 
-def incidents_chart(incidents: list[dict[str, Any]]) -> dict[str, Any]:
+def incidents_chart(incidents: list[dict[str, Any]], t: Translator) -> dict[str, Any]:
     """Horizontal bars: the most frequent incident types, this period against a year earlier."""
     rows = incidents[:TOP_TYPES]
     values = [r["count"] for r in rows] + [r["previous"] for r in rows]
@@ -88,13 +94,14 @@ def incidents_chart(incidents: list[dict[str, Any]]) -> dict[str, Any]:
     span = CHART_W - left - 90
     bars, labels = [], []
     for i, r in enumerate(rows):
+        name = r["name_zh"] if t.language == "zh_CN" else r["name_en"]
         y = 10 + i * row_h
         for j, (value, fill, what) in enumerate(
-            ((r["previous"], PREVIOUS, "去年同期"), (r["count"], CURRENT, "本期"))
+            ((r["previous"], PREVIOUS, LAST_YEAR), (r["count"], CURRENT, THIS))
         ):
             w = span * value / top if top else 0.0
-            bars.append(Bar(left, y + j * 10, w, 9, fill, f"{r['name_zh']} {what} {value}"))
-        labels.append(Label(left - 6, y + 15, r["name_zh"], "end"))
+            bars.append(Bar(left, y + j * 10, w, 9, fill, t._(what, month=name, n=value)))
+        labels.append(Label(left - 6, y + 15, name, "end"))
         change = r["change_pct"]
         text = "—" if change is None else f"{change:+.2f}%"
         labels.append(Label(left + span + 8, y + 15, text, "start"))
@@ -102,18 +109,26 @@ def incidents_chart(incidents: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def stats_page(
-    engine: Engine, settings: Settings, *, area: str | None, start: date, end: date
+    engine: Engine,
+    settings: Settings,
+    t: Translator,
+    *,
+    area: str | None,
+    start: date,
+    end: date,
 ) -> str:
     """Render the statistics page of an area and a period (local days, both included)."""
     stats = case_stats(engine, settings, area=area, start=start, end=end)
     grids = {g["key"]: g for g in stats["by_grid"]}
-    html = TEMPLATES.get_template("stats.html").render(
+    html = t.env.get_template("stats.html").render(
         s=stats,
         area=area or "",
         start=start,
         end=end,
-        monthly=monthly_chart(stats["by_month"]),
-        incidents=incidents_chart(stats["incidents"]),
+        previous_start=date.fromisoformat(stats["previous_period"]["from"]),
+        previous_end=date.fromisoformat(stats["previous_period"]["to"]),
+        monthly=monthly_chart(stats["by_month"], t),
+        incidents=incidents_chart(stats["incidents"], t),
         grid_cases=grids,
         current=CURRENT,
         previous=PREVIOUS,

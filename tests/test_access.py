@@ -61,6 +61,7 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "/logout"): ALL,
     ("DELETE", "/api/auth/token"): ALL,
     ("GET", "/api/auth/me"): ALL,
+    ("POST", "/api/auth/language"): ALL,
     ("GET", "/api/areas"): ALL,
     ("GET", "/api/areas/{code}"): ALL,
     ("POST", "/api/admin/boundaries"): frozenset({A}),

@@ -69,6 +69,7 @@ def test_requests_past_the_limit_and_queue_get_503_with_retry_after(
         started = time.monotonic()
         refused = client.get("/healthz")  # limit reached and queue full: refused at once
         assert time.monotonic() - started < 1.5  # well before the queue's 2 s
+        page = client.get("/", headers={"Accept": "text/html"})  # a browser gets a page
         timed_out = queued.result(timeout=5)  # waited admission_wait_s for a slot, then refused
         release.set()
         assert [f.result(timeout=5).status_code for f in held] == [200, 200]
@@ -77,6 +78,10 @@ def test_requests_past_the_limit_and_queue_get_503_with_retry_after(
             assert response.headers["retry-after"] == str(settings.retry_after_s)
             assert response.json()["detail"].startswith("server busy:")
             assert why in response.json()["detail"]
+        assert page.status_code == 503
+        assert page.headers["retry-after"] == str(settings.retry_after_s)
+        assert 'id="gs-shell"' in page.text
+        assert "服务繁忙或暂不可用" in page.text
         # Load gone, slots free again.
         assert client.get("/healthz").status_code == 200
         assert admission.in_flight == 0

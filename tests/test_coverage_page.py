@@ -52,7 +52,7 @@ def test_coverage_page_draws_tracks_and_ranked_gaps(
         ranks = browser.evaluate(
             "[...document.querySelectorAll('.gs-gap-rank')].map(e => +e.textContent)"
         )
-    assert "巡逻覆盖 Patrol coverage" in panel
+    assert "巡逻覆盖" in panel
     assert "7天未巡" in panel
     assert sorted(ranks) == list(range(1, len(ranks) + 1))  # the top gaps, numbered in order
     img = np.asarray(Image.open(png).convert("RGB"), dtype=float)
@@ -171,7 +171,7 @@ def test_covered_area_is_painted_over_the_risk_colours(
         # Switch the covered area off in the layer control, as a person would.
         browser.evaluate(
             "[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
-            ".find(l => l.innerText.includes('covered area')).querySelector('input').click()"
+            ".find(l => l.innerText.includes('已覆盖区域')).querySelector('input').click()"
         )
         off = artifacts / "coverage_cover_off.png"
         browser.send("Runtime.evaluate", expression="void 0")
@@ -179,8 +179,8 @@ def test_covered_area_is_painted_over_the_risk_colours(
         off.write_bytes(base64.b64decode(shot["data"]))
     assert drawn["cover"]
     assert drawn["risk"]
-    assert any("covered area" in name for name in layers)
-    assert any("shift 1" in name for name in layers)
+    assert any("已覆盖区域" in name for name in layers)
+    assert any("班次 1" in name for name in layers)
     with_cover = np.asarray(Image.open(on).convert("RGB"), dtype=float)
     without = np.asarray(Image.open(off).convert("RGB"), dtype=float)
     background = with_cover[with_cover.shape[0] // 2, 5]  # left of the district

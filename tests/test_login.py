@@ -61,7 +61,7 @@ def test_sign_in_through_the_page_then_out(site: tuple[Engine, Settings], artifa
         assert_offline(login_page, base)
         assert browser.evaluate("location.pathname") == "/login"
         text_ = browser.evaluate("document.body.innerText")
-        assert "DEMO MODE" in text_
+        assert "演示模式" in text_
         assert "head" in text_  # the demo accounts are listed
         browser.evaluate(
             "document.querySelector('#username').value = 'head';"
@@ -80,7 +80,8 @@ def test_sign_in_through_the_page_then_out(site: tuple[Engine, Settings], artifa
         assert_offline(page, base)  # nothing refused by the content security policy either
         bar = browser.evaluate("document.querySelector('#gs-user').innerText")
         assert "head" in bar
-        assert "S-0-0" in bar
+        assert "网格长" in bar  # the role in Chinese
+        assert "第1-1格" in bar  # the name of the grid head's area, S-0-0
         labels = browser.evaluate(
             "Array.from(document.querySelectorAll('.gs-label')).map(e => e.innerText)"
         )
@@ -106,7 +107,7 @@ def test_every_page_says_demo_mode(site: tuple[Engine, Settings]) -> None:
             r = client.get(page)
             assert r.status_code == 200, page
             assert 'id="gs-demo-banner"' in r.text, page
-            assert "DEMO MODE" in r.text, page
+            assert "演示模式" in r.text, page
             assert 'id="gs-user"' in r.text, page
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from api.auth import CASE_WORKERS, READERS, page, permit
+from api.auth import CASE_WORKERS, READERS, page, permit, request_translator
 from api.deps import EngineDep, SettingsDep
 from geo import clock
 from geo.access import User
@@ -224,10 +224,14 @@ def _period(settings: Settings, start: date | None, end: date | None) -> tuple[d
     first = start or last.replace(month=1, day=1)
     if first > last:
         msg = f"the period ends ({last}) before it starts ({first})"
-        raise InputError(msg)
+        raise InputError(msg, code="period_reversed", params={"start": first, "end": last})
     if (last - first).days >= MAX_PERIOD_DAYS:
         msg = f"the period {first} to {last} is longer than {MAX_PERIOD_DAYS} days"
-        raise InputError(msg)
+        raise InputError(
+            msg,
+            code="period_too_long",
+            params={"start": first, "end": last, "days": MAX_PERIOD_DAYS},
+        )
     return first, last
 
 
@@ -242,5 +246,6 @@ def stats_html(
 ) -> HTMLResponse:
     """The case statistics page: figures, monthly and year-on-year charts, three zeros."""
     first, last = _period(settings, start, end)
-    html = stats_page(engine, settings, area=area or None, start=first, end=last)
+    t = request_translator(request)
+    html = stats_page(engine, settings, t, area=area or None, start=first, end=last)
     return page(request, html)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from api.auth import PLANNERS, READERS, REPORTERS, page, permit
+from api.auth import PLANNERS, READERS, REPORTERS, page, permit, request_translator
 from api.deps import EngineDep, SettingsDep
 from geo import clock
 from geo.coverage.checkins import import_checkin_records
@@ -167,6 +167,7 @@ def coverage_map(
     html = coverage_page(
         engine,
         settings,
+        request_translator(request),
         period=period_of(period, moment, settings),
         area=area or None,
         units=[unit] if unit else None,

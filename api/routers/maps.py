@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from api.auth import READERS, page, permit
+from api.auth import READERS, nav_for, page, permit, request_translator
 from api.deps import EngineDep, SettingsDep
 from geo import clock
 from geo.levels import Level
@@ -21,29 +21,18 @@ router = APIRouter(tags=["maps"])
 ASSET_MAX_AGE_S = 86_400
 """Assets change only on reinstall; a day of caching, revalidated by ETag after that."""
 
-# Other pages linked from the dashboard when the app serves them (issues 6 and 7 add them).
-OTHER_PAGES = [
-    ("巡逻覆盖 Patrol coverage", "/maps/coverage"),
-    ("案件统计 Case statistics", "/stats"),
-]
-
-
-def _served_pages(request: Request) -> list[tuple[str, str]]:
-    # The OpenAPI document lists every served path, whichever router included it (FastAPI
-    # keeps included routers as nested objects, so app.routes is not a flat list of paths).
-    paths = set(request.app.openapi()["paths"])
-    return [(title, path) for title, path in OTHER_PAGES if path in paths]
+DASHBOARD_OWN = ("/", "/maps/risk")
+"""Pages the dashboard does not list again: itself, and the map it links per level."""
 
 
 @router.get("/", response_class=HTMLResponse, dependencies=[permit(*READERS)])
 def dashboard(request: Request, engine: EngineDep, settings: SettingsDep) -> HTMLResponse:
     """The dashboard: areas and colours per level, open hazards, incidents this month."""
-    return page(
-        request,
-        dashboard_page(
-            engine, settings, now=clock.now(settings.timezone), pages=_served_pages(request)
-        ),
-    )
+    user = request.state.credential.user
+    pages = [link for link in nav_for(request.app, user.role) if link.path not in DASHBOARD_OWN]
+    t = request_translator(request)
+    now = clock.now(settings.timezone)
+    return page(request, dashboard_page(engine, settings, t, now=now, pages=pages))
 
 
 @router.get("/maps/risk", response_class=HTMLResponse, dependencies=[permit(*READERS)])
@@ -63,7 +52,10 @@ def risk_map(
     if level is None:
         scoped = request.state.credential.user.scope is not None
         level = Level.MICRO if scoped else Level.GRID3
-    html = risk_page(engine, settings, level=level, as_of=as_of or today, today=today, focus=focus)
+    t = request_translator(request)
+    html = risk_page(
+        engine, settings, t, level=level, as_of=as_of or today, today=today, focus=focus
+    )
     return page(request, html)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, model_validator
 
-from api.auth import NOT_GRID, PLANNERS, page, permit
+from api.auth import NOT_GRID, PLANNERS, page, permit, request_translator
 from api.deps import EngineDep, SettingsDep
 from geo import clock
 from geo.routing.export import plan_gpx
@@ -131,6 +131,6 @@ def route_map(
     request: Request, plan_id: int, engine: EngineDep, settings: SettingsDep
 ) -> HTMLResponse:
     """A stored plan on the map: each unit's path in its colour, numbered stops, risk beneath."""
-    return page(
-        request, routes_page(engine, settings, plan_id, today=clock.today(settings.timezone))
-    )
+    t = request_translator(request)
+    today = clock.today(settings.timezone)
+    return page(request, routes_page(engine, settings, t, plan_id, today=today))

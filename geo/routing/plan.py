@@ -632,7 +632,7 @@ def get_plan(engine: Engine, settings: Settings, plan_id: int) -> dict[str, Any]
         ).first()
     if row is None:
         msg = f"no route plan with id {plan_id}"
-        raise NotFoundError(msg)
+        raise NotFoundError(msg, code="plan_not_found", params={"id": plan_id})
     plan: dict[str, Any] = {
         "id": int(row.id),
         "created_at": row.created_at.isoformat(),
@@ -671,5 +671,5 @@ def plan_geojson(engine: Engine, settings: Settings, plan_id: int) -> str:
         ).scalar()
     if out is None:
         msg = f"no route plan with id {plan_id}"
-        raise NotFoundError(msg)
+        raise NotFoundError(msg, code="plan_not_found", params={"id": plan_id})
     return str(out)

@@ -24,9 +24,17 @@
     return s ? "?" + s : "";
   }
 
+  // A message of the page's language (cfg.text, translated on the server) with its
+  // %(name)s placeholders filled.
+  function fmt(cfg, key, params) {
+    return cfg.text[key].replace(/%\((\w+)\)s/g, function (_m, name) {
+      return String(params && name in params ? params[name] : "");
+    });
+  }
+
   function typeName(cfg, code) {
     const t = cfg.incident_types.find(function (x) { return x.code === code; });
-    return t ? t.name_zh + " " + t.name_en : code;
+    return t ? t.name : code;
   }
 
   // The top reasons behind a colour (geo/risk: ranked hazards, incidents by type, children).
@@ -34,15 +42,17 @@
     if (!r) { return []; }
     const out = [];
     (r.hazards || []).slice(0, n).forEach(function (h) {
-      out.push("隐患 " + h.name + " (" + cfg.colour_names[h.colour].zh + ", " + h.method + " " + h.score + ")");
+      out.push(fmt(cfg, "reason_hazard", {
+        name: h.name, colour: cfg.colour_names[h.colour].name, method: h.method, score: h.score,
+      }));
     });
     (r.incidents || []).slice(0, n).forEach(function (i) {
       out.push(typeName(cfg, i.type) + " × " + i.count);
     });
-    if (r.hotspot && r.hotspot.significant) { out.push("热点 hot spot (Gi* z " + r.hotspot.z + ")"); }
+    if (r.hotspot && r.hotspot.significant) { out.push(fmt(cfg, "reason_hotspot", { z: r.hotspot.z })); }
     if (!out.length && r.children && r.children.length) {
       const k = r.children[0];
-      out.push("最高下级 worst child " + k.name + " (" + cfg.colour_names[k.colour].zh + ")");
+      out.push(fmt(cfg, "reason_child", { name: k.name, colour: cfg.colour_names[k.colour].name }));
     }
     return out.slice(0, n);
   }
@@ -51,7 +61,7 @@
     const names = cfg.colour_names[colour];
     if (!names) { return "—"; }
     return '<span class="gs-chip" style="background:' + cfg.colours[colour] + '">' +
-      esc(names.zh) + " " + esc(names.en) + "</span>";
+      esc(names.name) + "</span>";
   }
 
   function tooltipHtml(cfg, p) {
@@ -60,12 +70,12 @@
     }).join("");
     const score = p.score === null || p.score === undefined ? "—" : Number(p.score).toFixed(1);
     return '<div class="gs-tip"><b>' + esc(p.name) + "</b> " + esc(p.code) + "<br>" +
-      chip(cfg, p.colour) + " 风险分 score " + esc(score) +
+      chip(cfg, p.colour) + " " + esc(fmt(cfg, "score", { score: score })) +
       (reasons ? "<ul>" + reasons + "</ul>" : "") + "</div>";
   }
 
-  function table(rows, columns) {
-    if (!rows || !rows.length) { return "<p>无 none</p>"; }
+  function table(cfg, rows, columns) {
+    if (!rows || !rows.length) { return "<p>" + esc(cfg.text.none) + "</p>"; }
     return "<table><tr>" + columns.map(function (c) { return "<th>" + esc(c[1]) + "</th>"; })
       .join("") + "</tr>" + rows.map(function (r) {
         return "<tr>" + columns.map(function (c) {
@@ -79,41 +89,42 @@
 
   function detailHtml(cfg, d, children) {
     const r = d.reasons || {};
-    let html = '<button class="gs-close" title="关闭 close">×</button>' +
+    let html = '<button class="gs-close" title="' + esc(cfg.text.close) + '" aria-label="' +
+      esc(cfg.text.close) + '">×</button>' +
       "<h2>" + esc(d.name) + " <small>" + esc(d.code) + "</small></h2>" +
-      "<p>" + chip(cfg, d.colour) + " 风险分 score " + esc(num(d.score)) +
-      (d.previous_colour ? " · 上期 previous " + chip(cfg, d.previous_colour) : "") + "</p>" +
-      "<p>隐患 hazards " + chip(cfg, d.hazard_colour) + " · 事件 incidents " +
+      "<p>" + chip(cfg, d.colour) + " " + esc(fmt(cfg, "score", { score: num(d.score) })) +
+      (d.previous_colour ? " · " + esc(cfg.text.previous) + " " + chip(cfg, d.previous_colour) : "") + "</p>" +
+      "<p>" + esc(cfg.text.hazards) + " " + chip(cfg, d.hazard_colour) + " · " + esc(cfg.text.incidents) + " " +
       chip(cfg, d.incident_colour) + "</p>";
-    html += "<h3>原因 Why this colour</h3><ul>" + topReasons(cfg, r, 5).map(function (x) {
+    html += "<h3>" + esc(cfg.text.why) + "</h3><ul>" + topReasons(cfg, r, 5).map(function (x) {
       return "<li>" + esc(x) + "</li>";
     }).join("") + "</ul>";
     const scored = {};
     (r.children || []).forEach(function (k) { scored[k.code] = k; });
     const kids = children.map(function (c) { return Object.assign({}, c, scored[c.code] || {}); });
-    html += "<h3>下级区域 Children (" + kids.length + ")</h3>" + table(kids, [
+    html += "<h3>" + esc(fmt(cfg, "children", { n: kids.length })) + "</h3>" + table(cfg, kids, [
       [function (c) {
         return '<a href="#" data-code="' + esc(c.code) + '">' + esc(c.name) + "</a>";
-      }, "名称 name"],
-      [function (c) { return c.colour ? chip(cfg, c.colour) : "—"; }, "颜色 colour"],
-      [function (c) { return esc(num(c.score)); }, "分 score"],
+      }, cfg.text.name],
+      [function (c) { return c.colour ? chip(cfg, c.colour) : "—"; }, cfg.text.colour],
+      [function (c) { return esc(num(c.score)); }, cfg.text.score_short],
     ]);
     if (kids.length) {
       html += '<p><a href="/maps/risk?level=' + esc(kids[0].level) + "&as_of=" + esc(cfg.as_of) +
-        "&focus=" + encodeURIComponent(d.code) + '">在地图上查看下级 show the children on the map</a></p>';
+        "&focus=" + encodeURIComponent(d.code) + '">' + esc(cfg.text.show_children) + "</a></p>";
     }
-    html += "<h3>未整改隐患 Open hazards (" + (r.hazards_total || 0) + ")</h3>" + table(r.hazards, [
-      ["name", "名称 name"], ["category", "类别 category"],
-      [function (h) { return chip(cfg, h.colour) + " " + esc(h.method) + " " + esc(h.score); }, "等级 level"],
+    html += "<h3>" + esc(fmt(cfg, "open_hazards", { n: r.hazards_total || 0 })) + "</h3>" + table(cfg, r.hazards, [
+      ["name", cfg.text.name], ["category", cfg.text.category],
+      [function (h) { return chip(cfg, h.colour) + " " + esc(h.method) + " " + esc(h.score); }, cfg.text.assessment],
     ]);
-    html += "<h3>近期事件 Recent incidents (" + (r.incidents_total || 0) + ")</h3>" + table(r.incidents, [
-      [function (i) { return esc(typeName(cfg, i.type)); }, "类型 type"],
-      ["count", "起数 count"],
+    html += "<h3>" + esc(fmt(cfg, "recent_incidents", { n: r.incidents_total || 0 })) + "</h3>" + table(cfg, r.incidents, [
+      [function (i) { return esc(typeName(cfg, i.type)); }, cfg.text.type],
+      ["count", cfg.text.count],
     ]);
-    html += "<h3>趋势 Trend</h3>" + table((d.history || []).slice(-12).reverse(), [
-      [function (h) { return esc(String(h.as_of).slice(0, 10)); }, "截至 as of"],
-      [function (h) { return chip(cfg, h.colour); }, "颜色 colour"],
-      [function (h) { return esc(num(h.score)); }, "分 score"],
+    html += "<h3>" + esc(cfg.text.trend) + "</h3>" + table(cfg, (d.history || []).slice(-12).reverse(), [
+      [function (h) { return esc(String(h.as_of).slice(0, 10)); }, cfg.text.as_of],
+      [function (h) { return chip(cfg, h.colour); }, cfg.text.colour],
+      [function (h) { return esc(num(h.score)); }, cfg.text.score_short],
     ]);
     return html;
   }
@@ -122,12 +133,12 @@
     const legend = L.control({ position: "bottomright" });
     legend.onAdd = function () {
       const div = L.DomUtil.create("div", "gs-legend");
-      let html = "<h4>风险等级 Risk level</h4>";
+      let html = "<h4>" + esc(cfg.text.legend) + "</h4>";
       ["red", "orange", "yellow", "blue"].forEach(function (c) {
         const n = cfg.colour_names[c];
         const count = cfg.colour_counts ? cfg.colour_counts[c] : null;
-        html += '<div><i style="background:' + cfg.colours[c] + '"></i>' + esc(n.zh) + " " +
-          esc(n.en) + " · " + esc(n.meaning_zh) + " " + esc(n.meaning_en) +
+        html += '<div><i style="background:' + cfg.colours[c] + '"></i>' + esc(n.name) + " · " +
+          esc(n.meaning) +
           (count === null || count === undefined ? "" : ' <span class="gs-count">(' + count + ")</span>") +
           "</div>";
       });
@@ -141,11 +152,10 @@
     const title = L.control({ position: "topleft" });
     title.onAdd = function () {
       const div = L.DomUtil.create("div", "gs-title");
-      div.innerHTML = "<h1>四色安全图谱 Four-colour safety map</h1>" +
-        '<div class="gs-sub">' + esc(cfg.level_name) + " · 截至 as of " + esc(cfg.as_of) +
-        " · " + esc(cfg.area_count) + " 个区域 areas" +
-        (cfg.mode === "tiles" ? " · 矢量切片 vector tiles" : "") +
-        ' · <a href="/">总览 dashboard</a></div>';
+      div.innerHTML = "<h1>" + esc(cfg.text.title) + "</h1>" +
+        '<div class="gs-sub">' +
+        esc(fmt(cfg, "subtitle", { level: cfg.level_name, date: cfg.as_of_text, n: cfg.area_count })) +
+        (cfg.mode === "tiles" ? " · " + esc(cfg.text.tiles) : "") + "</div>";
       L.DomEvent.disableClickPropagation(div);
       return div;
     };
@@ -158,24 +168,24 @@
       const div = L.DomUtil.create("div", "gs-panel");
       const levels = cfg.levels.map(function (l) {
         return '<option value="' + esc(l.value) + '"' + (l.value === cfg.level ? " selected" : "") +
-          ">" + esc(l.zh) + " " + esc(l.en) + " (" + l.count + ")</option>";
+          ">" + esc(l.name) + " (" + l.count + ")</option>";
       }).join("");
       const types = cfg.incident_types.map(function (t) {
         return '<label><input type="checkbox" name="type" value="' + esc(t.code) + '" checked> ' +
-          esc(t.name_zh) + " " + esc(t.name_en) + "</label>";
+          esc(t.name) + "</label>";
       }).join("");
       div.innerHTML =
-        '<label>层级 Level <select id="gs-level">' + levels + "</select></label>" +
-        '<label>截至 As of <input type="date" id="gs-asof" value="' + esc(cfg.as_of) +
+        "<label>" + esc(cfg.text.level) + ' <select id="gs-level">' + levels + "</select></label>" +
+        "<label>" + esc(cfg.text.as_of) + ' <input type="date" id="gs-asof" value="' + esc(cfg.as_of) +
         '" max="' + esc(cfg.today) + '"></label>' +
-        "<h3>图层 Layers</h3>" +
-        '<label><input type="checkbox" id="gs-hazards" checked> 隐患 Hazards</label>' +
-        '<label><input type="checkbox" id="gs-heat"> 事件热力 Incident heat</label>' +
-        '<div id="gs-heat-filter" hidden><h3>事件类型 Incident types</h3>' +
+        "<h3>" + esc(cfg.text.layers) + "</h3>" +
+        '<label><input type="checkbox" id="gs-hazards" checked> ' + esc(cfg.text.hazards) + "</label>" +
+        '<label><input type="checkbox" id="gs-heat"> ' + esc(cfg.text.heat) + "</label>" +
+        '<div id="gs-heat-filter" hidden><h3>' + esc(cfg.text.types) + "</h3>" +
         '<div class="gs-types">' + types + "</div>" +
-        '<label>从 From <input type="date" id="gs-from" value="' + esc(cfg.period_from) + '"></label>' +
-        '<label>到 To <input type="date" id="gs-to" value="' + esc(cfg.as_of) + '"></label>' +
-        '<button id="gs-apply">应用 Apply</button> <span id="gs-heat-count"></span></div>';
+        "<label>" + esc(cfg.text.from) + ' <input type="date" id="gs-from" value="' + esc(cfg.period_from) + '"></label>' +
+        "<label>" + esc(cfg.text.to) + ' <input type="date" id="gs-to" value="' + esc(cfg.as_of) + '"></label>' +
+        '<button id="gs-apply">' + esc(cfg.text.apply) + '</button> <span id="gs-heat-count"></span></div>';
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
       div.querySelector("#gs-level").addEventListener("change", handlers.reload);
@@ -198,7 +208,6 @@
   }
 
   window.gridsafeRiskMap = function (map, cfg) {
-    if (map.attributionControl) { map.attributionControl.setPrefix(false); }
     map.createPane("gs-background").style.zIndex = 250;
     map.createPane("gs-areas").style.zIndex = 400;
     map.createPane("gs-points").style.zIndex = 620;
@@ -218,7 +227,7 @@
     const detail = document.getElementById("gs-detail");
     function openDetail(code) {
       detail.hidden = false;
-      detail.innerHTML = "<p>加载中 loading " + esc(code) + "…</p>";
+      detail.innerHTML = "<p>" + esc(fmt(cfg, "loading", { code: code })) + "</p>";
       function get(u) {
         return fetch(u).then(function (r) {
           if (!r.ok) { throw new Error(r.status + " " + r.statusText); }
@@ -230,7 +239,7 @@
         get(cfg.area_url + encodeURIComponent(code)),
       ])
         .then(function (res) { detail.innerHTML = detailHtml(cfg, res[0], res[1].properties.children); })
-        .catch(function (e) { detail.innerHTML = "<p>无法加载 cannot load: " + esc(e.message) + "</p>"; });
+        .catch(function (e) { detail.innerHTML = "<p>" + esc(fmt(cfg, "cannot_load", { error: e.message })) + "</p>"; });
     }
     detail.addEventListener("click", function (e) {
       const t = e.target;
@@ -323,7 +332,7 @@
       }))
         .then(function (r) { return r.json(); })
         .then(function (d) {
-          document.getElementById("gs-heat-count").textContent = d.count + " 起 incidents";
+          document.getElementById("gs-heat-count").textContent = fmt(cfg, "heat_count", { n: d.count });
           heat = L.heatLayer(d.points, { radius: 20, blur: 16, minOpacity: 0.35 }).addTo(map);
         });
     }
