@@ -50,7 +50,10 @@ class Settings(BaseSettings):
     pool_max_overflow: int = Field(
         default=5,
         ge=0,
-        description="Connections a worker may open beyond pool_size under load (closed after).",
+        description=(
+            "Connections a worker may open beyond pool_size under load; like the others they "
+            "are opened when needed and then kept, so a busy worker starts no new sessions."
+        ),
     )
     pool_timeout_s: float = Field(
         default=5.0,
