@@ -405,7 +405,7 @@ class Settings(BaseSettings):
     route_time_limit_s: float = Field(
         default=5.0,
         gt=0,
-        description="Search time of the OR-Tools planner (guided local search) per plan.",
+        description="Search time of the route planner (PyVRP, OR-Tools, or both at once) per plan.",
     )
 
     # The four-colour risk engine (geo/risk/). Sources of each default are in its description.
