@@ -142,9 +142,9 @@ def tile_if_changed(
     The ETag (a quoted hex string) is computed before any tile work, from the layer's query,
     every parameter it binds (the resolved dates included), the caller's area scope (row-level
     security makes a grid head's tile differ from a leader's) and the version of the layer's
-    source tables (``tiles_version.sql``). It is read in its own transaction before the tile's,
-    so a change committed in between gives a newer tile under the older ETag, which the next
-    conditional request replaces; never the other way round.
+    source tables (``tiles_version.sql``). It is read before the tile (in a transaction of its
+    own for a scoped caller), so a change committed in between gives a newer tile under the
+    older ETag, which the next conditional request replaces; never the other way round.
 
     Parameters
     ----------
@@ -164,13 +164,16 @@ def tile_if_changed(
     params |= _params(layer, flt or TileFilter(), settings)
     query = sql(f"tiles_{layer}")
     scope = current_scope()
+    sources = {"entities": list(TILE_SOURCES[layer])}
     with engine.connect() as conn:
-        # The audit log is not readable within an area scope; its count says nothing of any area.
-        with unscoped():
-            version = conn.execute(
-                sql("tiles_version"), {"entities": list(TILE_SOURCES[layer])}
-            ).scalar_one()
-            conn.rollback()
+        if scope is None:
+            version = conn.execute(sql("tiles_version"), sources).scalar_one()
+        else:
+            # The audit log is not readable within an area scope (its count says nothing of
+            # any area): read it in a transaction of its own, outside the scope.
+            with unscoped():
+                version = conn.execute(sql("tiles_version"), sources).scalar_one()
+                conn.rollback()
         key = json.dumps([query.text, params, scope, version], default=str, sort_keys=True)
         current = f'"{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"'
         if etag == current:
