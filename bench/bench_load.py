@@ -194,6 +194,11 @@ def serve(settings: Settings, workers: int, port: int) -> subprocess.Popen[bytes
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    return healthy(server, port)
+
+
+def healthy(server: subprocess.Popen[bytes], port: int) -> subprocess.Popen[bytes]:
+    """Return ``server`` once its /healthz on ``port`` answers 200; stop it after 120 s."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -203,7 +208,7 @@ def serve(settings: Settings, workers: int, port: int) -> subprocess.Popen[bytes
         except OSError:
             time.sleep(0.5)
     server.terminate()
-    msg = "the server did not answer /healthz within 120 s"
+    msg = f"the server on port {port} did not answer /healthz within 120 s"
     raise RuntimeError(msg)
 
 

@@ -31,25 +31,13 @@ from api.cli import load_demo
 from geo.database import make_engine
 from geo.routing.exact import solve_exact
 from geo.routing.greedy import solve_greedy
-from geo.routing.model import Instance, collected, timed_routes
+from geo.routing.model import collected, timed_routes
 from geo.routing.network import UnitKind
 from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, prepare, run_solver
 from geo.settings import Settings
 
 SEED = 4547
 PLANNERS = {"OR-Tools": "ortools", "PyVRP": "pyvrp", "best of both": "best"}
-
-
-def planner(solver: str, inst: Instance, limit: float) -> list[list[int]]:
-    """The app's planner ``solver`` with ``limit`` seconds, as a plan request runs it."""
-    request = PlanRequest(
-        units=[],
-        shift_start=datetime(2026, 11, 24, 7, 0),
-        shift_end=datetime(2026, 11, 24, 10, 0),
-        solver=solver,
-        time_limit_s=limit,
-    )
-    return run_solver(inst, request, Settings())
 
 
 def measure(fn: Callable[[], list[list[int]]]) -> tuple[list[list[int]], float, float, float]:
@@ -106,7 +94,7 @@ def small_instances(
         best = collected(inst, exact)
         cells = []
         for name, solver in PLANNERS.items():
-            routes, t, _, _ = measure(partial(planner, solver, inst, 1.0))
+            routes, t, _, _ = measure(partial(run_solver, inst, solver, 1.0))
             timed_routes(inst, routes)
             got = collected(inst, routes)
             shares[name].append(got / best if best else 1.0)
@@ -160,7 +148,7 @@ def dispatcher_case(
     rows = [("greedy nearest neighbour", greedy, t_g, m_g, r_g)]
     for limit in (1.0, 5.0, 15.0):
         for name, solver in PLANNERS.items():
-            routes, t, m, r = measure(partial(planner, solver, inst, limit))
+            routes, t, m, r = measure(partial(run_solver, inst, solver, limit))
             rows.append((f"{name} {limit:g} s", routes, t, m, r))
     base_risk = collected(inst, greedy)
     total = sum(s.prize for s in inst.stops)

@@ -37,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +45,16 @@ from sqlalchemy import Engine, create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_load import WRK, _free_port, prepare, request_headers, run_wrk, serve, tile_paths
+from bench.bench_load import (
+    WRK,
+    _free_port,
+    healthy,
+    prepare,
+    request_headers,
+    run_wrk,
+    serve,
+    tile_paths,
+)
 from geo.database import sql
 from geo.settings import Settings
 
@@ -138,17 +146,7 @@ def serve_tipg(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
-                if r.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.5)
-    server.terminate()
-    msg = "tipg did not answer /healthz within 120 s"
-    raise RuntimeError(msg)
+    return healthy(server, port)
 
 
 def floor(settings: Settings, duration: float) -> list[tuple[float, float]]:

@@ -3,31 +3,21 @@ on hand-made instances with known best routes."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import numpy as np
 import pytest
 
 from geo.routing.exact import solve_exact
 from geo.routing.greedy import solve_greedy
 from geo.routing.model import Instance, Stop, Unit, collected, timed_routes
-from geo.routing.plan import PlanRequest, run_solver
-from geo.settings import Settings
+from geo.routing.plan import run_solver
 
 LIMIT = 0.3  # seconds of search: plenty for these sizes
 PLANNERS = ["ortools", "pyvrp", "best"]
 
 
 def solve_with(solver: str, inst: Instance) -> list[list[int]]:
-    """``inst`` solved by the app's ``solver``, as a plan request runs it."""
-    request = PlanRequest(
-        units=[],
-        shift_start=datetime(2026, 1, 5, 9, 0),
-        shift_end=datetime(2026, 1, 5, 10, 0),
-        solver=solver,
-        time_limit_s=LIMIT,
-    )
-    return run_solver(inst, request, Settings())
+    """``inst`` solved by the app's ``solver`` in ``LIMIT`` seconds."""
+    return run_solver(inst, solver, LIMIT)
 
 
 def grid_travel(coords: list[tuple[int, int]], step: int) -> np.ndarray:

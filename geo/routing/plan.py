@@ -429,26 +429,25 @@ def prepare(conn: Connection, settings: Settings, request: PlanRequest) -> Prepa
     )
 
 
-def run_solver(instance: Instance, request: PlanRequest, settings: Settings) -> list[list[int]]:
-    """Each unit's stop order by the request's solver.
+def run_solver(instance: Instance, solver: str, time_limit_s: float) -> list[list[int]]:
+    """Each unit's stop order by ``solver`` (one of :data:`SOLVERS`).
 
     ``best`` runs PyVRP and OR-Tools side by side under the same time limit and keeps the
     better plan (more risk, then less travel); ``pyvrp`` and ``ortools`` run one of them;
     ``greedy`` is the nearest-neighbour baseline and ``exact`` the optimum of a small case.
     """
-    if request.solver == "exact":
+    if solver == "exact":
         return solve_exact(instance)
-    if request.solver == "greedy":
+    if solver == "greedy":
         return solve_greedy(instance)
-    limit = request.time_limit_s or settings.route_time_limit_s
-    if request.solver == "pyvrp":
-        return solve_pyvrp(instance, time_limit_s=limit)
-    if request.solver == "ortools":
-        return solve(instance, time_limit_s=limit)
+    if solver == "pyvrp":
+        return solve_pyvrp(instance, time_limit_s=time_limit_s)
+    if solver == "ortools":
+        return solve(instance, time_limit_s=time_limit_s)
     with ThreadPoolExecutor(max_workers=2) as pool:
         answers = [
-            pool.submit(solve_pyvrp, instance, time_limit_s=limit),
-            pool.submit(solve, instance, time_limit_s=limit),
+            pool.submit(solve_pyvrp, instance, time_limit_s=time_limit_s),
+            pool.submit(solve, instance, time_limit_s=time_limit_s),
         ]
         return better(instance, [a.result() for a in answers])
 
@@ -481,7 +480,8 @@ def plan_routes(engine: Engine, settings: Settings, request: PlanRequest) -> dic
         built = prepare(conn, settings, request)
         shift_start, shift_end = built.shift_start, built.shift_end
         began = time.perf_counter()
-        routes = run_solver(built.instance, request, settings)
+        limit = request.time_limit_s or settings.route_time_limit_s
+        routes = run_solver(built.instance, request.solver, limit)
         seconds = time.perf_counter() - began
         timed = timed_routes(built.instance, routes)
         visited = {s for order in routes for s in order}
