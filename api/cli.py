@@ -283,6 +283,10 @@ def types_add(
     out.print(f"type {code} {'added' if new else 'updated'}", highlight=False)
 
 
+WORKER_START_S = 60
+"""Seconds a new server worker has to come up before uvicorn's supervisor gives up on it."""
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -291,7 +295,18 @@ def serve(
 ) -> None:
     """Serve the API and the web maps."""
     _check_accounts(get_settings())
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers)
+    # With --workers, uvicorn's supervisor pings each new worker and kills it when no answer
+    # comes within timeout_worker_healthcheck (5 s by default); a worker answers only once the
+    # spawned interpreter has imported this CLI (geopandas, OR-Tools, PyVRP, ...), which took
+    # longer than that on a busy 2-core machine, so the workers were killed and respawned for
+    # ever and the server never answered.
+    uvicorn.run(
+        "api.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_START_S,
+    )
 
 
 def _check_accounts(settings: Settings) -> None:

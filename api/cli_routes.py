@@ -72,8 +72,10 @@ def plan_cmd(
     ],
     start: Annotated[datetime, typer.Option(help="shift start, local time")],
     end: Annotated[datetime, typer.Option(help="shift end, local time")],
-    solver: Annotated[str, typer.Option(help=f"one of {', '.join(SOLVERS)}")] = "ortools",
-    time_limit: Annotated[float | None, typer.Option(help="search seconds (ortools)")] = None,
+    solver: Annotated[str, typer.Option(help=f"one of {', '.join(SOLVERS)}")] = SOLVERS[0],
+    time_limit: Annotated[
+        float | None, typer.Option(help="search seconds (pyvrp, best, ortools)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the whole plan as JSON")] = False,
 ) -> None:
     """Plan routes for a shift over the risk map's red/orange micro-grids and the school gates."""

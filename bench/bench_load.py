@@ -109,8 +109,8 @@ def _lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string of ASCII text is a valid Lua string literal
 
 
-def tile_paths(settings: Settings) -> list[str]:
-    """The zoom-15 micro-grid tiles covering the district's bounding box."""
+def tile_paths(settings: Settings, zooms: tuple[int, ...] = (ZOOM,)) -> list[str]:
+    """The micro-grid tiles covering the district's bounding box at each of ``zooms``."""
     engine = create_engine(settings.database_url)
     with engine.connect() as conn:
         box = conn.execute(
@@ -121,20 +121,22 @@ def tile_paths(settings: Settings) -> list[str]:
             )
         ).one()
     engine.dispose()
-    n = 2**ZOOM
 
-    def tile(lon: float, lat: float) -> tuple[int, int]:
+    def tile(lon: float, lat: float, n: int) -> tuple[int, int]:
         x = int((lon + 180) / 360 * n)
         y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
         return x, y
 
-    x0, y1 = tile(box[0], box[1])
-    x1, y0 = tile(box[2], box[3])
-    return [
-        f"/tiles/areas/{ZOOM}/{x}/{y}.mvt?level=micro"
-        for x in range(x0, x1 + 1)
-        for y in range(y0, y1 + 1)
-    ]
+    paths = []
+    for zoom in zooms:
+        x0, y1 = tile(box[0], box[1], 2**zoom)
+        x1, y0 = tile(box[2], box[3], 2**zoom)
+        paths += [
+            f"/tiles/areas/{zoom}/{x}/{y}.mvt?level=micro"
+            for x in range(x0, x1 + 1)
+            for y in range(y0, y1 + 1)
+        ]
+    return paths
 
 
 def endpoints(settings: Settings) -> dict[str, list[str]]:
@@ -192,6 +194,11 @@ def serve(settings: Settings, workers: int, port: int) -> subprocess.Popen[bytes
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    return healthy(server, port)
+
+
+def healthy(server: subprocess.Popen[bytes], port: int) -> subprocess.Popen[bytes]:
+    """Return ``server`` once its /healthz on ``port`` answers 200; stop it after 120 s."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -201,7 +208,7 @@ def serve(settings: Settings, workers: int, port: int) -> subprocess.Popen[bytes
         except OSError:
             time.sleep(0.5)
     server.terminate()
-    msg = "the server did not answer /healthz within 120 s"
+    msg = f"the server on port {port} did not answer /healthz within 120 s"
     raise RuntimeError(msg)
 
 

@@ -1,11 +1,11 @@
 """Benchmark of the patrol planner on the demo district's road network (pgRouting travel times).
 
 1. Quality against the optimum: small instances (10 stops, 2 foot units, 75 min) drawn from the
-   demo district, solved by OR-Tools and by the exact subset DP.
+   demo district, solved by each planner (OR-Tools, PyVRP, both) and by the exact subset DP.
 2. The dispatcher's case: 3 units (foot, bicycle, vehicle), 60 red/orange micro-grid candidates
    (scores drawn with a fixed seed: the demo has no risk computation of its own here) and the
    school gates, a 3-hour morning (07:00-10:00, the school gates' drop-off windows inside);
-   OR-Tools against greedy nearest neighbour.
+   each planner at 1, 5 and 15 s against greedy nearest neighbour.
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/bench_routing.py`` (creates and drops the database
 gridsafe_bench_routing; PYTHONPATH because the editable install's finder hides ``geo`` from
@@ -33,11 +33,11 @@ from geo.routing.exact import solve_exact
 from geo.routing.greedy import solve_greedy
 from geo.routing.model import collected, timed_routes
 from geo.routing.network import UnitKind
-from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, prepare
-from geo.routing.solver import solve
+from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, prepare, run_solver
 from geo.settings import Settings
 
 SEED = 4547
+PLANNERS = {"OR-Tools": "ortools", "PyVRP": "pyvrp", "best of both": "best"}
 
 
 def measure(fn: Callable[[], list[list[int]]]) -> tuple[list[list[int]], float, float, float]:
@@ -67,11 +67,14 @@ def small_instances(
     conn: Connection, settings: Settings, rng: np.random.Generator, codes: list[str],
     stations: list[str],
 ) -> None:  # fmt: skip
-    """OR-Tools against the exact optimum on 10-stop, 2-unit instances."""
-    print("## Small instances: OR-Tools against the exact optimum")
-    print("| instance | optimum | OR-Tools | share | exact s | OR-Tools s |")
-    print("|---|---|---|---|---|---|")
-    shares = []
+    """Each planner (1 s) against the exact optimum on 10-stop, 2-unit instances."""
+    print("## Small instances: each planner (1 s) against the exact optimum")
+    names = list(PLANNERS)
+    print(
+        "| instance | optimum | exact s | " + " | ".join(f"{n} | share | s" for n in names) + " |"
+    )
+    print("|---|---|---|" + "---|---|---|" * len(names))
+    shares: dict[str, list[float]] = {n: [] for n in names}
     for k in range(10):
         picked = list(rng.choice(codes, size=10, replace=False))
         inst = prepare(
@@ -84,22 +87,33 @@ def small_instances(
                 candidates=candidates(picked, rng),
                 risk_areas=False,
                 school_gates=False,
+                gaps=False,
             ),
         ).instance
         exact, t_exact, _, _ = measure(partial(solve_exact, inst))
-        ortools, t_or, _, _ = measure(partial(solve, inst, time_limit_s=1.0))
-        timed_routes(inst, ortools)
-        best, got = collected(inst, exact), collected(inst, ortools)
-        shares.append(got / best if best else 1.0)
-        print(f"| {k} | {best:.1f} | {got:.1f} | {shares[-1]:.3f} | {t_exact:.2f} | {t_or:.2f} |")
-    print(f"\nmean share of the optimum: {np.mean(shares):.4f}, min {min(shares):.4f}\n")
+        best = collected(inst, exact)
+        cells = []
+        for name, solver in PLANNERS.items():
+            routes, t, _, _ = measure(partial(run_solver, inst, solver, 1.0))
+            timed_routes(inst, routes)
+            got = collected(inst, routes)
+            shares[name].append(got / best if best else 1.0)
+            cells.append(f"{got:.1f} | {shares[name][-1]:.3f} | {t:.2f}")
+        print(f"| {k} | {best:.1f} | {t_exact:.2f} | " + " | ".join(cells) + " |")
+    print()
+    for name in names:
+        print(
+            f"{name}: mean share of the optimum {np.mean(shares[name]):.4f}, "
+            f"worst {min(shares[name]):.4f}"
+        )
+    print()
 
 
 def dispatcher_case(
     conn: Connection, settings: Settings, rng: np.random.Generator, codes: list[str],
     stations: list[str],
 ) -> None:  # fmt: skip
-    """3 units, 60 red/orange candidates and the school gates: OR-Tools against greedy."""
+    """3 units, 60 red/orange candidates and the school gates: each planner against greedy."""
     picked = list(rng.choice(codes, size=60, replace=False))
     request = PlanRequest(
         units=[
@@ -112,6 +126,7 @@ def dispatcher_case(
         candidates=candidates(picked, rng),
         risk_areas=False,
         school_gates=True,
+        gaps=False,
     )
     began = time.perf_counter()
     prep = prepare(conn, settings, request)
@@ -127,22 +142,24 @@ def dispatcher_case(
         f"matrix and snapping in pgRouting: {t_prep:.2f} s\n"
     )
     print("| solver | time s | peak heap MiB | peak RSS MiB | stops | risk covered | "
-          "share of all | red/orange share | ratio to greedy |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+          "share of all | red/orange share | ratio to greedy | travel min |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
     greedy, t_g, m_g, r_g = measure(partial(solve_greedy, inst))
     rows = [("greedy nearest neighbour", greedy, t_g, m_g, r_g)]
     for limit in (1.0, 5.0, 15.0):
-        routes, t, m, r = measure(partial(solve, inst, time_limit_s=limit))
-        rows.append((f"OR-Tools GLS {limit:g} s", routes, t, m, r))
+        for name, solver in PLANNERS.items():
+            routes, t, m, r = measure(partial(run_solver, inst, solver, limit))
+            rows.append((f"{name} {limit:g} s", routes, t, m, r))
     base_risk = collected(inst, greedy)
     total = sum(s.prize for s in inst.stops)
     for name, routes, t, m, r in rows:
-        timed_routes(inst, routes)  # windows and shift respected, no stop twice
+        timed = timed_routes(inst, routes)  # windows and shift respected, no stop twice
+        travel = sum(route.travel for route in timed) / 60
         got = collected(inst, routes)
         ro = sum(inst.stops[s].prize for route in routes for s in route if s in red_orange)
         print(
             f"| {name} | {t:.2f} | {m:.1f} | {r:.0f} | {sum(map(len, routes))} | {got:.1f} | "
-            f"{got / total:.3f} | {ro / ro_total:.3f} | {got / base_risk:.3f} |"
+            f"{got / total:.3f} | {ro / ro_total:.3f} | {got / base_risk:.3f} | {travel:.0f} |"
         )
 
 

@@ -116,14 +116,20 @@ def make_engine(settings: Settings) -> Engine:
     :func:`acting_as` in the current context: as the scoped role within their area when they
     have one, and named in the audit log.
 
+    The pool holds at most ``pool_size + pool_max_overflow`` connections, opened as requests
+    need them and all kept open afterwards: SQLAlchemy closes an overflow connection as soon as
+    it comes back, so under load every request past ``pool_size`` paid for a new PostgreSQL
+    session (a fork and authentication, several milliseconds) and the server saw dozens of new
+    sessions a second.
+
     ``pool_pre_ping`` tests each connection as it leaves the pool, so a database restart costs
     the connections it killed, not the requests that would have used them: a dead connection is
     replaced, and when one is found dead SQLAlchemy invalidates every older one too.
     """
     engine = create_engine(
         settings.database_url,
-        pool_size=settings.pool_size,
-        max_overflow=settings.pool_max_overflow,
+        pool_size=settings.pool_size + settings.pool_max_overflow,
+        max_overflow=0,
         pool_timeout=settings.pool_timeout_s,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5},

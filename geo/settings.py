@@ -57,7 +57,10 @@ class Settings(BaseSettings):
     pool_max_overflow: int = Field(
         default=5,
         ge=0,
-        description="Connections a worker may open beyond pool_size under load (closed after).",
+        description=(
+            "Connections a worker may open beyond pool_size under load; like the others they "
+            "are opened when needed and then kept, so a busy worker starts no new sessions."
+        ),
     )
     pool_timeout_s: float = Field(
         default=5.0,
@@ -409,7 +412,7 @@ class Settings(BaseSettings):
     route_time_limit_s: float = Field(
         default=5.0,
         gt=0,
-        description="Search time of the OR-Tools planner (guided local search) per plan.",
+        description="Search time of the route planner (PyVRP, OR-Tools, or both at once) per plan.",
     )
 
     # The four-colour risk engine (geo/risk/). Sources of each default are in its description.

@@ -6,6 +6,11 @@ filtered with ``geom && ST_Transform(envelope, srid)`` so the GiST index on the 
 is used. The layer name of a request is checked against :data:`TILE_LAYERS` before any SQL is
 chosen.
 
+A tile's ETag is known before the tile is built (:func:`tile_if_changed`): it hashes the query,
+its parameters, the caller's area scope and the version of the layer's source tables (one count
+over the audit log's index), so a conditional request that still holds the current tile costs
+that count and no tile work.
+
 Polygons stay gap-free in tiles: ``ST_AsMVTGeom`` snaps every vertex to the tile's 4096 grid, a
 deterministic function of the vertex, so an edge two neighbours share is snapped identically in
 both and no sliver opens between them at any zoom.
@@ -13,6 +18,8 @@ both and no sliver opens between them at any zoom.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -21,13 +28,22 @@ from sqlalchemy import Engine
 
 from geo import clock
 from geo.assessment import Method, bands
-from geo.database import sql
+from geo.database import current_scope, sql, unscoped
 from geo.errors import InputError, NotFoundError
 from geo.levels import Level
 from geo.settings import Settings
 
 TILE_LAYERS = ("areas", "incidents", "hazards", "roads", "buildings")
 """The layers ``GET /tiles/{layer}/{z}/{x}/{y}.mvt`` serves."""
+
+TILE_SOURCES: dict[str, tuple[str, ...]] = {
+    "areas": ("areas", "risk_runs"),  # risk_scores are written only with their risk_runs row
+    "incidents": ("incidents",),  # a boundary change re-assigns area_code by UPDATE
+    "hazards": ("hazards",),
+    "roads": ("roads",),
+    "buildings": ("buildings",),
+}
+"""The audited tables each layer's tiles are drawn from (their changes change its ETags)."""
 
 MAX_ZOOM = 22
 """Deeper than any basemap; a micro-grid is still several pixels wide at zoom 14."""
@@ -115,6 +131,62 @@ def _params(layer: str, flt: TileFilter, settings: Settings) -> dict[str, Any]:
     return {}
 
 
+def tile_if_changed(
+    engine: Engine,
+    settings: Settings,
+    *,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    flt: TileFilter | None = None,
+    etag: str | None = None,
+) -> tuple[str, bytes | None]:
+    """Return a tile's ETag and the tile, or None for the tile when ``etag`` is still current.
+
+    The ETag (a quoted hex string) is computed before any tile work, from the layer's query,
+    every parameter it binds (the resolved dates included), the caller's area scope (row-level
+    security makes a grid head's tile differ from a leader's) and the version of the layer's
+    source tables (``tiles_version.sql``). It is read before the tile (in a transaction of its
+    own for a scoped caller), so a change committed in between gives a newer tile under the
+    older ETag, which the next conditional request replaces; never the other way round.
+
+    Parameters
+    ----------
+    etag
+        The client's ``If-None-Match`` value, if any.
+    """
+    check_tile(layer, z, x, y)
+    params = {
+        "z": z,
+        "x": x,
+        "y": y,
+        "srid": settings.srid,
+        "region": settings.region,
+        # Under a GCJ-02 basemap the tiles are drawn shifted, as embedded overlays are.
+        "gcj02": settings.overlays_in_gcj02,
+    }
+    params |= _params(layer, flt or TileFilter(), settings)
+    query = sql(f"tiles_{layer}")
+    scope = current_scope()
+    sources = {"entities": list(TILE_SOURCES[layer])}
+    with engine.connect() as conn:
+        if scope is None:
+            version = conn.execute(sql("tiles_version"), sources).scalar_one()
+        else:
+            # The audit log is not readable within an area scope (its count says nothing of
+            # any area): read it in a transaction of its own, outside the scope.
+            with unscoped():
+                version = conn.execute(sql("tiles_version"), sources).scalar_one()
+                conn.rollback()
+        key = json.dumps([query.text, params, scope, version], default=str, sort_keys=True)
+        current = f'"{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"'
+        if etag == current:
+            return current, None
+        out = conn.execute(query, params).scalar()
+    return current, bytes(out) if out is not None else b""
+
+
 def tile(
     engine: Engine,
     settings: Settings,
@@ -136,17 +208,5 @@ def tile(
     flt
         Narrowing of the layer (see :class:`TileFilter`).
     """
-    check_tile(layer, z, x, y)
-    params = {
-        "z": z,
-        "x": x,
-        "y": y,
-        "srid": settings.srid,
-        "region": settings.region,
-        # Under a GCJ-02 basemap the tiles are drawn shifted, as embedded overlays are.
-        "gcj02": settings.overlays_in_gcj02,
-    }
-    params |= _params(layer, flt or TileFilter(), settings)
-    with engine.connect() as conn:
-        out = conn.execute(sql(f"tiles_{layer}"), params).scalar()
-    return bytes(out) if out is not None else b""
+    # With no ETag to compare, the tile is always built (None never comes back).
+    return tile_if_changed(engine, settings, layer=layer, z=z, x=x, y=y, flt=flt)[1] or b""

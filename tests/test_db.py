@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, QueuePool, text
 
 from geo.database import SchemaError, check_database, init_db, make_engine
 from geo.errors import DatabaseUnavailableError
@@ -63,3 +63,23 @@ def test_unreachable_database_is_a_clear_error() -> None:
     engine = make_engine(settings)
     with pytest.raises(DatabaseUnavailableError, match="database unavailable"):
         check_database(engine)
+
+
+def test_the_pool_keeps_the_connections_it_opened_under_load(db_settings: Settings) -> None:
+    # SQLAlchemy closes an overflow connection when it comes back; under load each request past
+    # pool_size then started a new PostgreSQL session. Every connection opened is kept.
+    settings = db_settings.model_copy(update={"pool_size": 1, "pool_max_overflow": 2})
+    engine = make_engine(settings)
+    try:
+        busy = [engine.connect() for _ in range(3)]
+        sessions = {c.execute(text("SELECT pg_backend_pid()")).scalar() for c in busy}
+        for conn in busy:
+            conn.close()
+        assert isinstance(engine.pool, QueuePool)
+        assert engine.pool.checkedin() == 3
+        again = [engine.connect() for _ in range(3)]
+        assert {c.execute(text("SELECT pg_backend_pid()")).scalar() for c in again} == sessions
+        for conn in again:
+            conn.close()
+    finally:
+        engine.dispose()

@@ -125,7 +125,7 @@ def check_times(plan: dict[str, Any]) -> None:
         assert unit["return"] <= plan["shift"]["end"]
 
 
-@pytest.mark.parametrize("solver", ["ortools", "exact"])
+@pytest.mark.parametrize("solver", ["pyvrp", "best", "ortools", "exact"])
 def test_plan_takes_the_two_riskiest_stops_in_half_an_hour(
     grid: Engine, db_settings: Settings, solver: str
 ) -> None:

@@ -16,13 +16,14 @@ import pytest
 import shapely
 from pyproj import Transformer
 from shapely.geometry import shape
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from geo.crs import gcj02_from_wgs84
+from geo.database import acting_as
 from geo.errors import InputError, NotFoundError
 from geo.levels import Level
 from geo.settings import Settings
-from geo.tiles import TileFilter, check_tile, tile
+from geo.tiles import TileFilter, check_tile, tile, tile_if_changed
 from tests.clients import api_client
 
 X0, Y0, SIDE = 468_000.0, 3_846_800.0, 400.0
@@ -283,6 +284,70 @@ def test_tile_endpoint_caches_and_maps_errors(district: Engine, db_settings: Set
         empty = client.get("/tiles/areas/14/0/0.mvt")
         assert empty.status_code == 200
         assert empty.content == b""
+
+
+def test_a_tiles_etag_is_known_before_the_tile_is_built(
+    district: Engine, db_settings: Settings
+) -> None:
+    x, y = tile_of(X0 + SIDE / 2, Y0 + SIDE / 2, Z)
+    flt = TileFilter(level=Level.GRID2, as_of=date(2025, 7, 1))
+
+    def areas(etag: str | None = None) -> tuple[str, bytes | None]:
+        return tile_if_changed(
+            district, db_settings, layer="areas", z=Z, x=x, y=y, flt=flt, etag=etag
+        )
+
+    def incidents(etag: str | None = None) -> tuple[str, bytes | None]:
+        return tile_if_changed(district, db_settings, layer="incidents", z=Z, x=x, y=y, etag=etag)
+
+    etag, body = areas()
+    assert body is not None
+    assert len(_decode(body, "areas")) == 2
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(district, "before_cursor_execute", seen)
+    try:
+        assert areas(etag) == (etag, None)
+    finally:
+        event.remove(district, "before_cursor_execute", seen)
+    assert statements
+    assert not any("ST_AsMVT" in s for s in statements)  # no tile was built for the 304
+    assert areas('"other"')[1] == body
+
+    # The same address in a grid head's scope is another tile, with another ETag.
+    with acting_as("head", scope="G1"):
+        assert areas()[0] != etag
+
+    # A new incident changes the incident tiles' ETag, not the area tiles'.
+    before, _ = incidents()
+    with district.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO incidents (region, source, source_id, type, occurred_at, "
+                "reported_at, geom) VALUES (:r, 'test', 'i4', 'fire', '2025-06-20 10:00+08', "
+                "'2025-06-20 10:00+08', ST_SetSRID(ST_MakePoint(:x, :y), 4547))"
+            ),
+            {"r": db_settings.region, "x": X0 + 60, "y": Y0 + 60},
+        )
+    after, body = incidents(before)
+    assert after != before
+    assert body is not None
+    assert len(_decode(body, "incidents")) == 4
+    assert areas(etag) == (etag, None)
+
+    # A new risk run changes the area tiles' ETag.
+    with district.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO risk_runs (region, as_of, params) "
+                "VALUES (:r, '2025-06-30 23:59:59+08', '{}')"
+            ),
+            {"r": db_settings.region},
+        )
+    assert areas(etag)[0] != etag
 
 
 def test_sql_gcj02_offset_matches_the_python_transform(db: Engine) -> None:

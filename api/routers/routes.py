@@ -65,7 +65,7 @@ class RouteRequest(BaseModel):
     risk_areas: bool = Field(default=True, description="the latest red/orange micro-grids")
     school_gates: bool = Field(default=True, description="school gates in their windows")
     gaps: bool = Field(default=True, description="the coverage gap list's micro-grids")
-    solver: Literal["ortools", "greedy", "exact"] = "ortools"
+    solver: Literal["pyvrp", "best", "ortools", "greedy", "exact"] = "pyvrp"
     time_limit_s: float | None = Field(default=None, gt=0, le=120)
 
     @model_validator(mode="after")

@@ -13,7 +13,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row
+from sqlalchemy import Connection, Engine, Row, text
 
 from geo import clock
 from geo.database import sql, unscoped
@@ -24,7 +24,13 @@ from geo.settings import Settings
 
 
 def store_run(engine: Engine, result: RiskResult) -> int:
-    """Keep one computation and all its areas' scores in one transaction; return the run id."""
+    """Keep one computation and all its areas' scores in one transaction; return the run id.
+
+    Then ``ANALYZE risk_scores``, after the commit (ANALYZE's lock inside the transaction would
+    hold back a concurrent store until this one commits): the maps and tiles join each area to
+    its score in the run shown, and with no statistics for the new run's rows PostgreSQL
+    scanned every score of the region per area (25 ms for one zoom-15 tile instead of 3.7 ms).
+    """
     with engine.begin() as conn:
         run_id = int(
             conn.execute(
@@ -60,6 +66,8 @@ def store_run(engine: Engine, result: RiskResult) -> int:
                 for a in result.areas
             ],
         )
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE risk_scores"))
     return run_id
 
 

@@ -154,3 +154,13 @@ def timed_routes(instance: Instance, routes: Sequence[Sequence[int]]) -> list[Ti
 def collected(instance: Instance, routes: Sequence[Sequence[int]]) -> float:
     """The total prize of the stops on ``routes``."""
     return float(sum(instance.stops[s].prize for order in routes for s in order))
+
+
+def better(instance: Instance, answers: Sequence[list[list[int]]]) -> list[list[int]]:
+    """The best of several answers: more risk collected, then less travel (then the first)."""
+
+    def rank(routes: list[list[int]]) -> tuple[float, int]:
+        travel = sum(r.travel for r in timed_routes(instance, routes))
+        return collected(instance, routes), -travel
+
+    return max(answers, key=rank)

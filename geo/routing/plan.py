@@ -15,6 +15,7 @@ import math
 import re
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as clock_time
@@ -32,14 +33,17 @@ from geo.database import sql
 from geo.errors import InputError, NotFoundError
 from geo.routing.exact import solve_exact
 from geo.routing.greedy import solve_greedy
+from geo.routing.ils import solve_pyvrp
 from geo.routing.matrix import snap, store_legs, travel_matrix
-from geo.routing.model import Instance, Stop, TimedRoute, Unit, schedule, timed_routes
+from geo.routing.model import Instance, Stop, TimedRoute, Unit, better, schedule, timed_routes
 from geo.routing.network import UnitKind
 from geo.routing.solver import solve
 from geo.settings import Settings
 
 CANDIDATE_KINDS = ("hotspot", "red", "orange", "gap", "school_gate", "point")
-SOLVERS = ("ortools", "greedy", "exact")
+SOLVERS = ("pyvrp", "best", "ortools", "greedy", "exact")
+"""The planners a request may name; the first is the default (bench/RESULTS.md: PyVRP reaches
+the exact optimum of every small case and covers the most risk in the dispatcher's case)."""
 MAX_SHIFT = timedelta(hours=24)
 WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -93,7 +97,7 @@ class PlanRequest:
     risk_areas: bool = True
     school_gates: bool = True
     gaps: bool = True
-    solver: str = "ortools"
+    solver: str = SOLVERS[0]
     time_limit_s: float | None = None
 
 
@@ -426,13 +430,27 @@ def prepare(conn: Connection, settings: Settings, request: PlanRequest) -> Prepa
     )
 
 
-def run_solver(instance: Instance, request: PlanRequest, settings: Settings) -> list[list[int]]:
-    """Each unit's stop order by the request's solver (OR-Tools, greedy or exact)."""
-    if request.solver == "exact":
+def run_solver(instance: Instance, solver: str, time_limit_s: float) -> list[list[int]]:
+    """Each unit's stop order by ``solver`` (one of :data:`SOLVERS`).
+
+    ``best`` runs PyVRP and OR-Tools side by side under the same time limit and keeps the
+    better plan (more risk, then less travel); ``pyvrp`` and ``ortools`` run one of them;
+    ``greedy`` is the nearest-neighbour baseline and ``exact`` the optimum of a small case.
+    """
+    if solver == "exact":
         return solve_exact(instance)
-    if request.solver == "greedy":
+    if solver == "greedy":
         return solve_greedy(instance)
-    return solve(instance, time_limit_s=request.time_limit_s or settings.route_time_limit_s)
+    if solver == "pyvrp":
+        return solve_pyvrp(instance, time_limit_s=time_limit_s)
+    if solver == "ortools":
+        return solve(instance, time_limit_s=time_limit_s)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = [
+            pool.submit(solve_pyvrp, instance, time_limit_s=time_limit_s),
+            pool.submit(solve, instance, time_limit_s=time_limit_s),
+        ]
+        return better(instance, [a.result() for a in answers])
 
 
 def _why_not(built: Prepared, stop: int, settings: Settings) -> str:
@@ -463,7 +481,8 @@ def plan_routes(engine: Engine, settings: Settings, request: PlanRequest) -> dic
         built = prepare(conn, settings, request)
         shift_start, shift_end = built.shift_start, built.shift_end
         began = time.perf_counter()
-        routes = run_solver(built.instance, request, settings)
+        limit = request.time_limit_s or settings.route_time_limit_s
+        routes = run_solver(built.instance, request.solver, limit)
         seconds = time.perf_counter() - began
         timed = timed_routes(built.instance, routes)
         visited = {s for order in routes for s in order}

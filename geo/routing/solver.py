@@ -16,7 +16,7 @@ from collections.abc import Callable
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from geo.routing.greedy import solve_greedy
-from geo.routing.model import Instance, collected, timed_routes
+from geo.routing.model import Instance, better
 
 # Prizes are compared at this relative resolution (1e-6 of the largest prize).
 PRIZE_STEPS = 1_000_000
@@ -50,12 +50,7 @@ def solve(instance: Instance, *, time_limit_s: float) -> list[list[int]]:
         _search(instance, time_limit_s=time_limit_s / 2, start=None),
         _search(instance, time_limit_s=time_limit_s / 2, start=solve_greedy(instance)),
     ]
-
-    def rank(routes: list[list[int]]) -> tuple[float, int]:
-        travel = sum(r.travel for r in timed_routes(instance, routes))
-        return collected(instance, routes), -travel
-
-    return max(answers, key=rank)
+    return better(instance, answers)
 
 
 def _search(

@@ -1,0 +1,6 @@
+-- The version of what a tile layer is drawn from: the number of statements that ever changed its
+-- source tables. The audit log is append-only (its triggers refuse UPDATE, DELETE and TRUNCATE)
+-- and every statement that changes an audited table adds one row, in the same transaction, so
+-- the count grows with each committed change whichever order transactions commit in (a maximum
+-- id or time would miss a transaction that began first and committed last).
+SELECT count(*) FROM audit_log WHERE entity = ANY(CAST(:entities AS text[]))
