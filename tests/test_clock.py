@@ -27,6 +27,7 @@ from geo.levels import Level
 from geo.risk import run_risk
 from geo.settings import Settings
 from geo.tiles import TileFilter, tile
+from maps.i18n import translator
 from tests.clients import api_client
 from tests.frozen import Instant
 from tests.test_maps import X0, Y0, build_district
@@ -163,8 +164,9 @@ def today_data(
 
 
 def _month_figures(html: str) -> tuple[str, int, int]:
+    """The dashboard's incidents this month: (first day – last day, count, count a year earlier)."""
     got = re.search(
-        r'id="incidents">.*?<div class="big">(\d+)</div>\s*<p>(\S+) – (\S+)；.*?<b>(\d+)</b>',
+        r'id="incidents">.*?<div class="big">(\d+)</div>\s*<p>(\S+) – (\S+) ·.*?<b>(\d+)</b>',
         html,
         re.DOTALL,
     )
@@ -187,10 +189,12 @@ def test_page_and_api_defaults_are_the_districts_today(
         overdue = client.get("/api/cases", params={"overdue": "true"}).json()
         on_time = client.get("/api/cases", params={"overdue": "false"}).json()
     # The dashboard: the district's date, the run of 20 minutes ago, this month against last year.
-    assert f"· {today.isoformat()}</div>" in dashboard
+    assert f'<time id="gs-today" datetime="{today.isoformat()}">' in dashboard
     assert "尚未计算风险" not in dashboard
     late_this_month = (frozen.local - timedelta(hours=25)).month == today.month
-    assert _month_figures(dashboard) == (f"{today.replace(day=1)}/{today}", 1 + late_this_month, 1)
+    zh = translator("zh_CN")
+    first_day = zh.date(today.replace(day=1))
+    assert _month_figures(dashboard) == (f"{first_day}/{zh.date(today)}", 1 + late_this_month, 1)
     # The risk page and its tiles: as of the district's today, so today's run is drawn.
     assert f"as_of={today.isoformat()}" in risk_page
     x, y = tile_of(X0 + 200, Y0 + 200, 14)
