@@ -162,17 +162,52 @@ def check_columns(
         raise InputError(msg)
 
 
-def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` when the whole file is valid UTF-8 (BOM or not), else ``gb18030``."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
         with path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 decoder.decode(block)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _first_bad_line(path: Path, encoding: str) -> tuple[int, bytes]:
+    # A newline byte is never part of a UTF-8 or GB18030 character, so lines split the bytes
+    # where the text splits.
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError as exc:
+                return number, exc.object[exc.start : exc.start + 4]
+    return 0, b""
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig`` when the whole file is valid UTF-8 (BOM or not), else ``gb18030`` (GBK).
+
+    Raises
+    ------
+    InputError
+        The file is neither, naming the line and bytes where UTF-8 fails; a file that begins with
+        a UTF-8 byte-order mark is UTF-8 or nothing.
+    """
+    if _decodes(path, "utf-8"):
+        return "utf-8-sig"
+    with path.open("rb") as fh:
+        marked = fh.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    if not marked and _decodes(path, "gb18030"):
         return "gb18030"
-    return "utf-8-sig"
+    line, bad = _first_bad_line(path, "utf-8-sig" if marked else "utf-8")
+    kind = "UTF-8 (it begins with a UTF-8 byte-order mark)" if marked else "UTF-8 nor GBK"
+    msg = (
+        f"{path.name}: line {line} is not valid text: bytes {bad.hex(' ')} are not {kind}; "
+        "save the file again as UTF-8"
+    )
+    raise InputError(msg)
 
 
 class _Collector:
@@ -221,17 +256,30 @@ class _Collector:
         return batch
 
 
+def _csv_rows(path: Path, reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The rows of ``reader``; a field over the csv module's limit is an error naming its row."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        row = getattr(reader, "line_num", 0)
+        msg = (
+            f"{path.name}: row {row} cannot be read as CSV ({exc}): a field longer than "
+            f"{csv.field_size_limit()} characters, or a quote that is never closed"
+        )
+        raise InputError(msg) from exc
+
+
 def _iter_csv(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBatch]:
     encoding = detect_encoding(path)
     with path.open(encoding=encoding, newline="") as fh:
         reader = csv.reader(fh)
-        headers: list[object] = list(next(reader, []))
+        headers: list[object] = list(next(_csv_rows(path, reader), []))
         known, extra = match_headers(headers)
         check_columns(path, headers, known, required)
         width = len(headers)
         collect = _Collector(known, extra, size, text=True)
         start = reader.line_num + 1
-        for values in reader:
+        for values in _csv_rows(path, reader):
             row = start
             start = reader.line_num + 1
             if len(values) == width and "".join(values).strip():  # the common case, first

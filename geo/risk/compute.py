@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Engine
 
+from geo import clock
 from geo.assessment import Colour, worst
 from geo.database import sql
 from geo.errors import InputError, NotFoundError
@@ -80,10 +81,6 @@ class RiskResult:
         return [a for a in self.areas if a.level is level]
 
 
-AS_OF_YEARS = (1900, 2200)
-"""The years an as-of date may fall in: beyond them the end of a day overflows a timestamp."""
-
-
 def as_of_instant(value: date | datetime | None, timezone: str) -> datetime:
     """The instant a computation is as of: a date means the end of that day in ``timezone``.
 
@@ -92,9 +89,8 @@ def as_of_instant(value: date | datetime | None, timezone: str) -> datetime:
     tz = ZoneInfo(timezone)
     if value is None:
         return datetime.now(tz)
-    if not AS_OF_YEARS[0] <= value.year <= AS_OF_YEARS[1]:
-        msg = f"as of {value.isoformat()} is outside the years {AS_OF_YEARS[0]}-{AS_OF_YEARS[1]}"
-        raise InputError(msg)
+    if not clock.supported(value):
+        raise InputError(f"as of {clock.outside_message(value)}")
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=tz)
     return datetime.combine(value, time.max, tzinfo=tz)
