@@ -7,18 +7,20 @@ import codecs
 import json
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
 from api.params import EARLIEST, LATEST
+from geo.access import Role
 from geo.errors import InputError
 from geo.locate import lock_cells
 from geo.records import import_records
 from geo.settings import Settings
 from tests.clients import api_client, gridsafe
-from tests.test_maps import X0, Y0, build_district
+from tests.test_maps import AS_OF, X0, Y0, build_district
 
 # Every route with a date or instant parameter, asked for a day no layer below can hold; the
 # parameter the answer must name is the last item.
@@ -208,3 +210,26 @@ def test_a_post_waiting_on_the_cell_lookup_gets_its_503_after_the_wait(
         assert retry_after == str(settings.retry_after_s)
         assert 0.5 <= waited < 3
         assert client.post(f"/api/{kind}", json=record).status_code == 200
+
+
+def _run_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM risk_runs")).scalar_one())
+
+
+def test_a_read_never_stores_a_run_for_a_past_date(db: Engine, db_settings: Settings) -> None:
+    build_district(db, db_settings)  # the current map: computed as of AS_OF, one red area
+    runs = _run_count(db)
+    later = (AS_OF + timedelta(days=10)).isoformat()
+    with api_client(db_settings, Role.LEADER) as leader:
+        current = leader.get("/api/risk", params={"level": "micro", "as_of": later}).json()
+    with api_client(db_settings, Role.GRID_MEMBER, scope="S-0-0") as member:
+        for day in ("2001-01-01", "2000-12-31", "1999-06-01"):
+            refused = member.get("/api/risk", params={"as_of": day})
+            assert refused.status_code == 404, refused.text
+            assert "gridsafe risk compute --as-of" in refused.json()["detail"]
+    assert _run_count(db) == runs
+    with api_client(db_settings, Role.LEADER) as leader:
+        again = leader.get("/api/risk", params={"level": "micro", "as_of": later}).json()
+    assert again["run"] == current["run"]
+    assert "red" in {f["properties"]["colour"] for f in again["features"]}

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from api.auth import READERS, page, permit
 from api.deps import EngineDep, SettingsDep
 from api.params import Day
+from geo import clock
 from geo.levels import Level
 from maps.assets import asset_file
 from maps.pages import dashboard_page, hazards_json, incidents_heat_json, risk_page
@@ -57,7 +58,7 @@ def risk_map(
     focus: Annotated[str | None, Query(description="zoom to this area's code")] = None,
 ) -> HTMLResponse:
     """The four-colour risk map (四色安全图谱) of one level."""
-    today = date.today()
+    today = clock.today(settings.timezone)
     if level is None:
         scoped = request.state.credential.user.scope is not None
         level = Level.MICRO if scoped else Level.GRID3
