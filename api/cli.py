@@ -290,7 +290,8 @@ def serve(
 ) -> None:
     """Serve the API and the web maps."""
     _check_accounts(get_settings())
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers)
+    # The app reads X-Forwarded-For itself, and only from GRIDSAFE_TRUSTED_PROXIES (api.auth).
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, proxy_headers=False)
 
 
 def _check_accounts(settings: Settings) -> None:

@@ -11,8 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from api.app import create_app
 from api.params import EARLIEST, LATEST
 from geo.access import Role
 from geo.errors import InputError
@@ -233,3 +235,31 @@ def test_a_read_never_stores_a_run_for_a_past_date(db: Engine, db_settings: Sett
         again = leader.get("/api/risk", params={"level": "micro", "as_of": later}).json()
     assert again["run"] == current["run"]
     assert "red" in {f["properties"]["colour"] for f in again["features"]}
+
+
+def _failed_logins(client: TestClient, n: int, *, rotate: bool) -> list[int]:
+    statuses = []
+    for i in range(n):
+        headers = {"X-Forwarded-For": f"198.51.100.{i}"} if rotate else {}
+        body = {"username": f"nobody-{i}", "password": "wrong-password-123"}
+        statuses.append(client.post("/api/auth/token", json=body, headers=headers).status_code)
+    return statuses
+
+
+def test_forwarded_for_counts_only_from_a_trusted_proxy(db: Engine, db_settings: Settings) -> None:
+    # Every request comes from one client; rotating X-Forwarded-For must not escape its limit.
+    limit = 4 * db_settings.login_max_failures
+    with TestClient(create_app(db_settings)) as client:
+        statuses = _failed_logins(client, limit + 1, rotate=True)
+    assert statuses[-1] == 429, statuses
+    # Behind a proxy named in GRIDSAFE_TRUSTED_PROXIES the header names the client.
+    trusting = db_settings.model_copy(update={"trusted_proxies": ["testclient"]})
+    with TestClient(create_app(trusting)) as client:
+        statuses = _failed_logins(client, limit + 1, rotate=True)
+    assert 429 not in statuses
+
+
+def test_json_answers_are_not_cached(db: Engine, db_settings: Settings) -> None:
+    with api_client(db_settings) as client:
+        for url in ("/api/areas", "/api/auth/me", "/api/incidents?limit=1"):
+            assert client.get(url).headers.get("cache-control") == "no-store", url
