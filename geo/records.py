@@ -878,6 +878,7 @@ def list_records(
             "outside": outside,
             "limit": limit,
             "offset": offset,
+            "count_cap": settings.list_count_cap,
         }
         if kind == "hazards":
             params["status"] = status

@@ -144,6 +144,15 @@ class Settings(BaseSettings):
         ),
     )
 
+    list_count_cap: int = Field(
+        default=10_000,
+        ge=1,
+        description=(
+            "GET /api/incidents and /api/hazards count their matches up to this many: past it "
+            "`total` is this number and `total_exact` false (an exact count of millions of "
+            "rows on every page would take seconds)."
+        ),
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description=(

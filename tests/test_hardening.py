@@ -263,3 +263,31 @@ def test_json_answers_are_not_cached(db: Engine, db_settings: Settings) -> None:
     with api_client(db_settings) as client:
         for url in ("/api/areas", "/api/auth/me", "/api/incidents?limit=1"):
             assert client.get(url).headers.get("cache-control") == "no-store", url
+
+
+def test_a_small_page_of_incidents_counts_no_further_than_the_cap(
+    db: Engine, db_settings: Settings
+) -> None:
+    # 1.8M incidents made GET /api/incidents?limit=5 take seconds: every call counted them all.
+    # Here 60 incidents and a cap of 25: the answer says "at least 25", not 60.
+    settings = db_settings.model_copy(update={"list_count_cap": 25})
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO incidents "
+                "(region, source, source_id, type, occurred_at, reported_at, geom) "
+                "SELECT :region, 'bench', n::text, 'dispute', "
+                "  timestamptz '2025-06-01 00:00+08' + n * interval '1 hour', "
+                "  timestamptz '2025-06-01 00:00+08' + n * interval '1 hour', "
+                "  ST_SetSRID(ST_MakePoint(468050, 3846850), 4547) "
+                "FROM generate_series(1, 60) n"
+            ),
+            {"region": settings.region},
+        )
+    with api_client(settings) as client:
+        page = client.get("/api/incidents", params={"limit": 5}).json()
+        few = client.get("/api/incidents", params={"limit": 5, "from": "2025-06-03T06:00"}).json()
+    assert len(page["features"]) == 5
+    assert page["features"][0]["properties"]["source_id"] == "60"
+    assert (page["total"], page["total_exact"]) == (25, False)
+    assert (few["total"], few["total_exact"]) == (7, True)  # hours 54-60
