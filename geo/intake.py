@@ -34,7 +34,7 @@ from openpyxl import load_workbook
 from pyproj import CRS
 
 from geo.errors import InputError, Problem
-from geo.sources import cell_text, header_lookup, norm_header
+from geo.sources import cell_text, header_lookup, norm_header, unreadable_layer
 
 __all__ = [
     "FIELD_ALIASES",
@@ -329,7 +329,7 @@ def _read_info(path: Path) -> dict[str, Any]:
     try:
         return cast(dict[str, Any], pyogrio.read_info(path))
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(f"{path.name}: cannot be read as a vector layer ({exc})") from exc
+        raise unreadable_layer(path, exc) from exc
     except UnicodeDecodeError as exc:
         # A dBase header keeps 10 bytes of a field name: written in UTF-8, a Chinese name longer
         # than three characters is cut inside a character, and cannot be read back.

@@ -244,6 +244,13 @@ def project_geometries(geoms: np.ndarray, source: SourceCRS, srid: int) -> np.nd
     return shapely.transform(geoms, _apply)
 
 
+def unreadable_layer(path: Path, exc: Exception) -> InputError:
+    """The error for a file GDAL cannot read, naming the file as its sender knows it: GDAL's
+    message names the path it opened, which for an upload is the server's temporary file."""
+    reason = str(exc).replace(_vsi_path(path), path.name).replace(str(path), path.name)
+    return InputError(f"{path.name}: cannot be read as a vector layer ({reason})")
+
+
 def _unreadable_geometries(path: Path, layer: str | None) -> list[Problem]:
     """The features whose geometry GEOS refuses to build (a polygon ring that does not close,
     a first vertex of NaN), each by its number in the file."""
@@ -282,7 +289,7 @@ def read_vector(
             filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
             frame = gpd.read_file(_vsi_path(path), layer=layer, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
-        raise InputError(f"{path.name}: cannot be read as a vector layer ({exc})") from exc
+        raise unreadable_layer(path, exc) from exc
     except shapely.errors.GEOSException as exc:
         raise ImportRejectedError(path.name, _unreadable_geometries(path, layer)) from exc
     source, warnings = resolve_source_crs(frame.crs, crs)

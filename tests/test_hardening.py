@@ -4,9 +4,12 @@ reproduces one finding as the probe made it and checks the answer users expect i
 from __future__ import annotations
 
 import codecs
+import io
 import json
+import tempfile
 import threading
 import time
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -291,3 +294,31 @@ def test_a_small_page_of_incidents_counts_no_further_than_the_cap(
     assert page["features"][0]["properties"]["source_id"] == "60"
     assert (page["total"], page["total_exact"]) == (25, False)
     assert (few["total"], few["total_exact"]) == (7, True)  # hours 54-60
+
+
+def _zipped_garbage_shapefile() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.shp", b"garbage" * 10)
+        archive.writestr("a.dbf", b"x")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [("bad.gpkg", b"garbage" * 100), ("bad.zip", _zipped_garbage_shapefile())],
+)
+@pytest.mark.parametrize("url", ["/api/admin/boundaries", "/api/admin/layers/roads"])
+def test_upload_errors_do_not_show_server_paths(
+    db: Engine, db_settings: Settings, name: str, data: bytes, url: str
+) -> None:
+    with api_client(db_settings) as client:
+        response = client.post(
+            url,
+            files={"file": (name, data, "application/octet-stream")},
+            data={"level": "subdistrict"},
+        )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(f"{name}: cannot be read as a vector layer")
+    assert tempfile.gettempdir() not in response.text
+    assert "gridsafe-upload-" not in response.text
