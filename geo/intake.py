@@ -98,12 +98,15 @@ class RawBatch:
         Columns with no canonical meaning, kept as the records' ``props``.
     problems
         Rows that could not even be split into cells (empty lines, wrong number of fields).
+    warnings
+        Cells read as empty that were not (an Excel formula with no saved value).
     """
 
     rows: np.ndarray
     cells: dict[str, np.ndarray]
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     def __len__(self) -> int:
         """Number of rows with cells (problems not counted)."""
@@ -223,6 +226,7 @@ class _Collector:
         self.rows: list[int] = []
         self.values: list[Sequence[object]] = []
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def add(self, row: int, values: Sequence[object]) -> None:
         self.rows.append(row)
@@ -251,8 +255,9 @@ class _Collector:
             cells={name: column(index) for name, index in self.known.items()},
             extra={name: column(index) for name, index in self.extra.items()},
             problems=self.problems,
+            warnings=self.warnings,
         )
-        self.rows, self.values, self.problems = [], [], []
+        self.rows, self.values, self.problems, self.warnings = [], [], [], []
         return batch
 
 
@@ -300,29 +305,54 @@ def _iter_csv(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBat
 def _iter_xlsx(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBatch]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
+        # The same sheet as written: a formula whose value was never saved (files written by
+        # programs rather than by Excel) reads as empty above, and is named here.
+        written = load_workbook(path, read_only=True)
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"{path.name}: cannot be read as an Excel workbook ({exc})") from exc
     try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
+        rows = zip(
+            book.worksheets[0].iter_rows(values_only=True),
+            written.worksheets[0].iter_rows(values_only=True),
+            strict=True,
+        )
         header_row = 0
         headers: list[object] = []
-        for header_row, values in enumerate(rows, start=1):  # noqa: B007 - used after the loop
+        for header_row, (values, _) in enumerate(rows, start=1):  # noqa: B007 - used after
             if any(cell_text(v) for v in values):
                 headers = list(values)
                 break
         known, extra = match_headers(headers)
         check_columns(path, headers, known, required)
         collect = _Collector(known, extra, size)
-        for row, values in enumerate(rows, start=header_row + 1):
+        for row, (values, formulas) in enumerate(rows, start=header_row + 1):
             if not any(cell_text(v) for v in values):
                 collect.problems.append(Problem(row, None, "empty row"))
             else:
                 collect.add(row, list(values))
+                collect.warnings += _unsaved_formulas(row, headers, values, formulas)
             if collect.full:
                 yield collect.flush()
         yield collect.flush()
     finally:
         book.close()
+        written.close()
+
+
+def _unsaved_formulas(
+    row: int, headers: list[object], values: Sequence[object], formulas: Sequence[object]
+) -> list[Problem]:
+    return [
+        Problem(
+            row,
+            None,
+            f"column {cell_text(headers[i]) if i < len(headers) else i + 1!r} holds a formula "
+            f"with no saved value ({formula}): stored empty; open and save the file in Excel "
+            "to keep its values, or type the text",
+        )
+        for i, (value, formula) in enumerate(zip(values, formulas, strict=False))
+        if value is None and isinstance(formula, str) and formula.startswith("=")
+    ]
 
 
 def _read_info(path: Path) -> dict[str, Any]:

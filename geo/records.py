@@ -457,6 +457,7 @@ def _locate_by_address(
 def _stage_batch(ctx: _Context, batch: RawBatch, source: SourceCRS) -> int:
     """Check a batch, COPY its good rows into the staging table; return how many."""
     ctx.report.rejected += batch.problems
+    ctx.report.warnings += batch.warnings
     n = len(batch)
     if n == 0:
         return 0

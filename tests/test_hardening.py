@@ -13,6 +13,7 @@ import zipfile
 from datetime import timedelta
 from pathlib import Path
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
@@ -322,3 +323,25 @@ def test_upload_errors_do_not_show_server_paths(
     assert response.json()["detail"].startswith(f"{name}: cannot be read as a vector layer")
     assert tempfile.gettempdir() not in response.text
     assert "gridsafe-upload-" not in response.text
+
+
+def test_a_formula_without_a_saved_value_is_a_warning(
+    db: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    # openpyxl (like most generators) saves a formula without its value: read as values, the
+    # cell is empty, and the description was stored empty without a word.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["来源", "编号", "类型", "发生时间", "经度", "纬度", "描述"])
+    sheet.append(["110", "1", "火灾", "2025-03-01 08:30", 113.6843, 34.7723, '=CONCAT("a","b")'])
+    sheet.append(["110", "2", "火灾", "2025-03-01 08:30", 113.6843, 34.7723, "plain"])
+    path = tmp_path / "formula.xlsx"
+    book.save(path)
+    report = import_records(db, db_settings, path, kind="incidents")
+    assert report.inserted == 2
+    warned = [(p.row, p.reason) for p in report.warnings if "formula" in p.reason]
+    assert len(warned) == 1, warned
+    assert warned[0][0] == 2
+    assert '=CONCAT("a","b")' in warned[0][1]
+    assert "描述" in warned[0][1]
