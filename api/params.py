@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Final, TypeVar
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from geo.clock import EARLIEST, LATEST, outside_message, supported
@@ -44,7 +44,20 @@ Day = Annotated[date, AfterValidator(_in_range)]
 """A calendar day (``YYYY-MM-DD``) within the supported range."""
 Moment = Annotated[datetime, AfterValidator(_in_range)]
 """An ISO 8601 date-time within the supported range."""
-DayOrMoment = Annotated[datetime | date, AfterValidator(_in_range)]
+
+
+def _bare_day(value: object) -> object:
+    # A bare day is a day (its end, for an as-of), not midnight: pydantic's lax datetime would
+    # take "2025-06-30" as 00:00.
+    if isinstance(value, str) and len(value.strip()) == len("YYYY-MM-DD"):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
+DayOrMoment = Annotated[datetime | date, BeforeValidator(_bare_day), AfterValidator(_in_range)]
 """A day or an ISO 8601 date-time within the supported range."""
 InstantText = Annotated[str, AfterValidator(_iso_in_range)]
 """An ISO date or date-time kept as text (its route reads it in the district's zone)."""
