@@ -260,7 +260,17 @@ def _safe_next(target: str | None) -> str:
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer's, or behind a trusted proxy the one it forwarded."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = request.app.state.settings.trusted_proxies
+    if peer not in trusted:
+        return peer
+    # Each proxy appends the address it heard from: the nearest one no trusted proxy added is
+    # the client (anything left of it was written by the client itself).
+    forwarded = request.headers.get("x-forwarded-for", "")
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    untrusted = [h for h in hops if h not in trusted]
+    return untrusted[-1] if untrusted else peer
 
 
 # Pages: the login form, login and logout.
@@ -463,9 +473,11 @@ class SecurityHeaders:
                 headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("Referrer-Policy", "same-origin")
                 headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+                # What a caller may see depends on their credentials: no cache keeps it, unless
+                # the route says otherwise (tiles and assets, with their ETags).
+                headers.setdefault("Cache-Control", "no-store")
                 if headers.get("content-type", "").startswith("text/html"):
                     headers.setdefault("Content-Security-Policy", self.csp)
-                    headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

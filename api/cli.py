@@ -299,13 +299,15 @@ def serve(
     # comes within timeout_worker_healthcheck (5 s by default); a worker answers only once the
     # spawned interpreter has imported this CLI (geopandas, OR-Tools, PyVRP, ...), which took
     # longer than that on a busy 2-core machine, so the workers were killed and respawned for
-    # ever and the server never answered.
+    # ever and the server never answered. The app reads X-Forwarded-For itself, and only from
+    # GRIDSAFE_TRUSTED_PROXIES (api.auth), so uvicorn must not.
     uvicorn.run(
         "api.main:app",
         host=host,
         port=port,
         workers=workers,
         timeout_worker_healthcheck=WORKER_START_S,
+        proxy_headers=False,
     )
 
 

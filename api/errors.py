@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api.auth import admitted, route_roles, shell_for, unauthenticated, wants_page
+from api.params import OUT_OF_RANGE
 from geo.cases import CaseConflictError
 from geo.errors import (
     STORAGE_ERRNOS,
@@ -157,6 +158,16 @@ def add_exception_handlers(app: FastAPI) -> None:
                 await admitted(request, roles)
             except GridsafeError as refused:
                 return await handler(request, refused)
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        out_of_range = [e for e in errors if e.get("type") == OUT_OF_RANGE]
+        if out_of_range:
+            # A date no layer below can hold: a bad request naming the parameter and the range.
+            detail = "; ".join(
+                f"{'.'.join(str(part) for part in e['loc'][1:])}: {e['msg']}" for e in out_of_range
+            )
+            if wants_page(request):
+                return await error_response(request, 400)
+            return JSONResponse({"detail": detail}, status_code=400)
         if wants_page(request):
             return await error_response(request, 422)
         return await request_validation_exception_handler(request, exc)  # type: ignore[arg-type]

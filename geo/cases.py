@@ -378,6 +378,20 @@ def _assignee(
     return None, _required_text(department, "department")
 
 
+def _stale(case_id: int, expected_version: int, row: RowMapping) -> StaleCaseError:
+    """The 409 for a caller who read ``expected_version``: the state and version now stored
+    (``row``, from cases_current) and the moves allowed from there."""
+    state = State(row["state"])
+    msg = (
+        f"case {case_id} changed since version {expected_version}: it is now {state} "
+        f"at version {row['version']}; read it again"
+    )
+    allowed = [s.value for s in TRANSITIONS[state]]
+    return StaleCaseError(
+        msg, case_id=case_id, state=state.value, version=row["version"], allowed=allowed
+    )
+
+
 def transition_in(
     conn: Connection,
     settings: Settings,
@@ -413,13 +427,7 @@ def transition_in(
     current = State(row["state"])
     allowed = [s.value for s in TRANSITIONS[current]]
     if row["version"] != expected_version:
-        msg = (
-            f"case {case_id} changed since version {expected_version}: it is now {current} "
-            f"at version {row['version']}; read it again"
-        )
-        raise StaleCaseError(
-            msg, case_id=case_id, state=current.value, version=row["version"], allowed=allowed
-        )
+        raise _stale(case_id, expected_version, row)
     if target not in TRANSITIONS[current]:
         msg = (
             f"case {case_id} is {current}: it cannot go to {target}; allowed: {', '.join(allowed)}"
@@ -464,8 +472,13 @@ def transition_in(
         },
     ).scalar()
     if version is None:  # moved by someone else between our read and our update
-        msg = f"case {case_id} changed since version {expected_version}; read it again"
-        raise StaleCaseError(msg, case_id=case_id)
+        # The update waited for their commit; a new statement sees what they stored.
+        now_stored = (
+            conn.execute(sql("cases_current"), {"region": settings.region, "case_id": case_id})
+            .mappings()
+            .one()
+        )
+        raise _stale(case_id, expected_version, now_stored)
     conn.execute(
         sql("cases_event_insert"),
         {

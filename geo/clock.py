@@ -13,6 +13,24 @@ from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+"""The days gridsafe reads and computes (every date and instant parameter is checked against
+them). Every layer holds them with room to spare: pandas keeps times as nanoseconds (1677-09-21
+to 2262-04-11), Python's dates stop at 9999-12-31, PostgreSQL's at 5874897 AD; the margin leaves
+room for the arithmetic done on a day (a day or a week later, the same period a year earlier, a
+time zone's offset) without ever leaving what pandas holds."""
+
+
+def supported(day: date) -> bool:
+    """Whether ``day`` (or a datetime's day) lies in :data:`EARLIEST` to :data:`LATEST`."""
+    return EARLIEST <= (day.date() if isinstance(day, datetime) else day) <= LATEST
+
+
+def outside_message(value: date) -> str:
+    """What to say about a day that is not :func:`supported`."""
+    return f"{value.isoformat()} is outside the supported range {EARLIEST} to {LATEST}"
+
 
 @lru_cache(maxsize=16)
 def zone(name: str) -> ZoneInfo:

@@ -6,6 +6,7 @@ PostGIS is the store of record. Long SQL lives in ``geo/sql/*.sql`` and is loade
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,7 +21,7 @@ from sqlalchemy import Engine, TextClause, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
-from geo.errors import DatabaseUnavailableError, GridsafeError
+from geo.errors import BusyError, DatabaseUnavailableError, GridsafeError
 from geo.settings import Settings
 
 
@@ -107,6 +108,41 @@ def _on_begin(conn: Connection) -> None:
     )
     if acting.scope is not None:
         conn.exec_driver_sql(f"SET LOCAL ROLE {SCOPED_ROLE}")
+
+
+_ADVISORY_LOCKS = {
+    # (shared, try)
+    (False, False): text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+    (True, False): text("SELECT pg_advisory_xact_lock_shared(hashtext(:key))"),
+    (False, True): text("SELECT pg_try_advisory_xact_lock(hashtext(:key))"),
+    (True, True): text("SELECT pg_try_advisory_xact_lock_shared(hashtext(:key))"),
+}
+
+
+def advisory_lock(
+    conn: Connection,
+    key: str,
+    *,
+    shared: bool = False,
+    deadline: float | None = None,
+    busy: str = "",
+) -> None:
+    """Take the transaction-level advisory lock named ``key`` (held until the transaction ends).
+
+    Without ``deadline`` (a file import, a command) it waits as long as it takes. A request
+    passes the ``time.monotonic()`` instant its patience ends (one deadline for every lock it
+    takes) and gets a :class:`BusyError` saying ``busy`` there: it never waits for a whole
+    file import.
+    """
+    params = {"key": key}
+    if deadline is None:
+        conn.execute(_ADVISORY_LOCKS[shared, False], params)
+        return
+    while not conn.execute(_ADVISORY_LOCKS[shared, True], params).scalar():
+        if time.monotonic() >= deadline:
+            msg = f"{busy}; nothing was written, send it again shortly"
+            raise BusyError(msg)
+        time.sleep(0.05)
 
 
 def make_engine(settings: Settings) -> Engine:

@@ -34,7 +34,7 @@ from openpyxl import load_workbook
 from pyproj import CRS
 
 from geo.errors import InputError, Problem
-from geo.sources import cell_text, header_lookup, norm_header
+from geo.sources import cell_text, header_lookup, norm_header, unreadable_layer
 
 __all__ = [
     "FIELD_ALIASES",
@@ -98,12 +98,15 @@ class RawBatch:
         Columns with no canonical meaning, kept as the records' ``props``.
     problems
         Rows that could not even be split into cells (empty lines, wrong number of fields).
+    warnings
+        Cells read as empty that were not (an Excel formula with no saved value).
     """
 
     rows: np.ndarray
     cells: dict[str, np.ndarray]
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     def __len__(self) -> int:
         """Number of rows with cells (problems not counted)."""
@@ -162,17 +165,52 @@ def check_columns(
         raise InputError(msg)
 
 
-def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` when the whole file is valid UTF-8 (BOM or not), else ``gb18030``."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
         with path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 decoder.decode(block)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _first_bad_line(path: Path, encoding: str) -> tuple[int, bytes]:
+    # A newline byte is never part of a UTF-8 or GB18030 character, so lines split the bytes
+    # where the text splits.
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError as exc:
+                return number, exc.object[exc.start : exc.start + 4]
+    return 0, b""
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig`` when the whole file is valid UTF-8 (BOM or not), else ``gb18030`` (GBK).
+
+    Raises
+    ------
+    InputError
+        The file is neither, naming the line and bytes where UTF-8 fails; a file that begins with
+        a UTF-8 byte-order mark is UTF-8 or nothing.
+    """
+    if _decodes(path, "utf-8"):
+        return "utf-8-sig"
+    with path.open("rb") as fh:
+        marked = fh.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    if not marked and _decodes(path, "gb18030"):
         return "gb18030"
-    return "utf-8-sig"
+    line, bad = _first_bad_line(path, "utf-8-sig" if marked else "utf-8")
+    kind = "UTF-8 (it begins with a UTF-8 byte-order mark)" if marked else "UTF-8 nor GBK"
+    msg = (
+        f"{path.name}: line {line} is not valid text: bytes {bad.hex(' ')} are not {kind}; "
+        "save the file again as UTF-8"
+    )
+    raise InputError(msg)
 
 
 class _Collector:
@@ -188,6 +226,7 @@ class _Collector:
         self.rows: list[int] = []
         self.values: list[Sequence[object]] = []
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def add(self, row: int, values: Sequence[object]) -> None:
         self.rows.append(row)
@@ -216,22 +255,36 @@ class _Collector:
             cells={name: column(index) for name, index in self.known.items()},
             extra={name: column(index) for name, index in self.extra.items()},
             problems=self.problems,
+            warnings=self.warnings,
         )
-        self.rows, self.values, self.problems = [], [], []
+        self.rows, self.values, self.problems, self.warnings = [], [], [], []
         return batch
+
+
+def _csv_rows(path: Path, reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The rows of ``reader``; a field over the csv module's limit is an error naming its row."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        row = getattr(reader, "line_num", 0)
+        msg = (
+            f"{path.name}: row {row} cannot be read as CSV ({exc}): a field longer than "
+            f"{csv.field_size_limit()} characters, or a quote that is never closed"
+        )
+        raise InputError(msg) from exc
 
 
 def _iter_csv(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBatch]:
     encoding = detect_encoding(path)
     with path.open(encoding=encoding, newline="") as fh:
         reader = csv.reader(fh)
-        headers: list[object] = list(next(reader, []))
+        headers: list[object] = list(next(_csv_rows(path, reader), []))
         known, extra = match_headers(headers)
         check_columns(path, headers, known, required)
         width = len(headers)
         collect = _Collector(known, extra, size, text=True)
         start = reader.line_num + 1
-        for values in reader:
+        for values in _csv_rows(path, reader):
             row = start
             start = reader.line_num + 1
             if len(values) == width and "".join(values).strip():  # the common case, first
@@ -252,36 +305,61 @@ def _iter_csv(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBat
 def _iter_xlsx(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBatch]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
+        # The same sheet as written: a formula whose value was never saved (files written by
+        # programs rather than by Excel) reads as empty above, and is named here.
+        written = load_workbook(path, read_only=True)
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"{path.name}: cannot be read as an Excel workbook ({exc})") from exc
     try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
+        rows = zip(
+            book.worksheets[0].iter_rows(values_only=True),
+            written.worksheets[0].iter_rows(values_only=True),
+            strict=True,
+        )
         header_row = 0
         headers: list[object] = []
-        for header_row, values in enumerate(rows, start=1):  # noqa: B007 - used after the loop
+        for header_row, (values, _) in enumerate(rows, start=1):  # noqa: B007 - used after
             if any(cell_text(v) for v in values):
                 headers = list(values)
                 break
         known, extra = match_headers(headers)
         check_columns(path, headers, known, required)
         collect = _Collector(known, extra, size)
-        for row, values in enumerate(rows, start=header_row + 1):
+        for row, (values, formulas) in enumerate(rows, start=header_row + 1):
             if not any(cell_text(v) for v in values):
                 collect.problems.append(Problem(row, None, "empty row"))
             else:
                 collect.add(row, list(values))
+                collect.warnings += _unsaved_formulas(row, headers, values, formulas)
             if collect.full:
                 yield collect.flush()
         yield collect.flush()
     finally:
         book.close()
+        written.close()
+
+
+def _unsaved_formulas(
+    row: int, headers: list[object], values: Sequence[object], formulas: Sequence[object]
+) -> list[Problem]:
+    return [
+        Problem(
+            row,
+            None,
+            f"column {cell_text(headers[i]) if i < len(headers) else i + 1!r} holds a formula "
+            f"with no saved value ({formula}): stored empty; open and save the file in Excel "
+            "to keep its values, or type the text",
+        )
+        for i, (value, formula) in enumerate(zip(values, formulas, strict=False))
+        if value is None and isinstance(formula, str) and formula.startswith("=")
+    ]
 
 
 def _read_info(path: Path) -> dict[str, Any]:
     try:
         return cast(dict[str, Any], pyogrio.read_info(path))
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(f"{path.name}: cannot be read as a vector layer ({exc})") from exc
+        raise unreadable_layer(path, exc) from exc
     except UnicodeDecodeError as exc:
         # A dBase header keeps 10 bytes of a field name: written in UTF-8, a Chinese name longer
         # than three characters is cut inside a character, and cannot be read back.

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
-from geo.database import current_scope, sql
+from geo.database import advisory_lock, current_scope, sql
 from geo.settings import Settings
 
 
@@ -56,11 +56,9 @@ class Relocation:
         )
 
 
-_HOLD_AREAS = text("SELECT pg_advisory_xact_lock_shared(hashtext('areas:' || :region))")
-_CHANGE_AREAS = text("SELECT pg_advisory_xact_lock(hashtext('areas:' || :region))")
-
-
-def lock_areas(conn: Connection, settings: Settings, *, change: bool = False) -> None:
+def lock_areas(
+    conn: Connection, settings: Settings, *, change: bool = False, deadline: float | None = None
+) -> None:
     """Take the region's boundary lock until the transaction ends.
 
     A boundary import takes it to ``change`` the areas: one at a time, validated and written
@@ -69,26 +67,35 @@ def lock_areas(conn: Connection, settings: Settings, *, change: bool = False) ->
     from its start: imports do not wait for each other on it, a boundary change waits for the
     imports under way (whose records its re-assignment then sees), and imports that start
     while it runs wait for it and place their points by the new boundaries. Always the first
-    lock an import takes, so no other lock is ever held while waiting for it.
+    lock an import takes, so no other lock is ever held while waiting for it. A request gives
+    up at its ``deadline`` (:func:`geo.database.advisory_lock`).
     """
-    conn.execute(_CHANGE_AREAS if change else _HOLD_AREAS, {"region": settings.region})
+    advisory_lock(
+        conn,
+        f"areas:{settings.region}",
+        shared=not change,
+        deadline=deadline,
+        busy="a boundary import is changing the areas",
+    )
 
 
-def lock_cells(conn: Connection, settings: Settings) -> None:
+def lock_cells(conn: Connection, settings: Settings, *, deadline: float | None = None) -> None:
     """Take the region's cell-lookup lock until the transaction ends.
 
     The builders of the lookup (:func:`ensure_cells`) and the unscoped record imports, which
     hold it from their start to their commit, take turns on it; so does a boundary import,
     before it writes, so that no import places points by the old boundaries after the new ones
-    and their re-assignment are committed.
+    and their re-assignment are committed. A request gives up at its ``deadline``.
     """
-    conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtext('area_cells:' || :region))"),
-        {"region": settings.region},
+    advisory_lock(
+        conn,
+        f"area_cells:{settings.region}",
+        deadline=deadline,
+        busy="an import is placing records in this region's micro-grids",
     )
 
 
-def ensure_cells(conn: Connection, settings: Settings) -> float:
+def ensure_cells(conn: Connection, settings: Settings, *, deadline: float | None = None) -> float:
     """Make the region's cell lookup valid for ``settings.locate_cell_m``; return the cell side.
 
     The lookup (``area_cells``, migration ``i0009``) is rebuilt when it is missing, was built
@@ -103,7 +110,7 @@ def ensure_cells(conn: Connection, settings: Settings) -> float:
     cell_m = float(settings.locate_cell_m)
     if current_scope() is not None:
         return cell_m
-    lock_cells(conn, settings)
+    lock_cells(conn, settings, deadline=deadline)
     current = conn.execute(
         text("SELECT cell_m FROM area_cell_grids WHERE region = :region"),
         {"region": settings.region},

@@ -49,8 +49,8 @@ from geo.address import AddressGazetteer
 from geo.areas import require_area
 from geo.assessment import Method, bands, parse_method, validate_lec, validate_ls
 from geo.crs import CHINA_BOX, SourceCRS, parse_crs, to_target, to_wgs84
-from geo.database import sql
-from geo.errors import BusyError, InputError, Problem
+from geo.database import advisory_lock, sql
+from geo.errors import InputError, Problem
 from geo.intake import RawBatch, iter_batches, match_headers, prefetch, vector_crs
 from geo.locate import ensure_cells, lock_areas
 from geo.report import ImportReport, record_run
@@ -285,9 +285,9 @@ class _Context:
     building_points: dict[str, tuple[float, float]] = field(default_factory=dict)
     # Whether this import holds the turn to write (taken at its first upsert, kept to commit).
     writing: bool = False
-    # How long to wait for the turn: None (a file import) waits as long as it takes; a request
-    # gives up after this many seconds with a BusyError.
-    write_wait_s: float | None = None
+    # When to stop waiting for a lock: None (a file import) waits as long as it takes; a request
+    # gives up at this time.monotonic() instant with a BusyError (GRIDSAFE_SUBMIT_WAIT_S).
+    deadline: float | None = None
     # Staging table → column → type, read from the catalog once per import (the binary COPY
     # writes each type's own form; the stage SQL files stay the one place the types are named).
     stage_types: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -458,6 +458,7 @@ def _locate_by_address(
 def _stage_batch(ctx: _Context, batch: RawBatch, source: SourceCRS) -> int:
     """Check a batch, COPY its good rows into the staging table; return how many."""
     ctx.report.rejected += batch.problems
+    ctx.report.warnings += batch.warnings
     n = len(batch)
     if n == 0:
         return 0
@@ -544,7 +545,7 @@ def write_lock_key(region: str, kind: str) -> str:
 
 
 def _take_write_turn(ctx: _Context) -> None:
-    """Wait for the turn to write (held until commit), at most ``ctx.write_wait_s`` seconds.
+    """Wait for the turn to write (held until commit), until ``ctx.deadline`` at most.
 
     Two imports of overlapping files at once would both see a new key as new; the upsert's
     ``ON CONFLICT`` would then make the later one wait on the earlier's row and update it, so
@@ -553,20 +554,12 @@ def _take_write_turn(ctx: _Context) -> None:
     their first write to their commit (a transaction-level advisory lock); every statement
     after the wait sees what the other committed.
     """
-    key = {"key": write_lock_key(ctx.region, ctx.kind.name)}
-    if ctx.write_wait_s is None:
-        ctx.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), key)
-        return
-    deadline = time.monotonic() + ctx.write_wait_s
-    try_lock = text("SELECT pg_try_advisory_xact_lock(hashtext(:key))")
-    while not ctx.conn.execute(try_lock, key).scalar():
-        if time.monotonic() >= deadline:
-            msg = (
-                f"another import of {ctx.kind.name} is writing (waited "
-                f"{ctx.write_wait_s:g} s); nothing was written, send the records again shortly"
-            )
-            raise BusyError(msg)
-        time.sleep(0.05)
+    advisory_lock(
+        ctx.conn,
+        write_lock_key(ctx.region, ctx.kind.name),
+        deadline=ctx.deadline,
+        busy=f"another import of {ctx.kind.name} is writing",
+    )
 
 
 def _upsert_staged(ctx: _Context) -> None:
@@ -621,7 +614,7 @@ def _run_import(
         text("SELECT set_config('work_mem', :mem, true)"),
         {"mem": f"{int(settings.import_work_mem_mb)}MB"},
     )
-    ctx.cell_m = ensure_cells(ctx.conn, settings)
+    ctx.cell_m = ensure_cells(ctx.conn, settings, deadline=ctx.deadline)
     ctx.conn.execute(sql("records_stage"))
     ctx.conn.execute(sql(f"{ctx.kind.name}_stage"))
     ctx.stage_types = _column_types(ctx.conn, ("staged_records", f"staged_{ctx.kind.name}"))
@@ -766,11 +759,13 @@ def submit_records(
         groups.setdefault(str(record.get("crs") or "EPSG:4326"), []).append(index)
     parsed = {name: parse_crs(name) for name in groups}
     placed: dict[int, tuple[str | None, list[str]]] = {}
+    # A request does not queue behind a long file import: whatever it waits on, it gets a 503
+    # to retry once GRIDSAFE_SUBMIT_WAIT_S has passed.
+    deadline = time.monotonic() + settings.submit_wait_s
     with engine.begin() as conn:
-        lock_areas(conn, settings)
+        lock_areas(conn, settings, deadline=deadline)
         ctx = _context(conn, settings, kind, "api", ", ".join(s.name for s in parsed.values()))
-        # A request does not queue behind a long file import: it gets a 503 to retry.
-        ctx.write_wait_s = settings.submit_wait_s
+        ctx.deadline = deadline
 
         def collect(batch: RawBatch) -> None:
             placed_rows = conn.execute(sql(f"{ctx.kind.name}_placed"), {"region": ctx.region})
@@ -885,6 +880,7 @@ def list_records(
             "outside": outside,
             "limit": limit,
             "offset": offset,
+            "count_cap": settings.list_count_cap,
         }
         if kind == "hazards":
             params["status"] = status

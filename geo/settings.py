@@ -154,6 +154,25 @@ class Settings(BaseSettings):
         ),
     )
 
+    list_count_cap: int = Field(
+        default=10_000,
+        ge=1,
+        description=(
+            "GET /api/incidents and /api/hazards count their matches up to this many: past it "
+            "`total` is this number and `total_exact` false (an exact count of millions of "
+            "rows on every page would take seconds)."
+        ),
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Addresses of the reverse proxies in front of the app (JSON list). Only a request "
+            "from one of them has its client read from X-Forwarded-For (the nearest address "
+            "no trusted proxy added); from anywhere else the header is ignored, so it cannot "
+            "dodge the per-client login limit."
+        ),
+    )
+
     max_upload_bytes: int = Field(
         default=200 * 1024 * 1024, gt=0, description="Largest file accepted by an upload endpoint."
     )

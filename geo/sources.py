@@ -29,7 +29,7 @@ import shapely
 from pyproj import CRS
 
 from geo.crs import CHINA_BOX, SourceCRS, parse_crs, to_target, to_wgs84
-from geo.errors import CRSError, InputError, Problem
+from geo.errors import CRSError, ImportRejectedError, InputError, Problem
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip"}
 
@@ -244,6 +244,27 @@ def project_geometries(geoms: np.ndarray, source: SourceCRS, srid: int) -> np.nd
     return shapely.transform(geoms, _apply)
 
 
+def unreadable_layer(path: Path, exc: Exception) -> InputError:
+    """The error for a file GDAL cannot read, naming the file as its sender knows it: GDAL's
+    message names the path it opened, which for an upload is the server's temporary file."""
+    reason = str(exc).replace(_vsi_path(path), path.name).replace(str(path), path.name)
+    return InputError(f"{path.name}: cannot be read as a vector layer ({reason})")
+
+
+def _unreadable_geometries(path: Path, layer: str | None) -> list[Problem]:
+    """The features whose geometry GEOS refuses to build (a polygon ring that does not close,
+    a first vertex of NaN), each by its number in the file."""
+    geometries = pyogrio.raw.read(_vsi_path(path), layer=layer, columns=[])[2]
+    problems = []
+    for row, wkb in enumerate(geometries, start=1):
+        try:
+            shapely.from_wkb(wkb)
+        except shapely.errors.GEOSException as exc:
+            reason = f"geometry cannot be built ({exc}): is a ring not closed, or a vertex NaN?"
+            problems.append(Problem(row, None, reason))
+    return problems
+
+
 def read_vector(
     path: Path, *, crs: str | int | None, srid: int, layer: str | None = None
 ) -> VectorLayer:
@@ -268,7 +289,9 @@ def read_vector(
             filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
             frame = gpd.read_file(_vsi_path(path), layer=layer, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
-        raise InputError(f"{path.name}: cannot be read as a vector layer ({exc})") from exc
+        raise unreadable_layer(path, exc) from exc
+    except shapely.errors.GEOSException as exc:
+        raise ImportRejectedError(path.name, _unreadable_geometries(path, layer)) from exc
     source, warnings = resolve_source_crs(frame.crs, crs)
     geoms = frame.geometry.to_numpy()
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))

@@ -191,11 +191,17 @@ def coverage_page(
     coverage, cover = json.loads(coverage_text), json.loads(cover_text)
     gaps = json.loads(gaps_geojson(engine, settings, at=at, area=area))
     as_of = at.astimezone(clock.zone(settings.timezone)).date()
-    areas = json.loads(
-        risk_geojson(
+    try:
+        underlay = risk_geojson(
             engine, region=settings.region, level=Level.MICRO, as_of=as_of, settings=settings
         )
-    )
+    except NotFoundError:
+        # No map computed as early as the period (a read computes only today's): the areas
+        # under the coverage are drawn in today's colours rather than not at all.
+        underlay = risk_geojson(
+            engine, region=settings.region, level=Level.MICRO, as_of=None, settings=settings
+        )
+    areas = json.loads(underlay)
     if area is not None:
         codes = {f["properties"]["code"] for f in coverage["features"]}
         areas["features"] = [f for f in areas["features"] if f["properties"]["code"] in codes]

@@ -362,6 +362,14 @@ def test_concurrent_dispatchers_one_wins_the_other_conflicts(
     assert outcome["a"] == "committed"
     assert isinstance(outcome["b"], StaleCaseError)
     assert outcome["b_waited"] >= 0.2  # it really waited for A's lock, then lost
+    # The 409 of a real race says what the README promises: the state and version now stored
+    # and the moves allowed from there.
+    assert outcome["b"].details == {
+        "case_id": case["id"],
+        "state": "dispatched",
+        "version": 2,
+        "allowed": ["handling"],
+    }
     stored = get_case(grid, db_settings, case["id"])
     assert (stored["state"], stored["squad"], stored["department"]) == (
         "dispatched", "mediation", None,

@@ -20,7 +20,9 @@ from fastapi.testclient import TestClient
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine, text
 
+from geo import clock
 from geo.assessment import Colour, Method, classify
+from geo.errors import NotFoundError
 from geo.levels import Level
 from geo.risk import as_of_instant, compute_risk, evaluate, risk_detail, run_risk
 from geo.risk.evaluate import raw_count_hits
@@ -430,11 +432,16 @@ def test_store_api_previous_colour_and_history(
     assert client.get("/api/risk", params={"level": "nope"}).status_code == 422
 
 
-def test_on_demand_computation_when_none_is_early_enough(db: Engine, settings: Settings) -> None:
+def test_on_demand_computation_only_for_today(db: Engine, settings: Settings) -> None:
     make_district(db)
-    detail = risk_detail(db, region=REGION, code="S", as_of=date(2025, 12, 31), settings=settings)
+    with pytest.raises(NotFoundError, match="gridsafe risk compute --as-of 2025-12-31"):
+        risk_detail(db, region=REGION, code="S", as_of=date(2025, 12, 31), settings=settings)
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM risk_runs")).scalar() == 0
+    today = clock.today(settings.timezone)
+    detail = risk_detail(db, region=REGION, code="S", as_of=today, settings=settings)
     assert detail["colour"] == "blue"
-    assert detail["run"]["as_of"].startswith("2025-12-31T23:59:59.999999")
+    assert detail["run"]["as_of"].startswith(today.isoformat())
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM risk_runs")).scalar() == 1
 

@@ -3,13 +3,13 @@ and the audit log (read-only: nothing in the API can change it)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from api.auth import ADMINS, permit
 from api.deps import EngineDep, SettingsDep
+from api.params import Moment
 from api.uploads import saved_upload
 from geo.access import list_users
 from geo.audit import audit_entries
@@ -83,7 +83,7 @@ def audit(
     engine: EngineDep,
     entity: Annotated[str | None, Query(description="only changes of this table")] = None,
     actor: Annotated[str | None, Query(description="only changes by this actor")] = None,
-    since: Annotated[datetime | None, Query(description="at or after this instant")] = None,
+    since: Annotated[Moment | None, Query(description="at or after this instant")] = None,
     before_id: Annotated[
         int | None, Query(ge=1, le=2**62, description="page: entries older than this id")
     ] = None,

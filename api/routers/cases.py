@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import CASE_WORKERS, READERS, page, permit, request_translator
 from api.deps import EngineDep, SettingsDep
+from api.params import Day, Moment
 from geo import clock
 from geo.access import User
 from geo.cases import (
@@ -41,9 +42,9 @@ AreaQuery = Annotated[
     str | None, Query(description="only cases in this area (any level) or under it")
 ]
 FromQuery = Annotated[
-    date | None, Query(alias="from", description="received on or after this local day")
+    Day | None, Query(alias="from", description="received on or after this local day")
 ]
-ToQuery = Annotated[date | None, Query(alias="to", description="received on or before this day")]
+ToQuery = Annotated[Day | None, Query(alias="to", description="received on or before this day")]
 
 
 class CaseOpen(BaseModel):
@@ -61,7 +62,7 @@ class CaseOpen(BaseModel):
             "default: the incident's source when that names one"
         ),
     )
-    received_at: datetime | None = Field(
+    received_at: Moment | None = Field(
         default=None, description="when received (default: the incident's reported_at)"
     )
     note: str | None = None
@@ -197,9 +198,9 @@ def get_stats(
     settings: SettingsDep,
     area: Annotated[str | None, Query(description="an area of any level (default: all)")] = None,
     start: Annotated[
-        date | None, Query(alias="from", description="first day (default: 1 January of `to`)")
+        Day | None, Query(alias="from", description="first day (default: 1 January of `to`)")
     ] = None,
-    end: Annotated[date | None, Query(alias="to", description="last day (default: today)")] = None,
+    end: Annotated[Day | None, Query(alias="to", description="last day (default: today)")] = None,
 ) -> dict[str, Any]:
     """Cases received, resolved, resolution rate, median time, overdue, by type, platform, grid
     and month, against the same period a year earlier; incidents year on year; three zeros."""
@@ -241,8 +242,8 @@ def stats_html(
     engine: EngineDep,
     settings: SettingsDep,
     area: Annotated[str | None, Query(description="an area of any level (default: all)")] = None,
-    start: Annotated[date | None, Query(alias="from", description="first day")] = None,
-    end: Annotated[date | None, Query(alias="to", description="last day")] = None,
+    start: Annotated[Day | None, Query(alias="from", description="first day")] = None,
+    end: Annotated[Day | None, Query(alias="to", description="last day")] = None,
 ) -> HTMLResponse:
     """The case statistics page: figures, monthly and year-on-year charts, three zeros."""
     first, last = _period(settings, start, end)

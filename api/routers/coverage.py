@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import PLANNERS, READERS, REPORTERS, page, permit, request_translator
 from api.deps import EngineDep, SettingsDep
+from api.params import InstantText
 from geo import clock
 from geo.coverage.checkins import import_checkin_records
 from geo.coverage.compute import coverage_geojson
@@ -82,15 +83,17 @@ def get_coverage(
     level: Annotated[Level, Query(description="the level reported")] = Level.MICRO,
     area: Annotated[str | None, Query(description="only this area and its descendants")] = None,
     date_from: Annotated[
-        str | None, Query(alias="from", description="start, ISO date or date-time (local)")
+        InstantText | None, Query(alias="from", description="start, ISO date or date-time (local)")
     ] = None,
     date_to: Annotated[
-        str | None, Query(alias="to", description="end (exclusive), ISO date or date-time")
+        InstantText | None, Query(alias="to", description="end (exclusive), ISO date or date-time")
     ] = None,
     period: Annotated[
         PeriodKind | None, Query(description="the shift, day or week holding `at`")
     ] = None,
-    at: Annotated[str | None, Query(description="instant for `period` (default now)")] = None,
+    at: Annotated[
+        InstantText | None, Query(description="instant for `period` (default now)")
+    ] = None,
     unit: Annotated[list[str] | None, Query(description="only these patrol units")] = None,
 ) -> Response:
     """Covered share, visits, dwell, deterrent visits and last visit per area.
@@ -116,7 +119,7 @@ def get_gaps(
     settings: SettingsDep,
     area: Annotated[str | None, Query(description="only this area and its descendants")] = None,
     at: Annotated[
-        str | None, Query(description="as of this instant (default and at the latest: now)")
+        InstantText | None, Query(description="as of this instant (default and at the latest: now)")
     ] = None,
     level: Annotated[
         Level,
@@ -138,7 +141,7 @@ def coverage_map(
     period: Annotated[PeriodKind, Query(description="the shift, day or week holding `at`")] = (
         PeriodKind.DAY
     ),
-    at: Annotated[str | None, Query(description="a day or instant (default now)")] = None,
+    at: Annotated[InstantText | None, Query(description="a day or instant (default now)")] = None,
     shift: Annotated[
         int | None, Query(ge=1, description="with a day in `at`: that day's shift (1 the first)")
     ] = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from api.auth import READERS, nav_for, page, permit, request_translator
 from api.deps import EngineDep, SettingsDep
+from api.params import Day
 from geo import clock
 from geo.levels import Level
 from maps.assets import asset_file
@@ -44,7 +44,7 @@ def risk_map(
         Level | None,
         Query(description="the level drawn (default: grid3, micro for a grid head's area)"),
     ] = None,
-    as_of: Annotated[date | None, Query(description="colours as of (default today)")] = None,
+    as_of: Annotated[Day | None, Query(description="colours as of (default today)")] = None,
     focus: Annotated[str | None, Query(description="zoom to this area's code")] = None,
 ) -> HTMLResponse:
     """The four-colour risk map (四色安全图谱) of one level."""
@@ -63,7 +63,7 @@ def risk_map(
 def map_hazards(
     engine: EngineDep,
     settings: SettingsDep,
-    as_of: Annotated[date | None, Query(description="open on this day (default today)")] = None,
+    as_of: Annotated[Day | None, Query(description="open on this day (default today)")] = None,
 ) -> dict[str, Any]:
     """Open hazards as map markers, coloured by their assessment."""
     return hazards_json(engine, settings, as_of=as_of or clock.today(settings.timezone))
@@ -74,8 +74,8 @@ def map_incidents(
     engine: EngineDep,
     settings: SettingsDep,
     type_: Annotated[list[str] | None, Query(alias="type", description="only these types")] = None,
-    date_from: Annotated[date | None, Query(alias="from", description="on or after")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="on or before")] = None,
+    date_from: Annotated[Day | None, Query(alias="from", description="on or after")] = None,
+    date_to: Annotated[Day | None, Query(alias="to", description="on or before")] = None,
 ) -> dict[str, Any]:
     """Incident positions (``[lat, lon]``) for the heat layer."""
     return incidents_heat_json(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Response
 
 from api.auth import READERS, REPORTERS, permit
 from api.deps import EngineDep, SettingsDep
+from api.params import InstantText
 from geo.records import list_records, submit_records
 
 router = APIRouter(prefix="/api", tags=["records"], dependencies=[permit(*READERS)])
@@ -63,9 +64,11 @@ AreaQuery = Annotated[
     str | None, Query(description="only records in this area or any area under it")
 ]
 FromQuery = Annotated[
-    str | None, Query(alias="from", description="from this time on (ISO 8601; local time)")
+    InstantText | None, Query(alias="from", description="from this time on (ISO 8601; local time)")
 ]
-ToQuery = Annotated[str | None, Query(alias="to", description="before this time (ISO 8601)")]
+ToQuery = Annotated[
+    InstantText | None, Query(alias="to", description="before this time (ISO 8601)")
+]
 OutsideQuery = Annotated[bool, Query(description="only records outside every area")]
 LimitQuery = Annotated[int, Query(ge=1, le=10_000, description="page size")]
 # The list queries echo the offset as a PostgreSQL integer.

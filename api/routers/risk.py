@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
 from api.auth import READERS, permit
 from api.deps import EngineDep, SettingsDep
+from api.params import DayOrMoment
 from geo.levels import Level
 from geo.risk import risk_detail, risk_geojson
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/risk", tags=["risk"], dependencies=[permit(*READ
 GEOJSON = "application/geo+json"
 
 AsOf = Annotated[
-    datetime | date | None,
+    DayOrMoment | None,
     Query(
         description=(
             "the latest computation at or before this date (its end, local time) or instant "

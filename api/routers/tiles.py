@@ -6,13 +6,13 @@ count in the database and no tile work.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from api.auth import READERS, permit
 from api.deps import EngineDep, SettingsDep
+from api.params import Day
 from geo.levels import Level
 from geo.tiles import TileFilter, tile_if_changed
 
@@ -36,16 +36,16 @@ def get_tile(
     settings: SettingsDep,
     level: Annotated[Level, Query(description="areas: the level drawn")] = Level.MICRO,
     as_of: Annotated[
-        date | None, Query(description="areas: colours as of; hazards: open on (default today)")
+        Day | None, Query(description="areas: colours as of; hazards: open on (default today)")
     ] = None,
     type_: Annotated[
         list[str] | None, Query(alias="type", description="incidents: only these types")
     ] = None,
     date_from: Annotated[
-        date | None, Query(alias="from", description="incidents: occurred on or after")
+        Day | None, Query(alias="from", description="incidents: occurred on or after")
     ] = None,
     date_to: Annotated[
-        date | None, Query(alias="to", description="incidents: occurred on or before")
+        Day | None, Query(alias="to", description="incidents: occurred on or before")
     ] = None,
 ) -> Response:
     """One tile of a layer (areas, incidents, hazards, roads, buildings), protobuf-encoded.

@@ -39,6 +39,7 @@ from geo.sources import (
     check_coordinates_fit,
     find_column,
     resolve_source_crs,
+    unreadable_layer,
 )
 from geo.times import epoch_number_seconds, epoch_seconds
 
@@ -323,7 +324,7 @@ def _vector_source(
     try:
         info = pyogrio.read_info(path, layer=layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(f"{path.name}: cannot be read as a vector layer ({exc})") from exc
+        raise unreadable_layer(path, exc) from exc
     fields = [str(f) for f in info["fields"]]
     tracks = None
     if is_gpx and gpx_layer == "track_points":

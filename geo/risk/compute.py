@@ -80,10 +80,6 @@ class RiskResult:
         return [a for a in self.areas if a.level is level]
 
 
-AS_OF_YEARS = (1900, 2200)
-"""The years an as-of date may fall in: beyond them the end of a day overflows a timestamp."""
-
-
 def as_of_instant(value: date | datetime | None, timezone: str) -> datetime:
     """The instant a computation is as of: a date means the end of that day in ``timezone``.
 
@@ -92,9 +88,8 @@ def as_of_instant(value: date | datetime | None, timezone: str) -> datetime:
     tz = clock.zone(timezone)
     if value is None:
         return clock.now(timezone)
-    if not AS_OF_YEARS[0] <= value.year <= AS_OF_YEARS[1]:
-        msg = f"as of {value.isoformat()} is outside the years {AS_OF_YEARS[0]}-{AS_OF_YEARS[1]}"
-        raise InputError(msg)
+    if not clock.supported(value):
+        raise InputError(f"as of {clock.outside_message(value)}")
     if isinstance(value, datetime):
         return value if value.tzinfo is not None else value.replace(tzinfo=tz)
     return datetime.combine(value, time.max, tzinfo=tz)

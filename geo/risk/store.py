@@ -1,9 +1,12 @@
 """Keeping computations (risk_runs, risk_scores) and reading them back for the API and maps.
 
 Which computation answers "as of D": the latest one whose ``as_of`` is at or before D (ties: the
-latest computed). When there is none, :func:`risk_geojson` and :func:`risk_detail` compute one
-for D on demand and keep it, so a leader's first look at a date is never an empty map and the
-second look is instant. "Previous colour" is the colour in the computation before the one shown
+latest computed). When there is none and D is not in the past (or none is given),
+:func:`risk_geojson` and :func:`risk_detail` compute the map as of now on demand and keep it, so
+the first look at today's map is never empty. A read never keeps a run for a past date: that run
+would answer for every later date until the next one (any reader could make the map stale for
+everyone); a past map is computed by ``gridsafe risk compute --as-of``. "Previous colour" is
+the colour in the computation before the one shown
 (by ``as_of``, then by id).
 """
 
@@ -84,19 +87,32 @@ def _run_at(conn: Connection, region: str, as_of: datetime | None) -> Row[Any] |
 def _resolve_run(
     engine: Engine, settings: Settings, region: str, as_of: date | datetime | None
 ) -> Row[Any]:
-    """The computation answering ``as_of``, computed and kept on demand when there is none."""
+    """The computation answering ``as_of``; today's is computed and kept on demand.
+
+    Raises
+    ------
+    NotFoundError
+        No computation answers a past ``as_of``.
+    """
     instant = None if as_of is None else as_of_instant(as_of, settings.timezone)
+    now = clock.now(settings.timezone)
     with engine.connect() as conn:
         run = _run_at(conn, region, instant)
     if run is None:
         if region != settings.region:
             msg = f"no risk computation for region {region!r}"
             raise NotFoundError(msg)
+        if instant is not None and instant < now:
+            msg = (
+                f"no risk computation as of {as_of} or earlier; a past map is computed with "
+                f"`gridsafe risk compute --as-of {instant.astimezone(now.tzinfo).date()}`"
+            )
+            raise NotFoundError(msg)
         # The map is one computation over the whole region (hot spots look across area
         # borders), kept for everyone: whoever asks first, a grid head included, has it
         # computed in full and stored, then reads only what their scope shows of it.
         with unscoped():
-            run_risk(engine, settings, as_of=instant or as_of_instant(None, settings.timezone))
+            run_risk(engine, settings, as_of=now)
         with engine.connect() as conn:
             run = _run_at(conn, region, instant)
     if run is None:  # only if the run just kept was deleted at once by someone else

@@ -1,9 +1,12 @@
 -- Hazards as a GeoJSON FeatureCollection in EPSG:4326, filtered and paged, newest first, with
--- the number of matches as "total". "area" keeps records in that area or any descendant (by
--- area_code among the area's micro-grids, on the area B-tree); each feature carries its
+-- the number of matches as "total", counted no further than :count_cap ("total_exact" false
+-- past it: a page of a few million rows must not count them all). "area" keeps records in
+-- that area or any descendant (by area_code among the area's micro-grids, on the area B-tree); each feature carries its
 -- micro-grid and the codes above it, its score (LEC D = L*E*C, LS R = L*S) and the colour of that score under the configured bands
 -- (geo/assessment.py, passed in as the lec_ and ls_ red/orange/yellow parameters).
-WITH hits AS (
+-- NOT MATERIALIZED: the page and the count each read only what they need (the page the
+-- newest rows by the time index, the count at most :count_cap rows).
+WITH hits AS NOT MATERIALIZED (
     SELECT h.*
     FROM hazards h
     WHERE h.region = :region
@@ -21,10 +24,14 @@ page AS (
     SELECT hits.*,
            CASE method WHEN 'LEC' THEN lec_l * lec_e * lec_c ELSE ls_l * ls_s END AS score
     FROM hits ORDER BY identified_at DESC, id LIMIT :limit OFFSET :offset
+),
+counted AS (
+    SELECT count(*) AS n FROM (SELECT 1 FROM hits LIMIT CAST(:count_cap AS bigint) + 1) c
 )
 SELECT json_build_object(
     'type', 'FeatureCollection',
-    'total', (SELECT count(*) FROM hits),
+    'total', LEAST(counted.n, CAST(:count_cap AS bigint)),
+    'total_exact', counted.n <= CAST(:count_cap AS bigint),
     'limit', CAST(:limit AS integer),
     'offset', CAST(:offset AS integer),
     'features', COALESCE((
@@ -71,3 +78,4 @@ SELECT json_build_object(
         FROM page p
     ), '[]'::json)
 )::text
+FROM counted
