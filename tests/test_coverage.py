@@ -31,12 +31,14 @@ from geo import clock
 from geo.coverage.checkins import import_checkins
 from geo.coverage.compute import coverage_and_cover, coverage_geojson, tracks_geojson
 from geo.coverage.gaps import gaps_geojson
-from geo.coverage.periods import between, shift_of
+from geo.coverage.periods import PeriodKind, between, shift_of
 from geo.coverage.tracks import import_track_records, import_tracks
 from geo.crs import gcj02_from_wgs84
 from geo.errors import NotFoundError
 from geo.levels import Level
 from geo.settings import Settings
+from maps.coverage import period_text
+from maps.i18n import translator
 from tests.clients import api_client
 from tests.districts import store_areas
 from tests.frozen import Instant
@@ -618,11 +620,17 @@ def test_http_tracks_visits_coverage_gaps(grid: Engine, db_settings: Settings) -
         assert client.get("/maps/coverage", params=wrong).status_code == 400
         # Tomorrow's shift: nothing drawn yet, and the gaps are now's, not tomorrow's.
         tomorrow = (clock.today(db_settings.timezone) + timedelta(days=1)).isoformat()
-        before = shift_of(clock.utcnow(), db_settings).label
+        zh = translator("zh_CN")
+
+        def gaps_shift() -> str:
+            now_shift = shift_of(clock.utcnow(), db_settings).start
+            return period_text(PeriodKind.SHIFT, now_shift, db_settings, zh)
+
+        before = gaps_shift()
         page = client.get("/maps/coverage", params={"period": "shift", "at": tomorrow, "shift": 3})
-        after = shift_of(clock.utcnow(), db_settings).label  # the same but at a shift change
+        after = gaps_shift()  # the same but at a shift change
         assert page.status_code == 200
-        assert f"as of {before}" in page.text or f"as of {after}" in page.text
+        assert before in page.text or after in page.text
         bad = client.post("/api/tracks", json={"unit": "P1", "kind": "horse", "fixes": fixes[:1]})
         assert bad.json()["rejected"][0]["reason"].startswith("unknown unit kind 'horse'")
 

@@ -55,7 +55,7 @@ def test_right_after_loading_the_first_pages_are_complete(
         runs = conn.execute(text("SELECT as_of FROM risk_runs")).scalars().all()
     # Risk computed as of the moment of loading: the dashboard and the risk page show it.
     assert runs == [DEMO_LOADED.local]
-    assert f"· {today.isoformat()}</div>" in dashboard
+    assert f'<time id="gs-today" datetime="{today.isoformat()}">' in dashboard
     assert "尚未计算风险" not in dashboard
     assert f"as_of={today.isoformat()}" in risk
     assert sum(colour_counts(demo, demo_settings, as_of=today)[Level.MICRO].values()) == 652

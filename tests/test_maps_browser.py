@@ -24,6 +24,7 @@ from PIL import Image
 from sqlalchemy import Engine
 
 from geo.settings import Settings
+from maps.i18n import translator
 from maps.pages import BACKGROUND, COLOURS, FILL_OPACITY
 from tests.browser import CHROMIUM, Chromium, serve
 from tests.frozen import DEMO_LOADED
@@ -188,7 +189,7 @@ def test_demo_district_pages(demo_settings: Settings, browser: Chromium, artifac
         assert_offline(load, base)
         shown = browser.evaluate("document.body.innerText")
         assert "652" in shown
-        assert DEMO_LOADED.local.date().isoformat() in shown
+        assert translator("zh_CN").date(DEMO_LOADED.local.date()) in shown
         assert "尚未计算风险" not in shown
         load = browser.load(f"{base}/maps/risk", screenshot=artifacts / "demo_risk_today.png")
         assert_offline(load, base)
