@@ -224,6 +224,8 @@ def coverage_page(
             "fillOpacity": COVER_OPACITY,
             "stroke": False,
         },
+        # Painted over the micro-grids, it leaves the pointer to them (their tooltips).
+        interactive=False,
     ).add_to(fmap)
     names = sorted({str(f["properties"]["unit"]) for f in tracks["features"]})
     for layer in _track_layers(tracks, names, settings):

@@ -1,23 +1,28 @@
 """Fixtures: every test run gets its own PostGIS databases, dropped at the end.
 
 ``db`` is an empty schema, emptied again after each test; ``demo`` holds the demo district,
-loaded once per run and shared read-only.
+loaded once per run and shared read-only. ``browser`` is one headless Chromium for the run;
+``desktop``, ``tablet`` and ``phone`` are a fresh browser context of that screen per test. Every
+test that uses the browser is marked ``browser`` (``pytest -m "not browser"`` skips them).
 """
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.cli import load_demo
 from geo.database import ensure_database, init_db, make_engine
 from geo.settings import Settings
+from tests.browser import CHROMIUM, DESKTOP, PHONE, TABLET, launch
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 # incident_types holds the vocabulary the schema seeds (migration 0002); tests that add types
@@ -120,3 +125,44 @@ def artifacts() -> Path:
     """Where tests keep what a person should look at (screenshots, reports)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the browser ``browser``, and skip it without Chromium."""
+    missing = shutil.which(CHROMIUM) is None
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+            if missing:
+                item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the whole run."""
+    with launch() as b:
+        yield b
+
+
+def _context(browser: Browser, options: dict[str, Any]) -> Iterator[BrowserContext]:
+    context = browser.new_context(**options)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def desktop(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh context (no cookies) with a 1600x1000 desktop screen."""
+    yield from _context(browser, DESKTOP)
+
+
+@pytest.fixture
+def tablet(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh touch context with a 1024x768 tablet screen."""
+    yield from _context(browser, TABLET)
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh touch context with a 360x740 phone screen."""
+    yield from _context(browser, PHONE)
