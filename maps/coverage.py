@@ -239,6 +239,9 @@ def coverage_page(
             "weight": 3,
             "dashArray": "6 4",
         },
+        # Leaflet's canvas counts an unfilled polygon's inside as a hit: without this the
+        # outlines would take the pointer from the micro-grids' tooltips.
+        interactive=False,
     ).add_to(gap_layer)
     for feature in gaps["features"][:GAPS_LISTED]:
         point = shapely.get_coordinates(shape(feature["geometry"]).representative_point())[0]

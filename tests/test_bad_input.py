@@ -398,12 +398,15 @@ def test_pages_escape_names(marked_up: tuple[Engine, Settings, int]) -> None:
 def test_names_in_map_tooltips_do_not_run(
     marked_up: tuple[Engine, Settings, int], desktop: BrowserContext
 ) -> None:
-    """In Chromium, the mouse over the areas, hazards and stops named with markup on the risk and
-    route maps: each tooltip shows the markup as text, and it never runs. (The coverage map's
-    tooltips do not open under a real mouse: see the xfail test below.)"""
+    """In Chromium, the mouse over the areas, hazards, tracks and stops named with markup on the
+    risk, coverage and route maps: each tooltip shows the markup as text, and it never runs."""
     _engine, settings, plan_id = marked_up
     day = (AS_OF + timedelta(days=1)).isoformat()
-    pages = [f"/maps/risk?level=micro&as_of={day}", f"/maps/routes/{plan_id}"]
+    pages = [
+        f"/maps/risk?level=micro&as_of={day}",
+        f"/maps/coverage?period=day&at={day}",
+        f"/maps/routes/{plan_id}",
+    ]
     with serve(settings) as base:
         tab = Tab.open(desktop, base)
         sign_in(tab, settings)
@@ -415,26 +418,6 @@ def test_names_in_map_tooltips_do_not_run(
             assert tab.page.evaluate("window.__xss || 0") == 0, page
             assert XSS_IMG in tips[1], (page, tips)
             assert all(XSS in tip for tip in tips[:1] + tips[2:]), (page, tips)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the coverage map's micro-grid tooltips do not open under a real mouse "
-    "(the areas get mouseover, no tooltip shows); found when the tests moved to real input",
-)
-def test_names_in_coverage_tooltips_show_as_text(
-    marked_up: tuple[Engine, Settings, int], desktop: BrowserContext
-) -> None:
-    _engine, settings, _plan_id = marked_up
-    day = (AS_OF + timedelta(days=1)).isoformat()
-    with serve(settings) as base:
-        tab = Tab.open(desktop, base)
-        sign_in(tab, settings)
-        tab.goto(f"/maps/coverage?period=day&at={day}", timeout=60)
-        tip = hover_area(tab, "M01")
-        tab.page.wait_for_timeout(1000)
-        assert tab.page.evaluate("window.__xss || 0") == 0
-        assert XSS_IMG in tip
 
 
 def test_json_keeps_names_verbatim(marked_up: tuple[Engine, Settings, int]) -> None:
