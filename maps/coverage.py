@@ -227,6 +227,8 @@ def coverage_page(
             "fillOpacity": COVER_OPACITY,
             "stroke": False,
         },
+        # Painted over the micro-grids, it leaves the pointer to them (their tooltips).
+        interactive=False,
     ).add_to(fmap)
     names = sorted({str(f["properties"]["unit"]) for f in tracks["features"]})
     for layer in _track_layers(tracks, names, settings, t):
@@ -240,6 +242,9 @@ def coverage_page(
             "weight": 3,
             "dashArray": "6 4",
         },
+        # Leaflet's canvas counts an unfilled polygon's inside as a hit: without this the
+        # outlines would take the pointer from the micro-grids' tooltips.
+        interactive=False,
     ).add_to(gap_layer)
     for feature in gaps["features"][:GAPS_LISTED]:
         point = shapely.get_coordinates(shape(feature["geometry"]).representative_point())[0]

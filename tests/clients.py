@@ -20,12 +20,19 @@ from geo.database import make_engine
 from geo.settings import Settings
 
 
-def make_user(settings: Settings, role: Role = Role.ADMIN, scope: str | None = None) -> User:
-    """A new account of ``role`` (with ``scope`` for grid heads and members), no password."""
+def make_user(
+    settings: Settings,
+    role: Role = Role.ADMIN,
+    scope: str | None = None,
+    *,
+    password: str | None = None,
+) -> User:
+    """A new account of ``role`` (with ``scope`` for grid heads and members), by default with
+    no password."""
     engine = make_engine(settings)
     try:
         name = f"t-{role}-{uuid.uuid4().hex[:8]}"
-        return add_user(engine, settings, name, role, password=None, scope=scope)
+        return add_user(engine, settings, name, role, password=password, scope=scope)
     finally:
         engine.dispose()
 

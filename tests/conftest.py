@@ -4,11 +4,14 @@
 loaded once per run and shared read-only. The demo is loaded as of a fixed instant
 (tests/frozen.py ``DEMO_LOADED``), and every test that uses it runs with the clock moved there,
 so no test depends on the hour or the date of the run. ``frozen`` runs a test at each of the
-shared instants (tests/frozen.py ``INSTANTS``).
+shared instants (tests/frozen.py ``INSTANTS``). ``browser`` is one headless Chromium for the run;
+``desktop``, ``tablet`` and ``phone`` are a fresh browser context of that screen per test. Every
+test that uses the browser is marked ``browser`` (``pytest -m "not browser"`` skips them).
 """
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC
@@ -17,12 +20,14 @@ from typing import Any
 
 import pytest
 import time_machine
+from playwright.sync_api import Browser, BrowserContext
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.cli import load_demo
 from geo.database import ensure_database, init_db, make_engine
 from geo.settings import Settings
+from tests.browser import CHROMIUM, DESKTOP, PHONE, TABLET, launch
 from tests.frozen import DEMO_LOADED, INSTANTS, Instant
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -151,3 +156,44 @@ def _demo_clock(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     with travel(DEMO_LOADED):
         yield
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the browser ``browser``, and skip it without Chromium."""
+    missing = shutil.which(CHROMIUM) is None
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+            if missing:
+                item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the whole run."""
+    with launch() as b:
+        yield b
+
+
+def _context(browser: Browser, options: dict[str, Any]) -> Iterator[BrowserContext]:
+    context = browser.new_context(**options)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def desktop(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh context (no cookies) with a 1600x1000 desktop screen."""
+    yield from _context(browser, DESKTOP)
+
+
+@pytest.fixture
+def tablet(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh touch context with a 1024x768 tablet screen."""
+    yield from _context(browser, TABLET)
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh touch context with a 360x740 phone screen."""
+    yield from _context(browser, PHONE)

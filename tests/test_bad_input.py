@@ -13,9 +13,7 @@ import csv
 import io
 import json
 import re
-import shutil
 import struct
-import time
 import zipfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -24,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from playwright.sync_api import BrowserContext
 from sqlalchemy import Engine, text
 
 from geo.boundaries import import_boundaries
@@ -34,7 +33,7 @@ from geo.risk import run_risk
 from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, plan_routes
 from geo.settings import Settings
 from geo.sources import MAX_UNZIPPED_BYTES
-from tests.browser import CHROMIUM, Chromium, serve
+from tests.browser import Tab, hover, hover_area, marker_points, serve, sign_in
 from tests.clients import api_client
 from tests.test_maps import AS_OF, build_district
 from tests.test_routes_page import _plan, _xy
@@ -396,28 +395,11 @@ def test_pages_escape_names(marked_up: tuple[Engine, Settings, int]) -> None:
     assert "<script>alert(1)<\\/script>" in pages["risk"]
 
 
-# Opens every tooltip of the page's Leaflet map (folium names its map map_<id>), as hovering
-# over each feature would, and answers how often injected markup ran and the tooltips' text.
-_OPEN_TOOLTIPS = """(() => {
-  const maps = Object.keys(window).filter(k => k.startsWith('map_') && window[k] instanceof L.Map);
-  const texts = [];
-  for (const key of maps) {
-    window[key].eachLayer(layer => {
-      if (!layer.feature) return;
-      const centre = layer.getBounds ? layer.getBounds().getCenter() : layer.getLatLng();
-      layer.fire('mouseover', {latlng: centre, target: layer}, true);
-      document.querySelectorAll(".leaflet-tooltip").forEach(e => texts.push(e.textContent));
-      layer.fire('mouseout', {latlng: centre, target: layer}, true);
-    });
-  }
-  return {texts: texts};
-})()"""
-
-
-@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
-def test_names_in_map_tooltips_do_not_run(marked_up: tuple[Engine, Settings, int]) -> None:
-    """In Chromium, every tooltip of the risk, coverage and route maps is opened over an area named
-    with an <img onerror> payload: the payload shows as text and never runs."""
+def test_names_in_map_tooltips_do_not_run(
+    marked_up: tuple[Engine, Settings, int], desktop: BrowserContext
+) -> None:
+    """In Chromium, the mouse over the areas, hazards, tracks and stops named with markup on the
+    risk, coverage and route maps: each tooltip shows the markup as text, and it never runs."""
     _engine, settings, plan_id = marked_up
     day = (AS_OF + timedelta(days=1)).isoformat()
     pages = [
@@ -425,14 +407,17 @@ def test_names_in_map_tooltips_do_not_run(marked_up: tuple[Engine, Settings, int
         f"/maps/coverage?period=day&at={day}",
         f"/maps/routes/{plan_id}",
     ]
-    with serve(settings) as base, Chromium() as browser:
-        browser.sign_in(base, settings)
+    with serve(settings) as base:
+        tab = Tab.open(desktop, base)
+        sign_in(tab, settings)
         for page in pages:
-            browser.load(f"{base}{page}", ready="typeof L !== 'undefined'", timeout=60)
-            found = browser.evaluate(_OPEN_TOOLTIPS)
-            time.sleep(1)  # an <img> that fails to load reports it after a turn of the loop
-            assert browser.evaluate("window.__xss || 0") == 0, page
-            assert any(XSS_IMG in t for t in found["texts"]), (page, found["texts"][:5])
+            tab.goto(page, timeout=60)
+            tips = [hover_area(tab, "M00"), hover_area(tab, "M01")]
+            tips += [hover(tab, point) for point in marker_points(tab, XSS)]
+            tab.page.wait_for_timeout(1000)  # a failing <img> reports after a turn of the loop
+            assert tab.page.evaluate("window.__xss || 0") == 0, page
+            assert XSS_IMG in tips[1], (page, tips)
+            assert all(XSS in tip for tip in tips[:1] + tips[2:]), (page, tips)
 
 
 def test_json_keeps_names_verbatim(marked_up: tuple[Engine, Settings, int]) -> None:

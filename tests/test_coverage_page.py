@@ -7,15 +7,13 @@ so today holds half an hour of patrols; the tests draw the last whole day, yeste
 
 from __future__ import annotations
 
-import base64
-import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from PIL import Image
+from playwright.sync_api import BrowserContext
 from sqlalchemy import Engine, text
 
 from geo import clock
@@ -23,11 +21,8 @@ from geo.access import Role
 from geo.settings import Settings
 from maps.coverage import COVER_COLOUR, COVER_OPACITY
 from maps.pages import COLOURS, UNDERLAY_OPACITY, unit_colour
-from tests.browser import CHROMIUM, Chromium, serve
+from tests.browser import Tab, serve, sign_in
 from tests.clients import api_client
-from tests.test_maps_browser import assert_offline
-
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
@@ -35,23 +30,17 @@ def _rgb(hex_colour: str) -> np.ndarray:
 
 
 def test_coverage_page_draws_tracks_and_ranked_gaps(
-    demo: Engine, demo_settings: Settings, artifacts: Path
+    demo: Engine, demo_settings: Settings, desktop: BrowserContext, artifacts: Path
 ) -> None:
-    day = _yesterday(demo_settings)
-    with serve(demo_settings) as base, Chromium() as browser:
-        browser.sign_in(base, demo_settings)
-        png = artifacts / "coverage_day.png"
-        load = browser.load(
-            f"{base}/maps/coverage?period=day&at={day}",
-            ready="document.querySelectorAll('.gs-gap-rank').length > 0",
-            screenshot=png,
-            timeout=120,
-        )
-        assert_offline(load, base)
-        panel = browser.evaluate("document.querySelector('.gs-coverage-panel').innerText")
-        ranks = browser.evaluate(
-            "[...document.querySelectorAll('.gs-gap-rank')].map(e => +e.textContent)"
-        )
+    with serve(demo_settings) as base:
+        tab = Tab.open(desktop, base)
+        sign_in(tab, demo_settings)
+        day = _yesterday(demo_settings)
+        tab.goto(f"/maps/coverage?period=day&at={day}", ready=".gs-gap-rank", timeout=120)
+        png = tab.shot(artifacts / "coverage_day.png")
+        tab.assert_offline()
+        panel = tab.text(".gs-coverage-panel")
+        ranks = [int(r) for r in tab.texts(".gs-gap-rank")]
     assert "巡逻覆盖" in panel
     assert "7天未巡" in panel
     assert sorted(ranks) == list(range(1, len(ranks) + 1))  # the top gaps, numbered in order
@@ -96,46 +85,61 @@ DRAWN = """(() => {
 })()"""
 """What the page's Leaflet map holds: track pieces (unit, shift), covered-area and risk codes."""
 
-FORM = "document.querySelector('.gs-coverage-panel form')"
+FORM = ".gs-coverage-panel form"
 
 
 def _yesterday(settings: Settings) -> str:
     return (clock.today(settings.timezone) - timedelta(days=1)).isoformat()
 
 
-def _drawn(browser: Chromium, base: str, query: str, png: Path) -> dict[str, Any]:
-    load = browser.load(f"{base}/maps/coverage?{query}", screenshot=png, timeout=180)
-    assert_offline(load, base)
-    return dict(browser.evaluate(DRAWN))
+def _drawn(tab: Tab, png: Path, query: str | None = None) -> dict[str, Any]:
+    """Load the coverage page for ``query`` (or wait for the one the form asked for), save
+    what it shows, and return what its map holds."""
+    if query is not None:
+        tab.goto(f"/maps/coverage?{query}", timeout=180)
+    tab.page.wait_for_load_state("networkidle", timeout=180_000)
+    tab.shot(png)
+    tab.assert_offline()
+    return dict(tab.page.evaluate(DRAWN))
+
+
+def _form(tab: Tab) -> tuple[str, ...]:
+    """The period, day and shift the page's form holds."""
+    return tuple(
+        tab.page.locator(f"{FORM} [name={n}]").input_value() for n in ("period", "at", "shift")
+    )
 
 
 def test_shift_day_week_and_unit_change_what_is_drawn(
-    demo: Engine, demo_settings: Settings, artifacts: Path
+    demo: Engine, demo_settings: Settings, desktop: BrowserContext, artifacts: Path
 ) -> None:
     day = _yesterday(demo_settings)
-    with serve(demo_settings) as base, Chromium() as browser:
-        browser.sign_in(base, demo_settings)
+    with serve(demo_settings) as base:
+        tab = Tab.open(desktop, base)
+        sign_in(tab, demo_settings)
         shifts = {}
         for n in (1, 2, 3):
-            drawn = _drawn(
-                browser, base, f"period=shift&at={day}&shift={n}", artifacts / f"coverage_s{n}.png"
+            shifts[n] = _drawn(
+                tab, artifacts / f"coverage_s{n}.png", f"period=shift&at={day}&shift={n}"
             )
-            shifts[n] = drawn
             # The form keeps the choice: submitting it asks for the same shift again.
-            form = browser.evaluate(f"Object.fromEntries(new FormData({FORM}).entries())")
-            assert (form["period"], form["at"], form["shift"]) == ("shift", day, str(n))
-        resubmitted = _drawn(
-            browser,
-            base,
-            browser.evaluate(f"new URLSearchParams(new FormData({FORM})).toString()"),
-            artifacts / "coverage_resubmitted.png",
-        )
-        whole_day = _drawn(browser, base, f"period=day&at={day}", artifacts / "coverage_d.png")
-        week = _drawn(browser, base, f"period=week&at={day}", artifacts / "coverage_w.png")
+            assert _form(tab) == ("shift", day, str(n))
+        with tab.page.expect_navigation():
+            tab.page.locator(f"{FORM} button[type=submit]").click()
+        resubmitted = _drawn(tab, artifacts / "coverage_resubmitted.png")
+        assert "shift=3" in tab.page.url
+        whole_day = _drawn(tab, artifacts / "coverage_d.png", f"period=day&at={day}")
+        # A day and a unit chosen in the form, as a person would.
+        tab.page.locator(f"{FORM} [name=period]").select_option("week")
+        with tab.page.expect_navigation():
+            tab.page.locator(f"{FORM} button[type=submit]").click()
+        week = _drawn(tab, artifacts / "coverage_w.png")
         unit = whole_day["tracks"][0][0]
-        one = _drawn(
-            browser, base, f"period=day&at={day}&unit={unit}", artifacts / "coverage_unit.png"
-        )
+        tab.page.locator(f"{FORM} [name=period]").select_option("day")
+        tab.page.locator(f"{FORM} [name=unit]").fill(unit)
+        with tab.page.expect_navigation():
+            tab.page.locator(f"{FORM} [name=unit]").press("Enter")
+        one = _drawn(tab, artifacts / "coverage_unit.png")
     labels = {n: {s for _u, s in d["tracks"]} for n, d in shifts.items()}
     names = ("1 (00-08)", "2 (08-16)", "3 (16-24)")
     for n, name in enumerate(names, 1):
@@ -157,26 +161,19 @@ def _blend(top: str, alpha: float, under: np.ndarray) -> np.ndarray:
 
 
 def test_covered_area_is_painted_over_the_risk_colours(
-    demo: Engine, demo_settings: Settings, artifacts: Path
+    demo: Engine, demo_settings: Settings, desktop: BrowserContext, artifacts: Path
 ) -> None:
     day = _yesterday(demo_settings)
-    with serve(demo_settings) as base, Chromium() as browser:
-        browser.sign_in(base, demo_settings)
+    with serve(demo_settings) as base:
+        tab = Tab.open(desktop, base)
+        sign_in(tab, demo_settings)
         on = artifacts / "coverage_cover_on.png"
-        drawn = _drawn(browser, base, f"period=day&at={day}", on)
-        layers = browser.evaluate(
-            "[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
-            ".map(l => l.innerText.trim())"
-        )
+        drawn = _drawn(tab, on, f"period=day&at={day}")
+        overlays = ".leaflet-control-layers-overlays label"
+        layers = [name.strip() for name in tab.texts(overlays)]
         # Switch the covered area off in the layer control, as a person would.
-        browser.evaluate(
-            "[...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
-            ".find(l => l.innerText.includes('已覆盖区域')).querySelector('input').click()"
-        )
-        off = artifacts / "coverage_cover_off.png"
-        browser.send("Runtime.evaluate", expression="void 0")
-        shot = browser.send("Page.captureScreenshot", format="png")
-        off.write_bytes(base64.b64decode(shot["data"]))
+        tab.page.locator(overlays, has_text="已覆盖区域").locator("input").uncheck()
+        off = tab.shot(artifacts / "coverage_cover_off.png")
     assert drawn["cover"]
     assert drawn["risk"]
     assert any("已覆盖区域" in name for name in layers)
@@ -200,7 +197,7 @@ def test_covered_area_is_painted_over_the_risk_colours(
 
 
 def test_a_grid_heads_signed_in_page_shows_only_their_area(
-    demo: Engine, demo_settings: Settings, artifacts: Path
+    demo: Engine, demo_settings: Settings, desktop: BrowserContext, artifacts: Path
 ) -> None:
     with demo.connect() as conn:
         grid3, mine = conn.execute(
@@ -217,11 +214,13 @@ def test_a_grid_heads_signed_in_page_shows_only_their_area(
             {"g": grid3},
         ).one()
     day = _yesterday(demo_settings)
-    with serve(demo_settings) as base, Chromium() as browser:
-        browser.sign_in(base, demo_settings, Role.GRID_HEAD, scope=grid3)
-        drawn = _drawn(browser, base, f"period=day&at={day}", artifacts / "coverage_head.png")
-        panel = browser.evaluate("document.querySelector('.gs-coverage-panel').innerText")
-        other = browser.evaluate(f"fetch('/maps/coverage?area={parent}').then(r => r.status)")
+    with serve(demo_settings) as base:
+        tab = Tab.open(desktop, base)
+        sign_in(tab, demo_settings, Role.GRID_HEAD, scope=grid3)
+        drawn = _drawn(tab, artifacts / "coverage_head.png", f"period=day&at={day}")
+        panel = tab.text(".gs-coverage-panel")
+        # The grid above theirs, asked for by address.
+        other = tab.page.request.get(f"{base}/maps/coverage?area={parent}").status
     assert grid3 in panel
     assert set(drawn["risk"]) == set(mine)
     assert drawn["cover"]

@@ -14,8 +14,6 @@ import datetime as dt
 import gettext
 import json
 import re
-import shutil
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,12 +21,14 @@ from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 from markupsafe import Markup
+from playwright.sync_api import Browser
 from sqlalchemy import Engine, text
 
 from api import routers
@@ -41,7 +41,7 @@ from geo.settings import Settings
 from maps import i18n
 from maps.chrome import NAV
 from maps.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, translator
-from tests.browser import CHROMIUM, Chromium, serve
+from tests.browser import Tab, serve, sign_in
 from tests.clients import make_user, session_for, token_for
 from tests.test_access import MATRIX
 from tests.test_maps import build_district
@@ -493,71 +493,45 @@ NAV_TITLES = {
 }
 
 
-@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
-def test_each_roles_header_in_chromium(site: Site, artifacts: Path) -> None:
+def test_each_roles_header_in_chromium(site: Site, browser: Browser, artifacts: Path) -> None:
     """Each role's header as drawn (screenshots), a click on a navigation link, the map's
     attribution without Leaflet's flag, and an error page in the shell."""
+    screen = {"viewport": {"width": 1280, "height": 720}}
     with serve(site.settings) as base:
         for role in Role:
-            with Chromium(width=1280, height=720) as browser:
-                browser.sign_in(base, site.settings, role, SCOPES.get(role))
-                browser.load(
-                    f"{base}/",
-                    ready="!!document.querySelector('#gs-shell')",
-                    screenshot=artifacts / f"i18n_nav_{role}.png",
-                )
-                titles = browser.evaluate(
-                    "[...document.querySelectorAll('#gs-shell nav a')].map(a => a.innerText)"
-                )
-                expected = [
-                    NAV_TITLES[link.path] for link in NAV if role in MATRIX[("GET", link.path)]
-                ]
-                assert titles == expected, role
-                assert "网格化治理总览" in browser.evaluate("document.body.innerText")
-        with Chromium(width=1280, height=720) as browser:
-            browser.sign_in(base, site.settings, Role.GRID_HEAD, SCOPES[Role.GRID_HEAD])
-            browser.load(f"{base}/", ready="!!document.querySelector('#gs-shell')")
-            box = browser.evaluate(
-                "(() => { const r = [...document.querySelectorAll('#gs-shell nav a')]"
-                ".find(a => a.innerText === '四色图').getBoundingClientRect();"
-                " return [r.x + r.width / 2, r.y + r.height / 2]; })()"
-            )
-            for kind in ("mousePressed", "mouseReleased"):
-                browser.send(
-                    "Input.dispatchMouseEvent",
-                    type=kind,
-                    x=box[0],
-                    y=box[1],
-                    button="left",
-                    clickCount=1,
-                )
-            deadline = time.monotonic() + 30
-            while browser.evaluate("location.pathname") != "/maps/risk":
-                assert time.monotonic() < deadline, "the navigation link did not open the map"
-                time.sleep(0.2)
-            browser.load(
-                f"{base}/maps/risk",
-                ready=READY_EMBED,
-                screenshot=artifacts / "i18n_risk_grid_head.png",
-            )
-            attribution = browser.evaluate(
-                "document.querySelector('.leaflet-control-attribution').innerText"
-            )
-            assert attribution == "网格安全 | 数据：本辖区网格数据"
-            assert browser.evaluate(
-                "document.querySelector('.leaflet-control-attribution svg, "
-                ".leaflet-control-attribution a[href*=leaflet]') === null"
-            )
-            assert (
-                browser.evaluate("document.querySelector('#gs-shell nav [aria-current]').innerText")
-                == "四色图"
-            )
-            error = browser.load(
-                f"{base}/maps/routes/{site.plan_id}",
-                ready="!!document.querySelector('#gs-error')",
-                screenshot=artifacts / "i18n_error_403.png",
-            )
-            text_ = browser.evaluate("document.body.innerText")
-            assert "无权打开此页面" in text_
-            assert "网格长" in text_
-            assert error.url.endswith(f"/maps/routes/{site.plan_id}")
+            context = browser.new_context(**screen)
+            tab = Tab.open(context, base)
+            sign_in(tab, site.settings, role, SCOPES.get(role))
+            tab.goto("/", ready="#gs-shell")
+            tab.shot(artifacts / f"i18n_nav_{role}.png")
+            titles = tab.texts("#gs-shell nav a")
+            expected = [NAV_TITLES[link.path] for link in NAV if role in MATRIX[("GET", link.path)]]
+            assert titles == expected, role
+            assert "网格化治理总览" in tab.text()
+            context.close()
+        context = browser.new_context(**screen)
+        tab = Tab.open(context, base)
+        sign_in(tab, site.settings, Role.GRID_HEAD, SCOPES[Role.GRID_HEAD])
+        tab.goto("/", ready="#gs-shell")
+        link = tab.page.locator("#gs-shell nav a", has_text="四色图")
+        box = link.bounding_box()
+        assert box is not None
+        with tab.page.expect_navigation(timeout=30_000):
+            tab.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        assert urlsplit(tab.page.url).path == "/maps/risk"
+        tab.goto("/maps/risk", ready=READY_EMBED)
+        tab.shot(artifacts / "i18n_risk_grid_head.png")
+        attribution = tab.text(".leaflet-control-attribution")
+        assert attribution == "网格安全 | 数据：本辖区网格数据"
+        flags = ".leaflet-control-attribution svg, .leaflet-control-attribution a[href*=leaflet]"
+        assert tab.page.locator(flags).count() == 0
+        assert tab.text("#gs-shell nav [aria-current]") == "四色图"
+        error = tab.goto(f"/maps/routes/{site.plan_id}", ready="#gs-error")
+        tab.shot(artifacts / "i18n_error_403.png")
+        text_ = tab.text()
+        assert "无权打开此页面" in text_
+        assert "网格长" in text_
+        assert error is not None
+        assert error.status == 403
+        assert error.url.endswith(f"/maps/routes/{site.plan_id}")
+        context.close()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import BrowserContext
 from sqlalchemy import Engine, text
 
 from api.app import create_app
@@ -24,10 +24,10 @@ from geo.access import (
 )
 from geo.errors import AuthenticationError, InputError, LoginThrottledError
 from geo.settings import Settings
-from tests.browser import CHROMIUM, Chromium, serve
+from tests.browser import Tab, serve
 from tests.clients import gridsafe, make_user, session_for
 from tests.test_maps import build_district
-from tests.test_maps_browser import READY_EMBED, assert_offline
+from tests.test_maps_browser import READY_EMBED
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a test account's
 
@@ -49,51 +49,44 @@ def _form(client: TestClient, username: str, password: str, next_: str = "/") ->
     return response.status_code
 
 
-@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
-def test_sign_in_through_the_page_then_out(site: tuple[Engine, Settings], artifacts: Path) -> None:
+def test_sign_in_through_the_page_then_out(
+    site: tuple[Engine, Settings], desktop: BrowserContext, artifacts: Path
+) -> None:
     _engine, settings = site
-    with serve(settings) as base, Chromium() as browser:
-        login_page = browser.load(
-            f"{base}/maps/risk?level=micro",
-            ready="!!document.querySelector('#username')",
-            screenshot=artifacts / "login.png",
-        )
-        assert_offline(login_page, base)
-        assert browser.evaluate("location.pathname") == "/login"
-        text_ = browser.evaluate("document.body.innerText")
+    with serve(settings) as base:
+        tab = Tab.open(desktop, base)
+        tab.goto("/maps/risk?level=micro", ready="#username")
+        tab.shot(artifacts / "login.png")
+        tab.assert_offline()
+        assert urlsplit(tab.page.url).path == "/login"
+        text_ = tab.text()
         assert "演示模式" in text_
         assert "head" in text_  # the demo accounts are listed
-        browser.evaluate(
-            "document.querySelector('#username').value = 'head';"
-            f"document.querySelector('#password').value = '{DEMO_PASSWORD}';"
-            "document.querySelector('form').submit(); true"
-        )
-        deadline = time.monotonic() + 30
-        while browser.evaluate("location.pathname") != "/maps/risk":
-            assert time.monotonic() < deadline, "the login did not lead back to the map"
-            time.sleep(0.2)
-        page = browser.load(
-            f"{base}/maps/risk?level=micro",
-            ready=READY_EMBED,
-            screenshot=artifacts / "risk_grid_head.png",
-        )
-        assert_offline(page, base)  # nothing refused by the content security policy either
-        bar = browser.evaluate("document.querySelector('#gs-user').innerText")
+        tab.page.locator("#username").click()
+        tab.page.keyboard.type("head")
+        tab.page.locator("#password").click()
+        tab.page.keyboard.type(DEMO_PASSWORD)
+        with tab.page.expect_navigation(timeout=30_000):
+            tab.page.get_by_role("button", name="登录").click()
+        assert urlsplit(tab.page.url).path == "/maps/risk"  # back to the map asked for
+        tab.goto("/maps/risk?level=micro", ready=READY_EMBED)
+        tab.shot(artifacts / "risk_grid_head.png")
+        tab.assert_offline()  # nothing refused by the content security policy either
+        bar = tab.text("#gs-user")
         assert "head" in bar
         assert "网格长" in bar  # the role in Chinese
         assert "第1-1格" in bar  # the name of the grid head's area, S-0-0
-        labels = browser.evaluate(
-            "Array.from(document.querySelectorAll('.gs-label')).map(e => e.innerText)"
-        )
+        labels = tab.texts(".gs-label")
         assert len(labels) == 4, labels  # the grid head's four micro-grids, no others
-        browser.evaluate("document.querySelector('#gs-user button').click(); true")
-        deadline = time.monotonic() + 30
-        while browser.evaluate("location.pathname") != "/login":
-            assert time.monotonic() < deadline, "signing out did not return to the login page"
-            time.sleep(0.2)
-        again = browser.load(f"{base}/", ready="!!document.querySelector('#username')")
-        assert again.url.endswith("/")  # asked for the dashboard, got the login page
-        assert browser.evaluate("location.pathname") == "/login"
+        with tab.page.expect_navigation(timeout=30_000):
+            tab.page.locator("#gs-user button").click()
+        assert urlsplit(tab.page.url).path == "/login"
+        response = tab.goto("/", ready="#username")
+        assert response is not None
+        asked = response.request.redirected_from
+        assert asked is not None
+        assert asked.url == f"{base}/"  # asked for the dashboard, got the login page
+        assert urlsplit(tab.page.url).path == "/login"
 
 
 def test_every_page_says_demo_mode(site: tuple[Engine, Settings]) -> None:

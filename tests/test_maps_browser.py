@@ -1,5 +1,8 @@
 """End to end in real headless Chromium: every page loads from the running app alone, logs no
-error, paints the four colours and renders its Chinese labels. Screenshots go to the artifacts.
+error, paints the four colours and renders its Chinese labels; on the risk map a mouse, or a
+finger on a tablet, at the place where an area or a hazard is drawn shows and opens what it
+should, at every level, with the hazard and incident layers on and off. Screenshots go to the
+artifacts.
 
 Pixels: an area is filled with its colour at FILL_OPACITY over the map's BACKGROUND, so the
 painted colour is ``a·colour + (1 - a)·background``; a colour counts as painted when enough
@@ -12,25 +15,31 @@ inked bitmaps; and the label's box in the screenshot must hold dark text pixels.
 
 from __future__ import annotations
 
-import base64
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import BrowserContext, expect
 from sqlalchemy import Engine
 
 from geo.settings import Settings
 from maps.i18n import translator
 from maps.pages import BACKGROUND, COLOURS, FILL_OPACITY
-from tests.browser import CHROMIUM, Chromium, serve
+from tests.browser import (
+    Tab,
+    click_area,
+    click_marker,
+    hover_area,
+    serve,
+    shown_tooltip,
+    sign_in,
+    tap_area,
+    tap_marker,
+)
 from tests.frozen import DEMO_LOADED
 from tests.test_maps import AS_OF, build_district
-
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
 
 MIN_PIXELS = 400
 """Pixels of a colour that make it 'painted' (a 100 m micro-grid is ~ 10,000 px here)."""
@@ -71,16 +80,9 @@ def painted(png: Path) -> dict[str, int]:
     return out
 
 
-def assert_offline(load: Any, base: str) -> None:
-    """Every request went to the app (or was inline data), and nothing logged an error."""
-    outside = [u for u in load.requests if not u.startswith((base, "data:", "blob:"))]
-    assert outside == [], f"requests leaving the app: {outside}"
-    assert load.errors == [], f"console/network errors: {load.errors}"
-
-
-def assert_cjk_label(browser: Chromium, png: Path) -> None:
+def assert_cjk_label(tab: Tab, png: Path) -> None:
     """A label's Chinese characters are drawn with a real CJK font, and painted."""
-    info = browser.evaluate(GLYPHS_JS)
+    info = tab.page.evaluate(GLYPHS_JS)
     assert info is not None, "no label on the page"
     sigs = [tuple(s) for s in info["sigs"]]
     assert len(info["chars"]) >= 2
@@ -97,107 +99,195 @@ def assert_cjk_label(browser: Chromium, png: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Chromium]:
-    with Chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
 def district(make_db: Callable[..., tuple[Engine, Settings]]) -> Settings:
     engine, settings = make_db("mapsbrowser")
     build_district(engine, settings)
     return settings
 
 
-READY_EMBED = "!!(window.gridsafe && document.querySelector('.gs-label'))"
-READY_TILES = "!!(window.gridsafe && document.querySelector('.leaflet-tile-loaded canvas, canvas'))"
+@pytest.fixture(scope="module")
+def site(district: Settings) -> Iterator[str]:
+    """The hand-made district's app, served for the module."""
+    with serve(district) as base:
+        yield base
+
+
+READY_EMBED = ".gs-label"
+READY_TILES = ".leaflet-tile-loaded, .leaflet-tile canvas"
 
 
 def test_risk_map_paints_four_colours_and_chinese_labels(
-    district: Settings, browser: Chromium, artifacts: Path
+    district: Settings, site: str, desktop: BrowserContext, artifacts: Path
 ) -> None:
-    with serve(district) as base:
-        browser.sign_in(base, district)
-        png = artifacts / "risk_micro_embed.png"
-        load = browser.load(
-            f"{base}/maps/risk?level=micro&as_of={AS_OF}", ready=READY_EMBED, screenshot=png
-        )
-        assert_offline(load, base)
-        counts = painted(png)
-        assert all(n >= MIN_PIXELS for n in counts.values()), counts
-        assert_cjk_label(browser, png)
-        # The click-through detail: children, hazards, trend, from the API.
-        browser.evaluate("gridsafe.openDetail('S-0-0')")
-        for _ in range(100):  # the panel fills from two API calls
-            text = browser.evaluate("document.getElementById('gs-detail').innerText")
-            if "隐患0" in text:
-                break
-            browser.evaluate("new Promise(r => setTimeout(r, 100))")
-        assert "下级区域（4）" in text
-        assert "隐患0" in text
-        assert "趋势" in text
-        shot = browser.send("Page.captureScreenshot", format="png")
-        (artifacts / "risk_detail.png").write_bytes(base64.b64decode(shot["data"]))
+    tab = Tab.open(desktop, site)
+    sign_in(tab, district)
+    tab.requests.clear()
+    tab.goto(f"/maps/risk?level=micro&as_of={AS_OF}", ready=READY_EMBED)
+    png = tab.shot(artifacts / "risk_micro_embed.png")
+    tab.assert_offline()
+    counts = painted(png)
+    assert all(n >= MIN_PIXELS for n in counts.values()), counts
+    assert_cjk_label(tab, png)
+    # The click-through detail (children, hazards, trend, from the API): click a grid.
+    tab.goto(f"/maps/risk?level=grid3&as_of={AS_OF}", ready=READY_EMBED)
+    click_area(tab, "S-0-0")
+    detail = tab.page.locator("#gs-detail")
+    expect(detail).to_contain_text("隐患0")  # the panel fills from two API calls
+    text = detail.inner_text()
+    assert "下级区域（4）" in text
+    assert "趋势" in text
+    tab.shot(artifacts / "risk_detail.png")
+    tab.assert_offline()
 
 
 def test_risk_map_from_tiles_paints_four_colours(
-    district: Settings, browser: Chromium, artifacts: Path
+    district: Settings, desktop: BrowserContext, artifacts: Path
 ) -> None:
     with serve(district.model_copy(update={"map_embed_max_features": 0})) as base:
-        browser.sign_in(base, district)
-        png = artifacts / "risk_micro_tiles.png"
-        load = browser.load(
-            f"{base}/maps/risk?level=micro&as_of={AS_OF}", ready=READY_TILES, screenshot=png
-        )
-        assert_offline(load, base)
-        assert any("/tiles/areas/" in u for u in load.requests)
+        tab = Tab.open(desktop, base)
+        sign_in(tab, district)
+        tab.goto(f"/maps/risk?level=micro&as_of={AS_OF}", ready=READY_TILES)
+        png = tab.shot(artifacts / "risk_micro_tiles.png")
+        tab.assert_offline()
+        assert any("/tiles/areas/" in u for u in tab.requests)
         counts = painted(png)
         assert all(n >= MIN_PIXELS for n in counts.values()), counts
+        # Areas drawn from tiles answer the pointer too.
+        tip = hover_area(tab, "M01")
+        assert "微01号" in tip
+        click_area(tab, "M01")
+        expect(tab.page.locator("#gs-detail")).to_contain_text("原因")
+        tab.assert_offline()
 
 
-def test_dashboard_loads_offline(district: Settings, browser: Chromium, artifacts: Path) -> None:
-    with serve(district) as base:
-        browser.sign_in(base, district)
-        png = artifacts / "dashboard.png"
-        load = browser.load(f"{base}/", screenshot=png)
-        assert_offline(load, base)
-        text = browser.evaluate("document.body.innerText")
-        assert "微网格" in text
+def test_dashboard_loads_offline(district: Settings, site: str, desktop: BrowserContext) -> None:
+    tab = Tab.open(desktop, site)
+    sign_in(tab, district)
+    tab.goto("/")
+    tab.assert_offline()
+    assert "微网格" in tab.text()
 
 
-def test_api_docs_load_offline(district: Settings, browser: Chromium, artifacts: Path) -> None:
+def test_api_docs_load_offline(site: str, desktop: BrowserContext, artifacts: Path) -> None:
     """Swagger UI from the app's own copy, under the pages' content security policy."""
-    with serve(district) as base:
-        load = browser.load(
-            f"{base}/docs",
-            ready="!!document.querySelector('.swagger-ui .opblock')",
-            screenshot=artifacts / "api_docs.png",
-        )
-        assert_offline(load, base)
-        text = browser.evaluate("document.body.innerText")
-        assert "/api/risk" in text
+    tab = Tab.open(desktop, site)
+    tab.goto("/docs", ready=".swagger-ui .opblock")
+    tab.shot(artifacts / "api_docs.png")
+    tab.assert_offline()
+    assert "/api/risk" in tab.text()
 
 
-def test_demo_district_pages(demo_settings: Settings, browser: Chromium, artifacts: Path) -> None:
+def test_demo_district_pages(
+    demo_settings: Settings, desktop: BrowserContext, artifacts: Path
+) -> None:
     """The demo district (read-only), opened by a leader right after loading at 00:30 of the
     district's day (tests/conftest.py): the dashboard of today, complete, and its 652
     micro-grids drawn from tiles over its roads and buildings (tiles read stored colours; they
     never compute risk)."""
     with serve(demo_settings.model_copy(update={"map_embed_max_features": 0})) as base:
-        browser.sign_in(base, demo_settings)
-        load = browser.load(f"{base}/", screenshot=artifacts / "demo_dashboard.png")
-        assert_offline(load, base)
-        shown = browser.evaluate("document.body.innerText")
+        tab = Tab.open(desktop, base)
+        sign_in(tab, demo_settings)
+        tab.goto("/")
+        tab.shot(artifacts / "demo_dashboard.png")
+        tab.assert_offline()
+        shown = tab.text()
         assert "652" in shown
         assert translator("zh_CN").date(DEMO_LOADED.local.date()) in shown
         assert "尚未计算风险" not in shown
-        load = browser.load(f"{base}/maps/risk", screenshot=artifacts / "demo_risk_today.png")
-        assert_offline(load, base)
-        load = browser.load(
-            f"{base}/maps/risk?level=micro",
-            ready=READY_TILES,
-            screenshot=artifacts / "demo_risk_micro_tiles.png",
-        )
-        assert_offline(load, base)
-        assert any("/tiles/roads/" in u for u in load.requests)
-        assert any("/tiles/buildings/" in u for u in load.requests)
+        tab.goto("/maps/risk")
+        tab.shot(artifacts / "demo_risk_today.png")
+        tab.assert_offline()
+        tab.goto("/maps/risk?level=micro", ready=READY_TILES)
+        tab.shot(artifacts / "demo_risk_micro_tiles.png")
+        tab.assert_offline()
+        assert any("/tiles/roads/" in u for u in tab.requests)
+        assert any("/tiles/buildings/" in u for u in tab.requests)
+
+
+# One area of the hand-made district per level, each holding the red hazard 隐患0 (in M00).
+AREA_AT = {"subdistrict": "S", "grid2": "S-0", "grid3": "S-0-0", "micro": "M00"}
+LAYERS = [(True, False), (False, False), (True, True), (False, True)]
+"""(hazards, incident heat) switched on in the panel, in the order the tests switch them."""
+
+
+def _explained(tab: Tab, code: str) -> tuple[str, str, list[str]]:
+    """The area's name, colour and top reasons, as the risk API tells them."""
+    detail = tab.page.request.get(f"{tab.base}/api/risk/{code}?as_of={AS_OF}").json()
+    reasons = [h["name"] for h in detail["reasons"]["hazards"][:3]]
+    return detail["name"], translator("zh_CN").colour(detail["colour"]), reasons
+
+
+def _switch_layers(tab: Tab, hazards: bool, heat: bool) -> None:
+    """Tick or clear the panel's layer boxes with the mouse, as a person would."""
+    tab.page.locator("#gs-hazards").set_checked(hazards)
+    tab.page.locator("#gs-heat").set_checked(heat)
+    tab.page.wait_for_load_state("networkidle")
+
+
+def _close_detail(tab: Tab) -> None:
+    tab.page.locator("#gs-detail .gs-close").click()
+    expect(tab.page.locator("#gs-detail")).to_be_hidden()
+
+
+@pytest.mark.parametrize("level", list(AREA_AT))
+def test_mouse_over_an_area_shows_it_and_a_click_explains_it(
+    district: Settings, site: str, desktop: BrowserContext, artifacts: Path, level: str
+) -> None:
+    """At every level and with the hazard and heat layers on and off: hovering an area shows
+    its name, colour and top reasons; clicking it opens its explanation; a hazard marker, when
+    shown, answers a click on its own (its details, and no area's explanation)."""
+    code = AREA_AT[level]
+    tab = Tab.open(desktop, site)
+    sign_in(tab, district)
+    tab.goto(f"/maps/risk?level={level}&as_of={AS_OF}")
+    name, colour, reasons = _explained(tab, code)
+    assert reasons  # every chosen area holds 隐患0, the first reason of its colour
+    detail = tab.page.locator("#gs-detail")
+    for hazards, heat in LAYERS:
+        _switch_layers(tab, hazards, heat)
+        state = f"hazards {'on' if hazards else 'off'}, heat {'on' if heat else 'off'}"
+        tip = hover_area(tab, code)
+        for shown in (name, code, colour, reasons[0]):
+            assert shown in tip, (state, shown, tip)
+        if (hazards, heat) == LAYERS[0]:
+            tab.shot(artifacts / f"risk_hover_{level}.png")
+        click_area(tab, code)
+        expect(detail).to_contain_text("原因")
+        expect(detail.locator("h2")).to_contain_text(name)
+        expect(detail).to_contain_text(reasons[0])
+        if (hazards, heat) == LAYERS[0]:
+            tab.shot(artifacts / f"risk_explain_{level}.png")
+        _close_detail(tab)
+        if hazards:
+            click_marker(tab, "隐患0")
+            tip = shown_tooltip(tab)
+            assert "隐患0" in tip, (state, tip)
+            assert "消防" in tip, (state, tip)
+            expect(detail).to_be_hidden()  # the click was the marker's, not the area's
+    tab.assert_offline()
+
+
+@pytest.mark.parametrize("level", list(AREA_AT))
+def test_a_tap_on_a_tablet_does_what_a_click_does(
+    district: Settings, site: str, tablet: BrowserContext, artifacts: Path, level: str
+) -> None:
+    code = AREA_AT[level]
+    tab = Tab.open(tablet, site)
+    sign_in(tab, district)
+    tab.goto(f"/maps/risk?level={level}&as_of={AS_OF}")
+    name, _colour, reasons = _explained(tab, code)
+    detail = tab.page.locator("#gs-detail")
+    for hazards, heat in LAYERS[:2]:
+        _switch_layers(tab, hazards, heat)
+        tap_area(tab, code)
+        expect(detail.locator("h2")).to_contain_text(name)
+        expect(detail).to_contain_text(reasons[0])
+        if hazards:
+            tab.shot(artifacts / f"risk_tap_{level}.png")
+        tab.page.locator("#gs-detail .gs-close").tap()
+        expect(detail).to_be_hidden()
+        if hazards:
+            tap_marker(tab, "隐患0")
+            assert "隐患0" in shown_tooltip(tab)
+            expect(detail).to_be_hidden()
+    tab.assert_offline()

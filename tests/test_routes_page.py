@@ -3,7 +3,6 @@ colour over the risk colours, numbered stops in order."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import BrowserContext
 from sqlalchemy import Engine, text
 
 from geo.access import Role
@@ -18,12 +18,9 @@ from geo.routing.network import build_network
 from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, plan_routes
 from geo.settings import Settings
 from maps.pages import COLOURS, UNDERLAY_OPACITY, UNIT_COLOURS
-from tests.browser import CHROMIUM, Chromium, serve
+from tests.browser import Tab, hover_area, serve, sign_in
 from tests.clients import api_client
 from tests.test_maps import CELL, X0, Y0, build_district
-from tests.test_maps_browser import assert_offline
-
-pytestmark = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="chromium not installed")
 
 
 def _xy(i: int, j: int) -> tuple[float, float]:
@@ -74,25 +71,25 @@ def _plan(engine: Engine, settings: Settings, *, gaps: bool = False) -> dict:
 
 
 def test_route_page_draws_paths_and_numbered_stops_over_risk(
-    make_db: Callable[..., tuple[Engine, Settings]], artifacts: Path
+    make_db: Callable[..., tuple[Engine, Settings]], desktop: BrowserContext, artifacts: Path
 ) -> None:
     engine, settings = make_db("routespage")
     build_district(engine, settings)
     plan = _plan(engine, settings)
     assert len(plan["units"][0]["stops"]) == 3
-    with serve(settings) as base, Chromium() as browser:
-        browser.sign_in(base, settings, Role.DISPATCHER)
-        png = artifacts / "route_plan.png"
-        load = browser.load(
-            f"{base}/maps/routes/{plan['id']}",
-            ready="document.querySelectorAll('.gs-stop').length >= 4",
-            screenshot=png,
-        )
-        assert_offline(load, base)
-        numbers = browser.evaluate(
-            "[...document.querySelectorAll('.gs-stop')].map(e => e.textContent)"
-        )
-        legend = browser.evaluate("document.querySelector('.gs-route-legend').innerText")
+    with serve(settings) as base:
+        tab = Tab.open(desktop, base)
+        sign_in(tab, settings, Role.DISPATCHER)
+        tab.goto(f"/maps/routes/{plan['id']}", ready=".gs-stop")
+        png = tab.shot(artifacts / "route_plan.png")
+        tab.assert_offline()
+        numbers = tab.texts(".gs-stop")
+        legend = tab.text(".gs-route-legend")
+        # The risk colours beneath answer the mouse: a micro-grid's name and colour.
+        tip = hover_area(tab, "M12")
+        assert "微12号" in tip
+        assert "blue" in tip or "蓝" in tip
+        tab.shot(artifacts / "route_hover.png")
     assert sorted(numbers) == ["1", "2", "3", "站"]
     assert "步巡1" in legend
     img = np.asarray(Image.open(png).convert("RGB"), dtype=float)

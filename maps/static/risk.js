@@ -210,7 +210,13 @@
   window.gridsafeRiskMap = function (map, cfg) {
     map.createPane("gs-background").style.zIndex = 250;
     map.createPane("gs-areas").style.zIndex = 400;
-    map.createPane("gs-points").style.zIndex = 620;
+    // The hazard markers' pane lies over the areas. Only the markers take the pointer: they are
+    // drawn as SVG (one element each) in a pane that lets every other event through to the
+    // areas beneath; a canvas there would cover the whole map and take them all.
+    const points = map.createPane("gs-points");
+    points.style.zIndex = 620;
+    points.style.pointerEvents = "none";
+    const pointsRenderer = L.svg({ pane: "gs-points" });
     const weight = { subdistrict: 3, grid2: 2.5, grid3: 1.5, micro: 0.8 }[cfg.level];
 
     if (cfg.background) {
@@ -283,6 +289,9 @@
       map.on("zoomend", showLabels);
       map.whenReady(showLabels);
     } else {
+      // VectorGrid's canvas tiles end a click with L.DomEvent.fakeStop, which Leaflet 1.8
+      // removed: without it every click on a tile throws before reaching the area.
+      L.DomEvent.fakeStop = L.DomEvent.fakeStop || L.DomEvent.stopPropagation;
       const tip = L.tooltip({ sticky: true });
       areas = L.vectorGrid.protobuf(cfg.tile_url, {
         pane: "gs-areas", interactive: true, maxNativeZoom: 18, rendererFactory: L.canvas.tile,
@@ -306,7 +315,7 @@
         .then(function (d) {
           d.hazards.forEach(function (h) {
             L.circleMarker([h.lat, h.lon], {
-              pane: "gs-points", radius: { red: 9, orange: 8, yellow: 7, blue: 6 }[h.colour],
+              pane: "gs-points", renderer: pointsRenderer, radius: { red: 9, orange: 8, yellow: 7, blue: 6 }[h.colour],
               fillColor: cfg.colours[h.colour], fillOpacity: 1, color: "#222", weight: 1.5,
             }).bindTooltip(
               "<b>" + esc(h.name) + "</b><br>" + esc(h.category) + " · " + chip(cfg, h.colour) +
