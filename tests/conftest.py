@@ -159,13 +159,18 @@ def _demo_clock(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses the browser ``browser``, and skip it without Chromium."""
+    """Mark every test that uses the browser ``browser`` (and skip it without Chromium), and
+    every test that uses the demo district ``demo``: the fast subset while working is
+    ``pytest -m "not browser and not demo"``."""
     missing = shutil.which(CHROMIUM) is None
     for item in items:
-        if "browser" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "browser" in fixtures:
             item.add_marker(pytest.mark.browser)
             if missing:
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
+        if "demo_settings" in fixtures:
+            item.add_marker(pytest.mark.demo)
 
 
 @pytest.fixture(scope="session")
