@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -18,6 +18,7 @@ from api.routers import admin, areas, cases, coverage, health, maps, records, ri
 from geo.database import make_engine
 from geo.settings import Settings
 from maps.assets import url
+from maps.chrome import with_nonce
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -72,11 +73,13 @@ def _add_docs(app: FastAPI) -> None:
     """``/docs``: Swagger UI over ``/openapi.json``, its script and style served by the app."""
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+    def docs(request: Request) -> HTMLResponse:
+        html = get_swagger_ui_html(
             openapi_url=str(app.openapi_url),
             title=f"{app.title} API",
             swagger_js_url=url("vendor/swagger-ui/swagger-ui-bundle.js"),
             swagger_css_url=url("vendor/swagger-ui/swagger-ui.css"),
             swagger_favicon_url=url("vendor/swagger-ui/favicon-32x32.png"),
         )
+        # Swagger UI starts from an inline script: it carries the page's CSP nonce.
+        return HTMLResponse(with_nonce(bytes(html.body).decode(), request.state.csp_nonce))

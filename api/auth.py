@@ -207,8 +207,9 @@ def shell_for(request: Request) -> Shell:
     credential: Credential | None = getattr(request.state, "credential", None)
     t = request_translator(request)
     today = clock.today(settings.timezone)
+    nonce: str = request.state.csp_nonce
     if credential is None:
-        return Shell(t=t, today=today, current=request.url.path)
+        return Shell(t=t, today=today, nonce=nonce, current=request.url.path)
     user = credential.user
     area = None
     if user.scope is not None:
@@ -216,6 +217,7 @@ def shell_for(request: Request) -> Shell:
     return Shell(
         t=t,
         today=today,
+        nonce=nonce,
         user=user,
         area=area,
         nav=nav_for(request.app, user.role),
@@ -444,8 +446,12 @@ def choose_language(
 class SecurityHeaders:
     """Headers every response gets; pages also get a content security policy.
 
-    The policy admits only this app's own scripts, styles and data (inline ones included:
-    folium writes its map setup inline), and images from the configured basemap's tile host.
+    The policy admits this app's own script files and, of inline scripts, only those carrying
+    the response's nonce (``csp_nonce`` in the request's state; the pages put it on every script
+    element they generate, ``maps.chrome.with_nonce``): no inline event handler, no injected
+    script. Styles may be inline (folium and Leaflet set style attributes and write ``<style>``
+    elements); data and images come from the app, and images from the configured basemap's
+    tile host.
     """
 
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
@@ -454,17 +460,22 @@ class SecurityHeaders:
         host = _basemap_origin(settings)
         if host:
             img += f" {host}"
-        self.csp = (
-            "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+        self.rest = (
             "style-src 'self' 'unsafe-inline'; "
             f"img-src {img}; connect-src 'self'; font-src 'self' data:; "
             "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
         )
 
+    def policy(self, nonce: str) -> str:
+        """The content security policy of a page whose scripts carry ``nonce``."""
+        return f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; {self.rest}"
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        nonce = secrets.token_urlsafe(18)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -477,7 +488,7 @@ class SecurityHeaders:
                 # the route says otherwise (tiles and assets, with their ETags).
                 headers.setdefault("Cache-Control", "no-store")
                 if headers.get("content-type", "").startswith("text/html"):
-                    headers.setdefault("Content-Security-Policy", self.csp)
+                    headers.setdefault("Content-Security-Policy", self.policy(nonce))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -5,8 +5,11 @@ The import rule: good rows load and every bad row is reported with its row numbe
 type, a time that cannot be read, no usable location). Rows are upserted by
 ``(region, source, source_id)``: a record seen again with the same content is left untouched,
 with new content it is updated, so re-importing a file changes nothing and a duplicate updates
-instead of duplicating. Within one batch of a file the later of two rows with the same source and
-id wins (the earlier is reported as a warning).
+instead of duplicating (except for a grid head's record whose key is held only by a record
+outside their area: it is a record of its own, keyed with their scope, ``key_scope`` of
+migration ``k0013``, so the answer never tells them which ids exist elsewhere). Within one
+batch of a file the later of two rows with the same source and id wins (the earlier is reported
+as a warning).
 
 Locations, in order of preference:
 

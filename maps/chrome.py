@@ -4,7 +4,8 @@ the sign-in and error pages.
 
 Pages are rendered by folium or Jinja templates; :func:`with_chrome` puts the same header
 (``templates/shell.html``) after each page's ``<body>``, with the session's CSRF token in a
-``<meta>`` for the page's scripts.
+``<meta>`` for the page's scripts, and gives every script element of the page the response's
+CSP nonce (:func:`with_nonce`): the content security policy admits no other inline script.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from html.parser import HTMLParser
 
 from markupsafe import Markup
 
@@ -50,6 +52,8 @@ class Shell:
 
     t: Translator
     today: date
+    nonce: str
+    """The response's CSP nonce (``api.auth.SecurityHeaders``)."""
     user: User | None = None
     area: str | None = None
     nav: tuple[NavLink, ...] = ()
@@ -82,13 +86,47 @@ def shell_html(shell: Shell, settings: Settings) -> Markup:
             current=shell.current,
             languages=LANGUAGE_NAMES,
             banner=demo_banner(settings, shell.t),
+            nonce=shell.nonce,
         )
     )
 
 
+class _ScriptTags(HTMLParser):
+    """Where the script elements of a page open, as (line, column): an HTML parser's reading, so
+    ``<script`` inside a script's text (a JSON string, say) or an attribute is not one."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.found: list[tuple[int, int]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            self.found.append(self.getpos())
+
+
+def with_nonce(page: str, nonce: str) -> str:
+    """``page`` as the app generated it, with ``nonce`` on each of its script elements.
+
+    Only for HTML the app generates, whose data the generators escape (Jinja's autoescape,
+    folium's ``tojson``, ``maps.pages._script_json``): folium writes its map setup in inline
+    scripts of fixed templates, which the policy admits by this nonce alone.
+    """
+    parser = _ScriptTags()
+    parser.feed(page)
+    parser.close()
+    lines = [0, *(m.end() for m in re.finditer("\n", page))]
+    cuts = [lines[line - 1] + column + len("<script") for line, column in parser.found]
+    out, last = [], 0
+    for cut in cuts:
+        out += [page[last:cut], f' nonce="{nonce}"']
+        last = cut
+    return "".join([*out, page[last:]])
+
+
 def with_chrome(page: str, settings: Settings, shell: Shell) -> str:
-    """``page`` with the shell's header (styled by maps.css, which every page links) and the
-    CSRF token for its scripts."""
+    """``page`` with the shell's header (styled by maps.css, which every page links), the CSRF
+    token for its scripts and the CSP nonce on each of them."""
+    page = with_nonce(page, shell.nonce)
     # Plain text from here on: adding a str to Markup would escape the page.
     head = str(Markup('<meta name="csrf-token" content="%s">') % (shell.csrf or ""))
     match = _HEAD.search(page)

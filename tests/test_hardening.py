@@ -12,6 +12,7 @@ import time
 import zipfile
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -26,7 +27,7 @@ from geo.locate import lock_cells
 from geo.records import import_records
 from geo.settings import Settings
 from tests.clients import api_client, gridsafe
-from tests.test_maps import AS_OF, X0, Y0, build_district
+from tests.test_maps import AS_OF, CELL, X0, Y0, build_district
 
 # Every route with a date or instant parameter, asked for a day no layer below can hold; the
 # parameter the answer must name is the last item.
@@ -345,3 +346,77 @@ def test_a_formula_without_a_saved_value_is_a_warning(
     assert warned[0][0] == 2
     assert '=CONCAT("a","b")' in warned[0][1]
     assert "描述" in warned[0][1]
+
+
+# A grid head of S-0-0 (micro-grids M00, M01, M10, M11); M33 is another grid's.
+HEAD_SCOPE = "S-0-0"
+NEAR = (X0 + CELL / 2, Y0 + CELL / 2)  # M00
+FAR = (X0 + 3.5 * CELL, Y0 + 3.5 * CELL)  # M33
+REPORTS: dict[str, dict[str, object]] = {
+    "/api/incidents": {"source": "110", "type": "dispute", "occurred_at": "2025-06-01T09:00",
+                       "description": "d", "crs": "EPSG:4547"},
+    "/api/hazards": {"source": "110", "category": "消防", "identified_at": "2025-06-01T09:00",
+                     "method": "LS", "l": 3, "s": 4, "crs": "EPSG:4547"},
+}  # fmt: skip
+KEYED_ROWS = (
+    "SELECT 'incidents', source_id, area_code, description FROM incidents WHERE source = '110' "
+    "UNION ALL SELECT 'hazards', source_id, area_code, description FROM hazards "
+    "WHERE source = '110' UNION ALL "
+    "SELECT 'checkins', person, area_code, declared_code FROM checkins ORDER BY 1, 2, 3"
+)
+
+
+def _report(
+    client: TestClient, url: str, ident: str, where: tuple[float, float], text_: str = "d"
+) -> dict[str, object]:
+    x, y = where
+    if url == "/api/visits":
+        body: object = {"crs": "EPSG:4547", "checkins": [
+            {"person": ident, "time": "2025-06-01T09:00", "x": x, "y": y}]}  # fmt: skip
+    else:
+        body = {**REPORTS[url], "source_id": ident, "x": x, "y": y, "description": text_}
+    response = client.post(url, json=body)
+    assert response.status_code == 200, (url, ident, response.text)
+    answer: dict[str, object] = json.loads(response.text.replace(ident, "ID"))
+    return answer
+
+
+def _reported(client: TestClient, url: str) -> list[dict[str, Any]]:
+    """The records of source 110 the client sees (the district's own hazards are another's)."""
+    features = client.get(url, params={"limit": 100}).json()["features"]
+    return [f for f in features if f["properties"]["source"] == "110"]
+
+
+@pytest.mark.parametrize("url", [*REPORTS, "/api/visits"])
+def test_a_grid_head_cannot_tell_which_ids_exist_in_other_areas(
+    db: Engine, db_settings: Settings, url: str
+) -> None:
+    # Posting another area's (source, source id), or check-in's (person, time), inside the grid
+    # head's own area answered 403 "outside your area", a fresh one 200.
+    build_district(db, db_settings)
+    with api_client(db_settings, Role.DISPATCHER) as desk:
+        _report(desk, url, "taken", FAR)
+    with db.connect() as conn:
+        before = conn.execute(text(KEYED_ROWS)).all()
+    with api_client(db_settings, Role.GRID_HEAD, HEAD_SCOPE) as head:
+        taken = _report(head, url, "taken", NEAR)
+        assert taken == _report(head, url, "fresh", NEAR)
+        # The grid head's record is theirs to correct, like any other.
+        again = _report(head, url, "taken", NEAR, "changed")
+        assert again == _report(head, url, "fresh", NEAR, "changed")
+        if url != "/api/visits":
+            listed = _reported(head, url)
+            assert sorted(f["properties"]["source_id"] for f in listed) == ["fresh", "taken"]
+            assert all(f["properties"]["area_code"] == "M00" for f in listed)
+    with db.connect() as conn:
+        after = conn.execute(text(KEYED_ROWS)).all()
+    assert [r for r in after if r[2] == "M33"] == [r for r in before if r[2] == "M33"]
+    with api_client(db_settings, Role.LEADER) as leader:
+        if url == "/api/visits":
+            assert [(r[1], r[2]) for r in after] == [
+                ("fresh", "M00"), ("taken", "M00"), ("taken", "M33")]  # fmt: skip
+        else:
+            listed = _reported(leader, url)
+            seen = sorted((f["properties"]["source_id"], f["properties"]["area_code"])
+                          for f in listed)  # fmt: skip
+            assert seen == [("fresh", "M00"), ("taken", "M00"), ("taken", "M33")]

@@ -7,7 +7,8 @@ interior contains the point, else the smallest code among those touching it), ne
 the file: a micro-grid the file names is kept as ``declared_code`` and a disagreement is
 reported as a warning. A check-in outside
 every micro-grid is rejected. Rows are upserted on (region, person, time): re-importing a file
-changes nothing, a corrected position updates its row.
+changes nothing, a corrected position updates its row (a grid head's check-in whose person and
+time are held only by one outside their area is a row of its own: migration ``k0013``).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ SELECT :region, s.person, s.t, ST_SetSRID(ST_MakePoint(s.x, s.y), :srid), :crs, 
        s.declared
 FROM staged_checkins s
 WHERE s.located IS NOT NULL AND s.first_row = s.row
-ON CONFLICT (region, person, t) DO UPDATE
+ON CONFLICT (region, person, t, key_scope) DO UPDATE
 SET geom = EXCLUDED.geom,
     source_crs = EXCLUDED.source_crs,
     area_code = EXCLUDED.area_code,

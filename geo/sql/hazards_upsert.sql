@@ -1,5 +1,5 @@
--- Write the staged hazards of one batch by (region, source, source_id), each with the
--- micro-grid records_locate.sql placed it in, as incidents_upsert.sql does. A row whose content
+-- Write the staged hazards of one batch by (region, source, source_id, key_scope), each
+-- with the micro-grid records_locate.sql placed it in, as incidents_upsert.sql does. A row whose content
 -- is unchanged is left alone, so re-importing a file changes nothing.
 -- Returns the inserted, updated and unchanged counts and [row, source_id] of each staged row
 -- outside every micro-grid (kept with a null area).
@@ -31,7 +31,7 @@ written AS (
            l.geom, l.located_by, l.geocode_score, l.source_crs, l.area_code, l.area_path,
            l.props_json
     FROM located l
-    ON CONFLICT (region, source, source_id) DO UPDATE
+    ON CONFLICT (region, source, source_id, key_scope) DO UPDATE
     SET category = EXCLUDED.category,
         name = EXCLUDED.name,
         description = EXCLUDED.description,

@@ -1,6 +1,6 @@
--- Write the staged incidents of one batch by (region, source, source_id), each with the
--- micro-grid records_locate.sql placed it in (none: outside every area). A row whose content
--- is unchanged is left alone, so re-importing a file changes nothing; a known record with new
+-- Write the staged incidents of one batch by (region, source, source_id, key_scope), each
+-- with the micro-grid records_locate.sql placed it in (none: outside every area). A row whose
+-- content is unchanged is left alone, so re-importing a file changes nothing; a known record with new
 -- content is updated, a new one inserted.
 -- Returns the inserted, updated and unchanged counts and [row, source_id] of each staged row
 -- outside every micro-grid (kept with a null area).
@@ -30,7 +30,7 @@ written AS (
            l.address, l.geom, l.located_by, l.geocode_score, l.source_crs, l.area_code,
            l.area_path, l.props_json
     FROM located l
-    ON CONFLICT (region, source, source_id) DO UPDATE
+    ON CONFLICT (region, source, source_id, key_scope) DO UPDATE
     SET type = EXCLUDED.type,
         occurred_at = EXCLUDED.occurred_at,
         reported_at = EXCLUDED.reported_at,
