@@ -28,7 +28,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 from markupsafe import Markup
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, ViewportSize
 from sqlalchemy import Engine, text
 
 from api import routers
@@ -496,10 +496,10 @@ NAV_TITLES = {
 def test_each_roles_header_in_chromium(site: Site, browser: Browser, artifacts: Path) -> None:
     """Each role's header as drawn (screenshots), a click on a navigation link, the map's
     attribution without Leaflet's flag, and an error page in the shell."""
-    screen = {"viewport": {"width": 1280, "height": 720}}
+    screen: ViewportSize = {"width": 1280, "height": 720}
     with serve(site.settings) as base:
         for role in Role:
-            context = browser.new_context(**screen)
+            context = browser.new_context(viewport=screen)
             tab = Tab.open(context, base)
             sign_in(tab, site.settings, role, SCOPES.get(role))
             tab.goto("/", ready="#gs-shell")
@@ -509,7 +509,7 @@ def test_each_roles_header_in_chromium(site: Site, browser: Browser, artifacts: 
             assert titles == expected, role
             assert "网格化治理总览" in tab.text()
             context.close()
-        context = browser.new_context(**screen)
+        context = browser.new_context(viewport=screen)
         tab = Tab.open(context, base)
         sign_in(tab, site.settings, Role.GRID_HEAD, SCOPES[Role.GRID_HEAD])
         tab.goto("/", ready="#gs-shell")
