@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from geo.errors import InputError
+from geo.routing.model import Stop
 from geo.routing.network import build_network
-from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, plan_routes
+from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, plan_routes, prepare
 from geo.settings import Settings
 from tests.clients import api_client
 
@@ -207,6 +208,71 @@ def test_school_gate_is_held_for_its_whole_window(grid: Engine, db_settings: Set
     check_times(plan)
 
 
+def gate(i: int, j: int, ident: str, window: str) -> CandidateInput:
+    x, y = xy(i, j)
+    return CandidateInput(
+        id=ident, kind="school_gate", risk=4.0, lon=x, lat=y, crs="EPSG:4547", windows=(window,)
+    )
+
+
+def test_gate_window_across_the_shift_change_is_clipped_to_the_shift(
+    grid: Engine, db_settings: Settings
+) -> None:
+    # 07:50-08:30 in a shift from 08:00: the 30 of its 40 minutes inside the shift are worth 0.75
+    # of the risk; the stop starts at 08:30 (1800 s) with no dwell, the wait before it the hold.
+    shift = {"shift_start": datetime(2026, 11, 24, 8), "shift_end": datetime(2026, 11, 24, 16)}
+    with grid.connect() as conn:
+        built = prepare(
+            conn, db_settings, request(**shift, candidates=[gate(1, 1, "K", "07:50-08:30")])
+        )
+    assert built.instance.stops == [Stop(0, 3.0, 0, 1800, 1800)]
+    assert (built.refs[0].window, built.refs[0].from_arrival) == ("07:50-08:30", True)
+    assert built.total == 3.0
+
+
+@pytest.mark.parametrize("solver", ["pyvrp", "best", "ortools", "exact"])
+def test_gate_across_the_shift_change_is_held_from_arrival_until_it_closes(
+    grid: Engine, db_settings: Settings, solver: str
+) -> None:
+    # The kindergarten gate K at the centre (144 s away), open 07:50-08:30, in a shift from 08:00:
+    # the unit arrives 08:02:24 and holds it until 08:30.
+    plan = plan_routes(
+        grid,
+        db_settings,
+        request(
+            candidates=[gate(1, 1, "K", "07:50-08:30")],
+            shift_end=datetime(2026, 11, 24, 9, 0),
+            solver=solver,
+        ),
+    )
+    (unit,) = plan["units"]
+    (stop,) = unit["stops"]
+    assert (stop["candidate_id"], stop["window"], stop["risk"]) == ("K", "07:50-08:30", 3.0)
+    assert stop["arrival"].endswith("08:02:24+08:00")
+    assert stop["start"].endswith("08:02:24+08:00")
+    assert stop["departure"].endswith("08:30:00+08:00")
+    assert (stop["wait_s"], stop["dwell_s"]) == (0, 1656)
+    assert plan["left_out"] == []
+    check_times(plan)
+
+
+def test_gate_reached_only_after_its_window_closes_is_left_out_saying_so(
+    grid: Engine, db_settings: Settings
+) -> None:
+    # Four blocks (288 s) from the station, the gate open until 08:04 cannot be reached in time.
+    late = gate(2, 2, "L", "07:50-08:04")
+    plan = plan_routes(
+        grid, db_settings, request(candidates=[late], shift_end=datetime(2026, 11, 24, 9, 0))
+    )
+    (left,) = plan["left_out"]
+    assert left["candidate_id"] == "L"
+    assert left["reason"] == (
+        "no unit can reach it in time for its window (07:50-08:04): "
+        "the earliest arrival is 08:04:48, the latest it allows 08:04:00"
+    )
+    assert plan["units"][0]["stops"] == []
+
+
 def test_gate_outside_the_shift_and_far_points_are_left_out_with_reasons(
     grid: Engine, db_settings: Settings
 ) -> None:
@@ -222,7 +288,7 @@ def test_gate_outside_the_shift_and_far_points_are_left_out_with_reasons(
         ),
     )
     reasons = {x["candidate_id"]: x["reason"] for x in plan["left_out"]}
-    assert reasons["G1"] == "no time window (08:20-08:30) fits inside the shift"
+    assert reasons["G1"] == "its time windows (08:20-08:30) are outside the shift"
     assert reasons["far"].startswith("off the road network: 4800 m")
     assert plan["units"][0]["stops"] == []
 

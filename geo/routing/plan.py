@@ -2,10 +2,11 @@
 
 Candidates are the latest risk computation's red and orange micro-grids (significant Getis-Ord
 hot spots among them are "hotspot" stops), the school gates (护学岗) in each of their windows
-that lies inside the shift, and any the request lists itself (hot spots, unvisited gaps, points).
+that overlaps the shift, and any the request lists itself (hot spots, unvisited gaps, points).
 Each is worth its risk score. Dwell follows Koper's (1995) 10-15 minute band (settings
-``route_dwell_s_*``); a school gate is held for its whole window. Every candidate not planned is
-returned with the reason.
+``route_dwell_s_*``); a school gate is held for the part of its window inside the shift (from the
+unit's arrival when the window opened before the shift), worth that part's share of its risk.
+Every candidate not planned is returned with the reason.
 """
 
 from __future__ import annotations
@@ -35,7 +36,16 @@ from geo.routing.exact import solve_exact
 from geo.routing.greedy import solve_greedy
 from geo.routing.ils import solve_pyvrp
 from geo.routing.matrix import snap, store_legs, travel_matrix
-from geo.routing.model import Instance, Stop, TimedRoute, Unit, better, schedule, timed_routes
+from geo.routing.model import (
+    UNREACHABLE,
+    Instance,
+    Stop,
+    TimedRoute,
+    Unit,
+    better,
+    schedule,
+    timed_routes,
+)
 from geo.routing.network import UnitKind
 from geo.routing.solver import solve
 from geo.settings import Settings
@@ -62,7 +72,7 @@ class CandidateInput:
         candidate times ``route_school_gate_weight``.
     windows
         ``"HH:MM-HH:MM"`` local times; the visit must fit inside one (a school gate is held for
-        the whole window). None: any time in the shift.
+        the part inside the shift). None: any time in the shift.
     """
 
     id: str
@@ -117,6 +127,7 @@ class _Place:
 class _StopRef:
     place: int
     window: str | None
+    from_arrival: bool = False
 
 
 def _parse_window(text: str, ident: str) -> tuple[clock_time, clock_time]:
@@ -291,31 +302,67 @@ def _gather(conn: Connection, settings: Settings, request: PlanRequest) -> list[
     return unique
 
 
+@dataclass(frozen=True)
+class _Slot:
+    """One stop of a place: its start window, dwell and label, the share of the prize it is worth
+    and whether it is held from the unit's arrival (see :func:`_gate_slot`)."""
+
+    earliest: int
+    latest: int
+    dwell: int
+    window: str | None
+    share: float = 1.0
+    from_arrival: bool = False
+
+
+def _gate_slot(begin: int, end: int, horizon: int, label: str) -> _Slot | None:
+    """A school gate's window ``begin … end`` (seconds since the shift start) clipped to the shift.
+
+    The gate is held from the clipped window's start until its clipped end. When the window
+    opened before the shift began, the unit holds it from its arrival: the stop starts at the
+    clipped end with no dwell, so the wait before it is the hold (every solver times it by the
+    shared schedule rule) and the plan reports it as dwell. This project's rule for the prize: a
+    clipped gate is worth its risk times the share of the full window's length inside the shift
+    (07:50-08:30 in a shift from 08:00: 30 of 40 minutes, 0.75).
+    """
+    opens, closes = max(begin, 0), min(end, horizon)
+    if opens >= closes:
+        return None
+    share = (closes - opens) / (end - begin)
+    if begin < 0:
+        return _Slot(closes, closes, 0, label, share, from_arrival=True)
+    return _Slot(opens, opens, closes - opens, label, share)
+
+
 def _stops_of(
     place: _Place, shift_start: datetime, horizon: int, zone: ZoneInfo
-) -> tuple[list[tuple[int, int, int, str | None]], str | None]:
-    """The (earliest, latest, dwell, window) stops of a place, or why it has none."""
+) -> tuple[list[_Slot], str | None]:
+    """The stops of a place, or why it has none."""
     if not place.windows:
         if place.dwell > horizon:
             return [], f"its dwell of {place.dwell} s is longer than the shift"
-        return [(0, horizon - place.dwell, place.dwell, None)], None
+        return [_Slot(0, horizon - place.dwell, place.dwell, None)], None
     local = shift_start.astimezone(zone)
     days = {local.date(), (local + timedelta(seconds=horizon)).date()}
-    out: list[tuple[int, int, int, str | None]] = []
+    out: list[_Slot] = []
+    overlaps = False
     for opens, closes in place.windows:
         for day in sorted(days):
-            begin = (datetime.combine(day, opens, zone) - shift_start).total_seconds()
-            end = (datetime.combine(day, closes, zone) - shift_start).total_seconds()
+            begin = int((datetime.combine(day, opens, zone) - shift_start).total_seconds())
+            end = int((datetime.combine(day, closes, zone) - shift_start).total_seconds())
             label = f"{opens:%H:%M}-{closes:%H:%M}"
-            if place.kind == "school_gate":  # held for the whole window
-                if begin >= 0 and end <= horizon:
-                    out.append((int(begin), int(begin), int(end - begin), label))
+            overlaps = overlaps or (begin < horizon and end > 0)
+            if place.kind == "school_gate":
+                slot = _gate_slot(begin, end, horizon, label)
+                out += [slot] if slot is not None else []
             elif min(end, horizon) - place.dwell >= max(begin, 0):
                 out.append(
-                    (int(max(begin, 0)), int(min(end, horizon) - place.dwell), place.dwell, label)
+                    _Slot(max(begin, 0), min(end, horizon) - place.dwell, place.dwell, label)
                 )
     if not out:
         windows = ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in place.windows)
+        if not overlaps:
+            return [], f"its time windows ({windows}) are outside the shift"
         return [], f"no time window ({windows}) fits inside the shift"
     return out, None
 
@@ -383,12 +430,12 @@ def prepare(conn: Connection, settings: Settings, request: PlanRequest) -> Prepa
     for i, place in enumerate(places):
         windows, why = _stops_of(place, shift_start, horizon, zone)
         risk = float(place.risk or 0.0)
-        total += risk * max(1, len(windows))
+        total += sum(risk * w.share for w in windows) if windows else risk
         if why is not None:
             left_out.append(_left(place, None, why))
-        for earliest, latest, dwell, window in windows:
-            refs.append(_StopRef(i, window))
-            stops.append(Stop(i, risk, dwell, earliest, latest))
+        for w in windows:
+            refs.append(_StopRef(i, w.window, w.from_arrival))
+            stops.append(Stop(i, risk * w.share, w.dwell, w.earliest, w.latest))
 
     # Sites: the candidate places (site i is place i), then one per station used.
     station_ids = sorted({u.station for u in request.units})
@@ -462,8 +509,22 @@ def _why_not(built: Prepared, stop: int, settings: Settings) -> str:
             f"off the road network: {nearest:.0f} m from the nearest reachable vertex "
             f"(limit {settings.route_snap_max_m:.0f} m)"
         )
-    units = range(len(built.instance.units))
-    if all(schedule(built.instance, u, [stop]) is None for u in units):
+    instance, ref = built.instance, built.refs[stop]
+    units = range(len(instance.units))
+    if ref.window is not None:
+        site, latest = instance.stops[stop].site, instance.stops[stop].latest
+        first = min(n.start + instance.time(n, n.start_site, site) for n in instance.units)
+        if latest < first < UNREACHABLE:  # no path at all is told below
+            zone = clock.zone(settings.timezone)
+            arrive, allowed = (
+                f"{(built.shift_start + timedelta(seconds=t)).astimezone(zone):%H:%M:%S}"
+                for t in (first, latest)
+            )
+            return (
+                f"no unit can reach it in time for its window ({ref.window}): the earliest "
+                f"arrival is {arrive}, the latest it allows {allowed}"
+            )
+    if all(schedule(instance, u, [stop]) is None for u in units):
         return "no unit can reach it, stay and return to its station within the shift"
     return "not chosen: the units' time went to stops covering more risk"
 
@@ -552,6 +613,8 @@ def _unit_result(
     for seq, visit in enumerate(route.visits, start=1):
         ref = built.refs[visit.stop]
         place = built.places[ref.place]
+        # A gate open before the shift is held from the unit's arrival: its wait is the hold.
+        begun = visit.arrival if ref.from_arrival else visit.start
         stops.append(
             {
                 "seq": seq,
@@ -562,10 +625,10 @@ def _unit_result(
                 "window": ref.window,
                 "travel_s": visit.travel,
                 "arrival": _iso(shift_start, visit.arrival, zone),
-                "start": _iso(shift_start, visit.start, zone),
+                "start": _iso(shift_start, begun, zone),
                 "departure": _iso(shift_start, visit.departure, zone),
-                "wait_s": visit.start - visit.arrival,
-                "dwell_s": visit.departure - visit.start,
+                "wait_s": begun - visit.arrival,
+                "dwell_s": visit.departure - begun,
             }
         )
     return {
