@@ -673,6 +673,8 @@ def export_cases(
     settings: Settings,
     *,
     fmt: Literal["csv", "xlsx"],
+    headers: Mapping[str, str],
+    sheet: str,
     area: str | None = None,
     start: date | None = None,
     end: date | None = None,
@@ -680,9 +682,13 @@ def export_cases(
 ) -> bytes:
     """Cases received in a period, with every timestamp and their areas, as CSV or Excel.
 
-    Times are local (``settings.timezone``) without offset, the zone named in the column
-    header, so both Excel and pandas read them as the wall-clock times users know. Text that
-    came from users (descriptions, addresses, department names) is defused: a cell starting
+    ``headers`` gives each column of ``cases_rows.sql`` the header the reader sees, ``sheet``
+    the Excel sheet's name (the file is opened by a person, so the caller passes both in the
+    reader's language). Each case names its level-2 grid, level-3 grid and micro-grid by code
+    and name, as far as the caller's scope lets them read those areas. Times are local
+    (``settings.timezone``) without offset, the zone named in the column header, so both Excel
+    and pandas read them as the wall-clock times users know. Text that came from users
+    (descriptions, addresses, names of areas and departments) is defused: a cell starting
     with ``= + - @``, tab or CR gets a leading apostrophe. CSV is UTF-8 with a BOM, which Excel
     on Chinese Windows needs to read Chinese text.
 
@@ -714,10 +720,12 @@ def export_cases(
             frame[column]
         ):
             frame[column] = frame[column].map(defuse)
-    frame = frame.rename(columns={c: f"{c} ({zone})" for c in TIME_COLUMNS})
+    frame.columns = pd.Index(
+        [f"{headers[c]} ({zone})" if c in TIME_COLUMNS else headers[c] for c in frame.columns]
+    )
     buffer = io.BytesIO()
     if fmt == "csv":
         frame.to_csv(buffer, index=False, encoding="utf-8-sig")
     else:
-        frame.to_excel(buffer, index=False, sheet_name="cases", engine="openpyxl")
+        frame.to_excel(buffer, index=False, sheet_name=sheet, engine="openpyxl")
     return buffer.getvalue()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import Engine
 
@@ -27,6 +28,41 @@ THIS = N_("%(month)s this period: %(n)s")
 LAST_YEAR = N_("%(month)s same period last year: %(n)s")
 """A bar's tooltip: the month (or incident type), the period and the count."""
 TOP_TYPES = 8
+
+EXPORT_HEADERS: dict[str, str] = {
+    "case_id": N_("Case number"),
+    "incident_id": N_("Incident number"),
+    "source": N_("Source"),
+    "source_id": N_("Source record number"),
+    "platform": N_("Intake platform"),
+    "type": N_("Type code"),
+    "type_zh": N_("Type name (Chinese)"),
+    "state": N_("State"),
+    "outcome": N_("Outcome"),
+    "grid2_code": N_("Level-2 grid code"),
+    "grid2_name": N_("Level-2 grid"),
+    "grid_code": N_("Level-3 grid code"),
+    "grid3_name": N_("Level-3 grid"),
+    "area_code": N_("Micro-grid code"),
+    "micro_name": N_("Micro-grid"),
+    "area_path": N_("Area path"),
+    "squad": N_("Squad"),
+    "department": N_("Department"),
+    "occurred_at": N_("Occurred at"),
+    "received_at": N_("Received at"),
+    "dispatched_at": N_("Dispatched at"),
+    "handled_at": N_("Handled at"),
+    "closed_at": N_("Closed at"),
+    "deadline_at": N_("Deadline"),
+    "overdue": N_("Overdue"),
+    "address": N_("Address"),
+    "description": N_("Description"),
+}
+"""The case export's header of each column of ``geo/sql/cases_rows.sql``: the export is a
+file a person opens in Excel, so its headers are in the reader's language (the JSON API keeps
+the English field names)."""
+EXPORT_SHEET = N_("Cases")
+"""The name of the Excel export's sheet."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +144,23 @@ def incidents_chart(incidents: list[dict[str, Any]], t: Translator) -> dict[str,
     return {"bars": bars, "labels": labels, "width": CHART_W, "height": 20 + len(rows) * row_h}
 
 
+def export_headers(t: Translator) -> dict[str, str]:
+    """The case export's column headers in ``t``'s language."""
+    return {column: t._(header) for column, header in EXPORT_HEADERS.items()}
+
+
+def export_links(area: str | None, start: date, end: date) -> dict[str, str]:
+    """The export of what the page shows, per format: the cases of the period in the chosen
+    area, or, with none chosen, in every area the reader may see (the whole district for a
+    leader, their own area for a grid head)."""
+    chosen = {"area": area} if area else {}
+    period = {"from": start.isoformat(), "to": end.isoformat()}
+    return {
+        fmt: "/api/cases/export?" + urlencode({"format": fmt, **chosen, **period})
+        for fmt in ("csv", "xlsx")
+    }
+
+
 def stats_page(
     engine: Engine,
     settings: Settings,
@@ -123,6 +176,7 @@ def stats_page(
     html = t.env.get_template("stats.html").render(
         s=stats,
         area=area or "",
+        exports=export_links(area, start, end),
         start=start,
         end=end,
         previous_start=date.fromisoformat(stats["previous_period"]["from"]),

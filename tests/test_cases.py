@@ -34,6 +34,8 @@ from geo.cases import (
 )
 from geo.errors import InputError, NotFoundError
 from geo.settings import Settings
+from maps.i18n import translator
+from maps.stats_page import export_headers
 from tests.clients import api_client
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -466,6 +468,7 @@ def test_api_status_codes(grid: Engine, db_settings: Settings) -> None:
         ]  # fmt: skip
 
 
+ENGLISH = export_headers(translator("en"))
 HOSTILE = ['=HYPERLINK("http://x","点我")', "+86 1380000", "-1+1", "@SUM(A1)", "正常描述"]
 
 
@@ -487,6 +490,8 @@ def test_export_reads_back_with_pandas_and_defuses_formulas(
         grid,
         db_settings,
         fmt=fmt,
+        headers=ENGLISH,
+        sheet="Cases",
         start=T0.date(),
         end=(T0 + timedelta(days=10)).date(),
     )
@@ -496,21 +501,28 @@ def test_export_reads_back_with_pandas_and_defuses_formulas(
         else pd.read_excel(io.BytesIO(data), engine="openpyxl")
     )
     assert len(frame) == len(HOSTILE)
-    assert list(frame["description"]) == [
+    assert list(frame["Description"]) == [
         "'=HYPERLINK(\"http://x\",\"点我\")", "'+86 1380000", "'-1+1", "'@SUM(A1)", "正常描述",
     ]  # fmt: skip
-    assert list(frame["grid_code"]) == ["T1", "T2", "T1", "T2", "T1"]
-    assert frame["area_path"].iloc[0] == "S/G/T1/M1"
-    assert set(frame["state"]) == {"resolved"}
-    received = pd.to_datetime(frame["received_at (Asia/Shanghai)"])
-    handled = pd.to_datetime(frame["handled_at (Asia/Shanghai)"])
+    assert list(frame["Level-3 grid code"]) == ["T1", "T2", "T1", "T2", "T1"]
+    assert list(frame["Level-3 grid"]) == ["网格T1", "网格T2", "网格T1", "网格T2", "网格T1"]
+    assert list(frame["Micro-grid code"]) == ["M1", "M2", "M1", "M2", "M1"]
+    assert list(frame["Micro-grid"]) == ["网格M1", "网格M2", "网格M1", "网格M2", "网格M1"]
+    assert set(zip(frame["Level-2 grid code"], frame["Level-2 grid"], strict=True)) == {
+        ("G", "网格G")
+    }
+    assert frame["Area path"].iloc[0] == "S/G/T1/M1"
+    assert set(frame["State"]) == {"resolved"}
+    received = pd.to_datetime(frame["Received at (Asia/Shanghai)"])
+    handled = pd.to_datetime(frame["Handled at (Asia/Shanghai)"])
     assert received.iloc[0] == pd.Timestamp("2026-03-02 08:00:00")  # local wall-clock time
     assert (handled - received).iloc[0] == pd.Timedelta(hours=24)
-    one_area = export_cases(grid, db_settings, fmt="csv", area="T2")
+    one_area = export_cases(grid, db_settings, fmt="csv", headers=ENGLISH, sheet="Cases", area="T2")
     assert len(pd.read_csv(io.BytesIO(one_area), encoding="utf-8-sig")) == 2
     if fmt == "xlsx":
         sheet = load_workbook(io.BytesIO(data)).active
         assert sheet is not None
+        assert sheet.title == "Cases"
         assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
 
 
@@ -522,7 +534,7 @@ def test_export_over_http(grid: Engine, db_settings: Settings) -> None:
         assert xlsx.status_code == 200
         assert xlsx.headers["content-type"].startswith("application/vnd.openxml")
         frame = pd.read_excel(io.BytesIO(xlsx.content), engine="openpyxl")
-        assert list(frame["state"]) == ["verified"]
+        assert list(frame["状态"]) == ["verified"]  # a file a person reads: Chinese headers
         csv = client.get("/api/cases/export", params={"from": "2026-03-03", "to": "2026-03-04"})
         assert csv.status_code == 200
         assert len(pd.read_csv(io.BytesIO(csv.content), encoding="utf-8-sig")) == 0

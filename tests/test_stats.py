@@ -28,16 +28,28 @@ c3 and c5 (petitions) and a fire (accident): it meets zero cases only (1 of 3).
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import date, datetime, timedelta
+from html import unescape
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import Engine, text
 
+from api.app import create_app
+from api.auth import SESSION_COOKIE
+from geo.access import Role, set_language
 from geo.errors import InputError, NotFoundError
 from geo.settings import Settings
 from geo.stats import case_stats, change_pct, year_earlier
-from tests.clients import api_client
+from tests.clients import api_client, make_user, session_for
+from tests.conftest import travel
+from tests.frozen import at as instant
 from tests.test_cases import CST, PATHS, Step, add_incident, place_grid, run_case
 
 NOW = datetime(2026, 6, 1, tzinfo=CST)
@@ -271,3 +283,131 @@ def test_stats_page(cases: Engine, db_settings: Settings) -> None:
         assert "不适用" in empty
         assert "本期无案件" in empty
         assert client.get("/stats", params={"area": "nowhere"}).status_code == 404
+
+
+# ------------------------------------------------------------------ the page's export links
+
+ZONE = "(Asia/Shanghai)"
+CHINESE_HEADERS = [
+    "案件编号", "事件编号", "数据来源", "来源记录编号", "受理渠道", "类型代码", "类型名称", "状态",
+    "办理结果", "二级网格编码", "二级网格", "三级网格编码", "三级网格", "微网格编码", "微网格",
+    "区域路径", "承办队伍", "承办部门", f"发生时间 {ZONE}", f"受理时间 {ZONE}",
+    f"派遣时间 {ZONE}", f"处置时间 {ZONE}", f"办结时间 {ZONE}", f"办理期限 {ZONE}", "超期", "地址",
+    "描述",
+]  # fmt: skip
+JUNE = "2026-06-01T12:00"
+"""The page is opened on 1 June 2026: its default period is 1 January to 1 June 2026."""
+
+
+def _page_client(settings: Settings, role: Role, scope: str | None = None) -> TestClient:
+    """A browser's client: a page session (cookie) of a new user of ``role``."""
+    cookie, _csrf = session_for(settings, make_user(settings, role, scope))
+    client = TestClient(create_app(settings))
+    client.cookies.set(SESSION_COOKIE, cookie)
+    return client
+
+
+def _export_links(html: str) -> dict[str, str]:
+    """The page's export links by format, as the page wrote them."""
+    links = [unescape(href) for href in re.findall(r'href="(/api/cases/export\?[^"]*)"', html)]
+    return {parse_qs(urlsplit(link).query)["format"][0]: link for link in links}
+
+
+def _read(fmt: str, content: bytes) -> pd.DataFrame:
+    if fmt == "csv":
+        return pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", dtype=str)
+    return pd.read_excel(io.BytesIO(content), engine="openpyxl", dtype=str)
+
+
+def _received_in_2026(engine: Engine, micro: str | None = None) -> set[str]:
+    """The ids of the cases received from 1 January to 1 June 2026 (local days), optionally in
+    one micro-grid: what the page's default period holds."""
+    with engine.connect() as conn:
+        ids = conn.execute(
+            text(
+                "SELECT c.id FROM cases c JOIN incidents i ON i.id = c.incident_id "
+                "WHERE c.received_at >= :lo AND c.received_at < :hi "
+                "AND (CAST(:micro AS text) IS NULL OR i.area_code = :micro)"
+            ),
+            {
+                "lo": datetime(2026, 1, 1, tzinfo=CST),
+                "hi": datetime(2026, 6, 2, tzinfo=CST),
+                "micro": micro,
+            },
+        ).scalars()
+        return {str(i) for i in ids}
+
+
+def test_a_leaders_page_exports_the_whole_district(cases: Engine, db_settings: Settings) -> None:
+    """The page opened with no area chosen: both links answer with the district's cases of the
+    period shown, under the catalogue's Chinese headers, each case with its areas' names."""
+    expected = _received_in_2026(cases)
+    assert len(expected) == 7  # c1-c5, 28 February and 1 April
+    with travel(instant("june", JUNE)), _page_client(db_settings, Role.LEADER) as client:
+        page = client.get("/stats")
+        assert page.status_code == 200
+        links = _export_links(page.text)
+        assert set(links) == {"csv", "xlsx"}
+        for fmt, link in links.items():
+            assert parse_qs(urlsplit(link).query, keep_blank_values=True) == {
+                "format": [fmt], "from": ["2026-01-01"], "to": ["2026-06-01"],
+            }  # fmt: skip
+            got = client.get(link)
+            assert got.status_code == 200, (link, got.text)
+            frame = _read(fmt, got.content)
+            assert list(frame.columns) == CHINESE_HEADERS
+            assert set(frame["案件编号"]) == expected
+            assert len(frame) == len(expected)
+            rows = set(zip(frame["二级网格"], frame["三级网格"], frame["微网格"], strict=True))
+            assert rows == {("网格G", "网格T1", "网格M1"), ("网格G", "网格T2", "网格M2")}
+            assert set(frame["二级网格编码"]) == {"G"}
+            assert set(zip(frame["三级网格编码"], frame["微网格编码"], strict=True)) == {
+                ("T1", "M1"), ("T2", "M2"),
+            }  # fmt: skip
+            if fmt == "xlsx":
+                book = load_workbook(io.BytesIO(got.content))
+                assert book.sheetnames == ["案件"]
+        # A form's empty area field chooses no area, on the page and in the export.
+        blank = client.get(links["csv"] + "&area=")
+        assert blank.status_code == 200
+        assert blank.content == client.get(links["csv"]).content
+        assert client.get("/stats", params={"area": ""}).status_code == 200
+
+
+def test_a_grid_heads_page_exports_only_their_area(cases: Engine, db_settings: Settings) -> None:
+    """A grid head of T1 follows their page's links: only T1's cases, named; the level-2 grid
+    above their scope is not theirs to read, so its name and code are left blank."""
+    expected = _received_in_2026(cases, micro="M1")
+    assert len(expected) == 3  # c1, c2 and 28 February
+    with travel(instant("june", JUNE)), _page_client(db_settings, Role.GRID_HEAD, "T1") as client:
+        links = _export_links(client.get("/stats").text)
+        assert set(links) == {"csv", "xlsx"}
+        for fmt, link in links.items():
+            got = client.get(link)
+            assert got.status_code == 200
+            frame = _read(fmt, got.content)
+            assert set(frame["案件编号"]) == expected
+            assert set(frame["三级网格"]) == {"网格T1"}
+            assert set(frame["微网格"]) == {"网格M1"}
+            assert frame["二级网格"].isna().all()
+            assert frame["二级网格编码"].isna().all()
+            assert "网格T2" not in got.content.decode("utf-8-sig", errors="replace")
+
+
+def test_an_english_users_export_has_english_headers(cases: Engine, db_settings: Settings) -> None:
+    user = make_user(db_settings, Role.LEADER)
+    set_language(cases, user.username, "en")
+    cookie, _csrf = session_for(db_settings, user)
+    with travel(instant("june", JUNE)), TestClient(create_app(db_settings)) as client:
+        client.cookies.set(SESSION_COOKIE, cookie)
+        links = _export_links(client.get("/stats").text)
+        for fmt, link in links.items():
+            got = client.get(link)
+            frame = _read(fmt, got.content)
+            assert list(frame.columns)[:3] == ["Case number", "Incident number", "Source"]
+            assert "Received at (Asia/Shanghai)" in frame.columns
+            assert {"Level-2 grid", "Level-3 grid", "Micro-grid"} <= set(frame.columns)
+            assert not [c for c in frame.columns if re.search(r"[\u4e00-\u9fff]", c)]
+            assert len(frame) == 7
+            if fmt == "xlsx":
+                assert load_workbook(io.BytesIO(got.content)).sheetnames == ["Cases"]

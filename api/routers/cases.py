@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from api.auth import CASE_WORKERS, READERS, page, permit, request_translator
 from api.deps import EngineDep, SettingsDep
@@ -27,7 +27,7 @@ from geo.cases import (
 from geo.errors import InputError
 from geo.settings import Settings
 from geo.stats import case_stats
-from maps.stats_page import stats_page
+from maps.stats_page import EXPORT_SHEET, export_headers, stats_page
 
 router = APIRouter(prefix="/api", tags=["cases"], dependencies=[permit(*READERS)])
 pages = APIRouter(tags=["maps"], dependencies=[permit(*READERS)])
@@ -38,8 +38,21 @@ MEDIA = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
+
+def _blank_is_none(value: object) -> object:
+    # A form's empty field (``area=``) chooses no area, as leaving the parameter out does.
+    return value or None
+
+
 AreaQuery = Annotated[
-    str | None, Query(description="only cases in this area (any level) or under it")
+    str | None,
+    BeforeValidator(_blank_is_none),
+    Query(
+        description=(
+            "only cases in this area (any level) or under it; absent or empty: every area "
+            "the caller may see"
+        )
+    ),
 ]
 FromQuery = Annotated[
     Day | None, Query(alias="from", description="received on or after this local day")
@@ -144,6 +157,7 @@ def post_case(
     responses={200: {"content": {MEDIA["csv"]: {}, MEDIA["xlsx"]: {}}}},
 )
 def get_cases_export(
+    request: Request,
     engine: EngineDep,
     settings: SettingsDep,
     fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
@@ -151,8 +165,19 @@ def get_cases_export(
     start: FromQuery = None,
     end: ToQuery = None,
 ) -> Response:
-    """Cases received in the period with every timestamp and their areas, as CSV or Excel."""
-    body = export_cases(engine, settings, fmt=fmt, area=area, start=start, end=end)
+    """Cases received in the period with every timestamp and their areas (codes and names), as
+    CSV or Excel; the headers are in the caller's language (a person reads the file)."""
+    t = request_translator(request)
+    body = export_cases(
+        engine,
+        settings,
+        fmt=fmt,
+        headers=export_headers(t),
+        sheet=t._(EXPORT_SHEET),
+        area=area,
+        start=start,
+        end=end,
+    )
     name = f"cases_{area or 'all'}_{start or ''}_{end or ''}.{fmt}"
     return Response(
         body,
@@ -196,7 +221,7 @@ def post_transition(
 def get_stats(
     engine: EngineDep,
     settings: SettingsDep,
-    area: Annotated[str | None, Query(description="an area of any level (default: all)")] = None,
+    area: AreaQuery = None,
     start: Annotated[
         Day | None, Query(alias="from", description="first day (default: 1 January of `to`)")
     ] = None,
@@ -241,12 +266,12 @@ def stats_html(
     request: Request,
     engine: EngineDep,
     settings: SettingsDep,
-    area: Annotated[str | None, Query(description="an area of any level (default: all)")] = None,
+    area: AreaQuery = None,
     start: Annotated[Day | None, Query(alias="from", description="first day")] = None,
     end: Annotated[Day | None, Query(alias="to", description="last day")] = None,
 ) -> HTMLResponse:
     """The case statistics page: figures, monthly and year-on-year charts, three zeros."""
     first, last = _period(settings, start, end)
     t = request_translator(request)
-    html = stats_page(engine, settings, t, area=area or None, start=first, end=last)
+    html = stats_page(engine, settings, t, area=area, start=first, end=last)
     return page(request, html)
