@@ -21,8 +21,10 @@ def test_init_is_repeatable_and_keeps_data(db: Engine, db_settings: Settings) ->
                 "ST_Multi(ST_MakeEnvelope(472000, 3848000, 473000, 3849000, 4547)))"
             )
         )
-    first = init_db(db, db_settings)
-    second = init_db(db, db_settings)
+    owner = make_engine(db_settings, owner=True)
+    first = init_db(owner, db_settings)
+    second = init_db(owner, db_settings)
+    owner.dispose()
     assert first == second
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM areas")).scalar() == 1
@@ -36,7 +38,9 @@ def test_upgrade_from_first_revision_keeps_rows(
     make_db: Callable[..., tuple[Engine, Settings]],
 ) -> None:
     """An existing database at revision 0001 upgrades without losing its areas."""
-    engine, settings = make_db("upgrade", revision="0001")
+    _, settings = make_db("upgrade", revision="0001")
+    # Before a0013 the app's login has no privileges: the owner writes the row.
+    engine = make_engine(settings, owner=True)
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -46,16 +50,21 @@ def test_upgrade_from_first_revision_keeps_rows(
             )
         )
     revision = init_db(engine, settings)
+    engine.dispose()
     assert "0001" not in revision.split(",")
-    with engine.connect() as conn:
+    app = make_engine(settings)
+    with app.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM areas")).scalar() == 1
         assert conn.execute(text("SELECT count(*) FROM incident_types")).scalar_one() > 10
+    app.dispose()
 
 
-def test_other_srid_refused(db: Engine, db_settings: Settings) -> None:
+def test_other_srid_refused(db_settings: Settings) -> None:
     other = db_settings.model_copy(update={"srid": 4326})
+    owner = make_engine(other, owner=True)
     with pytest.raises(SchemaError, match="stores geometry in EPSG:4547 but GRIDSAFE_SRID is 4326"):
-        init_db(db, other)
+        init_db(owner, other)
+    owner.dispose()
 
 
 def test_unreachable_database_is_a_clear_error() -> None:
