@@ -31,23 +31,28 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 KEEP_TABLES = {"gridsafe_meta", "alembic_version", "spatial_ref_sys", "incident_types", "audit_log"}
 
 
-def _settings_for(run_id: str, database: str, **overrides: Any) -> Settings:
-    """Settings of one of this run's databases, with the run's own owner and app logins.
-
-    The superuser the run starts from (``GRIDSAFE_ADMIN_DATABASE_URL``, else
-    ``GRIDSAFE_DATABASE_URL``) only creates them; every test's engine is the app's, so the
-    whole suite runs with the app's privileges.
-    """
-    base = Settings()
-    admin = make_url(base.admin_database_url or base.database_url).set(database=database)
-    owner = admin.set(username=f"gridsafe_owner_{run_id}", password=f"owner-{run_id}")
-    app = admin.set(username=f"gridsafe_service_{run_id}", password=f"service-{run_id}")
+def settings_for(admin: str, tag: str, **overrides: Any) -> Settings:
+    """Settings of the database of the superuser URL ``admin``, with an owner and an app login
+    of their own (named after ``tag``), which ``ensure_database`` creates. Every test's engine
+    is the app's, so the whole suite runs with the app's privileges."""
+    url = make_url(admin)
+    owner = url.set(username=f"gridsafe_owner_{tag}", password=f"owner-{tag}")
+    app = url.set(username=f"gridsafe_service_{tag}", password=f"service-{tag}")
     return Settings(
         database_url=app.render_as_string(hide_password=False),
         owner_database_url=owner.render_as_string(hide_password=False),
-        admin_database_url=admin.render_as_string(hide_password=False),
+        admin_database_url=admin,
         **overrides,
     )
+
+
+def _settings_for(run_id: str, database: str, **overrides: Any) -> Settings:
+    """Settings of one of this run's databases, with the run's own logins, made by the
+    superuser the run starts from (``GRIDSAFE_ADMIN_DATABASE_URL``, else
+    ``GRIDSAFE_DATABASE_URL``)."""
+    base = Settings()
+    admin = make_url(base.admin_database_url or base.database_url).set(database=database)
+    return settings_for(admin.render_as_string(hide_password=False), run_id, **overrides)
 
 
 def _admin(settings: Settings) -> Engine:
