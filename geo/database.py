@@ -224,7 +224,8 @@ def ensure_database(settings: Settings) -> bool:
 
     Connects as ``settings.admin_database_url`` (a superuser; else the owner's URL, which then
     must be one or find all of it made). The owner login (``owner_database_url``) owns the
-    database and runs the migrations; the app login (``database_url``) is made a member of
+    database and runs the migrations (a database made before it existed is given to it, with
+    every object of its schema); the app login (``database_url``) is made a member of
     :data:`APP_ROLE`, whose privileges migration a0013 sets. Each login gets the password of
     its URL. Safe to repeat.
 
@@ -270,6 +271,11 @@ def ensure_database(settings: Settings) -> bool:
                 if _is_superuser(conn):
                     conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
                     conn.execute(text("CREATE EXTENSION IF NOT EXISTS pgrouting"))
+                    conn.execute(
+                        text("SELECT set_config('gridsafe.owner', :o, false)"),
+                        {"o": owner.username},
+                    )
+                    conn.execute(sql("schema_adopt"))
         finally:
             database.dispose()
     except OperationalError as exc:

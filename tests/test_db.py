@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Engine, QueuePool, text
+from sqlalchemy import Engine, QueuePool, create_engine, text
+from sqlalchemy.engine import make_url
 
-from geo.database import SchemaError, check_database, init_db, make_engine
+from geo.database import SchemaError, check_database, ensure_database, init_db, make_engine
 from geo.errors import DatabaseUnavailableError
 from geo.settings import Settings
 
@@ -92,3 +93,45 @@ def test_the_pool_keeps_the_connections_it_opened_under_load(db_settings: Settin
             conn.close()
     finally:
         engine.dispose()
+
+
+def test_a_database_of_the_single_login_days_is_given_to_the_owner(
+    db_settings: Settings, run_id: str
+) -> None:
+    """A database migrated (to l0012) by one superuser login, as before a0013, is handed to the
+    owner login by ``ensure_database``; upgraded, the app's login reads and writes it."""
+    admin = make_url(db_settings.admin_database_url).set(database=f"gridsafe_single_{run_id}")
+    url = admin.render_as_string(hide_password=False)
+    app = make_url(db_settings.database_url).set(database=admin.database)
+    owner = make_url(db_settings.owner_database_url).set(database=admin.database)
+    before = db_settings.model_copy(
+        update={"owner_database_url": url, "database_url": app.render_as_string(False)}
+    )
+    after = before.model_copy(update={"owner_database_url": owner.render_as_string(False)})
+    try:
+        assert ensure_database(before)
+        superuser = make_engine(before, owner=True)
+        init_db(superuser, before, revision="l0012")
+        with superuser.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO areas (region, code, name, level, geom) VALUES "
+                    "('r', 'S', '街道', 'subdistrict', "
+                    "ST_Multi(ST_MakeEnvelope(472000, 3848000, 473000, 3849000, 4547)))"
+                )
+            )
+        superuser.dispose()
+        assert not ensure_database(after)
+        engine = make_engine(after, owner=True)
+        init_db(engine, after)
+        engine.dispose()
+        engine = make_engine(after)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE areas SET name = '新街道'"))
+            assert conn.execute(text("SELECT name FROM areas")).scalar() == "新街道"
+        engine.dispose()
+    finally:
+        drop = create_engine(admin.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with drop.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{admin.database}" WITH (FORCE)'))
+        drop.dispose()
