@@ -193,6 +193,22 @@ def _is_superuser(conn: Connection, role: str | None = None) -> bool:
     )
 
 
+def _refuse_default_passwords(*urls: URL) -> None:
+    """In production mode, refuse to create a login with its default password (a known one)."""
+    defaults = {
+        make_url(str(Settings.model_fields[field].default)).password
+        for field in ("database_url", "owner_database_url")
+    }
+    for url in urls:
+        if url.password in defaults:
+            msg = (
+                f"the login {url.username!r} would get its default password: give it one of your "
+                "own in GRIDSAFE_DATABASE_URL and GRIDSAFE_OWNER_DATABASE_URL (or run in demo "
+                "mode, GRIDSAFE_MODE=demo)"
+            )
+            raise SchemaError(msg)
+
+
 def _ensure_logins(conn: Connection, *, owner: URL, app: URL) -> None:
     """Create the owner's and the app's logins when missing (as a superuser), and the group
     roles: the app's login becomes a member of :data:`APP_ROLE`, which may become
@@ -248,6 +264,8 @@ def ensure_database(settings: Settings) -> bool:
     try:
         with server.connect() as conn:
             if _is_superuser(conn):
+                if settings.mode == "production":
+                    _refuse_default_passwords(owner, app)
                 _ensure_logins(conn, owner=owner, app=app)
             if _is_superuser(conn, app.username):
                 msg = f"the app's login {app.username!r} (GRIDSAFE_DATABASE_URL) is a superuser"

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from geo.cases import open_case, transition
-from geo.database import APP_ROLE, acting_as, make_engine
+from geo.database import APP_ROLE, SchemaError, acting_as, ensure_database, make_engine
 from geo.records import submit_records
 from geo.settings import Settings
 from tests.test_cases import T0, X0, Y0, add_incident, place_grid
@@ -187,3 +187,14 @@ def test_app_work_is_still_logged_by_the_triggers(db: Engine, db_settings: Setti
     assert ("user:调度员", "INSERT", "cases") in written
     assert ("user:调度员", "UPDATE", "cases") in written
     assert ("user:调度员", "INSERT", "case_events") in written
+
+
+def test_production_refuses_logins_with_their_default_passwords(db_settings: Settings) -> None:
+    defaults = Settings(
+        database_url=Settings.model_fields["database_url"].default,
+        owner_database_url=Settings.model_fields["owner_database_url"].default,
+        admin_database_url=db_settings.admin_database_url,
+        mode="production",
+    )
+    with pytest.raises(SchemaError, match="'gridsafe_owner' would get its default password"):
+        ensure_database(defaults)
