@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from api.app import create_app
 from api.deps import EngineDep
@@ -111,13 +111,14 @@ def private() -> Iterator[tuple[PrivateCluster, Settings]]:
 def private_db(private: tuple[PrivateCluster, Settings]) -> Iterator[Engine]:
     """An engine on the private cluster, up at the start; incidents and their log emptied after.
 
-    The schema owner's: it stalls inserts with a trigger of its own and empties tables, which
-    the app's login (the command line and the API under test) may not.
+    The cluster's superuser's: it stalls inserts with a trigger of its own, empties tables and
+    sees what every session waits for, which the app's login (the command line and the API
+    under test) may not.
     """
     cluster, settings = private
     if not cluster.running():
         cluster.start()
-    engine = make_engine(settings, owner=True)
+    engine = create_engine(settings.admin_database_url, pool_pre_ping=True)
     yield engine
     if not cluster.running():
         cluster.start()
