@@ -20,6 +20,10 @@ the app connects as another login (``GRIDSAFE_DATABASE_URL``), a member of the g
 
 Not being a superuser, it cannot set ``session_replication_role`` (which turns triggers off).
 
+Who an entry names is still the app's word: it sets ``gridsafe.actor`` to the signed-in user in
+each transaction (geo/database.py), and the database cannot check that. What the app's login
+can no longer do is write an entry itself, or change or remove one.
+
 Revision ID: a0013
 Revises: l0012
 Create Date: 2026-12-04
