@@ -263,13 +263,13 @@ def ensure_database(settings: Settings) -> bool:
     server = create_engine(admin.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with server.connect() as conn:
+            if _is_superuser(conn, app.username):
+                msg = f"the app's login {app.username!r} (GRIDSAFE_DATABASE_URL) is a superuser"
+                raise SchemaError(msg)
             if _is_superuser(conn):
                 if settings.mode == "production":
                     _refuse_default_passwords(owner, app)
                 _ensure_logins(conn, owner=owner, app=app)
-            if _is_superuser(conn, app.username):
-                msg = f"the app's login {app.username!r} (GRIDSAFE_DATABASE_URL) is a superuser"
-                raise SchemaError(msg)
             if conn.execute(
                 text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
             ).scalar():
