@@ -198,3 +198,9 @@ def test_production_refuses_logins_with_their_default_passwords(db_settings: Set
     )
     with pytest.raises(SchemaError, match="'gridsafe_owner' would get its default password"):
         ensure_database(defaults)
+
+
+def test_a_superuser_app_login_is_refused(db_settings: Settings) -> None:
+    superuser = db_settings.model_copy(update={"database_url": db_settings.admin_database_url})
+    with pytest.raises(SchemaError, match=r"the app's login '\w+' \(GRIDSAFE_DATABASE_URL\) is a"):
+        ensure_database(superuser)
