@@ -266,7 +266,8 @@ def ensure_database(settings: Settings) -> bool:
             if _is_superuser(conn, app.username):
                 msg = f"the app's login {app.username!r} (GRIDSAFE_DATABASE_URL) is a superuser"
                 raise SchemaError(msg)
-            if _is_superuser(conn):
+            superuser = _is_superuser(conn)
+            if superuser:
                 if settings.mode == "production":
                     _refuse_default_passwords(owner, app)
                 _ensure_logins(conn, owner=owner, app=app)
@@ -274,6 +275,12 @@ def ensure_database(settings: Settings) -> bool:
                 text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
             ).scalar():
                 created = False
+            elif not superuser:
+                msg = (
+                    f"the database {name!r} does not exist: set GRIDSAFE_ADMIN_DATABASE_URL to a "
+                    "superuser's URL, through which db init creates it and both logins"
+                )
+                raise SchemaError(msg)
             else:
                 # An identifier cannot be a bound parameter; quote it with the dialect's rules.
                 quote = server.dialect.identifier_preparer.quote

@@ -204,3 +204,15 @@ def test_a_superuser_app_login_is_refused(db_settings: Settings) -> None:
     superuser = db_settings.model_copy(update={"database_url": db_settings.admin_database_url})
     with pytest.raises(SchemaError, match=r"the app's login '\w+' \(GRIDSAFE_DATABASE_URL\) is a"):
         ensure_database(superuser)
+
+
+def test_without_a_superuser_a_missing_database_is_named(db_settings: Settings) -> None:
+    urls = {
+        field: make_url(getattr(db_settings, field))
+        .set(database="gridsafe_never_made")
+        .render_as_string(hide_password=False)
+        for field in ("database_url", "owner_database_url")
+    }
+    missing = db_settings.model_copy(update={**urls, "admin_database_url": ""})
+    with pytest.raises(SchemaError, match="'gridsafe_never_made' does not exist: set GRIDSAFE_ADM"):
+        ensure_database(missing)
