@@ -103,7 +103,7 @@ def _print_report(report: ImportReport) -> None:
 
 def _prepare(settings: Settings) -> None:
     created = _run(lambda: ensure_database(settings))
-    engine = make_engine(settings)
+    engine = make_engine(settings, owner=True)
     try:
         revision = _run(lambda: init_db(engine, settings))
     finally:

@@ -15,10 +15,12 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import psycopg
 from alembic import command
 from alembic.config import Config
+from psycopg import sql as pgsql
 from sqlalchemy import Engine, TextClause, create_engine, event, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import OperationalError
 
 from geo.errors import BusyError, DatabaseUnavailableError, GridsafeError
@@ -37,6 +39,10 @@ def sql(name: str) -> TextClause:
 
 SCOPED_ROLE = "gridsafe_scoped"
 """The database role scoped callers' transactions run as (row-level security, migration a0009)."""
+
+APP_ROLE = "gridsafe_app"
+"""The group role of the app's login (migration a0013): it reads and writes the app's tables,
+only reads the audit log, and may become :data:`SCOPED_ROLE`."""
 
 
 @dataclass(frozen=True)
@@ -145,8 +151,11 @@ def advisory_lock(
         time.sleep(0.05)
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, *, owner: bool = False) -> Engine:
     """Create the connection pool for ``settings.database_url``, sized from the settings.
+
+    With ``owner``, for ``settings.owner_database_url`` instead: the schema's owner, for the
+    migrations (:func:`init_db`) and nothing else.
 
     Every transaction it begins runs for the caller set with :func:`set_acting` or
     :func:`acting_as` in the current context: as the scoped role within their area when they
@@ -163,7 +172,7 @@ def make_engine(settings: Settings) -> Engine:
     replaced, and when one is found dead SQLAlchemy invalidates every older one too.
     """
     engine = create_engine(
-        settings.database_url,
+        settings.owner_database_url if owner else settings.database_url,
         pool_size=settings.pool_size + settings.pool_max_overflow,
         max_overflow=0,
         pool_timeout=settings.pool_timeout_s,
@@ -174,37 +183,133 @@ def make_engine(settings: Settings) -> Engine:
     return engine
 
 
+def _is_superuser(conn: Connection, role: str | None = None) -> bool:
+    """Whether ``role`` (default: the connected one) is a superuser."""
+    return bool(
+        conn.execute(
+            text("SELECT rolsuper FROM pg_roles WHERE rolname = coalesce(:r, current_user)"),
+            {"r": role},
+        ).scalar()
+    )
+
+
+def _refuse_default_passwords(*urls: URL) -> None:
+    """In production mode, refuse to create a login with its default password (a known one)."""
+    defaults = {
+        make_url(str(Settings.model_fields[field].default)).password
+        for field in ("database_url", "owner_database_url")
+    }
+    for url in urls:
+        if url.password in defaults:
+            msg = (
+                f"the login {url.username!r} would get its default password: give it one of your "
+                "own in GRIDSAFE_DATABASE_URL and GRIDSAFE_OWNER_DATABASE_URL (or run in demo "
+                "mode, GRIDSAFE_MODE=demo)"
+            )
+            raise SchemaError(msg)
+
+
+def _ensure_logins(conn: Connection, *, owner: URL, app: URL) -> None:
+    """Create the owner's and the app's logins when missing (as a superuser), and the group
+    roles: the app's login becomes a member of :data:`APP_ROLE`, which may become
+    :data:`SCOPED_ROLE`. Neither login gets any attribute beyond LOGIN."""
+    # Several databases of one cluster (parallel test runs) may create the group roles at once.
+    conn.execute(sql("roles_groups"))
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)  # noqa: S101 - the psycopg driver is required
+    for url in (owner, app):
+        if conn.execute(
+            text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": url.username}
+        ).scalar():
+            continue
+        # Role names and passwords cannot be bound parameters: psycopg quotes them.
+        create = pgsql.SQL("CREATE ROLE {} LOGIN").format(pgsql.Identifier(str(url.username)))
+        if url.password:
+            create += pgsql.SQL(" PASSWORD {}").format(pgsql.Literal(url.password))
+        raw.execute(create)
+    if not conn.execute(
+        text("SELECT pg_has_role(:login, :group, 'MEMBER')"),
+        {"login": app.username, "group": APP_ROLE},
+    ).scalar():
+        group, login = pgsql.Identifier(APP_ROLE), pgsql.Identifier(str(app.username))
+        raw.execute(pgsql.SQL("GRANT {} TO {}").format(group, login))
+
+
 def ensure_database(settings: Settings) -> bool:
-    """Create the database named in the URL when it does not exist.
+    """Create what the migrations cannot, when missing: the logins, the database, the extensions.
+
+    Connects as ``settings.admin_database_url`` (a superuser; else the owner's URL, which then
+    must be one or find all of it made). The owner login (``owner_database_url``) owns the
+    database and runs the migrations (a database made before it existed is given to it, with
+    every object of its schema); the app login (``database_url``) is made a member of
+    :data:`APP_ROLE`, whose privileges migration a0013 sets. Each login gets the password of
+    its URL. Safe to repeat.
 
     Returns
     -------
     bool
         True when the database was created.
     """
-    url = make_url(settings.database_url)
-    name = url.database
-    if not name:
-        msg = f"GRIDSAFE_DATABASE_URL names no database: {settings.database_url!r}"
+    owner = make_url(settings.owner_database_url)
+    app = make_url(settings.database_url)
+    name = owner.database
+    if not name or app.database != name:
+        msg = (
+            f"GRIDSAFE_DATABASE_URL and GRIDSAFE_OWNER_DATABASE_URL must name the same database: "
+            f"{app.database!r} and {name!r}"
+        )
         raise SchemaError(msg)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = make_url(settings.admin_database_url or settings.owner_database_url)
+    server = create_engine(admin.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            exists = conn.execute(
+        with server.connect() as conn:
+            if _is_superuser(conn, app.username):
+                msg = f"the app's login {app.username!r} (GRIDSAFE_DATABASE_URL) is a superuser"
+                raise SchemaError(msg)
+            superuser = _is_superuser(conn)
+            if superuser:
+                if settings.mode == "production":
+                    _refuse_default_passwords(owner, app)
+                _ensure_logins(conn, owner=owner, app=app)
+            if conn.execute(
                 text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-            ).scalar()
-            if exists:
-                return False
-            # An identifier cannot be a bound parameter; quote it with the dialect's rules.
-            quoted = admin.dialect.identifier_preparer.quote(name)
-            conn.execute(text(f"CREATE DATABASE {quoted}"))
-            return True
+            ).scalar():
+                created = False
+            elif not superuser:
+                msg = (
+                    f"the database {name!r} does not exist: set GRIDSAFE_ADMIN_DATABASE_URL to a "
+                    "superuser's URL, through which db init creates it and both logins"
+                )
+                raise SchemaError(msg)
+            else:
+                # An identifier cannot be a bound parameter; quote it with the dialect's rules.
+                quote = server.dialect.identifier_preparer.quote
+                conn.execute(
+                    text(f"CREATE DATABASE {quote(name)} OWNER {quote(str(owner.username))}")
+                )
+                created = True
+        database = create_engine(admin.set(database=name), isolation_level="AUTOCOMMIT")
+        try:
+            with database.connect() as conn:
+                # PostGIS and pgRouting need a superuser to be created; the migrations that
+                # name them (0001, 0005) then find them there.
+                if _is_superuser(conn):
+                    conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+                    conn.execute(text("CREATE EXTENSION IF NOT EXISTS pgrouting"))
+                    conn.execute(
+                        text("SELECT set_config('gridsafe.owner', :o, false)"),
+                        {"o": owner.username},
+                    )
+                    conn.execute(sql("schema_adopt"))
+        finally:
+            database.dispose()
     except OperationalError as exc:
         raise DatabaseUnavailableError(
-            f"cannot reach PostgreSQL at {url.host}:{url.port}: {exc.orig}"
+            f"cannot reach PostgreSQL at {admin.host}:{admin.port}: {exc.orig}"
         ) from exc
     finally:
-        admin.dispose()
+        server.dispose()
+    return created
 
 
 def _alembic_config(conn: Connection, settings: Settings) -> Config:
@@ -217,6 +322,9 @@ def _alembic_config(conn: Connection, settings: Settings) -> Config:
 
 def init_db(engine: Engine, settings: Settings, *, revision: str = "heads") -> str:
     """Create or upgrade the schema to the newest revision (or ``revision``); safe to repeat.
+
+    ``engine`` connects as the schema's owner (``make_engine(settings, owner=True)``), after
+    :func:`ensure_database`.
 
     Refuses a database whose geometry was stored in another SRID than ``settings.srid``: its
     coordinates would be read in the wrong CRS.

@@ -120,7 +120,7 @@ def ensure_cells(conn: Connection, settings: Settings, *, deadline: float | None
             text("DELETE FROM area_cells WHERE region = :region"), {"region": settings.region}
         )
         conn.execute(sql("area_cells_build"), {"region": settings.region, "cell_m": cell_m})
-        conn.execute(text("ANALYZE area_cells"))
+        conn.execute(text("SELECT analyze_table('area_cells')"))
     return cell_m
 
 

@@ -18,9 +18,28 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GRIDSAFE_", extra="ignore")
 
+    # Three logins (README "Database roles"; geo/database.py ensure_database): the app's, which
+    # owns nothing and may not write the audit log; the owner's, which runs the migrations; and
+    # a superuser's, used only by `gridsafe db init` to create the database, both logins and
+    # the extensions.
     database_url: str = Field(
-        default="postgresql+psycopg://postgres@127.0.0.1:5432/gridsafe",
-        description="SQLAlchemy URL of the PostGIS database (psycopg 3 driver).",
+        default="postgresql+psycopg://gridsafe_service:gridsafe_service@127.0.0.1:5432/gridsafe",
+        description=(
+            "SQLAlchemy URL (psycopg 3 driver) the app, the API and the command line connect "
+            "with: a login that is no superuser and owns no table."
+        ),
+    )
+    owner_database_url: str = Field(
+        default="postgresql+psycopg://gridsafe_owner:gridsafe_owner@127.0.0.1:5432/gridsafe",
+        description="URL of the login that owns the schema and runs the migrations (db init).",
+    )
+    admin_database_url: str = Field(
+        default="",
+        description=(
+            "URL of a superuser login: `db init` creates through it the database, the owner "
+            "and the app logins (with the passwords of their URLs) and the PostGIS and "
+            "pgRouting extensions. Empty: the owner's URL is used, and all that must exist."
+        ),
     )
     srid: int = Field(
         default=4547,

@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 url=$(bash scripts/setup.sh | tail -n 1)
-export GRIDSAFE_DATABASE_URL="$url"
+export GRIDSAFE_ADMIN_DATABASE_URL="$url"
 exec .venv/bin/gridsafe demo "$@"

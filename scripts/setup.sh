@@ -4,7 +4,9 @@
 #     CJK font for the browser tests), installed only when missing;
 #   - the database cluster started when it is not running, and a login that works over TCP;
 #   - a virtualenv in .venv with gridsafe and its pinned dependencies.
-# Prints the GRIDSAFE_DATABASE_URL to use on its last line (the callers export it).
+# Prints on its last line the URL of a PostgreSQL superuser (the callers export it as
+# GRIDSAFE_ADMIN_DATABASE_URL: `gridsafe db init` makes through it the database and the app's
+# and the owner's logins, neither of them a superuser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,10 +48,10 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 
-# The default URL logs in as postgres over TCP without a password (trust auth, as on the
+# The superuser logs in as postgres over TCP without a password (trust auth, as on the
 # project's machines). Where that is refused (a fresh Debian uses scram for TCP), make a
 # superuser role with a password instead: PostGIS needs a superuser to be created.
-url="${GRIDSAFE_DATABASE_URL:-}"
+url="${GRIDSAFE_ADMIN_DATABASE_URL:-}"
 if [ -z "$url" ]; then
   if psql -w -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; then
     url="postgresql+psycopg://postgres@127.0.0.1:5432/gridsafe"

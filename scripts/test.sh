@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 url=$(bash scripts/setup.sh --test | tail -n 1)
-export GRIDSAFE_DATABASE_URL="$url"
+export GRIDSAFE_ADMIN_DATABASE_URL="$url"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy geo api maps scripts bench tests

@@ -36,32 +36,68 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 KEEP_TABLES = {"gridsafe_meta", "alembic_version", "spatial_ref_sys", "incident_types", "audit_log"}
 
 
-def _settings_for(database: str, **overrides: Any) -> Settings:
+def settings_for(admin: str, tag: str, **overrides: Any) -> Settings:
+    """Settings of the database of the superuser URL ``admin``, with an owner and an app login
+    of their own (named after ``tag``), which ``ensure_database`` creates. Every test's engine
+    is the app's, so the whole suite runs with the app's privileges."""
+    url = make_url(admin)
+    owner = url.set(username=f"gridsafe_owner_{tag}", password=f"owner-{tag}")
+    app = url.set(username=f"gridsafe_service_{tag}", password=f"service-{tag}")
+    return Settings(
+        database_url=app.render_as_string(hide_password=False),
+        owner_database_url=owner.render_as_string(hide_password=False),
+        admin_database_url=admin,
+        **overrides,
+    )
+
+
+def _settings_for(run_id: str, database: str, **overrides: Any) -> Settings:
+    """Settings of one of this run's databases, with the run's own logins, made by the
+    superuser the run starts from (``GRIDSAFE_ADMIN_DATABASE_URL``, else
+    ``GRIDSAFE_DATABASE_URL``)."""
     base = Settings()
-    url = make_url(base.database_url).set(database=database)
-    return Settings(database_url=url.render_as_string(hide_password=False), **overrides)
+    admin = make_url(base.admin_database_url or base.database_url).set(database=database)
+    return settings_for(admin.render_as_string(hide_password=False), run_id, **overrides)
+
+
+def _admin(settings: Settings) -> Engine:
+    url = make_url(settings.admin_database_url).set(database="postgres")
+    return create_engine(url, isolation_level="AUTOCOMMIT")
 
 
 def _drop(settings: Settings) -> None:
-    url = make_url(settings.database_url)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = _admin(settings)
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        name = make_url(settings.database_url).database
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def run_id() -> str:
-    """A token unique to this test run, naming its databases."""
+    """A token unique to this test run, naming its databases and its logins."""
     return uuid.uuid4().hex[:10]
 
 
 @pytest.fixture(scope="session")
-def db_settings(run_id: str) -> Iterator[Settings]:
+def run_logins(run_id: str) -> Iterator[Settings]:
+    """The run's owner and app logins (made by the first ``ensure_database``), dropped once
+    the run's databases are."""
+    settings = _settings_for(run_id, "postgres")
+    yield settings
+    admin = _admin(settings)
+    with admin.connect() as conn:
+        for url in (settings.database_url, settings.owner_database_url):
+            conn.execute(text(f'DROP ROLE IF EXISTS "{make_url(url).username}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_settings(run_id: str, run_logins: Settings) -> Iterator[Settings]:
     """Settings pointing at this run's own empty database."""
-    settings = _settings_for(f"gridsafe_test_{run_id}")
+    settings = _settings_for(run_id, f"gridsafe_test_{run_id}")
     ensure_database(settings)
-    engine = make_engine(settings)
+    engine = make_engine(settings, owner=True)
     init_db(engine, settings)
     engine.dispose()
     yield settings
@@ -70,10 +106,13 @@ def db_settings(run_id: str) -> Iterator[Settings]:
 
 @pytest.fixture
 def db(db_settings: Settings) -> Iterator[Engine]:
-    """An engine on the run's database; every data table is emptied after the test."""
+    """An engine (the app's login) on the run's database; every data table is emptied after
+    the test (by the owner: the app may not truncate)."""
     engine = make_engine(db_settings)
     yield engine
-    with engine.begin() as conn:
+    engine.dispose()
+    owner = make_engine(db_settings, owner=True)
+    with owner.begin() as conn:
         tables = [
             t
             for t in conn.execute(
@@ -83,13 +122,13 @@ def db(db_settings: Settings) -> Iterator[Engine]:
         ]
         if tables:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    owner.dispose()
 
 
 @pytest.fixture(scope="session")
-def demo_settings(run_id: str) -> Iterator[Settings]:
+def demo_settings(run_id: str, run_logins: Settings) -> Iterator[Settings]:
     """Settings pointing at this run's database holding the demo district (read-only)."""
-    settings = _settings_for(f"gridsafe_demo_{run_id}")
+    settings = _settings_for(run_id, f"gridsafe_demo_{run_id}")
     load_demo(settings, now=DEMO_LOADED.local)
     yield settings
     _drop(settings)
@@ -104,7 +143,7 @@ def demo(demo_settings: Settings) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def make_db(run_id: str) -> Iterator[Callable[..., tuple[Engine, Settings]]]:
+def make_db(run_id: str, run_logins: Settings) -> Iterator[Callable[..., tuple[Engine, Settings]]]:
     """A factory of extra databases for this run: ``make_db("utm", srid=32633)``.
 
     Each gets the schema for its own settings (up to ``revision``, default all heads) and is
@@ -113,10 +152,12 @@ def make_db(run_id: str) -> Iterator[Callable[..., tuple[Engine, Settings]]]:
     made: list[tuple[Engine, Settings]] = []
 
     def make(name: str, *, revision: str = "heads", **overrides: Any) -> tuple[Engine, Settings]:
-        settings = _settings_for(f"gridsafe_{name}_{run_id}", **overrides)
+        settings = _settings_for(run_id, f"gridsafe_{name}_{run_id}", **overrides)
         ensure_database(settings)
+        owner = make_engine(settings, owner=True)
+        init_db(owner, settings, revision=revision)
+        owner.dispose()
         engine = make_engine(settings)
-        init_db(engine, settings, revision=revision)
         made.append((engine, settings))
         return engine, settings
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from api.app import create_app
 from api.deps import EngineDep
@@ -38,6 +38,7 @@ from geo.records import import_records, write_lock_key
 from geo.report import ImportReport
 from geo.settings import Settings
 from tests.clients import api_client
+from tests.conftest import settings_for
 from tests.pgcluster import PrivateCluster, available
 from tests.test_maps import AS_OF, CELL, X0, Y0, build_district
 
@@ -93,10 +94,12 @@ def private() -> Iterator[tuple[PrivateCluster, Settings]]:
     cluster = PrivateCluster()
     try:
         cluster.start()
-        settings = Settings(database_url=cluster.url("gridsafe"), import_batch_rows=BATCH)
+        settings = settings_for(cluster.url("gridsafe"), "faults", import_batch_rows=BATCH)
         ensure_database(settings)
+        owner = make_engine(settings, owner=True)
+        init_db(owner, settings)
+        owner.dispose()
         engine = make_engine(settings)
-        init_db(engine, settings)
         build_district(engine, settings)
         engine.dispose()
         yield cluster, settings
@@ -106,11 +109,16 @@ def private() -> Iterator[tuple[PrivateCluster, Settings]]:
 
 @pytest.fixture
 def private_db(private: tuple[PrivateCluster, Settings]) -> Iterator[Engine]:
-    """An engine on the private cluster, up at the start; incidents and their log emptied after."""
+    """An engine on the private cluster, up at the start; incidents and their log emptied after.
+
+    The cluster's superuser's: it stalls inserts with a trigger of its own, empties tables and
+    sees what every session waits for, which the app's login (the command line and the API
+    under test) may not.
+    """
     cluster, settings = private
     if not cluster.running():
         cluster.start()
-    engine = make_engine(settings)
+    engine = create_engine(settings.admin_database_url, pool_pre_ping=True)
     yield engine
     if not cluster.running():
         cluster.start()

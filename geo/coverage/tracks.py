@@ -400,15 +400,12 @@ def _csv(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def _month_start(year: int, month: int) -> datetime:
-    return datetime(year + (month - 1) // 12, (month - 1) % 12 + 1, 1, tzinfo=UTC)
-
-
 def ensure_partitions(conn: Connection, months: Iterable[datetime]) -> list[str]:
     """Create the monthly partitions of ``fixes`` (UTC calendar months) that do not exist yet.
 
-    A partition that exists is left alone without taking a lock on ``fixes``; creating one takes
-    a short exclusive lock, once a month.
+    The app's login owns no table, so the owner's function ``fixes_partition`` (migration
+    a0013) creates them. A partition that exists is left alone without taking a lock on
+    ``fixes``; creating one takes a short exclusive lock, once a month.
 
     Returns
     -------
@@ -417,20 +414,9 @@ def ensure_partitions(conn: Connection, months: Iterable[datetime]) -> list[str]
     """
     created = []
     for month in sorted(set(months)):
-        start = _month_start(month.year, month.month)
-        end = _month_start(month.year, month.month + 1)
-        # The name and bounds come from integers, never from input.
-        name = f"fixes_p{start:%Y%m}"
-        if conn.execute(text("SELECT to_regclass(:n)"), {"n": name}).scalar() is not None:
-            continue
-        conn.execute(text("SELECT pg_advisory_xact_lock(4547004)"))
-        conn.execute(
-            text(
-                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF fixes "
-                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
-            )
-        )
-        created.append(name)
+        name = conn.execute(text("SELECT fixes_partition(:m)"), {"m": month}).scalar()
+        if name is not None:
+            created.append(name)
     return created
 
 

@@ -70,7 +70,7 @@ def store_run(engine: Engine, result: RiskResult) -> int:
             ],
         )
     with engine.begin() as conn:
-        conn.execute(text("ANALYZE risk_scores"))
+        conn.execute(text("SELECT analyze_table('risk_scores')"))
     return run_id
 
 

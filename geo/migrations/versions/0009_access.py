@@ -230,6 +230,8 @@ def upgrade() -> None:
             IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
                 EXECUTE format('GRANT {SCOPED} TO %I', current_user);
             END IF;
+        -- An owner that may not grant it (a0013): the app's login has it through gridsafe_app.
+        EXCEPTION WHEN insufficient_privilege THEN NULL;
         END $$;
         GRANT USAGE ON SCHEMA public TO {SCOPED};
         GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {SCOPED};
