@@ -42,7 +42,8 @@ from sqlalchemy.engine import Connection, Engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the repository's packages first
 
-from bench import bench_locate  # noqa: E402 - needs the path above
+from bench import bench_locate, bench_settings  # noqa: E402 - needs the path above
+from geo.database import drop_database, make_engine  # noqa: E402
 from geo.locate import ensure_cells  # noqa: E402
 from geo.settings import Settings  # noqa: E402
 
@@ -197,8 +198,9 @@ def main() -> None:
     args = parser.parse_args()
 
     db = f"gridsafe_bench_floor_{int(time.time())}"
-    settings = bench_locate._settings(db)
-    engine = bench_locate.prepare(settings, args.boundaries)
+    settings = bench_settings(db)
+    bench_locate.prepare(settings, args.boundaries).dispose()
+    engine = make_engine(settings, owner=True)  # the floors' scratch tables are the owner's
     try:
         workdir = Path(tempfile.mkdtemp(prefix="gridsafe-floor-"))
         csv = workdir / f"points_{args.points}.csv"
@@ -233,7 +235,7 @@ def main() -> None:
         print(f"peak RSS of this process (the client; the server not counted): {peak:.0f} MiB")
     finally:
         engine.dispose()
-        bench_locate._drop(settings)
+        drop_database(settings)
 
 
 if __name__ == "__main__":
