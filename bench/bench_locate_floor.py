@@ -36,14 +36,14 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the repository's packages first
 
 from bench import bench_locate, bench_settings  # noqa: E402 - needs the path above
-from geo.database import drop_database, make_engine  # noqa: E402
+from geo.database import drop_database  # noqa: E402
 from geo.locate import ensure_cells  # noqa: E402
 from geo.settings import Settings  # noqa: E402
 
@@ -80,7 +80,7 @@ WRITE_STEPS = (
     (
         "+ audit trigger (transition table)",
         "CREATE TRIGGER t_audit AFTER INSERT ON t REFERENCING NEW TABLE AS new_rows "
-        "FOR EACH STATEMENT EXECUTE FUNCTION audit_changes()",
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_changes('id')",
     ),
 )
 
@@ -200,7 +200,8 @@ def main() -> None:
     db = f"gridsafe_bench_floor_{int(time.time())}"
     settings = bench_settings(db)
     bench_locate.prepare(settings, args.boundaries).dispose()
-    engine = make_engine(settings, owner=True)  # the floors' scratch tables are the owner's
+    # The floors' scratch tables and their CHECKPOINTs are the superuser's: no app code runs here.
+    engine = create_engine(settings.admin_database_url)
     try:
         workdir = Path(tempfile.mkdtemp(prefix="gridsafe-floor-"))
         csv = workdir / f"points_{args.points}.csv"
