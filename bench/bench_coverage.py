@@ -19,7 +19,7 @@ shift and the day (tracks buffered and unioned, intersected with the micro-grids
 would without PostGIS). Peak memory is this process's maximum resident set size (the database's
 memory is not included).
 
-Run: ``.venv/bin/python bench/bench_coverage.py [--scenario day|month|both]``
+Run: ``PYTHONPATH=. .venv/bin/python bench/bench_coverage.py [--scenario day|month|both]``
 (it creates and drops its own database ``gridsafe_bench_coverage``).
 """
 
