@@ -19,7 +19,7 @@ shift and the day (tracks buffered and unioned, intersected with the micro-grids
 would without PostGIS). Peak memory is this process's maximum resident set size (the database's
 memory is not included).
 
-Run: ``.venv/bin/python bench/bench_coverage.py [--scenario day|month|both]``
+Run: ``PYTHONPATH=. .venv/bin/python bench/bench_coverage.py [--scenario day|month|both]``
 (it creates and drops its own database ``gridsafe_bench_coverage``).
 """
 
@@ -42,16 +42,16 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from api.cli import load_demo
+from bench import bench_settings
 from geo.coverage.compute import coverage_geojson
 from geo.coverage.covered import refresh
 from geo.coverage.gaps import gaps_geojson
 from geo.coverage.periods import between, shift_of
 from geo.coverage.tracks import import_tracks
-from geo.database import make_engine
+from geo.database import drop_database, make_engine
 from geo.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,9 +121,11 @@ def _ratio(rows: list[dict[str, Any]], label: str, value: float) -> None:
 def scenario(name: str, settings: Settings, *, interval: float, days: int) -> list[dict[str, Any]]:
     """Generate, import and compute one scenario; return its table rows."""
     rows: list[dict[str, Any]] = []
-    engine = make_engine(settings)
-    with engine.begin() as conn:
+    owner = make_engine(settings, owner=True)  # the app's login may not truncate
+    with owner.begin() as conn:
         conn.execute(text("TRUNCATE fixes, coverage_cache"))
+    owner.dispose()
+    engine = make_engine(settings)
     with tempfile.TemporaryDirectory(prefix="gridsafe-bench-") as tmp:
         script = ROOT / "scripts" / "make_demo_patrols.py"
         args = [sys.executable, str(script), "--out", tmp, "--units", "50", "--days", str(days)]
@@ -205,9 +207,7 @@ def main() -> None:
     parser.add_argument("--scenario", choices=["day", "month", "both"], default="both")
     parser.add_argument("--month-interval", type=float, default=10.0)
     args = parser.parse_args()
-    base = Settings()
-    url = make_url(base.database_url).set(database="gridsafe_bench_coverage")
-    settings = Settings(database_url=url.render_as_string(hide_password=False))
+    settings = bench_settings("gridsafe_bench_coverage")
     load_demo(settings)
     rows: list[dict[str, Any]] = []
     try:
@@ -216,10 +216,7 @@ def main() -> None:
         if args.scenario in {"month", "both"}:
             rows += scenario("month", settings, interval=args.month_interval, days=30)
     finally:
-        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text('DROP DATABASE IF EXISTS "gridsafe_bench_coverage" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(settings)
     print("| step | seconds | items | items/s | peak RSS MB |")
     print("|---|---:|---:|---:|---:|")
     for r in rows:

@@ -31,13 +31,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.cli import load_demo
+from bench import bench_settings
 from geo.access import Role, add_user, get_user, issue_token
-from geo.database import init_db, make_engine
+from geo.database import drop_database, ensure_database, init_db, make_engine
 from geo.errors import NotFoundError
 from geo.settings import Settings
 
@@ -150,31 +150,21 @@ def endpoints(settings: Settings) -> dict[str, list[str]]:
     }
 
 
-def prepare(base: Settings) -> Settings:
-    """Settings on the bench database, with the demo district loaded (once)."""
-    url = make_url(base.database_url).set(database=DATABASE)
-    settings = base.model_copy(update={"database_url": url.render_as_string(False)})
-    admin = create_engine(url.set(database="postgres"))
-    with admin.connect() as conn:
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DATABASE}
-        ).scalar()
-    admin.dispose()
-    loaded = 0
-    if exists:
-        engine = create_engine(settings.database_url)
-        with engine.connect() as conn:
-            loaded = conn.execute(
-                text("SELECT count(*) FROM areas WHERE level = 'micro'")
-            ).scalar_one()
-        engine.dispose()
+def prepare() -> Settings:
+    """Settings on the bench database, with the demo district loaded (once; a database kept
+    from an earlier run has its schema brought up to date)."""
+    settings = bench_settings(DATABASE)
+    ensure_database(settings)
+    owner = make_engine(settings, owner=True)
+    init_db(owner, settings)
+    owner.dispose()
+    engine = make_engine(settings)
+    with engine.connect() as conn:
+        loaded = conn.execute(text("SELECT count(*) FROM areas WHERE level = 'micro'")).scalar_one()
+    engine.dispose()
     if loaded != 652:
         print("loading the demo district into", DATABASE, file=sys.stderr)
         load_demo(settings)
-    else:  # kept from an earlier run: bring its schema up to date
-        engine = make_engine(settings)
-        init_db(engine, settings)
-        engine.dispose()
     return settings
 
 
@@ -187,7 +177,11 @@ def _free_port() -> int:
 
 def serve(settings: Settings, workers: int, port: int) -> subprocess.Popen[bytes]:
     """``gridsafe serve`` on ``port``; returns once /healthz answers 200."""
-    env = {**os.environ, "GRIDSAFE_DATABASE_URL": settings.database_url}
+    env = {
+        **os.environ,
+        "GRIDSAFE_DATABASE_URL": settings.database_url,
+        "GRIDSAFE_OWNER_DATABASE_URL": settings.owner_database_url,
+    }
     server = subprocess.Popen(  # noqa: S603 - our own command
         [str(GRIDSAFE), "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
@@ -272,7 +266,7 @@ def main() -> None:
     args = parser.parse_args()
     if not Path(WRK).is_absolute():
         sys.exit("bench_load.py needs wrk: apt-get install wrk")
-    settings = prepare(Settings())
+    settings = prepare()
     headers = request_headers(settings)
     port = _free_port()
     server = serve(settings, args.workers, port)
@@ -325,11 +319,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
         if args.drop:
-            url = make_url(settings.database_url)
-            admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-            admin.dispose()
+            drop_database(settings)
 
 
 if __name__ == "__main__":

@@ -37,34 +37,21 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the repository's packages first
 
+from bench import bench_settings  # noqa: E402 - needs the path above
 from geo.boundaries import import_boundaries  # noqa: E402 - needs the path above
-from geo.database import ensure_database, init_db, make_engine, sql  # noqa: E402
+from geo.database import drop_database, ensure_database, init_db, make_engine, sql  # noqa: E402
 from geo.levels import Level  # noqa: E402
 from geo.locate import ensure_cells  # noqa: E402
 from geo.records import import_records  # noqa: E402
 from geo.settings import Settings  # noqa: E402
 
 LEVELS = ("subdistrict", "grid2", "grid3", "micro")
-
-
-def _settings(name: str) -> Settings:
-    base = Settings()
-    url = make_url(base.database_url).set(database=name)
-    return Settings(database_url=url.render_as_string(hide_password=False))
-
-
-def _drop(settings: Any) -> None:
-    url = make_url(settings.database_url)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _child(fn: Callable[..., dict[str, float]], args: tuple[Any, ...]) -> dict[str, float]:
@@ -101,11 +88,13 @@ def _write_points(path: Path, n: int, bounds: tuple[float, ...], seed: int) -> N
 
 def run_import(db: str, csv: str) -> dict[str, float]:
     """The real import path, timed from file to commit."""
-    settings = _settings(db)
-    engine = make_engine(settings)
-    with engine.begin() as conn:
+    settings = bench_settings(db)
+    owner = make_engine(settings, owner=True)  # the app's login may not truncate
+    with owner.begin() as conn:
         # CASCADE: cases (migration 0006) reference incidents; this database is the bench's own.
         conn.execute(text("TRUNCATE incidents CASCADE"))
+    owner.dispose()
+    engine = make_engine(settings)
     t0 = time.perf_counter()
     report = import_records(engine, settings, Path(csv), kind="incidents")
     elapsed = time.perf_counter() - t0
@@ -123,7 +112,7 @@ def run_db_join(db: str, csv: str) -> dict[str, float]:
     The points are the imported incidents' coordinates in a staging table, as an import stages
     them; the cell lookup was built with the boundaries (its build time is reported apart).
     """
-    settings = _settings(db)
+    settings = bench_settings(db)
     engine = make_engine(settings)
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL jit = off"))
@@ -171,11 +160,13 @@ def run_geopandas(micro: str, csv: str) -> dict[str, float]:
 
 def prepare(settings: Settings, boundaries: Path) -> Engine:
     """Create the bench's database with the demo district's four levels and the cell lookup
-    (its build time printed); the caller drops it (``_drop``)."""
+    (its build time printed); the caller drops it (``drop_database``)."""
     ensure_database(settings)
+    owner = make_engine(settings, owner=True)
     engine = make_engine(settings)
     try:
-        init_db(engine, settings)
+        init_db(owner, settings)
+        owner.dispose()
         for level in LEVELS:
             path = boundaries / f"{level}.geojson"
             import_boundaries(engine, settings, path, level=Level(level))
@@ -187,8 +178,9 @@ def prepare(settings: Settings, boundaries: Path) -> Engine:
                 {"r": settings.region},
             ).one()
     except BaseException:
+        owner.dispose()
         engine.dispose()
-        _drop(settings)
+        drop_database(settings)
         raise
     print(
         f"cell lookup ({settings.locate_cell_m:g} m): {cells:,} cells, {exact:,} on a "
@@ -207,7 +199,7 @@ def main() -> None:
     args = parser.parse_args()
 
     db = f"gridsafe_bench_{int(time.time())}"
-    settings = _settings(db)
+    settings = bench_settings(db)
     args.workdir.mkdir(parents=True, exist_ok=True)
     engine = prepare(settings, args.boundaries)
     try:
@@ -241,7 +233,7 @@ def main() -> None:
             )
     finally:
         engine.dispose()
-        _drop(settings)
+        drop_database(settings)
 
 
 if __name__ == "__main__":

@@ -36,13 +36,14 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the repository's packages first
 
-from bench import bench_locate  # noqa: E402 - needs the path above
+from bench import bench_locate, bench_settings  # noqa: E402 - needs the path above
+from geo.database import drop_database  # noqa: E402
 from geo.locate import ensure_cells  # noqa: E402
 from geo.settings import Settings  # noqa: E402
 
@@ -79,7 +80,7 @@ WRITE_STEPS = (
     (
         "+ audit trigger (transition table)",
         "CREATE TRIGGER t_audit AFTER INSERT ON t REFERENCING NEW TABLE AS new_rows "
-        "FOR EACH STATEMENT EXECUTE FUNCTION audit_changes()",
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_changes('id')",
     ),
 )
 
@@ -197,8 +198,10 @@ def main() -> None:
     args = parser.parse_args()
 
     db = f"gridsafe_bench_floor_{int(time.time())}"
-    settings = bench_locate._settings(db)
-    engine = bench_locate.prepare(settings, args.boundaries)
+    settings = bench_settings(db)
+    bench_locate.prepare(settings, args.boundaries).dispose()
+    # The floors' scratch tables and their CHECKPOINTs are the superuser's: no app code runs here.
+    engine = create_engine(settings.admin_database_url)
     try:
         workdir = Path(tempfile.mkdtemp(prefix="gridsafe-floor-"))
         csv = workdir / f"points_{args.points}.csv"
@@ -233,7 +236,7 @@ def main() -> None:
         print(f"peak RSS of this process (the client; the server not counted): {peak:.0f} MiB")
     finally:
         engine.dispose()
-        bench_locate._drop(settings)
+        drop_database(settings)
 
 
 if __name__ == "__main__":

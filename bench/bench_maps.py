@@ -20,14 +20,13 @@ import tracemalloc
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geo.database import ensure_database, init_db, make_engine
+from bench import bench_settings
+from geo.database import drop_database, ensure_database, init_db, make_engine
 from geo.levels import Level
-from geo.settings import Settings
 from maps.i18n import translator
 from maps.pages import risk_page
 from tests.browser import DESKTOP, Tab, launch, serve
@@ -100,21 +99,21 @@ def build(engine: Engine, region: str, n: int) -> None:
 
 def main() -> None:
     """Build, measure, print the table."""
-    base = Settings()
-    url = make_url(base.database_url).set(database="gridsafe_bench_maps")
     rows = []
     baseline = None
     with launch() as browser:
         for n in (652, 65_000):
             for mode in ("embed", "tiles"):
-                settings = Settings(
-                    database_url=url.render_as_string(hide_password=False),
+                settings = bench_settings(
+                    "gridsafe_bench_maps",
                     region=f"bench{n}",
                     map_embed_max_features=10**9 if mode == "embed" else 0,
                 )
                 ensure_database(settings)
+                owner = make_engine(settings, owner=True)
+                init_db(owner, settings)
+                owner.dispose()
                 engine = make_engine(settings)
-                init_db(engine, settings)
                 build(engine, settings.region, n)
                 tracemalloc.start()
                 t0 = time.perf_counter()
@@ -157,10 +156,7 @@ def main() -> None:
             f"| {n:,} | {mode} | {raw:,} | {gz:,} | {render_s:.2f} | {peak:.0f} | {fcp:.0f} | "
             f"{ready:.2f} | {tiles} | {ratio:.1f}× |"
         )
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "gridsafe_bench_maps" WITH (FORCE)'))
-    admin.dispose()
+    drop_database(settings)
 
 
 if __name__ == "__main__":

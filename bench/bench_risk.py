@@ -26,10 +26,10 @@ import tracemalloc
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 
-from geo.database import ensure_database, init_db, make_engine
+from bench import bench_settings
+from geo.database import drop_database, ensure_database, init_db, make_engine
 from geo.risk import compute_risk, store_run
 from geo.settings import Settings
 
@@ -38,13 +38,7 @@ TYPES = ["fire", "robbery", "theft", "assault", "dispute", "police_call", "noise
 
 
 def _settings(permutations: int) -> Settings:
-    base = Settings()
-    url = make_url(base.database_url).set(database="gridsafe_bench_risk")
-    return Settings(
-        database_url=url.render_as_string(hide_password=False),
-        region="bench",
-        risk_permutations=permutations,
-    )
+    return bench_settings("gridsafe_bench_risk", region="bench", risk_permutations=permutations)
 
 
 def build(engine: Engine, *, side_cols: int, cells: int, incidents: int) -> float:
@@ -153,9 +147,11 @@ def baseline(engine: Engine) -> float:
 def run_case(name: str, side_cols: int, cells: int, incidents: int, permutations: int) -> None:
     settings = _settings(permutations)
     ensure_database(settings)
+    owner = make_engine(settings, owner=True)  # migrates, and empties the tables to build
+    init_db(owner, settings)
+    built = build(owner, side_cols=side_cols, cells=cells, incidents=incidents)
+    owner.dispose()
     engine = make_engine(settings)
-    init_db(engine, settings)
-    built = build(engine, side_cols=side_cols, cells=cells, incidents=incidents)
     with engine.connect() as conn:
         n_inc = conn.execute(text("SELECT count(*) FROM incidents")).scalar_one()
     base = baseline(engine)
@@ -195,11 +191,7 @@ def main() -> None:
         if not args.skip_province:
             run_case("province", 255, 65_025, 10_000_000, args.province_permutations)
     finally:
-        url = make_url(_settings(99).database_url)
-        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(_settings(99))
 
 
 if __name__ == "__main__":

@@ -24,11 +24,12 @@ from datetime import datetime
 from functools import partial
 
 import numpy as np
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
 from api.cli import load_demo
-from geo.database import make_engine
+from bench import bench_settings
+from geo.database import drop_database, make_engine
 from geo.routing.exact import solve_exact
 from geo.routing.greedy import solve_greedy
 from geo.routing.model import collected, timed_routes
@@ -164,9 +165,7 @@ def dispatcher_case(
 
 
 def main() -> None:
-    base = Settings()
-    url = make_url(base.database_url).set(database="gridsafe_bench_routing")
-    settings = Settings(database_url=url.render_as_string(hide_password=False))
+    settings = bench_settings("gridsafe_bench_routing")
     with contextlib.redirect_stdout(io.StringIO()):
         load_demo(settings)
     engine = make_engine(settings)
@@ -187,10 +186,7 @@ def main() -> None:
             dispatcher_case(conn, settings, rng, codes, stations)
     finally:
         engine.dispose()
-        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text('DROP DATABASE IF EXISTS "gridsafe_bench_routing" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(settings)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ from bench.bench_load import (
     serve,
     tile_paths,
 )
-from geo.database import sql
+from geo.database import make_engine, sql
 from geo.settings import Settings
 
 ZOOMS = (14, 15, 16)
@@ -196,11 +196,13 @@ def main() -> None:  # noqa: PLR0915 - one linear script: start, measure, print,
     args = parser.parse_args()
     if not Path(WRK).is_absolute():
         sys.exit("bench_serve.py needs wrk: apt-get install wrk")
-    settings = prepare(Settings())
+    settings = prepare()
     database = settings.database_url.rsplit("/", 1)[1]
-    admin = create_engine(settings.database_url)
-    with admin.begin() as conn:
+    owner = make_engine(settings, owner=True)  # the schema's owner makes the views
+    with owner.begin() as conn:
         conn.execute(text(VIEWS))
+    owner.dispose()
+    admin = create_engine(settings.database_url)
     headers = request_headers(settings)
     tiles = tile_paths(settings, ZOOMS)
     tipg_tiles = [

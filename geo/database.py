@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from alembic import command
@@ -310,6 +311,72 @@ def ensure_database(settings: Settings) -> bool:
     finally:
         server.dispose()
     return created
+
+
+def settings_for(admin: str, tag: str, **overrides: Any) -> Settings:
+    """Settings of the database of the superuser URL ``admin``, with an owner and an app login
+    of their own (named after ``tag``), which :func:`ensure_database` creates. Their engine
+    (:func:`make_engine`) runs with the app's privileges, as the service does."""
+    url = make_url(admin)
+    owner = url.set(username=f"gridsafe_owner_{tag}", password=f"owner-{tag}")
+    app = url.set(username=f"gridsafe_service_{tag}", password=f"service-{tag}")
+    return Settings(
+        database_url=app.render_as_string(hide_password=False),
+        owner_database_url=owner.render_as_string(hide_password=False),
+        admin_database_url=admin,
+        **overrides,
+    )
+
+
+def scratch_settings(database: str, tag: str, **overrides: Any) -> Settings:
+    """Settings of a throwaway database (a test run's, a benchmark's) named ``database``, with
+    the logins of ``tag`` (:func:`settings_for`), made by the superuser of the environment:
+    ``GRIDSAFE_ADMIN_DATABASE_URL``, else ``GRIDSAFE_DATABASE_URL``.
+
+    Raises
+    ------
+    SchemaError
+        When that URL's login is not a superuser.
+    DatabaseUnavailableError
+        When PostgreSQL cannot be reached.
+    """
+    base = Settings()
+    admin = make_url(base.admin_database_url or base.database_url)
+    server = create_engine(admin.set(database="postgres"))
+    try:
+        with server.connect() as conn:
+            superuser = _is_superuser(conn)
+    except OperationalError as exc:
+        raise DatabaseUnavailableError(
+            f"cannot reach PostgreSQL at {admin.host}:{admin.port}: {exc.orig}"
+        ) from exc
+    finally:
+        server.dispose()
+    if not superuser:
+        msg = (
+            f"the login {admin.username!r} is not a superuser: set GRIDSAFE_ADMIN_DATABASE_URL "
+            "(else GRIDSAFE_DATABASE_URL) to a superuser's URL, which creates the database "
+            "and its logins"
+        )
+        raise SchemaError(msg)
+    url = admin.set(database=database).render_as_string(hide_password=False)
+    return settings_for(url, tag, **overrides)
+
+
+def drop_database(settings: Settings) -> None:
+    """Drop the database of ``settings`` (its connections closed first), as its superuser
+    (``settings.admin_database_url``); its logins stay."""
+    admin = create_engine(
+        make_url(settings.admin_database_url).set(database="postgres"),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with admin.connect() as conn:
+            quote = admin.dialect.identifier_preparer.quote
+            name = str(make_url(settings.database_url).database)
+            conn.execute(text(f"DROP DATABASE IF EXISTS {quote(name)} WITH (FORCE)"))
+    finally:
+        admin.dispose()
 
 
 def _alembic_config(conn: Connection, settings: Settings) -> Config:

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from api.cli import load_demo
-from geo.database import ensure_database, init_db, make_engine
+from geo.database import drop_database, ensure_database, init_db, make_engine, scratch_settings
 from geo.settings import Settings
 from tests.browser import CHROMIUM, DESKTOP, PHONE, TABLET, launch
 from tests.frozen import DEMO_LOADED, INSTANTS, Instant
@@ -34,43 +34,6 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 # incident_types holds the vocabulary the schema seeds (migration 0002); tests that add types
 # remove them. The audit log refuses TRUNCATE (append-only); tests read their own entries.
 KEEP_TABLES = {"gridsafe_meta", "alembic_version", "spatial_ref_sys", "incident_types", "audit_log"}
-
-
-def settings_for(admin: str, tag: str, **overrides: Any) -> Settings:
-    """Settings of the database of the superuser URL ``admin``, with an owner and an app login
-    of their own (named after ``tag``), which ``ensure_database`` creates. Every test's engine
-    is the app's, so the whole suite runs with the app's privileges."""
-    url = make_url(admin)
-    owner = url.set(username=f"gridsafe_owner_{tag}", password=f"owner-{tag}")
-    app = url.set(username=f"gridsafe_service_{tag}", password=f"service-{tag}")
-    return Settings(
-        database_url=app.render_as_string(hide_password=False),
-        owner_database_url=owner.render_as_string(hide_password=False),
-        admin_database_url=admin,
-        **overrides,
-    )
-
-
-def _settings_for(run_id: str, database: str, **overrides: Any) -> Settings:
-    """Settings of one of this run's databases, with the run's own logins, made by the
-    superuser the run starts from (``GRIDSAFE_ADMIN_DATABASE_URL``, else
-    ``GRIDSAFE_DATABASE_URL``)."""
-    base = Settings()
-    admin = make_url(base.admin_database_url or base.database_url).set(database=database)
-    return settings_for(admin.render_as_string(hide_password=False), run_id, **overrides)
-
-
-def _admin(settings: Settings) -> Engine:
-    url = make_url(settings.admin_database_url).set(database="postgres")
-    return create_engine(url, isolation_level="AUTOCOMMIT")
-
-
-def _drop(settings: Settings) -> None:
-    admin = _admin(settings)
-    with admin.connect() as conn:
-        name = make_url(settings.database_url).database
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -83,9 +46,9 @@ def run_id() -> str:
 def run_logins(run_id: str) -> Iterator[Settings]:
     """The run's owner and app logins (made by the first ``ensure_database``), dropped once
     the run's databases are."""
-    settings = _settings_for(run_id, "postgres")
+    settings = scratch_settings("postgres", run_id)
     yield settings
-    admin = _admin(settings)
+    admin = create_engine(settings.admin_database_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         for url in (settings.database_url, settings.owner_database_url):
             conn.execute(text(f'DROP ROLE IF EXISTS "{make_url(url).username}"'))
@@ -95,13 +58,13 @@ def run_logins(run_id: str) -> Iterator[Settings]:
 @pytest.fixture(scope="session")
 def db_settings(run_id: str, run_logins: Settings) -> Iterator[Settings]:
     """Settings pointing at this run's own empty database."""
-    settings = _settings_for(run_id, f"gridsafe_test_{run_id}")
+    settings = scratch_settings(f"gridsafe_test_{run_id}", run_id)
     ensure_database(settings)
     engine = make_engine(settings, owner=True)
     init_db(engine, settings)
     engine.dispose()
     yield settings
-    _drop(settings)
+    drop_database(settings)
 
 
 @pytest.fixture
@@ -128,10 +91,10 @@ def db(db_settings: Settings) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def demo_settings(run_id: str, run_logins: Settings) -> Iterator[Settings]:
     """Settings pointing at this run's database holding the demo district (read-only)."""
-    settings = _settings_for(run_id, f"gridsafe_demo_{run_id}")
+    settings = scratch_settings(f"gridsafe_demo_{run_id}", run_id)
     load_demo(settings, now=DEMO_LOADED.local)
     yield settings
-    _drop(settings)
+    drop_database(settings)
 
 
 @pytest.fixture(scope="session")
@@ -152,7 +115,7 @@ def make_db(run_id: str, run_logins: Settings) -> Iterator[Callable[..., tuple[E
     made: list[tuple[Engine, Settings]] = []
 
     def make(name: str, *, revision: str = "heads", **overrides: Any) -> tuple[Engine, Settings]:
-        settings = _settings_for(run_id, f"gridsafe_{name}_{run_id}", **overrides)
+        settings = scratch_settings(f"gridsafe_{name}_{run_id}", run_id, **overrides)
         ensure_database(settings)
         owner = make_engine(settings, owner=True)
         init_db(owner, settings, revision=revision)
@@ -164,7 +127,7 @@ def make_db(run_id: str, run_logins: Settings) -> Iterator[Callable[..., tuple[E
     yield make
     for engine, settings in made:
         engine.dispose()
-        _drop(settings)
+        drop_database(settings)
 
 
 @pytest.fixture(scope="session")

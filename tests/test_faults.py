@@ -33,12 +33,11 @@ from sqlalchemy import Engine, create_engine, text
 from api.app import create_app
 from api.deps import EngineDep
 from geo.access import Role
-from geo.database import ensure_database, init_db, make_engine
+from geo.database import ensure_database, init_db, make_engine, settings_for
 from geo.records import import_records, write_lock_key
 from geo.report import ImportReport
 from geo.settings import Settings
 from tests.clients import api_client
-from tests.conftest import settings_for
 from tests.pgcluster import PrivateCluster, available
 from tests.test_maps import AS_OF, CELL, X0, Y0, build_district
 
