@@ -64,10 +64,12 @@ def simplify_coverage(
         kx = M_PER_DEG * math.cos(math.radians(lat0))
 
         def to_m(c: NDArray[np.float64]) -> NDArray[np.float64]:
-            return c * np.array([kx, M_PER_DEG])
+            metres: NDArray[np.float64] = c * np.array([kx, M_PER_DEG])
+            return metres
 
         def to_deg(c: NDArray[np.float64]) -> NDArray[np.float64]:
-            return np.round(c / np.array([kx, M_PER_DEG]), COORD_DECIMALS)
+            degrees: NDArray[np.float64] = np.round(c / np.array([kx, M_PER_DEG]), COORD_DECIMALS)
+            return degrees
 
         metric = shapely.transform(geoms, to_m)
         out_geoms = shapely.transform(shapely.coverage_simplify(metric, tolerance_m), to_deg)

@@ -20,7 +20,7 @@ import io
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
-from typing import Literal, cast, get_args
+from typing import Literal, get_args
 
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
@@ -154,8 +154,7 @@ def translator(language: str) -> Translator:
         if language not in LANGUAGES:
             msg = f"unknown language {language!r}: one of {', '.join(LANGUAGES)}"
             raise ValueError(msg)
-        lang = cast("Language", language)
-        TRANSLATORS[language] = Translator(lang, _catalogue(lang))
+        TRANSLATORS[language] = Translator(language, _catalogue(language))
     return TRANSLATORS[language]
 
 

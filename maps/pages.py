@@ -125,7 +125,7 @@ class _RiskMapScript(JSCSSMixin, MacroElement):
     )
 
     def __init__(self, config: dict[str, Any]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._name = "GridsafeRiskMap"
         self.default_js = [
             ("vectorgrid", url("vendor/vectorgrid/vectorgrid.js")),
@@ -150,7 +150,7 @@ class _Attribution(MacroElement):
     )
 
     def __init__(self, prefix: str, sources: list[str]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._name = "GridsafeAttribution"
         self.prefix = _script_json(html.escape(prefix))
         self.sources = [_script_json(html.escape(s)) for s in sources]

@@ -115,11 +115,14 @@ def parse_times(values: pd.Series, timezone: str) -> pd.Series:
     pandas.Series
         ``datetime64[us, UTC]``; NaT where a value could not be read.
     """
+    utc: pd.Series
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        utc = values.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        return utc
     if pd.api.types.is_datetime64_dtype(values.dtype):
         local = values.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
-        return local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        utc = local.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+        return utc
     if pd.api.types.is_numeric_dtype(values.dtype):
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
         seconds = epoch_number_seconds(numbers)
@@ -300,7 +303,7 @@ def _csv_source(
 
 def _gpx_tracks(path: Path) -> pd.DataFrame:
     """Name and type of each GPX track, by ``track_fid``."""
-    tracks = pyogrio.read_dataframe(
+    tracks: pd.DataFrame = pyogrio.read_dataframe(
         path, layer="tracks", read_geometry=False, columns=["name", "type"]
     )
     tracks.index = np.arange(len(tracks))

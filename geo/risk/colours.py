@@ -86,7 +86,8 @@ def lower_share(values: NDArray[np.float64]) -> NDArray[np.float64]:
     """For each value, the share of all values strictly below it (0 for the smallest)."""
     if values.size == 0:
         return np.zeros(0)
-    return (rankdata(values, method="min") - 1) / values.size
+    below: NDArray[np.float64] = (rankdata(values, method="min") - 1) / values.size
+    return below
 
 
 def score(colour: Colour, lower: float) -> float:

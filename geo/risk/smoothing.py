@@ -61,4 +61,5 @@ def empirical_bayes(events: ArrayLike, base: ArrayLike) -> NDArray[np.float64]:
     s2 = (b * (r - m) ** 2).sum() / b.sum()
     a = max(s2 - m / b.mean(), 0.0)
     c = a / (a + m / b)
-    return m + c * (r - m)
+    smoothed: NDArray[np.float64] = m + c * (r - m)
+    return smoothed

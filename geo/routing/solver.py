@@ -76,7 +76,7 @@ def _search(
             return int(matrix[site[manager.IndexToNode(i)], site[manager.IndexToNode(j)]])
 
         def busy(i: int, j: int) -> int:
-            return dwell[manager.IndexToNode(i)] + travel(i, j)
+            return int(dwell[manager.IndexToNode(i)]) + travel(i, j)
 
         register: Callable[[Callable[[int, int], int]], int] = routing.RegisterTransitCallback
         return register(travel), register(busy)

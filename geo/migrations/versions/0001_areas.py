@@ -5,6 +5,8 @@ Revises:
 Create Date: 2026-11-24
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import context, op
 from geoalchemy2 import Geometry
@@ -18,7 +20,7 @@ depends_on = None
 LEVELS = ("subdistrict", "grid2", "grid3", "micro")
 
 
-def _region() -> sa.Column:
+def _region() -> sa.Column[Any]:
     # The tenant key on every table: the national case distributes by it.
     return sa.Column("region", sa.Text, nullable=False)
 

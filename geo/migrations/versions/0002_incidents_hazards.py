@@ -5,6 +5,8 @@ Revises: 0001
 Create Date: 2026-11-24
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import context, op
 from geoalchemy2 import Geometry
@@ -36,7 +38,7 @@ INCIDENT_TYPES = [
 ]
 
 
-def _located(srid: int) -> list[sa.Column]:
+def _located(srid: int) -> list[sa.Column[Any]]:
     """The columns every located record shares: where it is and which areas hold it."""
     return [
         sa.Column("address", sa.Text),

@@ -30,6 +30,8 @@ Revises: 0008
 Create Date: 2026-11-25
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -88,7 +90,7 @@ AUDITED = (
 )
 
 
-def _ts(name: str, **kw: object) -> sa.Column:
+def _ts(name: str, **kw: object) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), **kw)  # type: ignore[arg-type]
 
 
