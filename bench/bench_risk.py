@@ -8,7 +8,7 @@ their own (``gridsafe_bench_risk``, dropped at the end):
 
 Incidents are 70 % uniform and 30 % around 20 centres (Gaussian, σ = 300 m), over the year
 before the computation; the micro-grid of each is computed arithmetically (as the importer's
-spatial join would). The aggregation runs in SQL (geo/sql/risk_incidents.sql); Gi* runs in
+spatial join would). The aggregation runs in SQL (geo/risk/sql/risk_incidents.sql); Gi* runs in
 Python with esda. The baseline, timed in the same process, is the cheapest possible map: one
 SQL GROUP BY of raw counts per micro-grid.
 

@@ -1,7 +1,7 @@
 """The database: engines, schema creation and upgrade (Alembic), and the SQL file loader.
 
-PostGIS is the store of record. Long SQL lives in ``geo/sql/*.sql`` and is loaded with
-:func:`sql`; every value reaches it as a bound parameter.
+PostGIS is the store of record. Long SQL lives in ``sql/*.sql`` beside the modules that run it
+and is loaded with :func:`sql`; every value reaches it as a bound parameter.
 """
 
 from __future__ import annotations
@@ -33,9 +33,14 @@ class SchemaError(GridsafeError):
 
 
 @cache
-def sql(name: str) -> TextClause:
-    """Return the SQL statement stored in ``geo/sql/{name}.sql`` as a text clause."""
-    return text(resources.files("geo").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8"))
+def sql(name: str, package: str = "geo") -> TextClause:
+    """The SQL statement in ``{package}/sql/{name}.sql``, as a text clause.
+
+    Each package keeps the SQL its modules run in its own ``sql/`` folder (``geo.risk`` in
+    ``geo/risk/sql/``); the modules directly in ``geo/`` use ``geo/sql/``.
+    """
+    folder = resources.files(package).joinpath("sql")
+    return text(folder.joinpath(f"{name}.sql").read_text(encoding="utf-8"))
 
 
 SCOPED_ROLE = "gridsafe_scoped"

@@ -80,7 +80,7 @@ def load_checkins(
         conn.execute(text(_STAGE))
         for batch in source.batches:
             _stage(conn, batch, report)
-        conn.execute(sql("coverage_checkins_locate"), params)
+        conn.execute(sql("coverage_checkins_locate", "geo.coverage"), params)
         for row, person, t, declared, located, first in conn.execute(text(_PROBLEMS)):
             if first != row:
                 reason = f"duplicate check-in: {person!r} at {t.isoformat()} already at row {first}"
@@ -100,7 +100,7 @@ def load_checkins(
                     )
                 )
         for inserted in conn.execute(
-            sql("coverage_checkins_upsert"), {**params, "crs": source.crs}
+            sql("coverage_checkins_upsert", "geo.coverage"), {**params, "crs": source.crs}
         ).scalars():
             if inserted:
                 report.inserted += 1

@@ -1,6 +1,6 @@
 """Patrol coverage per micro-grid and period, rolled up to every level; all in PostGIS.
 
-Per micro-grid (geo/sql/coverage_micro.sql states every rule where it is applied):
+Per micro-grid (geo/coverage/sql/coverage_micro.sql states every rule where it is applied):
 
 - **covered share**: the tracks of the period drawn as lines through their fixes, buffered by the
   unit kind's radius (settings: 30 m on foot and 50 m in a vehicle after DESIGN.md, 40 m by
@@ -81,7 +81,7 @@ def compute_micro(
     )
     conn.execute(text(_COV_MICRO))
     conn.execute(
-        sql("coverage_micro"),
+        sql("coverage_micro", "geo.coverage"),
         {
             "region": settings.region,
             "t0": period.start,
@@ -100,7 +100,8 @@ def rollup(conn: Connection, settings: Settings, *, level: Level, area: str | No
     conn.execute(text(_COV_AREAS))
     conn.execute(text("TRUNCATE cov_areas"))
     conn.execute(
-        sql("coverage_rollup"), {"region": settings.region, "level": level.value, "area": area}
+        sql("coverage_rollup", "geo.coverage"),
+        {"region": settings.region, "level": level.value, "area": area},
     )
 
 
@@ -144,7 +145,7 @@ def _rolled_up(
 ) -> str:
     rollup(conn, settings, level=level, area=area)
     out = conn.execute(
-        sql("coverage_geojson"),
+        sql("coverage_geojson", "geo.coverage"),
         {
             "region": settings.region,
             "level": level.value,
@@ -191,7 +192,7 @@ def coverage_and_cover(
         compute_micro(conn, settings, period=period, area=area, units=units)
         coverage = _rolled_up(conn, settings, period=period, level=Level.MICRO, area=area)
         cover = conn.execute(
-            sql("coverage_covered_geojson"), {"simplify_m": simplify_m}
+            sql("coverage_covered_geojson", "geo.coverage"), {"simplify_m": simplify_m}
         ).scalar_one()
     return coverage, str(cover)
 
@@ -227,7 +228,7 @@ def tracks_geojson(
     with engine.connect() as conn:
         require_area(conn, settings.region, area)
         out = conn.execute(
-            sql("coverage_tracks"),
+            sql("coverage_tracks", "geo.coverage"),
             {
                 "s0s": [s.start for s in shifts],
                 "s1s": [s.end for s in shifts],

@@ -2,12 +2,12 @@
 
 The covered part of a micro-grid over a period is the union, over the period's tracks, of each
 track's line buffered by its unit kind's radius, intersected with the micro-grid
-(geo/sql/coverage_slice.sql). Buffers and unions are the expensive part of coverage, so:
+(geo/coverage/sql/coverage_slice.sql). Buffers and unions are the expensive part of coverage, so:
 
 - **slices**: a period is cut at shift bounds (``settings.shift_start_hours``) into slices; the
   covered part over the period is the union of the slices' covered parts and of the buffers of
   the segments the cuts removed (a unit's last fix before a cut to its first fix after it, when
-  both belong to one track; geo/sql/coverage_joints.sql). That union is the period's cover
+  both belong to one track; geo/coverage/sql/coverage_joints.sql). That union is the period's cover
   itself: a buffered line is the union of its buffered segments.
 - **the shift cache**: the cover of each closed shift (one that ended before now) and micro-grid
   is stored in ``coverage_cache`` (migration c0009) the first time it is needed, so a day is
@@ -48,7 +48,7 @@ from geo.database import sql
 from geo.settings import Settings
 
 CHUNK_FIXES = 20
-"""Fixes per chunk of a track (geo/sql/coverage_slice.sql): small pieces for the index probes
+"""Fixes per chunk of a track (geo/coverage/sql/coverage_slice.sql): small pieces for the index probes
 and the buffers; the cover does not depend on it beyond rounding."""
 
 UNION_BATCH = 64
@@ -129,7 +129,7 @@ def _fill(
     params = cache_params(settings)
     missing: dict[int, list[str]] = {}
     for i, code in conn.execute(
-        sql("coverage_cache_missing"),
+        sql("coverage_cache_missing", "geo.coverage"),
         {
             "region": settings.region,
             "codes": list(codes),
@@ -146,12 +146,12 @@ def _fill(
         shift = shifts[i]
         conn.execute(text("TRUNCATE cov_slice"))
         conn.execute(
-            sql("coverage_slice"),
+            sql("coverage_slice", "geo.coverage"),
             {**_slice_params(settings), "t0": shift.start, "t1": shift.end, "codes": todo,
              "units": None},
         )  # fmt: skip
         conn.execute(
-            sql("coverage_cache_store"),
+            sql("coverage_cache_store", "geo.coverage"),
             {"region": settings.region, "t0": shift.start, "t1": shift.end, "params": params},
         )
     conn.execute(text("TRUNCATE cov_slice"))
@@ -190,15 +190,18 @@ def covered_into(
     }
     for part in parts:
         if part not in cached:
-            conn.execute(sql("coverage_slice"), {**base, "t0": part.start, "t1": part.end})
+            conn.execute(
+                sql("coverage_slice", "geo.coverage"), {**base, "t0": part.start, "t1": part.end}
+            )
     bounds = [p.start for p in parts[1:]]
     if bounds:
         conn.execute(
-            sql("coverage_joints"), {**base, "t0": period.start, "t1": period.end, "bounds": bounds}
+            sql("coverage_joints", "geo.coverage"),
+            {**base, "t0": period.start, "t1": period.end, "bounds": bounds},
         )
     for i in range(0, len(codes), UNION_BATCH):
         conn.execute(
-            sql("coverage_covered"),
+            sql("coverage_covered", "geo.coverage"),
             {
                 "region": settings.region,
                 "params": cache_params(settings),

@@ -1,6 +1,6 @@
 """The gap list: micro-grids that need a visit, ranked by risk and by time since the last visit.
 
-Three kinds of gap (geo/sql/coverage_gaps.sql):
+Three kinds of gap (geo/coverage/sql/coverage_gaps.sql):
 
 - **weekly**: no visit in the ``settings.weekly_visit_days`` days before ``at``, where a visit
   is a grid-head check-in or any patrol fix in the micro-grid (the weekly visit rule, 每周遍访,
@@ -80,7 +80,7 @@ def gaps_on(
     compute_micro(conn, settings, period=window, area=area)
     rollup(conn, settings, level=level, area=area)
     out = conn.execute(
-        sql("coverage_gaps"),
+        sql("coverage_gaps", "geo.coverage"),
         {
             "region": settings.region,
             "level": level.value,

@@ -364,7 +364,8 @@ def _clean(conn: Connection, settings: Settings, report: TrackReport) -> None:
     limits = max_speeds_ms(settings)
     stored: dict[str, list[_Fix]] = {}
     for unit, kind, t, x, y in conn.execute(
-        sql("coverage_fix_seeds"), {"region": settings.region, "gap_s": settings.track_gap_s}
+        sql("coverage_fix_seeds", "geo.coverage"),
+        {"region": settings.region, "gap_s": settings.track_gap_s},
     ):
         stored.setdefault(unit, []).append(_Fix(None, kind, t, x, y, limits[kind], settled=True))
     raw = raw_connection(conn)
@@ -427,7 +428,8 @@ def _store(conn: Connection, settings: Settings, report: TrackReport) -> None:
     ensure_partitions(conn, [m.replace(tzinfo=UTC) for m in months])
     kept, first, last = conn.execute(text("SELECT count(*), min(t), max(t) FROM kept_fixes")).one()
     inserted = conn.execute(
-        sql("coverage_fixes_insert"), {"region": settings.region, "srid": settings.srid}
+        sql("coverage_fixes_insert", "geo.coverage"),
+        {"region": settings.region, "srid": settings.srid},
     ).rowcount
     report.inserted += inserted
     report.unchanged += int(kept) - inserted

@@ -172,7 +172,7 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
     """
     region = settings.region
     with engine.connect() as conn:
-        rows = conn.execute(sql("risk_areas"), {"region": region}).all()
+        rows = conn.execute(sql("risk_areas", "geo.risk"), {"region": region}).all()
         hazards, invalid = counting_hazards(conn, settings, region=region, as_of=as_of)
         groups = incident_groups(conn, settings, region=region, as_of=as_of)
     micro_rows = [r for r in rows if r.level == Level.MICRO.value]

@@ -62,7 +62,8 @@ def _counts(
 ) -> dict[str, int]:
     with engine.connect() as conn:
         rows = conn.execute(
-            sql("risk_counts"), {"region": region, "start": start, "end": end, "known_by": known_by}
+            sql("risk_counts", "geo.risk"),
+            {"region": region, "start": start, "end": end, "known_by": known_by},
         ).all()
     return {r.area_code: int(r.n) for r in rows}
 

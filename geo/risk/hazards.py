@@ -73,7 +73,7 @@ def counting_hazards(
     """
     scored: list[ScoredHazard] = []
     invalid: list[dict[str, Any]] = []
-    for row in conn.execute(sql("risk_hazards"), {"region": region, "as_of": as_of}):
+    for row in conn.execute(sql("risk_hazards", "geo.risk"), {"region": region, "as_of": as_of}):
         try:
             assessment = _assess(row)
         except (TypeError, ValueError) as exc:

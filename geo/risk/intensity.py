@@ -7,7 +7,7 @@ that occurred within the window before it::
 
 with w the type weights and h the half-life (settings ``risk_type_weights``,
 ``risk_half_life_days``; their sources are named there). The counting and the decay sum run in
-PostgreSQL (geo/sql/risk_incidents.sql), grouped by micro-grid and type, so ten million incidents
+PostgreSQL (geo/risk/sql/risk_incidents.sql), grouped by micro-grid and type, so ten million incidents
 never leave the database; the per-type weights are applied here to those groups. Intensity is
 then reported per km² (I_i / area) and, where the population is known, per 1000 residents.
 """
@@ -41,7 +41,7 @@ def incident_groups(
         ``weighted`` (type weight × decayed), one row per micro-grid and type.
     """
     rows = conn.execute(
-        sql("risk_incidents"),
+        sql("risk_incidents", "geo.risk"),
         {
             "region": region,
             "as_of": as_of,

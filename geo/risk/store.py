@@ -37,7 +37,7 @@ def store_run(engine: Engine, result: RiskResult) -> int:
     with engine.begin() as conn:
         run_id = int(
             conn.execute(
-                sql("risk_run_insert"),
+                sql("risk_run_insert", "geo.risk"),
                 {
                     "region": result.region,
                     "as_of": result.as_of,
@@ -47,7 +47,7 @@ def store_run(engine: Engine, result: RiskResult) -> int:
             ).scalar_one()
         )
         conn.execute(
-            sql("risk_score_insert"),
+            sql("risk_score_insert", "geo.risk"),
             [
                 {
                     "run_id": run_id,
@@ -81,7 +81,7 @@ def run_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> tuple[in
 
 
 def _run_at(conn: Connection, region: str, as_of: datetime | None) -> Row[Any] | None:
-    return conn.execute(sql("risk_run_at"), {"region": region, "as_of": as_of}).first()
+    return conn.execute(sql("risk_run_at", "geo.risk"), {"region": region, "as_of": as_of}).first()
 
 
 def _resolve_run(
@@ -153,7 +153,7 @@ def risk_geojson(
     run = _resolve_run(engine, settings, region, as_of)
     with engine.connect() as conn:
         out = conn.execute(
-            sql("risk_geojson"),
+            sql("risk_geojson", "geo.risk"),
             {
                 "run_id": run.id,
                 "previous_id": run.previous_id,
@@ -181,12 +181,15 @@ def risk_detail(
     run = _resolve_run(engine, settings, region, as_of)
     with engine.connect() as conn:
         row = conn.execute(
-            sql("risk_area"), {"run_id": run.id, "previous_id": run.previous_id, "code": code}
+            sql("risk_area", "geo.risk"),
+            {"run_id": run.id, "previous_id": run.previous_id, "code": code},
         ).first()
         if row is None:
             msg = f"no area with code {code!r} in the risk computation of {run.as_of.isoformat()}"
             raise NotFoundError(msg)
-        history = conn.execute(sql("risk_history"), {"region": region, "code": code}).all()
+        history = conn.execute(
+            sql("risk_history", "geo.risk"), {"region": region, "code": code}
+        ).all()
     params = dict(run.params)
     tz = clock.zone(settings.timezone)
 

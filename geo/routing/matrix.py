@@ -40,7 +40,7 @@ def snap(
     if not points:
         return []
     rows = conn.execute(
-        sql("routing_snap"),
+        sql("routing_snap", "geo.routing"),
         {
             "xs": [p[0] for p in points],
             "ys": [p[1] for p in points],
@@ -72,7 +72,7 @@ def travel_matrix(
     if len(known) > 1:
         column, reverse = kind.cost_columns
         rows = conn.execute(
-            sql("routing_matrix"),
+            sql("routing_matrix", "geo.routing"),
             {
                 "cost_column": column,
                 "reverse_cost_column": reverse,
@@ -101,7 +101,7 @@ def store_legs(
         return
     column, reverse = kind.cost_columns
     conn.execute(
-        sql("routing_legs_insert"),
+        sql("routing_legs_insert", "geo.routing"),
         {
             "plan_id": plan_id,
             "units": [leg[0] for leg in legs],

@@ -96,14 +96,14 @@ def build_network(engine: Engine, settings: Settings) -> NetworkStats:
     }
     region = {"region": settings.region}
     with engine.begin() as conn:
-        conn.execute(sql("routing_clear"), region)
-        conn.execute(sql("routing_edges_build"), params)
-        conn.execute(sql("routing_vertices_build"), region)
-        conn.execute(sql("routing_edges_ends"), region)
+        conn.execute(sql("routing_clear", "geo.routing"), region)
+        conn.execute(sql("routing_edges_build", "geo.routing"), params)
+        conn.execute(sql("routing_vertices_build", "geo.routing"), region)
+        conn.execute(sql("routing_edges_ends", "geo.routing"), region)
         for kind in UnitKind:
             cost, reverse = kind.cost_columns
             conn.execute(
-                sql("routing_components"),
+                sql("routing_components", "geo.routing"),
                 {
                     **region,
                     "kind": kind.value,
@@ -111,7 +111,7 @@ def build_network(engine: Engine, settings: Settings) -> NetworkStats:
                     "reverse_cost_column": reverse,
                 },
             )
-        row = conn.execute(sql("routing_network_stats"), region).one()
+        row = conn.execute(sql("routing_network_stats", "geo.routing"), region).one()
     return NetworkStats(
         roads=int(row.roads),
         edges=int(row.edges),

@@ -184,7 +184,7 @@ def _request_places(conn: Connection, settings: Settings, request: PlanRequest) 
     area_points = {
         r.code: r
         for r in conn.execute(
-            sql("routing_area_points"), {"region": settings.region, "codes": codes}
+            sql("routing_area_points", "geo.routing"), {"region": settings.region, "codes": codes}
         )
     }
     places = []
@@ -210,7 +210,9 @@ def _request_places(conn: Connection, settings: Settings, request: PlanRequest) 
 
 def _risk_places(conn: Connection, settings: Settings) -> list[_Place]:
     places = []
-    for r in conn.execute(sql("routing_risk_candidates"), {"region": settings.region}):
+    for r in conn.execute(
+        sql("routing_risk_candidates", "geo.routing"), {"region": settings.region}
+    ):
         kind = "hotspot" if r.hotspot else str(r.colour)
         places.append(
             _Place(
@@ -230,7 +232,7 @@ def _risk_places(conn: Connection, settings: Settings) -> list[_Place]:
 def _gate_places(conn: Connection, settings: Settings) -> list[_Place]:
     places = []
     for r in conn.execute(
-        sql("routing_pois"), {"region": settings.region, "kinds": ["school_gate"]}
+        sql("routing_pois", "geo.routing"), {"region": settings.region, "kinds": ["school_gate"]}
     ):
         props: dict[str, Any] = r.props or {}
         windows = [
@@ -261,7 +263,7 @@ def _gap_places(conn: Connection, settings: Settings, at: datetime) -> list[_Pla
     points = {
         r.code: r
         for r in conn.execute(
-            sql("routing_area_points"), {"region": settings.region, "codes": codes}
+            sql("routing_area_points", "geo.routing"), {"region": settings.region, "codes": codes}
         )
     }
     return [
@@ -392,7 +394,7 @@ def _stations(conn: Connection, settings: Settings, request: PlanRequest) -> dic
     stations = {
         str(r.poi_id): r
         for r in conn.execute(
-            sql("routing_pois"), {"region": settings.region, "kinds": ["station"]}
+            sql("routing_pois", "geo.routing"), {"region": settings.region, "kinds": ["station"]}
         )
     }
     for unit in request.units:
@@ -574,7 +576,7 @@ def plan_routes(engine: Engine, settings: Settings, request: PlanRequest) -> dic
         }
         plan_id = int(
             conn.execute(
-                sql("routing_plan_insert"),
+                sql("routing_plan_insert", "geo.routing"),
                 {
                     "region": settings.region,
                     "shift_start": shift_start,
@@ -678,7 +680,7 @@ def _store_geometry(
             if a is not None and b is not None:
                 legs[request.units[u].kind].append((u, seq, a, b))
     conn.execute(
-        sql("routing_stops_insert"),
+        sql("routing_stops_insert", "geo.routing"),
         {
             "plan_id": plan_id,
             "srid": settings.srid,
@@ -710,7 +712,7 @@ def get_plan(engine: Engine, settings: Settings, plan_id: int) -> dict[str, Any]
     """
     with engine.connect() as conn:
         row = conn.execute(
-            sql("routing_plan_get"), {"id": plan_id, "region": settings.region}
+            sql("routing_plan_get", "geo.routing"), {"id": plan_id, "region": settings.region}
         ).first()
     if row is None:
         msg = f"no route plan with id {plan_id}"
@@ -749,7 +751,7 @@ def plan_geojson(engine: Engine, settings: Settings, plan_id: int) -> str:
     """A stored plan as a GeoJSON FeatureCollection (paths, stations, stops), EPSG:4326."""
     with engine.connect() as conn:
         out = conn.execute(
-            sql("routing_plan_geojson"), {"id": plan_id, "region": settings.region}
+            sql("routing_plan_geojson", "geo.routing"), {"id": plan_id, "region": settings.region}
         ).scalar()
     if out is None:
         msg = f"no route plan with id {plan_id}"

@@ -3,7 +3,7 @@
 -- Tracks: a unit's fixes in the period, ordered by time, split where consecutive fixes are more
 -- than :gap_s apart or the unit kind changes (the period's bounds cut tracks too).
 -- Covered area: cov_covered, filled before from the covers of the period's shifts
--- (geo/coverage/covered.py, geo/sql/coverage_slice.sql).
+-- (geo/coverage/covered.py, geo/coverage/sql/coverage_slice.sql).
 -- Visits: a maximal run of consecutive fixes of one track located in the micro-grid (each fix
 -- carries its micro-grid, located at import); a re-entry is a new visit. Dwell: each fix stands
 -- for the time from the midpoint with its predecessor to the midpoint with its successor in the
