@@ -1,6 +1,6 @@
 -- One import batch's staging tables for records that passed the checks: staged_records holds
 -- what incidents and hazards share (the location as x, y in the storage CRS), filled by COPY
--- from geo/records.py beside the kind's own table (incidents_stage.sql, hazards_stage.sql);
+-- from geo/records/staging.py beside the kind's own table (incidents_stage.sql, hazards_stage.sql);
 -- staged_places receives each located row's micro-grid (records_locate.sql).
 CREATE TEMP TABLE staged_records (
     row integer NOT NULL,
