@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from geo import clock
 from geo.areas import require_area
-from geo.assessment import Method, bands
+from geo.assessment import band_bounds
 from geo.database import sql
 from geo.errors import InputError
 from geo.records.checks import Checks, times
@@ -94,8 +94,5 @@ def list_records(
         }
         if kind == "hazards":
             params["status"] = status
-            for method in Method:
-                red, orange, yellow = bands(method, settings)
-                key = method.value.lower()
-                params |= {f"{key}_red": red, f"{key}_orange": orange, f"{key}_yellow": yellow}
+            params |= band_bounds(settings)
         return str(conn.execute(sql(f"{kind}_list", "geo.records"), params).scalar_one())

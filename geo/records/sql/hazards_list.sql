@@ -2,8 +2,9 @@
 -- the number of matches as "total", counted no further than :count_cap ("total_exact" false
 -- past it: a page of a few million rows must not count them all). "area" keeps records in
 -- that area or any descendant (by area_code among the area's micro-grids, on the area B-tree); each feature carries its
--- micro-grid and the codes above it, its score (LEC D = L*E*C, LS R = L*S) and the colour of that score under the configured bands
--- (geo/assessment.py, passed in as the lec_ and ls_ red/orange/yellow parameters).
+-- micro-grid and the codes above it, its score (hazard_score: LEC D = L*E*C, LS R = L*S) and
+-- the colour of that score (hazard_colour) under the configured bands, passed in as :lec_bands
+-- and :ls_bands (geo.assessment.band_bounds).
 -- NOT MATERIALIZED: the page and the count each read only what they need (the page the
 -- newest rows by the time index, the count at most :count_cap rows).
 WITH hits AS NOT MATERIALIZED (
@@ -11,8 +12,7 @@ WITH hits AS NOT MATERIALIZED (
     FROM hazards h
     WHERE h.region = :region
       AND (CAST(:area AS text) IS NULL OR h.area_code IN (
-          SELECT d.code FROM areas d WHERE d.region = :region AND d.level = 'micro'
-            AND (d.code = :area OR d.ancestors @> ARRAY[CAST(:area AS text)])))
+          SELECT u.code FROM micro_grids_under(:region, CAST(:area AS text)) u))
       AND (CAST(:types AS text[]) IS NULL OR h.category = ANY(CAST(:types AS text[])))
       AND (CAST(:start AS float8) IS NULL
            OR h.identified_at >= to_timestamp(CAST(:start AS float8)))
@@ -22,7 +22,7 @@ WITH hits AS NOT MATERIALIZED (
 ),
 page AS (
     SELECT hits.*,
-           CASE method WHEN 'LEC' THEN lec_l * lec_e * lec_c ELSE ls_l * ls_s END AS score
+           hazard_score(method, lec_l, lec_e, lec_c, ls_l, ls_s) AS score
     FROM hits ORDER BY identified_at DESC, id LIMIT :limit OFFSET :offset
 ),
 counted AS (
@@ -53,15 +53,8 @@ SELECT json_build_object(
                 'ls_l', p.ls_l,
                 'ls_s', p.ls_s,
                 'score', p.score,
-                'colour', CASE
-                    WHEN p.method = 'LEC' AND p.score >= :lec_red THEN 'red'
-                    WHEN p.method = 'LEC' AND p.score >= :lec_orange THEN 'orange'
-                    WHEN p.method = 'LEC' AND p.score >= :lec_yellow THEN 'yellow'
-                    WHEN p.method = 'LS' AND p.score >= :ls_red THEN 'red'
-                    WHEN p.method = 'LS' AND p.score >= :ls_orange THEN 'orange'
-                    WHEN p.method = 'LS' AND p.score >= :ls_yellow THEN 'yellow'
-                    ELSE 'blue'
-                END,
+                'colour', hazard_colour(p.method, p.score, CAST(:lec_bands AS float8[]),
+                                        CAST(:ls_bands AS float8[])),
                 'status', p.status,
                 'identified_at', p.identified_at,
                 'closed_at', p.closed_at,

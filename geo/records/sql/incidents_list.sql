@@ -10,8 +10,7 @@ WITH hits AS NOT MATERIALIZED (
     FROM incidents i
     WHERE i.region = :region
       AND (CAST(:area AS text) IS NULL OR i.area_code IN (
-          SELECT d.code FROM areas d WHERE d.region = :region AND d.level = 'micro'
-            AND (d.code = :area OR d.ancestors @> ARRAY[CAST(:area AS text)])))
+          SELECT u.code FROM micro_grids_under(:region, CAST(:area AS text)) u))
       AND (CAST(:types AS text[]) IS NULL OR i.type = ANY(CAST(:types AS text[])))
       AND (CAST(:start AS float8) IS NULL OR i.occurred_at >= to_timestamp(CAST(:start AS float8)))
       AND (CAST(:end AS float8) IS NULL OR i.occurred_at < to_timestamp(CAST(:end AS float8)))
