@@ -50,6 +50,7 @@ from geo.database import drop_database, ensure_database, init_db, make_engine, s
 from geo.levels import Level  # noqa: E402
 from geo.locate import ensure_cells  # noqa: E402
 from geo.records import import_records  # noqa: E402
+from geo.records.kinds import kind_sql  # noqa: E402
 from geo.settings import Settings  # noqa: E402
 
 LEVELS = ("subdistrict", "grid2", "grid3", "micro")
@@ -121,7 +122,7 @@ def run_db_join(db: str, csv: str) -> dict[str, float]:
             text("SELECT set_config('work_mem', :mem, true)"),
             {"mem": f"{settings.import_work_mem_mb}MB"},
         )
-        conn.execute(sql("records_stage"))
+        conn.execute(kind_sql("stage", "incidents"))
         conn.execute(
             text(
                 "INSERT INTO staged_records (row, source, source_id, x, y, located_by) "

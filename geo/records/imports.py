@@ -40,12 +40,11 @@ import numpy as np
 from sqlalchemy import Engine
 
 from geo.crs import parse_crs
-from geo.database import sql
 from geo.errors import Problem
 from geo.intake import RawBatch, iter_batches, match_headers, prefetch, vector_crs
 from geo.locate import lock_areas
 from geo.records.context import import_context
-from geo.records.kinds import Placement, record_kind
+from geo.records.kinds import Placement, kind_sql, record_kind
 from geo.records.staging import run_import
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
@@ -172,9 +171,7 @@ def submit_records(
         ctx.deadline = deadline
 
         def collect(batch: RawBatch) -> None:
-            placed_rows = conn.execute(
-                sql(f"{ctx.kind.name}_placed", "geo.records"), {"region": ctx.region}
-            )
+            placed_rows = conn.execute(kind_sql("placed", ctx.kind.name), {"region": ctx.region})
             for row, code, path in placed_rows:
                 placed[int(row)] = (code, list(path))
 

@@ -11,10 +11,9 @@ from sqlalchemy import Engine
 from geo import clock
 from geo.areas import require_area
 from geo.assessment import band_bounds
-from geo.database import sql
 from geo.errors import InputError
 from geo.records.checks import Checks, times
-from geo.records.kinds import record_kind
+from geo.records.kinds import kind_sql, record_kind
 from geo.records.vocabulary import type_lookup
 from geo.settings import Settings
 
@@ -56,7 +55,7 @@ def list_records(
     InputError
         A filter value is not valid.
     """
-    record_kind(kind)
+    record = record_kind(kind)
     if status is not None and (kind != "hazards" or status not in {"open", "closed"}):
         msg = f"status {status!r}: only hazards have a status, open or closed"
         raise InputError(msg)
@@ -92,7 +91,8 @@ def list_records(
             "offset": offset,
             "count_cap": settings.list_count_cap,
         }
-        if kind == "hazards":
+        if "status" in record.filters:
             params["status"] = status
+        if kind == "hazards":
             params |= band_bounds(settings)
-        return str(conn.execute(sql(f"{kind}_list", "geo.records"), params).scalar_one())
+        return str(conn.execute(kind_sql("list", record.name), params).scalar_one())

@@ -29,7 +29,7 @@ from geo.records.checks import (
     present,
 )
 from geo.records.context import ImportContext
-from geo.records.kinds import COMMON_STAGE
+from geo.records.kinds import COMMON_STAGE, kind_sql
 from geo.records.vocabulary import type_lookup
 from geo.settings import Settings
 
@@ -177,7 +177,7 @@ def upsert_staged(ctx: ImportContext) -> None:
         _take_write_turn(ctx)
         ctx.writing = True
     inserted, updated, unchanged, outside = ctx.conn.execute(
-        sql(f"{ctx.kind.name}_upsert", "geo.records"), {"region": ctx.region, "srid": ctx.srid}
+        kind_sql("upsert", ctx.kind.name), {"region": ctx.region, "srid": ctx.srid}
     ).one()
     ctx.report.inserted += int(inserted)
     ctx.report.updated += int(updated)
@@ -220,8 +220,7 @@ def run_import(
         {"mem": f"{int(settings.import_work_mem_mb)}MB"},
     )
     ctx.cell_m = ensure_cells(ctx.conn, settings, deadline=ctx.deadline)
-    ctx.conn.execute(sql("records_stage", "geo.records"))
-    ctx.conn.execute(sql(f"{ctx.kind.name}_stage", "geo.records"))
+    ctx.conn.execute(kind_sql("stage", ctx.kind.name))
     ctx.stage_types = _column_types(ctx.conn, ("staged_records", f"staged_{ctx.kind.name}"))
     for batch, source in batches:
         # identifiers from KINDS

@@ -1,7 +1,8 @@
--- One import batch's staging tables for records that passed the checks: staged_records holds
--- what incidents and hazards share (the location as x, y in the storage CRS), filled by COPY
--- from geo/records/staging.py beside the kind's own table (incidents_stage.sql, hazards_stage.sql);
--- staged_places receives each located row's micro-grid (records_locate.sql).
+-- One import batch's staging tables for records that passed the checks, filled by COPY from
+-- geo/records/staging.py: staged_records holds what incidents and hazards share (the location
+-- as x, y in the storage CRS), staged_{table} the kind's own fields (written out per record kind
+-- by geo.records.kinds.kind_sql from the kind's staged columns); staged_places receives each
+-- located row's micro-grid (records_locate.sql).
 CREATE TEMP TABLE staged_records (
     row integer NOT NULL,
     source text NOT NULL,
@@ -17,4 +18,8 @@ CREATE TEMP TABLE staged_records (
 CREATE TEMP TABLE staged_places (
     row integer NOT NULL,
     area_code text NOT NULL
+) ON COMMIT DROP;
+CREATE TEMP TABLE staged_{table} (
+    row integer NOT NULL,
+    {stage_columns}
 ) ON COMMIT DROP

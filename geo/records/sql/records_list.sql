@@ -1,23 +1,28 @@
--- Incidents as a GeoJSON FeatureCollection in EPSG:4326, filtered and paged, newest first, with
--- the number of matches as "total", counted no further than :count_cap ("total_exact" false
--- past it: a page of a few million rows must not count them all). "area" keeps records in
--- that area or any descendant (by area_code among the area's micro-grids, on the area B-tree); each feature carries its
--- micro-grid and the codes above it.
+-- Records of one kind ({table}) as a GeoJSON FeatureCollection in EPSG:4326, filtered and
+-- paged, newest first, with the number of matches as "total", counted no further than
+-- :count_cap ("total_exact" false past it: a page of a few million rows must not count them
+-- all). "area" keeps records in that area or any descendant (by area_code among the area's
+-- micro-grids, on the area B-tree); "types" filters on the kind's category column, start and
+-- end on its time; each feature carries its micro-grid and the codes above it, and the kind's
+-- own properties ({table}_properties.sql).
+-- Written out per record kind (geo.records.kinds.kind_sql): {{table}}, {{category}}, {{time}}
+-- and the kind's exact-match filters ({{filters}}) are the kind's column names.
 -- NOT MATERIALIZED: the page and the count each read only what they need (the page the
 -- newest rows by the time index, the count at most :count_cap rows).
 WITH hits AS NOT MATERIALIZED (
-    SELECT i.*
-    FROM incidents i
-    WHERE i.region = :region
-      AND (CAST(:area AS text) IS NULL OR i.area_code IN (
+    SELECT r.*
+    FROM {table} r
+    WHERE r.region = :region
+      AND (CAST(:area AS text) IS NULL OR r.area_code IN (
           SELECT u.code FROM micro_grids_under(:region, CAST(:area AS text)) u))
-      AND (CAST(:types AS text[]) IS NULL OR i.type = ANY(CAST(:types AS text[])))
-      AND (CAST(:start AS float8) IS NULL OR i.occurred_at >= to_timestamp(CAST(:start AS float8)))
-      AND (CAST(:end AS float8) IS NULL OR i.occurred_at < to_timestamp(CAST(:end AS float8)))
-      AND (NOT CAST(:outside AS boolean) OR i.area_code IS NULL)
+      AND (CAST(:types AS text[]) IS NULL OR r.{category} = ANY(CAST(:types AS text[])))
+      AND (CAST(:start AS float8) IS NULL OR r.{time} >= to_timestamp(CAST(:start AS float8)))
+      AND (CAST(:end AS float8) IS NULL OR r.{time} < to_timestamp(CAST(:end AS float8)))
+      {filters}
+      AND (NOT CAST(:outside AS boolean) OR r.area_code IS NULL)
 ),
 page AS (
-    SELECT * FROM hits ORDER BY occurred_at DESC, id LIMIT :limit OFFSET :offset
+    SELECT * FROM hits ORDER BY {time} DESC, id LIMIT :limit OFFSET :offset
 ),
 counted AS (
     SELECT count(*) AS n FROM (SELECT 1 FROM hits LIMIT CAST(:count_cap AS bigint) + 1) c
@@ -37,11 +42,7 @@ SELECT json_build_object(
                 'id', p.id,
                 'source', p.source,
                 'source_id', p.source_id,
-                'type', p.type,
-                'type_zh', it.name_zh,
-                'occurred_at', p.occurred_at,
-                'reported_at', p.reported_at,
-                'description', p.description,
+                {properties},
                 'address', p.address,
                 'located_by', p.located_by,
                 'geocode_score', p.geocode_score,
@@ -51,9 +52,8 @@ SELECT json_build_object(
                 'ancestors', p.area_path[1:cardinality(p.area_path) - 1],
                 'props', p.props
             )
-        ) ORDER BY p.occurred_at DESC, p.id)
+        ) ORDER BY p.{time} DESC, p.id)
         FROM page p
-        JOIN incident_types it ON it.code = p.type
     ), '[]'::json)
 )::text
 FROM counted
