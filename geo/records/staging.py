@@ -190,14 +190,7 @@ def upsert_staged(ctx: ImportContext) -> None:
 
 def _column_types(conn: Connection, tables: Sequence[str]) -> dict[str, dict[str, str]]:
     """Table → column → type (as ``format_type`` names it): what the binary COPY must write."""
-    rows = conn.execute(
-        text(
-            "SELECT attrelid::regclass::text, attname, format_type(atttypid, atttypmod) "
-            "FROM pg_attribute WHERE attrelid = ANY(CAST(:tables AS regclass[])) "
-            "AND attnum > 0 AND NOT attisdropped"
-        ),
-        {"tables": list(tables)},
-    )
+    rows = conn.execute(sql("stage_column_types", "geo.records"), {"tables": list(tables)})
     out: dict[str, dict[str, str]] = {table: {} for table in tables}
     for table, column, pg_type in rows:
         out[str(table)][str(column)] = str(pg_type)
@@ -211,20 +204,15 @@ def run_import(
     on_batch: Callable[[RawBatch], None] | None = None,
 ) -> None:
     ctx.types = type_lookup(ctx.conn) if ctx.kind.name == "incidents" else {}
-    # The locate join's cost estimate makes PostgreSQL JIT-compile each batch's statement, which
-    # takes longer than it saves at these sizes; the default 4 MB work_mem spills the hash of
-    # the cell lookup and the batch sorts to disk.
-    ctx.conn.execute(text("SET LOCAL jit = off"))
     ctx.conn.execute(
-        text("SELECT set_config('work_mem', :mem, true)"),
-        {"mem": f"{int(settings.import_work_mem_mb)}MB"},
+        sql("records_session", "geo.records"), {"mem": f"{int(settings.import_work_mem_mb)}MB"}
     )
     ctx.cell_m = ensure_cells(ctx.conn, settings, deadline=ctx.deadline)
     ctx.conn.execute(kind_sql("stage", ctx.kind.name))
     ctx.stage_types = _column_types(ctx.conn, ("staged_records", f"staged_{ctx.kind.name}"))
     for batch, source in batches:
         # identifiers from KINDS
-        ctx.conn.execute(text(f"TRUNCATE staged_records, staged_places, staged_{ctx.kind.name}"))
+        ctx.conn.execute(kind_sql("truncate", ctx.kind.name))
         if stage_batch(ctx, batch, source):
             upsert_staged(ctx)
             if on_batch is not None:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+from geo.database import sql
 from geo.errors import InputError
 
 
 def type_lookup(conn: Connection) -> dict[str, str]:
     """Incident type code, Chinese name and English name (case-folded) → code."""
     lookup: dict[str, str] = {}
-    for code, zh, en in conn.execute(text("SELECT code, name_zh, name_en FROM incident_types")):
+    for code, zh, en in conn.execute(sql("incident_types_lookup", "geo.records")):
         for word in (code, zh, en):
             lookup[str(word).strip().casefold()] = str(code)
     return lookup
@@ -23,12 +24,7 @@ def type_lookup(conn: Connection) -> dict[str, str]:
 def incident_types(engine: Engine) -> list[dict[str, Any]]:
     """The incident type vocabulary, built-in types first."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT code, name_zh, name_en, zero, builtin FROM incident_types "
-                "ORDER BY builtin DESC, code"
-            )
-        ).mappings()
+        rows = conn.execute(sql("incident_types_list", "geo.records")).mappings()
         return [dict(r) for r in rows]
 
 
@@ -62,18 +58,12 @@ def add_incident_type(
             if other is not None and other != code:
                 msg = f"name {word!r} is already used by type {other!r}"
                 raise InputError(msg)
-        builtin = conn.execute(
-            text("SELECT builtin FROM incident_types WHERE code = :c"), {"c": code}
-        ).scalar()
+        builtin = conn.execute(sql("incident_types_builtin", "geo.records"), {"c": code}).scalar()
         if builtin:
             msg = f"{code!r} is a built-in type and cannot be changed"
             raise InputError(msg)
         conn.execute(
-            text(
-                "INSERT INTO incident_types (code, name_zh, name_en, zero) "
-                "VALUES (:c, :zh, :en, :z) ON CONFLICT (code) DO UPDATE "
-                "SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en, zero = EXCLUDED.zero"
-            ),
+            sql("incident_types_upsert", "geo.records"),
             {"c": code, "zh": name_zh.strip(), "en": name_en.strip(), "z": zero},
         )
     return builtin is None
