@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,10 +43,10 @@ class Checks:
     def good(self) -> np.ndarray:
         return np.asarray(pd.isna(self.reasons))
 
-    def reject(self, mask: np.ndarray, reason: Any) -> None:
+    def reject(self, mask: np.ndarray, reason: str | Callable[[int], str]) -> None:
         """Reject rows where ``mask`` holds, with ``reason(i)`` or a fixed text."""
         for i in np.flatnonzero(mask & self.good):
-            self.reasons[i] = reason(i) if callable(reason) else reason
+            self.reasons[i] = reason(int(i)) if callable(reason) else reason
 
 
 def present(values: np.ndarray) -> np.ndarray:

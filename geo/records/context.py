@@ -37,7 +37,8 @@ class ImportContext:
     # gives up at this time.monotonic() instant with a BusyError (GRIDSAFE_SUBMIT_WAIT_S).
     deadline: float | None = None
     # Staging table → column → type, read from the catalog once per import (the binary COPY
-    # writes each type's own form; the stage SQL files stay the one place the types are named).
+    # writes each type's own form; records_stage.sql and the kinds' staged columns stay the one
+    # place the types are named).
     stage_types: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def geocoder(self) -> AddressGazetteer:
