@@ -4,7 +4,7 @@
 LS scales; ``hazard_colour`` (and ``band_colour`` under it) with :func:`geo.assessment.classify`
 over every score those scales can give and every band edge with its neighbours on either side,
 under the default bands and under others; ``micro_grids_under`` with the hierarchy it walks;
-``tile_bounds`` with the envelope it stands for.
+``tile_bounds`` with the envelope it stands for; and who owns and may run them.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import math
 import pytest
 from shapely import wkb
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 
 from geo.assessment import (
     LEC_C,
@@ -146,3 +147,45 @@ def test_tile_bounds_is_the_buffered_envelope(db: Engine, db_settings: Settings)
             assert wkb.loads(env).equals(wkb.loads(tile))
             widened = wkb.loads(buffered).envelope.buffer(1000 if gcj02 else 0, join_style="mitre")
             assert wkb.loads(env_src).equals_exact(widened, tolerance=1e-6)
+
+
+RULES = ("hazard_score", "band_colour", "hazard_colour", "micro_grids_under", "tile_bounds")
+
+
+def test_the_rules_belong_to_the_owner_and_the_app_may_run_them(
+    db: Engine, db_settings: Settings
+) -> None:
+    """Owned by the owner login; executable by the app's login and the scoped role, not by
+    PUBLIC; inlinable (SQL, not STRICT, no SET clause) and PARALLEL SAFE."""
+    owner = make_url(db_settings.owner_database_url).username
+    app = make_url(db_settings.database_url).username
+    with db.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT p.proname, pg_get_userbyid(p.proowner), l.lanname, p.provolatile, "
+                "p.proparallel, p.proisstrict, p.proconfig, "
+                "has_function_privilege(:app, p.oid, 'EXECUTE'), "
+                "has_function_privilege('gridsafe_scoped', p.oid, 'EXECUTE'), "
+                "EXISTS (SELECT FROM aclexplode(p.proacl) a WHERE a.grantee = 0) "
+                "FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang "
+                "WHERE p.proname = ANY(:names) AND p.pronamespace = 'public'::regnamespace"
+            ),
+            {"app": app, "names": list(RULES)},
+        ).all()
+    assert sorted(r[0] for r in rows) == sorted(RULES)
+    for (
+        name,
+        who,
+        language,
+        volatile,
+        parallel,
+        strict,
+        config,
+        app_may,
+        scoped_may,
+        public,
+    ) in rows:
+        assert who == owner, name
+        assert (language, parallel, strict, config) == ("sql", "s", False, None), name
+        assert volatile in {"i", "s"}, name
+        assert (app_may, scoped_may, public) == (True, True, False), name
