@@ -12,10 +12,11 @@ database server's memory is not counted):
     the baseline, in memory: ``pandas.read_csv`` + ``points_from_xy`` + ``to_crs`` + ``sjoin``
     (predicate ``intersects``) against the same micro-grids; nothing is written anywhere.
 ``join alone``
-    PostGIS: the imports' locate join (``geo/sql/records_locate.sql``: cell lookup, exact test
-    in boundary cells, border rule) over points already in a staging table, its result written
-    to ``staged_places`` as in an import; the lookup is built with the boundaries and its build
-    time printed apart. geopandas: ``sjoin`` over GeoDataFrames already built.
+    PostGIS: the imports' locate join (``geo/records/sql/records_locate.sql``: cell lookup,
+    exact test in boundary cells, border rule) over points already in a staging table, its
+    result written to ``staged_places`` as in an import; the lookup is built with the
+    boundaries and its build time printed apart. geopandas: ``sjoin`` over GeoDataFrames
+    already built.
 
 Run from the repository root (creates and drops its own database)::
 
@@ -49,6 +50,7 @@ from geo.database import drop_database, ensure_database, init_db, make_engine, s
 from geo.levels import Level  # noqa: E402
 from geo.locate import ensure_cells  # noqa: E402
 from geo.records import import_records  # noqa: E402
+from geo.records.kinds import kind_sql  # noqa: E402
 from geo.settings import Settings  # noqa: E402
 
 LEVELS = ("subdistrict", "grid2", "grid3", "micro")
@@ -107,7 +109,7 @@ def run_import(db: str, csv: str) -> dict[str, float]:
 
 
 def run_db_join(db: str, csv: str) -> dict[str, float]:
-    """The imports' locate join alone (``geo/sql/records_locate.sql``) over points in a table.
+    """The imports' locate join alone (``geo/records/sql/records_locate.sql``) over stored points.
 
     The points are the imported incidents' coordinates in a staging table, as an import stages
     them; the cell lookup was built with the boundaries (its build time is reported apart).
@@ -120,7 +122,7 @@ def run_db_join(db: str, csv: str) -> dict[str, float]:
             text("SELECT set_config('work_mem', :mem, true)"),
             {"mem": f"{settings.import_work_mem_mb}MB"},
         )
-        conn.execute(sql("records_stage"))
+        conn.execute(kind_sql("stage", "incidents"))
         conn.execute(
             text(
                 "INSERT INTO staged_records (row, source, source_id, x, y, located_by) "
@@ -131,7 +133,7 @@ def run_db_join(db: str, csv: str) -> dict[str, float]:
         cell_m = ensure_cells(conn, settings)
         t0 = time.perf_counter()
         conn.execute(
-            sql("records_locate"),
+            sql("records_locate", "geo.records"),
             {"region": settings.region, "srid": settings.srid, "cell_m": cell_m},
         )
         elapsed = time.perf_counter() - t0

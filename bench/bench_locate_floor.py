@@ -11,7 +11,7 @@ join floors
     no geometry test, no border rule, nothing written; once on a temporary table (what an import
     stages into: PostgreSQL never runs parallel workers on temporary tables) and once on an
     unlogged table with two parallel workers allowed. Then the imports' real locate join
-    (``geo/sql/records_locate.sql``) with its result written, as ``bench_locate.py`` does.
+    (``geo/records/sql/records_locate.sql``) with its result written, as ``bench_locate.py`` does.
 write floors
     ``INSERT ... SELECT`` of the same rows (already located, read from an unlogged table in
     memory) into a copy of ``incidents``: with no index at all, then with each of the table's

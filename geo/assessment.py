@@ -39,6 +39,7 @@ __all__ = [
     "Assessment",
     "Colour",
     "Method",
+    "band_bounds",
     "bands",
     "classify",
     "parse_method",
@@ -162,6 +163,15 @@ def bands(method: Method, settings: Settings) -> tuple[float, float, float]:
         msg = f"{method.value} band bounds must decrease red > orange > yellow, got {bounds}"
         raise ValueError(msg)
     return bounds
+
+
+def band_bounds(settings: Settings) -> dict[str, list[float]]:
+    """Both methods' band bounds as the SQL functions take them: ``lec_bands`` and ``ls_bands``.
+
+    ``hazard_colour(method, score, :lec_bands, :ls_bands)`` (migration ``r0015``) colours a
+    score in SQL as :func:`classify` does here (tests/test_rules.py compares them).
+    """
+    return {f"{m.value.lower()}_bands": [float(b) for b in bands(m, settings)] for m in Method}
 
 
 def classify(method: Method, score: float, settings: Settings) -> Colour:

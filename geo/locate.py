@@ -19,12 +19,12 @@ shapes with the same answer (tests/test_locate_cells.py checks they agree):
 - ``locate_micro`` (point-driven: each point probes the partial GiST index ``areas_micro_gist``)
   for the re-assignment after a boundary change (:func:`relocate_records`) and the patrol
   check-ins;
-- the imports' cell lookup (``geo/sql/records_locate.sql``, shared by incidents and hazards):
-  the point's cell ``(floor(x / cell_m), floor(y / cell_m))`` is hash-joined to ``area_cells``
-  (:func:`ensure_cells`); a cell that crosses no micro-grid boundary answers without any
-  geometry, a boundary cell tests the point exactly against the few micro-grids it touches, and
-  a point in no cell goes through ``locate_micro``. With the default 4 m cells about 90 % of the
-  demo district's points need no geometry test (bench/RESULTS.md).
+- the imports' cell lookup (``geo/records/sql/records_locate.sql``, shared by incidents and
+  hazards): the point's cell ``(floor(x / cell_m), floor(y / cell_m))`` is hash-joined to
+  ``area_cells`` (:func:`ensure_cells`); a cell that crosses no micro-grid boundary answers
+  without any geometry, a boundary cell tests the point exactly against the few micro-grids it
+  touches, and a point in no cell goes through ``locate_micro``. With the default 4 m cells
+  about 90 % of the demo district's points need no geometry test (bench/RESULTS.md).
 """
 
 from __future__ import annotations

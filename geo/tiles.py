@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from geo import clock
-from geo.assessment import Method, bands
+from geo.assessment import band_bounds
 from geo.database import current_scope, sql, unscoped
 from geo.errors import InputError, NotFoundError
 from geo.levels import Level
@@ -116,17 +116,10 @@ def _params(layer: str, flt: TileFilter, settings: Settings) -> dict[str, Any]:
             else None,
         }
     if layer == "hazards":
-        lec = bands(Method.LEC, settings)
-        ls = bands(Method.LS, settings)
         return {
             # Open at the end of the as-of day.
             "as_of": clock.day_start(as_of + timedelta(days=1), settings.timezone),
-            "lec_red": lec[0],
-            "lec_orange": lec[1],
-            "lec_yellow": lec[2],
-            "ls_red": ls[0],
-            "ls_orange": ls[1],
-            "ls_yellow": ls[2],
+            **band_bounds(settings),
         }
     return {}
 

@@ -1,6 +1,6 @@
 """The times of imported rows: one set of accepted forms for every importer.
 
-Incidents, hazards and cases (geo/records.py, geo/cases.py), patrol fixes and grid-head visits
+Incidents, hazards and cases (geo/records/, geo/cases.py), patrol fixes and grid-head visits
 (geo/coverage/points.py) all read their time cells here, so a time a file may hold means the
 same wherever it is imported. Accepted text:
 

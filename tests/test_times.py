@@ -1,6 +1,6 @@
 """The import's strict time formats agree with the general parser on every cell they take.
 
-``geo.records._times`` parses a batch with one strict format (chosen from its first cell) and
+``geo.records.checks.times`` parses a batch with one strict format (chosen from its first cell) and
 sends only the cells it leaves through the general way (cleaning, offsets, ISO 8601). A cell
 that is not ASCII sends the whole batch the general way, so the same cells with one appended
 give the general answer to compare with.
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from geo.coverage.points import parse_times
-from geo.records import _Checks, _times
+from geo.records.checks import Checks, times
 
 ZONE = ZoneInfo("Asia/Shanghai")
 CELLS = [
@@ -61,9 +61,9 @@ CELLS = [
 def test_strict_format_agrees_with_the_general_way(first: str) -> None:
     cells = np.array([first, *CELLS], dtype=object)
     general = np.array([*cells, "２０２５年3月1日 08:30"], dtype=object)
-    fast_checks, general_checks = _Checks(len(cells)), _Checks(len(general))
-    fast = _times(cells, "t", ZONE, fast_checks)
-    slow = _times(general, "t", ZONE, general_checks)[:-1]
+    fast_checks, general_checks = Checks(len(cells)), Checks(len(general))
+    fast = times(cells, "t", ZONE, fast_checks)
+    slow = times(general, "t", ZONE, general_checks)[:-1]
     np.testing.assert_array_equal(fast, slow)  # NaN where both refuse
     assert list(fast_checks.reasons) == list(general_checks.reasons[:-1])
     assert np.isfinite(fast).sum() == 18
@@ -77,8 +77,8 @@ def test_a_cell_pandas_cannot_read_is_rejected_alone(odd: str) -> None:
     """Cells on which pandas raises for the whole batch (years outside 1678-2262, text that
     starts like an offset) reject only their own row."""
     values = np.array(["2025-03-01 08:30", odd, "2025-03-02 09:00"], dtype=object)
-    checks = _Checks(len(values))
-    out = _times(values, "occurred_at", ZoneInfo("Asia/Shanghai"), checks)
+    checks = Checks(len(values))
+    out = times(values, "occurred_at", ZoneInfo("Asia/Shanghai"), checks)
     assert list(np.isnan(out)) == [False, True, False]
     assert checks.reasons[0] is None
     assert checks.reasons[2] is None
@@ -103,8 +103,8 @@ def test_fractional_seconds_are_read_not_rejected(first: str) -> None:
         ],
         dtype=object,
     )
-    checks = _Checks(len(values))
-    out = _times(values, "occurred_at", ZONE, checks)
+    checks = Checks(len(values))
+    out = times(values, "occurred_at", ZONE, checks)
     assert list(checks.reasons) == [None] * len(values)
     base = 1740789000.0  # 2025-03-01 08:30 in Shanghai (UTC+8)
     np.testing.assert_allclose(out[1:], [base + 0.25] * 5 + [base], atol=1e-6)
@@ -117,8 +117,8 @@ def test_epoch_numbers_are_seconds_or_milliseconds_and_ambiguous_dates_are_refus
         ["1740789000", "1740789000250", "1740789000.5", "03/01/2025 08:30", "01-03-2025"],
         dtype=object,
     )
-    checks = _Checks(len(values))
-    out = _times(values, "time", ZONE, checks)
+    checks = Checks(len(values))
+    out = times(values, "time", ZONE, checks)
     np.testing.assert_allclose(out[:3], [1740789000.0, 1740789000.25, 1740789000.5])
     assert list(np.isnan(out[3:])) == [True, True]
     assert (
@@ -131,7 +131,7 @@ def test_tracks_and_incidents_read_the_same_times() -> None:
     """Patrol fixes and visits (geo/coverage/points.py) read time cells the way incidents do."""
     cells = [*CELLS, "2025-03-01 08:30:00.250", "1740789000"]
     values = np.array(cells, dtype=object)
-    incidents = _times(values, "t", ZONE, _Checks(len(values)))
+    incidents = times(values, "t", ZONE, Checks(len(values)))
     tracks = parse_times(pd.Series(cells, dtype=object), "Asia/Shanghai")
     seconds = (tracks - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
     np.testing.assert_allclose(seconds.to_numpy(dtype=float, na_value=np.nan), incidents)

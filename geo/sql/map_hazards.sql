@@ -1,8 +1,8 @@
 -- Hazards open at the end of :as_of (identified before, not closed by then) as points in
--- EPSG:4326 with their assessment score (D = L·E·C or R = L·S); geo/assessment.py colours them.
+-- EPSG:4326 with their assessment score (hazard_score: D = L·E·C or R = L·S); geo/assessment.py
+-- colours them.
 SELECT h.id, h.name, h.category, h.method, h.area_code,
-       CASE h.method WHEN 'LEC' THEN h.lec_l * h.lec_e * h.lec_c
-                     ELSE (h.ls_l * h.ls_s)::float8 END AS score,
+       hazard_score(h.method, h.lec_l, h.lec_e, h.lec_c, h.ls_l, h.ls_s) AS score,
        ST_X(p) AS lon, ST_Y(p) AS lat
 FROM hazards h
 CROSS JOIN LATERAL ST_Transform(h.geom, 4326) AS p

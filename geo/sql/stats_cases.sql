@@ -12,8 +12,7 @@ WITH scoped AS (
     JOIN incidents i ON i.id = c.incident_id
     WHERE c.region = :region
       AND (CAST(:area AS text) IS NULL OR i.area_code IN (
-          SELECT d.code FROM areas d WHERE d.region = :region AND d.level = 'micro'
-            AND (d.code = :area OR d.ancestors @> ARRAY[CAST(:area AS text)])))
+          SELECT u.code FROM micro_grids_under(:region, CAST(:area AS text)) u))
       AND ((c.received_at >= CAST(:start AS timestamptz)
             AND c.received_at < CAST(:end AS timestamptz))
            OR (c.received_at >= CAST(:prev_start AS timestamptz)

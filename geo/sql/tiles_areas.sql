@@ -1,11 +1,7 @@
 -- One web-mercator vector tile of the areas of one level with their names and four-colour risk:
 -- the colour and score of the newest risk computation as of the end of :as_of (null when none).
 WITH b AS (
-    SELECT ST_TileEnvelope(:z, :x, :y) AS env,
-           ST_Expand(
-               ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), :srid),
-               CASE WHEN :gcj02 THEN 1000 ELSE 0 END
-           ) AS env_src
+    SELECT * FROM tile_bounds(:z, :x, :y, :srid, :gcj02)
 ), run AS (
     SELECT id FROM risk_runs
     WHERE region = :region AND as_of < :as_of

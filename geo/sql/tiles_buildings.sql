@@ -1,10 +1,6 @@
 -- One web-mercator vector tile of the district's buildings (the background with no basemap).
 WITH b AS (
-    SELECT ST_TileEnvelope(:z, :x, :y) AS env,
-           ST_Expand(
-               ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), :srid),
-               CASE WHEN :gcj02 THEN 1000 ELSE 0 END
-           ) AS env_src
+    SELECT * FROM tile_bounds(:z, :x, :y, :srid, :gcj02)
 ), t AS (
     SELECT g.building_id AS id, g.name, g.floors,
            ST_AsMVTGeom(tile_mercator(g.geom, :gcj02), b.env, 4096, 64, true) AS geom

@@ -2,11 +2,7 @@
 -- The && filter on the envelope transformed into the storage CRS lets the GiST index work; the
 -- envelope is widened by the tile buffer (64/4096) so lines crossing the edge are kept.
 WITH b AS (
-    SELECT ST_TileEnvelope(:z, :x, :y) AS env,
-           ST_Expand(
-               ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 0.015625), :srid),
-               CASE WHEN :gcj02 THEN 1000 ELSE 0 END
-           ) AS env_src
+    SELECT * FROM tile_bounds(:z, :x, :y, :srid, :gcj02)
 ), t AS (
     SELECT r.road_id AS id, r.name, r.road_class,
            ST_AsMVTGeom(tile_mercator(r.geom, :gcj02), b.env, 4096, 64, true) AS geom

@@ -1,0 +1,41 @@
+-- Write the staged records of one batch into {table} by (region, source, source_id, key_scope),
+-- each with the micro-grid records_locate.sql placed it in (none: outside every area). A row
+-- whose content is unchanged is left alone, so re-importing a file changes nothing; a known
+-- record with new content is updated, a new one inserted.
+-- Written out per record kind (geo.records.kinds.kind_sql): {{table}} and the column lists come
+-- from the kind's staged columns, a staged time foo_s being stored as foo_at.
+-- Returns the inserted, updated and unchanged counts and [row, source_id] of each staged row
+-- outside every micro-grid (kept with a null area).
+WITH located AS MATERIALIZED (
+    -- Sorted by area and time: consecutive inserts then land on neighbouring pages of the
+    -- (region, area_code, ...) index and, areas being compact, of the GiST.
+    SELECT r.row, r.source, r.source_id, r.address, r.located_by, r.geocode_score, r.source_crs,
+           ST_SetSRID(ST_MakePoint(r.x, r.y), :srid) AS geom,
+           COALESCE(r.props, '{{}}') AS props,
+           a.code AS area_code, COALESCE(a.ancestors || a.code, '{{}}') AS area_path,
+           {staged}
+    FROM staged_records r
+    JOIN staged_{table} k ON k.row = r.row
+    LEFT JOIN staged_places p ON p.row = r.row
+    LEFT JOIN areas a ON a.region = :region AND a.code = p.area_code
+    ORDER BY a.code, k.{time_staged}
+),
+written AS (
+    -- One pass over the batch, each key probed on the unique index: a new key is inserted; a
+    -- known one is updated only when its content changed (an unchanged row is not written, so
+    -- re-importing a file changes nothing). xmax = 0 marks a freshly inserted row.
+    INSERT INTO {table} AS t (region, source, source_id, {columns})
+    SELECT :region, l.source, l.source_id, {located}
+    FROM located l
+    ON CONFLICT (region, source, source_id, key_scope) DO UPDATE
+    SET {assign},
+        updated_at = now()
+    WHERE ({stored}) IS DISTINCT FROM ({excluded})
+    RETURNING xmax = 0 AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted),
+       count(*) FILTER (WHERE NOT inserted),
+       (SELECT count(*) FROM located) - count(*),
+       (SELECT COALESCE(json_agg(json_build_array(row, source_id) ORDER BY row), '[]'::json)
+        FROM located WHERE area_code IS NULL)
+FROM written

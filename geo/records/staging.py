@@ -1,0 +1,220 @@
+"""Staging and the upsert: each checked batch is copied into temporary tables, placed in its
+micro-grids by one join, and upserted by ``(region, source, source_id, key_scope)``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import cast
+
+import numpy as np
+import pandas as pd
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from geo._pgcopy import binary_copy
+from geo.crs import SourceCRS
+from geo.database import advisory_lock, sql
+from geo.errors import Problem
+from geo.intake import RawBatch
+from geo.locate import ensure_cells
+from geo.records.checks import (
+    Checks,
+    cell_values,
+    coordinates,
+    digests,
+    hazard_fields,
+    incident_fields,
+    present,
+)
+from geo.records.context import ImportContext
+from geo.records.kinds import COMMON_STAGE, kind_sql
+from geo.records.vocabulary import type_lookup
+from geo.settings import Settings
+
+
+def _locate_by_address(
+    ctx: ImportContext,
+    addresses: np.ndarray,
+    need: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    checks: Checks,
+) -> np.ndarray:
+    """Geocode the rows in ``need``: fill px/py from the matched building; return the scores."""
+    scores = np.full(len(addresses), np.nan)
+    rows = np.flatnonzero(need)
+    if rows.size == 0:
+        return scores
+    gazetteer = ctx.geocoder()
+    matches = gazetteer.match_many([str(addresses[i]) for i in rows], min_score=ctx.min_score)
+    for i, match in zip(rows, matches, strict=True):
+        if match is None:
+            why = gazetteer.explain_no_match(str(addresses[i]), min_score=ctx.min_score)
+            checks.reasons[i] = f"address {addresses[i]!r} not found: {why}"
+            continue
+        px[i], py[i] = ctx.building_points[match.key_id]
+        scores[i] = match.score
+    return scores
+
+
+def stage_batch(ctx: ImportContext, batch: RawBatch, source: SourceCRS) -> int:
+    """Check a batch, COPY its good rows into the staging table; return how many."""
+    ctx.report.rejected += batch.problems
+    ctx.report.warnings += batch.warnings
+    n = len(batch)
+    if n == 0:
+        return 0
+    cells = batch.cells
+    checks = Checks(n)
+    fields = (incident_fields if ctx.kind.name == "incidents" else hazard_fields)(
+        ctx, cells, n, checks
+    )
+    px, py, has_coords = coordinates(cells, source, ctx.srid, checks)
+    addresses = cell_values(cells, "address", n)
+    by_address = ~has_coords & present(addresses)
+    checks.reject(~has_coords & ~by_address, "no usable location: no coordinates and no address")
+    scores = _locate_by_address(ctx, addresses, by_address & checks.good, px, py, checks)
+    sources = cell_values(cells, "source", n)
+    sources = np.where(present(sources), sources, ctx.default_source)
+    ids = cell_values(cells, "source_id", n)
+    if not present(ids).all():
+        ids = np.where(present(ids), ids, digests(cells, n))
+    good = checks.good
+    for i in np.flatnonzero(~good):
+        ctx.report.rejected.append(Problem(int(batch.rows[i]), ids[i], str(checks.reasons[i])))
+    keep = np.flatnonzero(good)
+    keys = pd.DataFrame({"source": sources[keep], "id": ids[keep]})
+    dup = keys.duplicated(keep="last").to_numpy()
+    if dup.any():
+        last = dict(zip(map(tuple, keys.to_numpy()), batch.rows[keep], strict=True))
+        for i in keep[dup]:
+            later = last[(sources[i], ids[i])]
+            ctx.report.warnings.append(
+                Problem(
+                    int(batch.rows[i]), ids[i], f"same source and id as row {later}, which wins"
+                )
+            )
+        keep = keep[~dup]
+    props: np.ndarray = np.full(n, None, dtype=object)
+    if batch.extra:
+        names = list(batch.extra)
+        for i in keep:
+            extra = {k: batch.extra[k][i] for k in names if batch.extra[k][i] is not None}
+            props[i] = json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None
+    common = {
+        "row": batch.rows,
+        "source": sources,
+        "source_id": ids,
+        "address": addresses,
+        "x": px,
+        "y": py,
+        "located_by": np.where(by_address, "address", "coordinates"),
+        "geocode_score": scores,
+        "source_crs": _where_none(by_address, source.name, n),
+        "props": props,
+    }
+    columns = {**common, **fields}
+    raw = cast(psycopg.Connection, ctx.conn.connection.driver_connection)
+    with raw.cursor() as cur:
+        for table, stage_columns in (
+            ("staged_records", COMMON_STAGE),
+            (f"staged_{ctx.kind.name}", ("row", *ctx.kind.stage_columns)),  # names: KINDS
+        ):
+            # One binary payload per table and batch, encoded column by column (geo._pgcopy):
+            # formatting it row by row in Python, even with pandas' CSV writer, cost more than
+            # the database's whole COPY. NaN and None are NULL; floats travel bit for bit.
+            types = ctx.stage_types[table]
+            payload = binary_copy(
+                [(types[c], columns[c][keep]) for c in stage_columns], encoding=raw.info.encoding
+            )
+            statement = f"COPY {table} ({', '.join(stage_columns)}) FROM STDIN (FORMAT binary)"
+            with cur.copy(statement) as copy:
+                copy.write(payload)
+            # Statistics, so the locate join hashes the batch against the cell lookup.
+            cur.execute(f"ANALYZE {table}")
+    return len(keep)
+
+
+def _where_none(mask: np.ndarray, value: str, n: int) -> np.ndarray:
+    out = np.full(n, value, dtype=object)
+    out[mask] = None
+    return out
+
+
+def write_lock_key(region: str, kind: str) -> str:
+    """The advisory lock on which writers of one record kind in one region take turns."""
+    return f"gridsafe:write:{region}:{kind}"
+
+
+def _take_write_turn(ctx: ImportContext) -> None:
+    """Wait for the turn to write (held until commit), until ``ctx.deadline`` at most.
+
+    Two imports of overlapping files at once would both see a new key as new; the upsert's
+    ``ON CONFLICT`` would then make the later one wait on the earlier's row and update it, so
+    its report (inserted, updated, unchanged) would depend on the interleaving, and a plain
+    insert would fail on the unique key. So writers of one kind in one region take turns, from
+    their first write to their commit (a transaction-level advisory lock); every statement
+    after the wait sees what the other committed.
+    """
+    advisory_lock(
+        ctx.conn,
+        write_lock_key(ctx.region, ctx.kind.name),
+        deadline=ctx.deadline,
+        busy=f"another import of {ctx.kind.name} is writing",
+    )
+
+
+def upsert_staged(ctx: ImportContext) -> None:
+    """Locate the staged rows (one join), upsert them, count, and report those outside."""
+    ctx.conn.execute(
+        sql("records_locate", "geo.records"),
+        {"region": ctx.region, "srid": ctx.srid, "cell_m": ctx.cell_m},
+    )
+    ctx.conn.execute(text("ANALYZE staged_places"))
+    if not ctx.writing:
+        _take_write_turn(ctx)
+        ctx.writing = True
+    inserted, updated, unchanged, outside = ctx.conn.execute(
+        kind_sql("upsert", ctx.kind.name), {"region": ctx.region, "srid": ctx.srid}
+    ).one()
+    ctx.report.inserted += int(inserted)
+    ctx.report.updated += int(updated)
+    ctx.report.unchanged += int(unchanged)
+    ctx.report.warnings += [
+        Problem(int(row), str(ident), "outside every area: kept with no area")
+        for row, ident in outside
+    ]
+
+
+def _column_types(conn: Connection, tables: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Table → column → type (as ``format_type`` names it): what the binary COPY must write."""
+    rows = conn.execute(sql("stage_column_types", "geo.records"), {"tables": list(tables)})
+    out: dict[str, dict[str, str]] = {table: {} for table in tables}
+    for table, column, pg_type in rows:
+        out[str(table)][str(column)] = str(pg_type)
+    return out
+
+
+def run_import(
+    ctx: ImportContext,
+    settings: Settings,
+    batches: Iterable[tuple[RawBatch, SourceCRS]],
+    on_batch: Callable[[RawBatch], None] | None = None,
+) -> None:
+    ctx.types = type_lookup(ctx.conn) if ctx.kind.name == "incidents" else {}
+    ctx.conn.execute(
+        sql("records_session", "geo.records"), {"mem": f"{int(settings.import_work_mem_mb)}MB"}
+    )
+    ctx.cell_m = ensure_cells(ctx.conn, settings, deadline=ctx.deadline)
+    ctx.conn.execute(kind_sql("stage", ctx.kind.name))
+    ctx.stage_types = _column_types(ctx.conn, ("staged_records", f"staged_{ctx.kind.name}"))
+    for batch, source in batches:
+        # identifiers from KINDS
+        ctx.conn.execute(kind_sql("truncate", ctx.kind.name))
+        if stage_batch(ctx, batch, source):
+            upsert_staged(ctx)
+            if on_batch is not None:
+                on_batch(batch)
+    ctx.report.rejected.sort(key=lambda p: p.row or 0)

@@ -1,4 +1,0 @@
--- Where the staged hazards of the last batch are now: [row, area_code, area_path].
-SELECT s.row, t.area_code, t.area_path
-FROM staged_records s
-JOIN hazards t ON t.region = :region AND t.source = s.source AND t.source_id = s.source_id
