@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import HTTPException, UploadFile
 
 from geo.errors import InputError, storage_error
-from geo.sources import VECTOR_SUFFIXES
+from geo.intake.vector import VECTOR_SUFFIXES
 
 CHUNK = 1 << 20
 

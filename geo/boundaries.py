@@ -35,11 +35,11 @@ from sqlalchemy.engine import Connection
 
 from geo.database import sql
 from geo.errors import ImportRejectedError, InputError, Problem
+from geo.intake.vector import cell_text, file_digest, find_column, plain_value, read_vector
 from geo.levels import Level
 from geo.locate import lock_areas, lock_cells, relocate_records
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import cell_text, file_digest, find_column, plain_value, read_vector
 
 # Field names looked for when no --*-field option is given (first match wins; case-insensitive,
 # and a Shapefile's 10-byte cut of a name counts: parent_cod).

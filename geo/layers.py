@@ -17,9 +17,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine, text
 
 from geo.errors import InputError, Problem
+from geo.intake.vector import file_digest, plain_value, read_vector
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import file_digest, plain_value, read_vector
 
 
 @dataclass(frozen=True)

@@ -54,10 +54,10 @@ from geo.assessment import Method, bands, parse_method, validate_lec, validate_l
 from geo.crs import CHINA_BOX, SourceCRS, parse_crs, to_target, to_wgs84
 from geo.database import advisory_lock, sql
 from geo.errors import InputError, Problem
-from geo.intake import RawBatch, iter_batches, match_headers, prefetch, vector_crs
+from geo.intake.rows import RawBatch, iter_batches, match_headers, prefetch, vector_crs
+from geo.intake.vector import file_digest, resolve_source_crs
 from geo.locate import ensure_cells, lock_areas
 from geo.report import ImportReport, record_run
-from geo.sources import file_digest, resolve_source_crs
 from geo.times import epoch_seconds
 
 __all__ = [

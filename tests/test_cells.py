@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.sources import cell_text
+from geo.intake.vector import cell_text
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.coverage.points import parse_times
+from geo.intake.points import parse_times
 from geo.records import _Checks, _times
 
 ZONE = ZoneInfo("Asia/Shanghai")

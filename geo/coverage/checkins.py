@@ -22,14 +22,14 @@ import pandas as pd
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
-from geo.coverage.points import PointBatch, PointSource, open_points, records_source
 from geo.coverage.tracks import digest_of, raw_connection
 from geo.database import current_scope, sql
 from geo.errors import Problem
+from geo.intake.points import PointBatch, PointSource, open_points, records_source
+from geo.intake.vector import file_digest
 from geo.locate import lock_areas
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import file_digest
 
 _STAGE = (
     "CREATE TEMP TABLE staged_checkins (row bigint, person text, t timestamptz, x float8, "

@@ -53,13 +53,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
 from geo.coverage.covered import invalidate
-from geo.coverage.points import PointBatch, PointSource, open_points, records_source
 from geo.database import sql
 from geo.errors import Problem
+from geo.intake.points import PointBatch, PointSource, open_points, records_source
+from geo.intake.vector import file_digest
 from geo.locate import lock_areas
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import file_digest
 
 UNIT_KINDS = ("foot", "bicycle", "vehicle")
 

@@ -32,8 +32,8 @@ from pyproj import CRS
 from geo import clock
 from geo.crs import SourceCRS, parse_crs, to_target
 from geo.errors import InputError, Problem
-from geo.intake import detect_encoding
-from geo.sources import (
+from geo.intake.rows import detect_encoding
+from geo.intake.vector import (
     VECTOR_SUFFIXES,
     cell_text,
     check_coordinates_fit,

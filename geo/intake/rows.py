@@ -34,7 +34,7 @@ from openpyxl import load_workbook
 from pyproj import CRS
 
 from geo.errors import InputError, Problem
-from geo.sources import cell_text, header_lookup, norm_header, unreadable_layer
+from geo.intake.vector import cell_text, header_lookup, norm_header, unreadable_layer
 
 __all__ = [
     "FIELD_ALIASES",
