@@ -54,8 +54,7 @@ from geo.assessment import Method, bands, parse_method, validate_lec, validate_l
 from geo.crs import CHINA_BOX, SourceCRS, parse_crs, to_target, to_wgs84
 from geo.database import advisory_lock, sql
 from geo.errors import InputError, Problem
-from geo.intake.rows import RawBatch, iter_batches, match_headers, prefetch, vector_crs
-from geo.intake.vector import file_digest, resolve_source_crs
+from geo.intake import RawBatch, Rows, match_headers, open_table, prefetch
 from geo.locate import ensure_cells, lock_areas
 from geo.report import ImportReport, record_run
 from geo.times import epoch_seconds
@@ -247,7 +246,7 @@ def _coordinates(
         west, south, east, north = source.crs.area_of_use.bounds
         ok = given & checks.good
         lon, lat = to_wgs84(np.where(ok, x, np.nan), np.where(ok, y, np.nan), source)
-        margin = 1.0  # degrees, as in geo.sources.check_coordinates_fit
+        margin = 1.0  # degrees, as in geo.intake.projection.check_coordinates_fit
         outside = ok & ~(
             (lon >= west - margin)
             & (lon <= east + margin)
@@ -667,7 +666,7 @@ def import_records(
     Parameters
     ----------
     path
-        CSV (UTF-8 or GBK), Excel .xlsx, GeoJSON, GeoPackage or Shapefile.
+        CSV (UTF-8 or GBK), Excel .xlsx, GeoJSON, GeoPackage or Shapefile (zipped or not).
     kind
         ``incidents`` or ``hazards``.
     crs
@@ -691,22 +690,17 @@ def import_records(
     CRSError
         ``crs`` is not a usable CRS.
     """
-    file_crs = vector_crs(path) if path.exists() else None
-    if crs is None and file_crs is None:
-        source = parse_crs("EPSG:4326")
-        warnings: list[Problem] = []
-    else:
-        source, warnings = resolve_source_crs(file_crs, crs)
     name = source_name or path.name
-    required = _record_kind(kind).required
-    batches = prefetch(iter_batches(path, batch_rows=settings.import_batch_rows, required=required))
+    rows = Rows(batch_rows=settings.import_batch_rows, required=_record_kind(kind).required)
+    table = open_table(path, crs, rows)
+    batches = prefetch(table.batches)
     with engine.begin() as conn:
         lock_areas(conn, settings)
-        ctx = _context(conn, settings, kind, name, source.name)
+        ctx = _context(conn, settings, kind, name, table.crs.name)
         ctx.default_source = Path(name).stem
-        ctx.report.warnings += warnings
-        _run_import(ctx, settings, ((b, source) for b in batches))
-        record_run(conn, region=settings.region, sha256=file_digest(path), report=ctx.report)
+        ctx.report.warnings += table.warnings
+        _run_import(ctx, settings, ((b, table.crs) for b in batches))
+        record_run(conn, region=settings.region, sha256=table.digest, report=ctx.report)
     return ctx.report
 
 

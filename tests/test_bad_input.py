@@ -27,7 +27,7 @@ from sqlalchemy import Engine, text
 
 from geo.boundaries import import_boundaries
 from geo.errors import CRSError, ImportRejectedError, InputError
-from geo.intake.vector import MAX_UNZIPPED_BYTES
+from geo.intake import MAX_UNZIPPED_BYTES
 from geo.levels import Level
 from geo.records import import_records
 from geo.risk import run_risk

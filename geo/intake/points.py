@@ -1,15 +1,15 @@
-"""Reading timed points (GPS fixes, check-ins) from files in batches, projected at the edge.
+"""Timed points (GPS fixes, check-ins) from files or posted rows, in batches, projected at the edge.
 
 Formats: CSV (``lon``/``lat`` or ``x``/``y`` columns, Chinese headers accepted; UTF-8, or GBK
-as Excel saves CSV on Chinese Windows, told apart by :func:`geo.intake.detect_encoding`), GPX
-(GDAL's driver through pyogrio: the ``track_points`` layer for tracks, ``waypoints`` for
-check-ins; a track's ``<name>`` is its unit and its ``<type>`` the unit kind), and any vector format
-:func:`geo.sources.read_vector` knows (GeoJSON, GeoPackage, Shapefile) with Point features.
+as Excel saves CSV on Chinese Windows, told apart by :func:`geo.intake.files.detect_encoding`),
+GPX (GDAL's driver through pyogrio: the ``track_points`` layer for tracks, ``waypoints`` for
+check-ins; a track's ``<name>`` is its unit and its ``<type>`` the unit kind), and the vector
+formats (GeoJSON, GeoPackage, Shapefile, a zipped Shapefile) with Point features.
 
 Files are read ``batch_rows`` rows at a time so that a month of fixes never sits in memory at
-once. The CRS rule is the one every importer follows (geo/sources.py); a CSV or a JSON batch
-without ``--crs`` is WGS84, and a GPX file is WGS84 by definition (``--crs gcj02`` overrides it
-for phone apps that export Mars coordinates).
+once. The CRS rule is the one every importer follows (:mod:`geo.intake.projection`); a CSV or a
+JSON batch without ``--crs`` is WGS84, and a GPX file is WGS84 by definition (``--crs gcj02``
+overrides it for phone apps that export Mars coordinates).
 
 Times: the forms every importer accepts (:mod:`geo.times`: ISO 8601 and its Chinese variants,
 epoch seconds); a time without a UTC offset is local time in ``settings.timezone``. A numeric
@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -30,44 +31,13 @@ from numpy.typing import NDArray
 from pyproj import CRS
 
 from geo import clock
-from geo.crs import SourceCRS, parse_crs, to_target
+from geo.crs import SourceCRS, to_target
 from geo.errors import InputError, Problem
-from geo.intake.rows import detect_encoding
-from geo.intake.vector import (
-    VECTOR_SUFFIXES,
-    cell_text,
-    check_coordinates_fit,
-    find_column,
-    resolve_source_crs,
-    unreadable_layer,
-)
+from geo.intake.fields import ALIASES, cell_text, find_column
+from geo.intake.files import detect_encoding, gdal_path, read_info
+from geo.intake.projection import check_coordinates_fit, resolve_source_crs
+from geo.intake.source import Source
 from geo.times import epoch_number_seconds, epoch_seconds
-
-POINT_SUFFIXES = {".csv", ".gpx", *VECTOR_SUFFIXES}
-
-# Column names looked for, per role (case-insensitive, a Shapefile's cut names too; first match
-# wins).
-ALIASES: dict[str, tuple[str, ...]] = {
-    "unit": (
-        "unit",
-        "unit_id",
-        "patrol_unit",
-        "device",
-        "单元",
-        "巡逻单元",
-        "巡组",
-        "设备",
-        "设备号",
-    ),
-    "kind": ("kind", "unit_kind", "mode", "type", "类型", "方式", "巡逻方式"),
-    "time": ("time", "timestamp", "datetime", "t", "时间", "定位时间", "签到时间", "打卡时间"),
-    "person": ("person", "grid_head", "name", "网格长", "姓名", "人员", "签到人"),
-    "area": ("micro_code", "area_code", "grid_code", "微网格", "微网格编码", "网格编码"),
-    "lon": ("lon", "lng", "long", "longitude", "经度"),
-    "lat": ("lat", "latitude", "纬度"),
-    "x": ("x", "easting", "横坐标"),
-    "y": ("y", "northing", "纵坐标"),
-}
 
 
 @dataclass
@@ -92,15 +62,6 @@ class PointBatch:
     t: NDArray[np.datetime64]
     values: dict[str, list[str | None]]
     rejected: list[Problem] = field(default_factory=list)
-
-
-@dataclass
-class PointSource:
-    """An opened point file: the CRS it is read in, file-wide warnings, and its batches."""
-
-    crs: str
-    warnings: list[Problem]
-    batches: Iterator[PointBatch]
 
 
 def _pick(columns: Sequence[str], role: str) -> str | None:
@@ -234,71 +195,187 @@ def _ident(values: dict[str, list[str | None]], i: int) -> str | None:
     return None
 
 
-def _roles_for(
-    columns: Sequence[str],
-    roles: Sequence[str],
-    defaults: dict[str, str | None],
-    required: Sequence[str],
-) -> dict[str, str | None]:
-    found = {role: _pick(columns, role) for role in (*roles, "time")}
-    for role in (*required, "time"):
-        if found[role] is None and defaults.get(role) is None:
-            names = "/".join(ALIASES[role][:4])
-            msg = f"no {role} column (looked for {names}; fields: {', '.join(map(str, columns))})"
-            raise InputError(msg)
-    return found
+def _coordinate_columns(header: Sequence[str], *, missing: str, listed: str) -> tuple[str, str]:
+    """The columns of ``lon`` and ``lat``, else of ``x`` and ``y``.
+
+    Raises
+    ------
+    InputError
+        Without either pair: the message ``missing``, then the ``listed`` header.
+    """
+    for pair in (("lon", "lat"), ("x", "y")):
+        lon_col, lat_col = _pick(header, pair[0]), _pick(header, pair[1])
+        if lon_col is not None and lat_col is not None:
+            return lon_col, lat_col
+    msg = f"{missing} ({listed}: {', '.join(header)})"
+    raise InputError(msg)
 
 
-def _csv_source(
-    path: Path,
-    *,
-    crs: str | int | None,
-    srid: int,
-    roles: Sequence[str],
-    defaults: dict[str, str | None],
-    required: Sequence[str],
-    timezone: str,
-    batch_rows: int,
-) -> PointSource:
-    encoding = detect_encoding(path)
-    try:
-        header = pd.read_csv(path, nrows=0, encoding=encoding).columns.tolist()
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{path.name}: cannot be read as CSV ({exc})") from exc
-    lon_col, lat_col = _pick(header, "lon"), _pick(header, "lat")
-    if lon_col is None or lat_col is None:
-        lon_col, lat_col = _pick(header, "x"), _pick(header, "y")
-    if lon_col is None or lat_col is None:
-        msg = f"{path.name}: no lon/lat or x/y columns (fields: {', '.join(header)})"
-        raise InputError(msg)
-    columns = _roles_for(header, roles, defaults, required)
-    source = parse_crs(crs if crs is not None and str(crs).strip() else 4326)
+@dataclass(frozen=True)
+class Points:
+    """The reader of timed point files: :class:`PointBatch` batches, projected to ``srid``.
 
-    def batches() -> Iterator[PointBatch]:
-        start = 1
-        text_cols = {c: "string" for c in columns.values() if c and c != columns["time"]}
-        reader = pd.read_csv(
-            path, chunksize=batch_rows, encoding=encoding, dtype=text_cols, keep_default_na=True
+    Attributes
+    ----------
+    roles
+        Roles to look for besides ``time`` (e.g. ``unit``, ``kind``); see
+        :data:`geo.intake.fields.ALIASES`.
+    required
+        Roles every row needs (a row without one is rejected).
+    defaults
+        Values for roles the file lacks or leaves blank (e.g. ``--unit``).
+    gpx_layer
+        ``track_points`` (tracks) or ``waypoints`` (check-ins).
+    """
+
+    families: ClassVar[tuple[str, ...]] = ("csv", "gpx", "vector")
+    srid: int
+    roles: Sequence[str]
+    required: Sequence[str]
+    defaults: dict[str, str | None]
+    timezone: str
+    batch_rows: int
+    gpx_layer: str = "track_points"
+
+    def open(
+        self, path: Path, family: str, crs: str | int | None
+    ) -> tuple[SourceCRS, list[Problem], Iterator[PointBatch]]:
+        """The source CRS, its warnings and the batches; a required column missing is raised
+        here, before any row is read."""
+        if family == "csv":
+            return self._csv(path, crs)
+        return self._vector(path, family, crs)
+
+    def columns(self, header: Sequence[str]) -> dict[str, str | None]:
+        """Per role the column of ``header`` holding it (None: absent, a default applies).
+
+        Raises
+        ------
+        InputError
+            No column for a required role that has no default, or for the time.
+        """
+        found = {role: _pick(header, role) for role in (*self.roles, "time")}
+        for role in (*self.required, "time"):
+            if found[role] is None and self.defaults.get(role) is None:
+                names = "/".join(ALIASES[role][:4])
+                fields = ", ".join(map(str, header))
+                msg = f"no {role} column (looked for {names}; fields: {fields})"
+                raise InputError(msg)
+        return found
+
+    def batch(
+        self,
+        frame: pd.DataFrame,
+        *,
+        rows: NDArray[np.int64],
+        coordinates: tuple[pd.Series, pd.Series] | tuple[NDArray[np.float64], ...],
+        columns: dict[str, str | None],
+        source: SourceCRS,
+        geometry_reasons: list[str] | None = None,
+    ) -> PointBatch:
+        """One batch of ``frame`` with its coordinates (cells or numbers) in ``source``."""
+        lon, lat = (pd.to_numeric(c, errors="coerce") for c in coordinates)
+        return frame_batch(
+            frame,
+            rows=rows,
+            lon=np.asarray(lon, dtype=np.float64),
+            lat=np.asarray(lat, dtype=np.float64),
+            columns=columns,
+            defaults=self.defaults,
+            required=self.required,
+            source=source,
+            srid=self.srid,
+            timezone=self.timezone,
+            geometry_reasons=geometry_reasons,
         )
-        for chunk in reader:
-            rows = np.arange(start, start + len(chunk), dtype=np.int64)
-            start += len(chunk)
-            lon = pd.to_numeric(chunk[lon_col], errors="coerce").to_numpy(dtype=np.float64)
-            lat = pd.to_numeric(chunk[lat_col], errors="coerce").to_numpy(dtype=np.float64)
-            yield frame_batch(
-                chunk.reset_index(drop=True),
-                rows=rows,
-                lon=lon,
-                lat=lat,
-                columns=columns,
-                defaults=defaults,
-                required=required,
-                source=source,
-                srid=srid,
-                timezone=timezone,
-            )
 
-    return PointSource(crs=source.name, warnings=[], batches=batches())
+    def _csv(
+        self, path: Path, crs: str | int | None
+    ) -> tuple[SourceCRS, list[Problem], Iterator[PointBatch]]:
+        encoding = detect_encoding(path)
+        try:
+            header = pd.read_csv(path, nrows=0, encoding=encoding).columns.tolist()
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(f"{path.name}: cannot be read as CSV ({exc})") from exc
+        coordinates = _coordinate_columns(
+            header, missing=f"{path.name}: no lon/lat or x/y columns", listed="fields"
+        )
+        columns = self.columns(header)
+        source, warnings = resolve_source_crs(None, crs, assume_wgs84=True)
+
+        def batches() -> Iterator[PointBatch]:
+            start = 1
+            text_cols = {c: "string" for c in columns.values() if c and c != columns["time"]}
+            reader = pd.read_csv(
+                path,
+                chunksize=self.batch_rows,
+                encoding=encoding,
+                dtype=text_cols,
+                keep_default_na=True,
+            )
+            for chunk in reader:
+                rows = np.arange(start, start + len(chunk), dtype=np.int64)
+                start += len(chunk)
+                yield self.batch(
+                    chunk.reset_index(drop=True),
+                    rows=rows,
+                    coordinates=(chunk[coordinates[0]], chunk[coordinates[1]]),
+                    columns=columns,
+                    source=source,
+                )
+
+        return source, warnings, batches()
+
+    def _vector(
+        self, path: Path, family: str, crs: str | int | None
+    ) -> tuple[SourceCRS, list[Problem], Iterator[PointBatch]]:
+        layer = self.gpx_layer if family == "gpx" else None
+        info = read_info(path, layer)
+        fields = [str(f) for f in info["fields"]]
+        tracks = None
+        if family == "gpx" and self.gpx_layer == "track_points":
+            tracks = _gpx_tracks(path)
+            # A track's <name> is its unit, its <type> the unit kind (columns added per batch).
+            fields = [f for f in fields if f not in {"name", "type"}] + ["unit", "kind"]
+        columns = self.columns(fields)
+        file_crs = CRS.from_user_input(info["crs"]) if info["crs"] else None
+        source, warnings = resolve_source_crs(file_crs, crs)
+        total = int(info["features"])
+
+        def batches() -> Iterator[PointBatch]:
+            skip = 0
+            while total < 0 or skip < total:
+                frame = pyogrio.read_dataframe(
+                    gdal_path(path), layer=layer, skip_features=skip, max_features=self.batch_rows
+                )
+                if frame.empty:
+                    return
+                rows = np.arange(skip + 1, skip + len(frame) + 1, dtype=np.int64)
+                skip += len(frame)
+                frame = frame.reset_index(drop=True)
+                if tracks is not None:
+                    fid = frame["track_fid"].to_numpy()
+                    frame["unit"] = tracks["name"].reindex(fid).to_numpy()
+                    frame["kind"] = tracks["type"].reindex(fid).to_numpy()
+                geoms = frame.geometry.to_numpy()
+                is_point = shapely.get_type_id(geoms) == 0
+                geometry_reasons = [
+                    "" if ok else f"geometry is {_geom_name(g)}, expected a Point"
+                    for ok, g in zip(is_point, geoms, strict=True)
+                ]
+                yield self.batch(
+                    pd.DataFrame(frame.drop(columns=frame.geometry.name)),
+                    rows=rows,
+                    coordinates=(
+                        np.where(is_point, shapely.get_x(geoms), np.nan),
+                        np.where(is_point, shapely.get_y(geoms), np.nan),
+                    ),
+                    columns=columns,
+                    source=source,
+                    geometry_reasons=geometry_reasons,
+                )
+
+        return source, warnings, batches()
 
 
 def _gpx_tracks(path: Path) -> pd.DataFrame:
@@ -310,174 +387,33 @@ def _gpx_tracks(path: Path) -> pd.DataFrame:
     return tracks
 
 
-def _vector_source(
-    path: Path,
-    *,
-    crs: str | int | None,
-    srid: int,
-    roles: Sequence[str],
-    defaults: dict[str, str | None],
-    required: Sequence[str],
-    timezone: str,
-    batch_rows: int,
-    gpx_layer: str,
-) -> PointSource:
-    is_gpx = path.suffix.lower() == ".gpx"
-    layer = gpx_layer if is_gpx else None
-    try:
-        info = pyogrio.read_info(path, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise unreadable_layer(path, exc) from exc
-    fields = [str(f) for f in info["fields"]]
-    tracks = None
-    if is_gpx and gpx_layer == "track_points":
-        tracks = _gpx_tracks(path)
-        # A track's <name> is its unit, its <type> the unit kind (columns added per batch).
-        fields = [f for f in fields if f not in {"name", "type"}] + ["unit", "kind"]
-    columns = _roles_for(fields, roles, defaults, required)
-    file_crs = CRS.from_user_input(info["crs"]) if info["crs"] else None
-    source, warnings = resolve_source_crs(file_crs, crs)
-    total = int(info["features"])
-
-    def batches() -> Iterator[PointBatch]:
-        skip = 0
-        while total < 0 or skip < total:
-            frame = pyogrio.read_dataframe(
-                path, layer=layer, skip_features=skip, max_features=batch_rows
-            )
-            if frame.empty:
-                return
-            rows = np.arange(skip + 1, skip + len(frame) + 1, dtype=np.int64)
-            skip += len(frame)
-            frame = frame.reset_index(drop=True)
-            if tracks is not None:
-                fid = frame["track_fid"].to_numpy()
-                frame["unit"] = tracks["name"].reindex(fid).to_numpy()
-                frame["kind"] = tracks["type"].reindex(fid).to_numpy()
-            geoms = frame.geometry.to_numpy()
-            is_point = shapely.get_type_id(geoms) == 0
-            lon = np.where(is_point, shapely.get_x(geoms), np.nan)
-            lat = np.where(is_point, shapely.get_y(geoms), np.nan)
-            geometry_reasons = [
-                "" if ok else f"geometry is {_geom_name(g)}, expected a Point"
-                for ok, g in zip(is_point, geoms, strict=True)
-            ]
-            yield frame_batch(
-                pd.DataFrame(frame.drop(columns=frame.geometry.name)),
-                rows=rows,
-                lon=lon,
-                lat=lat,
-                columns=columns,
-                defaults=defaults,
-                required=required,
-                source=source,
-                srid=srid,
-                timezone=timezone,
-                geometry_reasons=geometry_reasons,
-            )
-
-    return PointSource(crs=source.name, warnings=warnings, batches=batches())
-
-
-def open_points(
-    path: Path,
-    *,
-    crs: str | int | None,
-    srid: int,
-    roles: Sequence[str],
-    required: Sequence[str],
-    defaults: dict[str, str | None],
-    timezone: str,
-    batch_rows: int,
-    gpx_layer: str = "track_points",
-) -> PointSource:
-    """Open a point file for reading in batches.
-
-    Parameters
-    ----------
-    roles
-        Roles to look for besides ``time`` (e.g. ``unit``, ``kind``); see :data:`ALIASES`.
-    required
-        Roles every row needs (a row without one is rejected).
-    defaults
-        Values for roles the file lacks or leaves blank (e.g. ``--unit``).
-    gpx_layer
-        ``track_points`` (tracks) or ``waypoints`` (check-ins).
-
-    Raises
-    ------
-    InputError
-        No such file, an unknown format, or a required column is missing.
-    CRSError
-        No CRS can be determined or the coordinates do not fit it.
-    """
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix not in POINT_SUFFIXES:
-        known = ", ".join(sorted(POINT_SUFFIXES))
-        msg = f"{path.name}: unsupported format {suffix!r} (use {known})"
-        raise InputError(msg)
-    if suffix == ".csv":
-        return _csv_source(
-            path,
-            crs=crs,
-            srid=srid,
-            roles=roles,
-            defaults=defaults,
-            required=required,
-            timezone=timezone,
-            batch_rows=batch_rows,
-        )
-    return _vector_source(
-        path,
-        crs=crs,
-        srid=srid,
-        roles=roles,
-        defaults=defaults,
-        required=required,
-        timezone=timezone,
-        batch_rows=batch_rows,
-        gpx_layer=gpx_layer,
-    )
-
-
 def records_source(
     records: Sequence[Mapping[str, object]],
-    *,
     crs: str | int | None,
-    srid: int,
-    roles: Sequence[str],
-    required: Sequence[str],
-    defaults: dict[str, str | None],
-    timezone: str,
-) -> PointSource:
+    reader: Points,
+    *,
+    digest: str,
+) -> Source[PointBatch]:
     """A point source over records posted as JSON (``lon``/``lat`` or ``x``/``y`` keys).
 
     The same rules as for a CSV file apply: without ``crs`` the coordinates are WGS84.
+    ``digest`` is the import log's key of the posted payload
+    (:func:`geo.intake.files.payload_digest`).
     """
     frame = pd.DataFrame.from_records(list(records))
     if frame.empty:
         raise InputError("the batch holds no records")
     header = [str(c) for c in frame.columns]
-    lon_col, lat_col = _pick(header, "lon"), _pick(header, "lat")
-    if lon_col is None or lat_col is None:
-        lon_col, lat_col = _pick(header, "x"), _pick(header, "y")
-    if lon_col is None or lat_col is None:
-        msg = f"the records have no lon/lat or x/y keys (keys: {', '.join(header)})"
-        raise InputError(msg)
-    columns = _roles_for(header, roles, defaults, required)
-    source = parse_crs(crs if crs is not None and str(crs).strip() else 4326)
-    batch = frame_batch(
+    coordinates = _coordinate_columns(
+        header, missing="the records have no lon/lat or x/y keys", listed="keys"
+    )
+    columns = reader.columns(header)
+    source, warnings = resolve_source_crs(None, crs, assume_wgs84=True)
+    batch = reader.batch(
         frame,
         rows=np.arange(1, len(frame) + 1, dtype=np.int64),
-        lon=pd.to_numeric(frame[lon_col], errors="coerce").to_numpy(dtype=np.float64),
-        lat=pd.to_numeric(frame[lat_col], errors="coerce").to_numpy(dtype=np.float64),
+        coordinates=(frame[coordinates[0]], frame[coordinates[1]]),
         columns=columns,
-        defaults=defaults,
-        required=required,
         source=source,
-        srid=srid,
-        timezone=timezone,
     )
-    return PointSource(crs=source.name, warnings=[], batches=iter([batch]))
+    return Source(crs=source, warnings=warnings, batches=iter([batch]), digest=digest)

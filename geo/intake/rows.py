@@ -1,31 +1,23 @@
-"""Reading record files (CSV, Excel, GeoJSON/GeoPackage/Shapefile) into batches of text cells.
+"""Incident and hazard files (CSV, Excel, GeoJSON/GeoPackage/Shapefile) as batches of text cells.
 
 This module only reads: it finds the columns a record can have under their English or Chinese
-headers, detects the text encoding, numbers every row the way a person sees it, and yields the
-cells in bounded batches so a file of millions of rows never sits in memory whole. What the cells
-mean (numbers, times, types, coordinates) is decided in :mod:`geo.records`.
+headers (:data:`geo.intake.fields.RECORD_FIELDS`), numbers every row the way a person sees it,
+and yields the cells in bounded batches so a file of millions of rows never sits in memory whole.
+What the cells mean (numbers, times, types, coordinates) is decided in :mod:`geo.records`.
 
 Row numbers
     CSV: the line number in the file (the header is line 1), which is also the row number Excel
     shows for the same file. Excel: the sheet's row number. Vector files: the 1-based feature
     number.
-
-Encodings (CSV)
-    UTF-8 with or without a byte-order mark, or GBK as Excel writes CSV on Chinese Windows (read as
-    GB 18030, its superset). The whole file is checked as UTF-8 in blocks before reading (a
-    streaming decode, fast and of constant memory); any invalid UTF-8 means GB 18030.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import queue
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import ClassVar, cast
 
 import numpy as np
 import pyogrio
@@ -33,55 +25,11 @@ import shapely
 from openpyxl import load_workbook
 from pyproj import CRS
 
+from geo.crs import SourceCRS
 from geo.errors import InputError, Problem
-from geo.intake.vector import cell_text, header_lookup, norm_header, unreadable_layer
-
-__all__ = [
-    "FIELD_ALIASES",
-    "LOCATION_FIELDS",
-    "RawBatch",
-    "check_columns",
-    "detect_encoding",
-    "iter_batches",
-    "match_headers",
-    "prefetch",
-    "vector_crs",
-]
-
-FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "lon": ("lon", "lng", "long", "longitude", "经度"),
-    "lat": ("lat", "latitude", "纬度"),
-    "x": ("x", "x坐标", "横坐标"),
-    "y": ("y", "y坐标", "纵坐标"),
-    "address": ("address", "addr", "地址", "详细地址", "发生地址", "事发地址", "地点"),
-    "type": ("type", "type_code", "类型", "事件类型", "案件类型", "警情类型"),
-    "occurred_at": ("occurred_at", "time", "datetime", "发生时间", "事发时间", "时间"),
-    "reported_at": ("reported_at", "上报时间", "接报时间", "报警时间"),
-    "source": ("source", "platform", "来源", "来源平台", "数据来源"),
-    "source_id": ("source_id", "id", "编号", "案件编号", "事件编号", "隐患编号"),
-    "description": ("description", "desc", "描述", "内容", "事件描述", "隐患描述"),
-    "category": ("category", "类别", "隐患类别", "隐患类型"),
-    "name": ("name", "名称", "隐患名称"),
-    "method": ("method", "评价方法", "评估方法"),
-    "l": ("l", "lec_l", "ls_l", "可能性"),
-    "e": ("e", "lec_e", "暴露频率"),
-    "c": ("c", "lec_c", "后果"),
-    "s": ("s", "ls_s", "严重性", "严重程度"),
-    "status": ("status", "状态"),
-    "identified_at": ("identified_at", "发现时间", "排查时间"),
-    "closed_at": ("closed_at", "关闭时间", "销号时间", "整改完成时间"),
-}
-"""Canonical field → the headers it is read from (compared after NFKC, case-folded, trimmed; a
-Shapefile's 10-byte cut of one counts too, ``occurred_a``: :func:`geo.sources.header_lookup`)."""
-
-LOCATION_FIELDS = ("lon", "lat", "x", "y", "address")
-"""A record file needs one of these columns: coordinates or an address to geocode."""
-
-CSV_SUFFIXES = {".csv", ".txt"}
-EXCEL_SUFFIXES = {".xlsx"}
-VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp"}
-
-_HEADER_LOOKUP = header_lookup(FIELD_ALIASES)
+from geo.intake.fields import cell_text, check_columns, match_headers
+from geo.intake.files import detect_encoding, gdal_path, read_info
+from geo.intake.projection import resolve_source_crs
 
 
 @dataclass
@@ -111,106 +59,6 @@ class RawBatch:
     def __len__(self) -> int:
         """Number of rows with cells (problems not counted)."""
         return len(self.rows)
-
-
-def match_headers(headers: list[object]) -> tuple[dict[str, int], dict[str, int]]:
-    """Map a file's headers to canonical fields.
-
-    Returns
-    -------
-    known, extra
-        ``canonical field → column index`` and ``other header → column index``.
-
-    Raises
-    ------
-    InputError
-        If two headers mean the same field (``经度`` and ``lon``) or a header is repeated.
-    """
-    known: dict[str, int] = {}
-    extra: dict[str, int] = {}
-    for index, header in enumerate(headers):
-        name = norm_header(header)
-        if not name:
-            continue
-        canonical = _HEADER_LOOKUP.get(name)
-        target, key = (known, canonical) if canonical else (extra, name)
-        if key in target:
-            first = headers[target[key]]
-            msg = f"columns {first!r} and {header!r} both give {key!r}; keep one"
-            raise InputError(msg)
-        target[key] = index
-    return known, extra
-
-
-def check_columns(
-    path: Path, headers: Sequence[object], known: dict[str, int], required: Sequence[str]
-) -> None:
-    """Refuse a file that lacks a column every row needs, once for the file (not once a row).
-
-    Raises
-    ------
-    InputError
-        Naming each missing field, the headers it is read from, and the file's own fields.
-    """
-    missing = [
-        f"{name} (a column named {' or '.join(FIELD_ALIASES[name][:4])})"
-        for name in required
-        if name not in known
-    ]
-    if not known.keys() & set(LOCATION_FIELDS):
-        missing.append("a location (lon and lat, x and y, or address; 经度 纬度 or 地址)")
-    if missing:
-        fields = ", ".join(str(h) for h in headers if norm_header(h)) or "none"
-        msg = f"{path.name}: no column for {'; '.join(missing)}. The file's fields: {fields}"
-        raise InputError(msg)
-
-
-def _decodes(path: Path, encoding: str) -> bool:
-    decoder = codecs.getincrementaldecoder(encoding)()
-    try:
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _first_bad_line(path: Path, encoding: str) -> tuple[int, bytes]:
-    # A newline byte is never part of a UTF-8 or GB18030 character, so lines split the bytes
-    # where the text splits.
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            try:
-                line.decode(encoding)
-            except UnicodeDecodeError as exc:
-                return number, exc.object[exc.start : exc.start + 4]
-    return 0, b""
-
-
-def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` when the whole file is valid UTF-8 (BOM or not), else ``gb18030`` (GBK).
-
-    Raises
-    ------
-    InputError
-        The file is neither, naming the line and bytes where UTF-8 fails; a file that begins with
-        a UTF-8 byte-order mark is UTF-8 or nothing.
-    """
-    if _decodes(path, "utf-8"):
-        return "utf-8-sig"
-    with path.open("rb") as fh:
-        marked = fh.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
-    if not marked and _decodes(path, "gb18030"):
-        return "gb18030"
-    line, bad = _first_bad_line(path, "utf-8-sig" if marked else "utf-8")
-    kind = "UTF-8 (it begins with a UTF-8 byte-order mark)" if marked else "UTF-8 nor GBK"
-    msg = (
-        f"{path.name}: line {line} is not valid text: bytes {bad.hex(' ')} are not {kind}; "
-        "save the file again as UTF-8"
-    )
-    raise InputError(msg)
 
 
 class _Collector:
@@ -355,25 +203,8 @@ def _unsaved_formulas(
     ]
 
 
-def _read_info(path: Path) -> dict[str, Any]:
-    try:
-        return cast(dict[str, Any], pyogrio.read_info(path))
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise unreadable_layer(path, exc) from exc
-    except UnicodeDecodeError as exc:
-        # A dBase header keeps 10 bytes of a field name: written in UTF-8, a Chinese name longer
-        # than three characters is cut inside a character, and cannot be read back.
-        msg = (
-            f"{path.name}: a field name is not valid text ({exc.reason} at byte {exc.start}): "
-            "a Shapefile keeps only 10 bytes of a name, which cut a UTF-8 Chinese name inside "
-            "a character. Write the file with the GBK encoding or shorter field names, or as "
-            "a GeoPackage"
-        )
-        raise InputError(msg) from exc
-
-
 def _iter_vector(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBatch]:
-    info = _read_info(path)
+    info = read_info(path)
     total = int(info["features"])
     width = len(info["fields"])
     known, extra = match_headers(list(info["fields"]))
@@ -383,7 +214,7 @@ def _iter_vector(path: Path, size: int, required: Sequence[str]) -> Iterator[Raw
     known.pop("lat", None)
     check_columns(path, list(info["fields"]), known, required)
     for skip in range(0, total, size):
-        frame = pyogrio.read_dataframe(path, skip_features=skip, max_features=size)
+        frame = pyogrio.read_dataframe(gdal_path(path), skip_features=skip, max_features=size)
         collect = _Collector(known, extra, size)
         geoms = frame.geometry.to_numpy()
         points = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
@@ -405,95 +236,33 @@ def _iter_vector(path: Path, size: int, required: Sequence[str]) -> Iterator[Raw
         yield collect.flush()
 
 
-def vector_crs(path: Path) -> CRS | None:
-    """The CRS a vector file declares, or ``None``; ``None`` for CSV and Excel files."""
-    if path.suffix.lower() not in VECTOR_SUFFIXES:
-        return None
-    crs = _read_info(path).get("crs")
-    return CRS.from_user_input(crs) if crs else None
+@dataclass(frozen=True)
+class Rows:
+    """The reader of incident and hazard files: :class:`RawBatch` batches of text cells.
 
+    Vector files give their point coordinates as the ``x``/``y`` fields (in the file's CRS). A
+    file that declares no CRS is WGS84 unless ``--crs`` says otherwise.
 
-def iter_batches(
-    path: Path, *, batch_rows: int, required: Sequence[str] = ()
-) -> Iterator[RawBatch]:
-    """Read a record file in batches of at most ``batch_rows`` rows.
-
-    Vector files give their point coordinates as the ``x``/``y`` fields (in the file's CRS).
-
-    Parameters
+    Attributes
     ----------
+    batch_rows
+        Rows in a batch at the most.
     required
         Canonical fields every row needs; a file with no column for one of them, or for a
-        location (:data:`LOCATION_FIELDS`), is refused as a whole (:func:`check_columns`).
-
-    Raises
-    ------
-    InputError
-        The file does not exist, has an unsupported format, cannot be read at all, or lacks a
-        required column (raised when the first batch is read).
+        location (:data:`geo.intake.fields.LOCATION_FIELDS`), is refused as a whole (raised when
+        the first batch is read).
     """
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES:
-        return _iter_csv(path, batch_rows, required)
-    if suffix in EXCEL_SUFFIXES:
-        return _iter_xlsx(path, batch_rows, required)
-    if suffix in VECTOR_SUFFIXES:
-        return _iter_vector(path, batch_rows, required)
-    known = ", ".join(sorted(CSV_SUFFIXES | EXCEL_SUFFIXES | VECTOR_SUFFIXES))
-    msg = f"{path.name}: unsupported format {suffix!r} (use {known})"
-    raise InputError(msg)
 
+    families: ClassVar[tuple[str, ...]] = ("csv", "excel", "vector")
+    batch_rows: int
+    required: Sequence[str] = ()
 
-T = TypeVar("T")
-
-
-def prefetch(items: Iterator[T], *, depth: int = 1) -> Iterator[T]:
-    """Produce ``items`` in a background thread, at most ``depth`` ahead of the consumer.
-
-    An import reads and splits batch k+1 while the database locates and writes batch k (the
-    driver releases the GIL while it waits on the server), so the two cores overlap; memory
-    stays bounded by ``depth + 2`` batches. An exception in the producer is raised in the
-    consumer; a consumer that stops early (an error, a closed generator) stops the producer.
-    """
-    done = object()
-    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                slots.put(item, timeout=0.1)
-            except queue.Full:
-                continue
-            return True
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
-            return
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()  # a generator reading a file closes it, in its own thread
-        put(done)
-
-    worker = threading.Thread(target=produce, name="gridsafe-prefetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = slots.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield cast(T, item)
-    finally:
-        stop.set()
-        worker.join()
+    def open(
+        self, path: Path, family: str, crs: str | int | None
+    ) -> tuple[SourceCRS, list[Problem], Iterator[RawBatch]]:
+        """The source CRS, its warnings, and the batches (read lazily)."""
+        declared = read_info(path).get("crs") if family == "vector" else None
+        file_crs = CRS.from_user_input(declared) if declared else None
+        source, warnings = resolve_source_crs(file_crs, crs, assume_wgs84=True)
+        read = {"csv": _iter_csv, "excel": _iter_xlsx, "vector": _iter_vector}[family]
+        return source, warnings, read(path, self.batch_rows, self.required)
