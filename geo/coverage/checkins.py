@@ -125,7 +125,8 @@ def import_checkins(
     person: str | None = None,
     source_name: str | None = None,
 ) -> ImportReport:
-    """Import a file of grid-head check-ins (CSV, GPX waypoints, GeoJSON, GeoPackage, Shapefile).
+    """Import a file of grid-head check-ins (CSV, GPX waypoints, GeoJSON, GeoPackage, a
+    Shapefile zipped or not).
 
     Parameters
     ----------

@@ -470,7 +470,7 @@ def import_tracks(
     kind: str | None = None,
     source_name: str | None = None,
 ) -> TrackReport:
-    """Import a file of patrol fixes (CSV, GPX, GeoJSON, GeoPackage, Shapefile).
+    """Import a file of patrol fixes (CSV, GPX, GeoJSON, GeoPackage, a Shapefile zipped or not).
 
     Parameters
     ----------

@@ -217,6 +217,8 @@ class Points:
 
     Attributes
     ----------
+    srid
+        The store's SRID, which the points are projected to.
     roles
         Roles to look for besides ``time`` (e.g. ``unit``, ``kind``); see
         :data:`geo.intake.fields.ALIASES`.
@@ -224,6 +226,10 @@ class Points:
         Roles every row needs (a row without one is rejected).
     defaults
         Values for roles the file lacks or leaves blank (e.g. ``--unit``).
+    timezone
+        The zone of a time written without a UTC offset.
+    batch_rows
+        Rows in a batch at the most.
     gpx_layer
         ``track_points`` (tracks) or ``waypoints`` (check-ins).
     """
