@@ -11,14 +11,14 @@ from pathlib import Path
 from fastapi import HTTPException, UploadFile
 
 from geo.errors import InputError, storage_error
-from geo.sources import VECTOR_SUFFIXES
+from geo.intake import VECTOR_SUFFIXES
 
 CHUNK = 1 << 20
 
 
 @contextmanager
 def saved_upload(
-    upload: UploadFile, *, max_bytes: int, suffixes: set[str] = VECTOR_SUFFIXES
+    upload: UploadFile, *, max_bytes: int, suffixes: frozenset[str] = VECTOR_SUFFIXES
 ) -> Iterator[Path]:
     """Save an upload to a temporary file (removed afterwards), refusing one over ``max_bytes``."""
     name = upload.filename or "upload"

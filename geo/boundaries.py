@@ -35,20 +35,11 @@ from sqlalchemy.engine import Connection
 
 from geo.database import sql
 from geo.errors import ImportRejectedError, InputError, Problem
+from geo.intake import ALIASES, Features, cell_text, find_column, open_table, plain_value
 from geo.levels import Level
 from geo.locate import lock_areas, lock_cells, relocate_records
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import cell_text, file_digest, find_column, plain_value, read_vector
-
-# Field names looked for when no --*-field option is given (first match wins; case-insensitive,
-# and a Shapefile's 10-byte cut of a name counts: parent_cod).
-FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "code": ("code", "grid_code", "area_code", "编码", "网格编码", "代码"),
-    "name": ("name", "grid_name", "area_name", "名称", "网格名称"),
-    "parent": ("parent_code", "parent", "上级编码", "父级编码", "上级网格编码"),
-    "population": ("population", "pop", "人口", "常住人口"),
-}
 
 # A repair may change the area by at most this share before it counts as unsafe.
 SAFE_REPAIR_AREA_SHARE = 1e-3
@@ -83,7 +74,7 @@ def _pick_field(columns: Iterable[str], role: str, given: str | None) -> str | N
             msg = f"no field {given!r} in the file (fields: {', '.join(cols)})"
             raise InputError(msg)
         return given
-    return find_column(cols, FIELD_ALIASES[role])
+    return find_column(cols, ALIASES[role])
 
 
 def _polygonal_parts(geom: BaseGeometry) -> MultiPolygon:
@@ -460,7 +451,8 @@ def import_boundaries(
     level
         The level every feature of the file belongs to.
     code_field, name_field, parent_field
-        Field names; by default the first of :data:`FIELD_ALIASES` present.
+        Field names; by default the first present of the aliases of ``code``, ``area_name`` and
+        ``parent`` in :data:`geo.intake.fields.ALIASES`.
     crs
         The coordinates' CRS when the file has none or a wrong one (EPSG code, ``gcj02``, ``bd09``).
     allow_gaps
@@ -478,12 +470,12 @@ def import_boundaries(
     ImportRejectedError
         With every problem found; nothing was written.
     """
-    vector = read_vector(path, crs=crs, srid=settings.srid, layer=layer)
-    frame = vector.frame
+    table = open_table(path, crs, Features(srid=settings.srid, layer=layer))
+    frame = next(table.batches)
     columns = [c for c in frame.columns if c != frame.geometry.name]
     fields = {
         "code": _pick_field(columns, "code", code_field),
-        "name": _pick_field(columns, "name", name_field),
+        "name": _pick_field(columns, "area_name", name_field),
         "parent": _pick_field(columns, "parent", parent_field),
         "population": _pick_field(columns, "population", None),
     }
@@ -496,8 +488,8 @@ def import_boundaries(
     report = ImportReport(
         kind=f"boundaries:{level.value}",
         source=source_name or path.name,
-        crs=vector.crs,
-        warnings=list(vector.warnings),
+        crs=table.crs.name,
+        warnings=list(table.warnings),
     )
     if frame.empty:
         raise ImportRejectedError(
@@ -539,5 +531,5 @@ def import_boundaries(
             report.relocated = relocate_records(
                 conn, settings, moved=written.moved, reparented=written.reparented
             )
-        record_run(conn, region=settings.region, sha256=file_digest(path), report=report)
+        record_run(conn, region=settings.region, sha256=table.digest, report=report)
     return report

@@ -17,9 +17,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine, text
 
 from geo.errors import InputError, Problem
+from geo.intake import Features, open_table, plain_value
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import file_digest, plain_value, read_vector
 
 
 @dataclass(frozen=True)
@@ -93,14 +93,14 @@ def import_layer(
         msg = f"unknown layer {kind!r}: use one of {', '.join(LAYERS)}"
         raise InputError(msg)
     spec = LAYERS[kind]
-    vector = read_vector(path, crs=crs, srid=settings.srid)
-    frame = vector.frame
+    table = open_table(path, crs, Features(srid=settings.srid))
+    frame = next(table.batches)
     if spec.id_column not in frame.columns:
         fields = ", ".join(map(str, frame.columns))
         msg = f"{path.name}: no {spec.id_column!r} field (fields: {fields})"
         raise InputError(msg)
     report = ImportReport(
-        kind=kind, source=source_name or path.name, crs=vector.crs, warnings=vector.warnings
+        kind=kind, source=source_name or path.name, crs=table.crs.name, warnings=table.warnings
     )
     attrs = [c for c in frame.columns if c != frame.geometry.name]
     rows: list[dict[str, Any]] = []
@@ -160,5 +160,5 @@ def import_layer(
                 report.inserted += 1
             else:
                 report.updated += 1
-        record_run(conn, region=settings.region, sha256=file_digest(path), report=report)
+        record_run(conn, region=settings.region, sha256=table.digest, report=report)
     return report

@@ -1,7 +1,7 @@
 """The times of imported rows: one set of accepted forms for every importer.
 
 Incidents, hazards and cases (geo/records/, geo/cases.py), patrol fixes and grid-head visits
-(geo/coverage/points.py) all read their time cells here, so a time a file may hold means the
+(geo/intake/points.py) all read their time cells here, so a time a file may hold means the
 same wherever it is imported. Accepted text:
 
 - ISO 8601: ``2025-03-01 08:30``, ``2025-03-01T08:30:00``, fractional seconds

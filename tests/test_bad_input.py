@@ -27,12 +27,12 @@ from sqlalchemy import Engine, text
 
 from geo.boundaries import import_boundaries
 from geo.errors import CRSError, ImportRejectedError, InputError
+from geo.intake import MAX_UNZIPPED_BYTES
 from geo.levels import Level
 from geo.records import import_records
 from geo.risk import run_risk
 from geo.routing.plan import CandidateInput, PlanRequest, UnitInput, plan_routes
 from geo.settings import Settings
-from geo.sources import MAX_UNZIPPED_BYTES
 from tests.browser import Tab, hover, hover_area, marker_points, serve, sign_in
 from tests.clients import api_client
 from tests.test_maps import AS_OF, build_district

@@ -1,4 +1,4 @@
-"""Every importer reads a file's cells as text the same way (geo.sources.cell_text)."""
+"""Every importer reads a file's cells as text the same way (geo.intake.fields.cell_text)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.sources import cell_text
+from geo.intake import cell_text
 
 
 @pytest.mark.parametrize(

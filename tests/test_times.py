@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.coverage.points import parse_times
+from geo.intake import parse_times
 from geo.records.checks import Checks, times
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -128,7 +128,7 @@ def test_epoch_numbers_are_seconds_or_milliseconds_and_ambiguous_dates_are_refus
 
 
 def test_tracks_and_incidents_read_the_same_times() -> None:
-    """Patrol fixes and visits (geo/coverage/points.py) read time cells the way incidents do."""
+    """Patrol fixes and visits (geo/intake/points.py) read time cells the way incidents do."""
     cells = [*CELLS, "2025-03-01 08:30:00.250", "1740789000"]
     values = np.array(cells, dtype=object)
     incidents = times(values, "t", ZONE, Checks(len(values)))

@@ -1,6 +1,6 @@
 """Patrol coverage and gaps: GPS tracks and grid-head check-ins in, coverage and gaps out.
 
-- :mod:`geo.coverage.points` reads timed point files (CSV, GeoJSON, GeoPackage, GPX) in batches;
+- timed point files come in through :mod:`geo.intake` (its ``Points`` reader);
 - :mod:`geo.coverage.tracks` imports and cleans patrol fixes into the partitioned ``fixes`` table;
 - :mod:`geo.coverage.checkins` imports grid-head check-ins, located in their micro-grid;
 - :mod:`geo.coverage.periods` turns shifts, days and weeks into time ranges;

@@ -22,14 +22,13 @@ import pandas as pd
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
-from geo.coverage.points import PointBatch, PointSource, open_points, records_source
-from geo.coverage.tracks import digest_of, raw_connection
+from geo.coverage.tracks import raw_connection
 from geo.database import current_scope, sql
 from geo.errors import Problem
+from geo.intake import PointBatch, Points, Source, open_table, payload_digest, records_source
 from geo.locate import lock_areas
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import file_digest
 
 _STAGE = (
     "CREATE TEMP TABLE staged_checkins (row bigint, person text, t timestamptz, x float8, "
@@ -68,11 +67,11 @@ def _stage(conn: Connection, batch: PointBatch, report: ImportReport) -> None:
 
 
 def load_checkins(
-    engine: Engine, settings: Settings, source: PointSource, *, source_name: str, sha256: str
+    engine: Engine, settings: Settings, source: Source[PointBatch], *, source_name: str
 ) -> ImportReport:
     """Stage, locate and upsert the check-ins of an opened point source in one transaction."""
     report = ImportReport(
-        kind="visits", source=source_name, crs=source.crs, warnings=list(source.warnings)
+        kind="visits", source=source_name, crs=source.crs.name, warnings=list(source.warnings)
     )
     params = {"region": settings.region, "srid": settings.srid}
     with engine.begin() as conn:
@@ -100,7 +99,7 @@ def load_checkins(
                     )
                 )
         for inserted in conn.execute(
-            sql("coverage_checkins_upsert", "geo.coverage"), {**params, "crs": source.crs}
+            sql("coverage_checkins_upsert", "geo.coverage"), {**params, "crs": source.crs.name}
         ).scalars():
             if inserted:
                 report.inserted += 1
@@ -113,7 +112,7 @@ def load_checkins(
         ).scalar_one()
         report.unchanged = int(staged) - report.inserted - report.updated
         report.rejected.sort(key=lambda p: p.row or 0)
-        record_run(conn, region=settings.region, sha256=sha256, report=report)
+        record_run(conn, region=settings.region, sha256=source.digest, report=report)
     return report
 
 
@@ -126,29 +125,19 @@ def import_checkins(
     person: str | None = None,
     source_name: str | None = None,
 ) -> ImportReport:
-    """Import a file of grid-head check-ins (CSV, GPX waypoints, GeoJSON, GeoPackage, Shapefile).
+    """Import a file of grid-head check-ins (CSV, GPX waypoints, GeoJSON, GeoPackage, a
+    Shapefile zipped or not).
 
     Parameters
     ----------
     crs
-        The coordinates' CRS when the file does not say (or says wrongly); see geo/sources.py.
+        The coordinates' CRS when the file does not say (or says wrongly); see
+        :mod:`geo.intake.projection`.
     person
         The grid head of rows that do not name one.
     """
-    source = open_points(
-        path,
-        crs=crs,
-        srid=settings.srid,
-        roles=("person", "area"),
-        required=("person",),
-        defaults={"person": person, "area": None},
-        timezone=settings.timezone,
-        batch_rows=settings.track_batch_rows,
-        gpx_layer="waypoints",
-    )
-    return load_checkins(
-        engine, settings, source, source_name=source_name or path.name, sha256=file_digest(path)
-    )
+    source = open_table(path, crs, _reader(settings, person=person))
+    return load_checkins(engine, settings, source, source_name=source_name or path.name)
 
 
 def import_checkin_records(
@@ -161,16 +150,20 @@ def import_checkin_records(
     source_name: str = "api",
 ) -> ImportReport:
     """Import check-ins posted as JSON (``person``, ``time``, ``lon``/``lat``, ``micro_code``)."""
-    source = records_source(
-        records,
-        crs=crs,
+    payload = {"crs": crs, "person": person, "records": list(records)}
+    reader = _reader(settings, person=person)
+    source = records_source(records, crs, reader, digest=payload_digest(payload))
+    return load_checkins(engine, settings, source, source_name=source_name)
+
+
+def _reader(settings: Settings, *, person: str | None) -> Points:
+    """How a check-in file or batch is read: every visit needs its grid head."""
+    return Points(
         srid=settings.srid,
         roles=("person", "area"),
         required=("person",),
         defaults={"person": person, "area": None},
         timezone=settings.timezone,
-    )
-    payload = {"crs": crs, "person": person, "records": list(records)}
-    return load_checkins(
-        engine, settings, source, source_name=source_name, sha256=digest_of(payload)
+        batch_rows=settings.track_batch_rows,
+        gpx_layer="waypoints",
     )

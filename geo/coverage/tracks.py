@@ -36,9 +36,7 @@ last one kept.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import io
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,13 +51,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
 from geo.coverage.covered import invalidate
-from geo.coverage.points import PointBatch, PointSource, open_points, records_source
 from geo.database import sql
 from geo.errors import Problem
+from geo.intake import PointBatch, Points, Source, open_table, payload_digest, records_source
 from geo.locate import lock_areas
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import file_digest
 
 UNIT_KINDS = ("foot", "bicycle", "vehicle")
 
@@ -441,14 +438,13 @@ def _store(conn: Connection, settings: Settings, report: TrackReport) -> None:
 def load_fixes(
     engine: Engine,
     settings: Settings,
-    source: PointSource,
+    source: Source[PointBatch],
     *,
     source_name: str,
-    sha256: str,
 ) -> TrackReport:
     """Stage, clean and store the fixes of an opened point source in one transaction."""
     report = TrackReport(
-        kind="tracks", source=source_name, crs=source.crs, warnings=source.warnings
+        kind="tracks", source=source_name, crs=source.crs.name, warnings=source.warnings
     )
     with engine.begin() as conn:
         lock_areas(conn, settings)
@@ -460,7 +456,7 @@ def load_fixes(
         _clean(conn, settings, report)
         _store(conn, settings, report)
         report.rejected.sort(key=lambda p: p.row or 0)
-        record_run(conn, region=settings.region, sha256=sha256, report=report)
+        record_run(conn, region=settings.region, sha256=source.digest, report=report)
     return report
 
 
@@ -474,12 +470,13 @@ def import_tracks(
     kind: str | None = None,
     source_name: str | None = None,
 ) -> TrackReport:
-    """Import a file of patrol fixes (CSV, GPX, GeoJSON, GeoPackage, Shapefile).
+    """Import a file of patrol fixes (CSV, GPX, GeoJSON, GeoPackage, a Shapefile zipped or not).
 
     Parameters
     ----------
     crs
-        The coordinates' CRS when the file does not say (or says wrongly); see geo/sources.py.
+        The coordinates' CRS when the file does not say (or says wrongly); see
+        :mod:`geo.intake.projection`.
     unit, kind
         The unit and unit kind of rows (or GPX tracks) that do not name their own.
 
@@ -488,20 +485,8 @@ def import_tracks(
     InputError, CRSError
         The file cannot be read at all (nothing is written).
     """
-    source = open_points(
-        path,
-        crs=crs,
-        srid=settings.srid,
-        roles=("unit", "kind"),
-        required=("unit", "kind"),
-        defaults={"unit": unit, "kind": kind},
-        timezone=settings.timezone,
-        batch_rows=settings.track_batch_rows,
-        gpx_layer="track_points",
-    )
-    return load_fixes(
-        engine, settings, source, source_name=source_name or path.name, sha256=file_digest(path)
-    )
+    source = open_table(path, crs, _reader(settings, unit=unit, kind=kind))
+    return load_fixes(engine, settings, source, source_name=source_name or path.name)
 
 
 def import_track_records(
@@ -518,20 +503,20 @@ def import_track_records(
 
     Cleaned like a file; the speed check continues from the unit's last stored fix.
     """
-    source = records_source(
-        records,
-        crs=crs,
+    payload = {"crs": crs, "unit": unit, "kind": kind, "records": list(records)}
+    reader = _reader(settings, unit=unit, kind=kind)
+    source = records_source(records, crs, reader, digest=payload_digest(payload))
+    return load_fixes(engine, settings, source, source_name=source_name)
+
+
+def _reader(settings: Settings, *, unit: str | None, kind: str | None) -> Points:
+    """How a track file or batch is read: every fix needs its unit and unit kind."""
+    return Points(
         srid=settings.srid,
         roles=("unit", "kind"),
         required=("unit", "kind"),
         defaults={"unit": unit, "kind": kind},
         timezone=settings.timezone,
+        batch_rows=settings.track_batch_rows,
+        gpx_layer="track_points",
     )
-    payload = {"crs": crs, "unit": unit, "kind": kind, "records": list(records)}
-    return load_fixes(engine, settings, source, source_name=source_name, sha256=digest_of(payload))
-
-
-def digest_of(payload: object) -> str:
-    """SHA-256 of a JSON payload (the import log's key of a batch posted over HTTP)."""
-    body = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()

@@ -119,7 +119,7 @@ def coordinates(
         west, south, east, north = source.crs.area_of_use.bounds
         ok = given & checks.good
         lon, lat = to_wgs84(np.where(ok, x, np.nan), np.where(ok, y, np.nan), source)
-        margin = 1.0  # degrees, as in geo.sources.check_coordinates_fit
+        margin = 1.0  # degrees, as in geo.intake.projection.check_coordinates_fit
         outside = ok & ~(
             (lon >= west - margin)
             & (lon <= east + margin)

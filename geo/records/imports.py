@@ -40,15 +40,13 @@ import numpy as np
 from sqlalchemy import Engine
 
 from geo.crs import parse_crs
-from geo.errors import Problem
-from geo.intake import RawBatch, iter_batches, match_headers, prefetch, vector_crs
+from geo.intake import RawBatch, Rows, match_headers, open_table, prefetch
 from geo.locate import lock_areas
 from geo.records.context import import_context
 from geo.records.kinds import Placement, kind_sql, record_kind
 from geo.records.staging import run_import
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
-from geo.sources import file_digest, resolve_source_crs
 
 
 def import_records(
@@ -65,7 +63,7 @@ def import_records(
     Parameters
     ----------
     path
-        CSV (UTF-8 or GBK), Excel .xlsx, GeoJSON, GeoPackage or Shapefile.
+        CSV (UTF-8 or GBK), Excel .xlsx, GeoJSON, GeoPackage or Shapefile (zipped or not).
     kind
         ``incidents`` or ``hazards``.
     crs
@@ -89,22 +87,17 @@ def import_records(
     CRSError
         ``crs`` is not a usable CRS.
     """
-    file_crs = vector_crs(path) if path.exists() else None
-    if crs is None and file_crs is None:
-        source = parse_crs("EPSG:4326")
-        warnings: list[Problem] = []
-    else:
-        source, warnings = resolve_source_crs(file_crs, crs)
     name = source_name or path.name
-    required = record_kind(kind).required
-    batches = prefetch(iter_batches(path, batch_rows=settings.import_batch_rows, required=required))
+    rows = Rows(batch_rows=settings.import_batch_rows, required=record_kind(kind).required)
+    table = open_table(path, crs, rows)
+    batches = prefetch(table.batches)
     with engine.begin() as conn:
         lock_areas(conn, settings)
-        ctx = import_context(conn, settings, kind, name, source.name)
+        ctx = import_context(conn, settings, kind, name, table.crs.name)
         ctx.default_source = Path(name).stem
-        ctx.report.warnings += warnings
-        run_import(ctx, settings, ((b, source) for b in batches))
-        record_run(conn, region=settings.region, sha256=file_digest(path), report=ctx.report)
+        ctx.report.warnings += table.warnings
+        run_import(ctx, settings, ((b, table.crs) for b in batches))
+        record_run(conn, region=settings.region, sha256=table.digest, report=ctx.report)
     return ctx.report
 
 
