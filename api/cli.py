@@ -318,7 +318,7 @@ def _check_accounts(settings: Settings) -> None:
     engine = make_engine(settings)
     try:
         accounts = list_users(engine)
-        left = demo_passwords_left(engine) if settings.mode != "demo" else []
+        left = demo_passwords_left(engine) if settings.access.mode != "demo" else []
     except SQLAlchemyError:
         return  # no database or no schema yet: the requests will say so
     finally:
@@ -366,7 +366,7 @@ def load_demo(settings: Settings, *, now: datetime | None = None) -> None:
         opened = _run(partial(seed_demo_cases, engine, settings, now=moment))
         out.print(f"cases: {opened} opened on intake-channel incidents", highlight=False)
         _load_demo_patrols(engine, settings, end=moment)
-        if settings.mode == "demo":
+        if settings.access.mode == "demo":
             _add_demo_users(engine, settings)
     finally:
         engine.dispose()

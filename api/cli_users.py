@@ -140,7 +140,7 @@ def user_token(
     try:
         with engine.connect() as conn:
             user = get_user(conn, username)
-        ttl = timedelta(hours=hours or settings.token_ttl_h)
+        ttl = timedelta(hours=hours or settings.access.token_ttl_h)
         issued = issue_token(engine, user, "api", ttl=ttl, label=label or "cli")
     except GridsafeError as exc:
         raise fail(exc) from exc

@@ -181,7 +181,7 @@ def scenario(name: str, settings: Settings, *, interval: float, days: int) -> li
             652,
             lambda: gaps_geojson(engine, settings, at=end),
         )
-        thin = Settings(**{**settings.model_dump(), "coverage_thin_m": 1.0})
+        thin = settings.replace(coverage_thin_m=1.0)
         thinned = partial(coverage_geojson, engine, thin, period=window["shift"])
         thin_m2 = _covered_m2(
             _timed(

@@ -118,7 +118,7 @@ def run_db_join(db: str, csv: str) -> dict[str, float]:
         conn.execute(text("SET LOCAL jit = off"))
         conn.execute(
             text("SELECT set_config('work_mem', :mem, true)"),
-            {"mem": f"{settings.import_work_mem_mb}MB"},
+            {"mem": f"{settings.intake.import_work_mem_mb}MB"},
         )
         conn.execute(sql("records_stage"))
         conn.execute(
@@ -183,7 +183,7 @@ def prepare(settings: Settings, boundaries: Path) -> Engine:
         drop_database(settings)
         raise
     print(
-        f"cell lookup ({settings.locate_cell_m:g} m): {cells:,} cells, {exact:,} on a "
+        f"cell lookup ({settings.areas.locate_cell_m:g} m): {cells:,} cells, {exact:,} on a "
         f"boundary, built in {time.perf_counter() - t0:.2f} s"
     )
     return engine

@@ -110,12 +110,12 @@ def _user(row: object) -> User:
 
 def check_password(settings: Settings, password: str) -> None:
     """Refuse a password too weak for the mode (demo mode takes anything)."""
-    if settings.mode == "demo":
+    if settings.access.mode == "demo":
         return
-    if len(password) < settings.password_min_length:
+    if len(password) < settings.access.password_min_length:
         msg = (
             f"password too short: {len(password)} characters, at least "
-            f"{settings.password_min_length} in production mode"
+            f"{settings.access.password_min_length} in production mode"
         )
         raise InputError(msg)
     if (
@@ -196,7 +196,7 @@ def demo_users(engine: Engine) -> list[User]:
 
 def add_demo_users(engine: Engine, settings: Settings, *, grid3: str, micro: str) -> list[User]:
     """Add one account per role with the demo password (demo mode only; existing kept)."""
-    if settings.mode != "demo":
+    if settings.access.mode != "demo":
         msg = "demo accounts exist only in demo mode (GRIDSAFE_MODE=demo)"
         raise InputError(msg)
     existing = {u.username for u in list_users(engine)}
@@ -364,7 +364,7 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
     AuthenticationError
         Wrong name or password, or a disabled account (one message for all three).
     """
-    window = timedelta(minutes=settings.login_window_min)
+    window = timedelta(minutes=settings.access.login_window_min)
     with engine.begin() as conn:
         # Attempts on one user name take turns (until commit), so parallel guesses cannot all
         # be counted before any is recorded. Different names do not wait for each other: the
@@ -379,8 +379,8 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
             {"username": username, "client": client, "window": window},
         ).one()
         if (
-            failures.by_user >= settings.login_max_failures
-            or failures.by_client >= 4 * settings.login_max_failures
+            failures.by_user >= settings.access.login_max_failures
+            or failures.by_client >= 4 * settings.access.login_max_failures
         ):
             retry = max(1, int((failures.oldest + window - clock.utcnow()).total_seconds()))
             msg = f"too many failed logins; retry in {retry} s"
@@ -412,7 +412,9 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
             {
                 "u": username,
                 "c": client,
-                "keep_s": max(settings.login_log_days * 86400, settings.login_window_min * 60),
+                "keep_s": max(
+                    settings.access.login_log_days * 86400, settings.access.login_window_min * 60
+                ),
             },
         )
         if ok and row is not None and _HASHER.check_needs_rehash(row.password_hash):
@@ -422,8 +424,8 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
             )
     if weak:
         msg = (
-            f"this account's password is not allowed in {settings.mode} mode (a demo or weak "
-            f"password); an admin must set a new one: gridsafe user password {username}"
+            f"this account's password is not allowed in {settings.access.mode} mode (a demo or "
+            f"weak password); an admin must set a new one: gridsafe user password {username}"
         )
         raise AuthenticationError(msg)
     if not ok or row is None:

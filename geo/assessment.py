@@ -155,9 +155,17 @@ def bands(method: Method, settings: Settings) -> tuple[float, float, float]:
         If the configured bounds are not strictly decreasing (the bands would overlap).
     """
     if method is Method.LEC:
-        bounds = (settings.lec_red_min, settings.lec_orange_min, settings.lec_yellow_min)
+        bounds = (
+            settings.risk.lec_red_min,
+            settings.risk.lec_orange_min,
+            settings.risk.lec_yellow_min,
+        )
     else:
-        bounds = (settings.ls_red_min, settings.ls_orange_min, settings.ls_yellow_min)
+        bounds = (
+            settings.risk.ls_red_min,
+            settings.risk.ls_orange_min,
+            settings.risk.ls_yellow_min,
+        )
     if not bounds[0] > bounds[1] > bounds[2]:
         msg = f"{method.value} band bounds must decrease red > orange > yellow, got {bounds}"
         raise ValueError(msg)

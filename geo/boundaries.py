@@ -169,7 +169,7 @@ def _parse(
                 Problem(row, code, f"missing name (field {fields['name'] or 'name'!r})")
             )
         geom, message = repair_geometry(
-            cells[layer_frame.geometry.name], min_area=settings.min_area_m2
+            cells[layer_frame.geometry.name], min_area=settings.areas.min_area_m2
         )
         if geom is None:
             problems.append(Problem(row, code, message))
@@ -517,14 +517,14 @@ def import_boundaries(
             if f.code in ctx.taken
         ]
         problems += _link_parents(features, level, ctx)
-        problems += _check_containment(features, ctx, settings.containment_tolerance_m2)
-        problems += _check_overlaps(features, ctx, settings.sibling_overlap_tolerance_m2)
-        gaps = _check_gaps(features, ctx, settings.gap_tolerance_m2, settings.srid)
+        problems += _check_containment(features, ctx, settings.areas.containment_tolerance_m2)
+        problems += _check_overlaps(features, ctx, settings.areas.sibling_overlap_tolerance_m2)
+        gaps = _check_gaps(features, ctx, settings.areas.gap_tolerance_m2, settings.srid)
         if allow_gaps:
             report.warnings += gaps
         else:
             problems += gaps
-        problems += _check_stored_children(features, ctx, settings.containment_tolerance_m2)
+        problems += _check_stored_children(features, ctx, settings.areas.containment_tolerance_m2)
         if problems:
             problems.sort(key=lambda p: (p.row is None, p.row or 0, p.ident or ""))
             raise ImportRejectedError(report.source, problems)

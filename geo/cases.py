@@ -174,7 +174,9 @@ def parse_squad(value: str) -> str:
 
 def deadline_days(settings: Settings, incident_type: str) -> float:
     """Days from receipt by which a case of this type must be handled (settings)."""
-    return settings.case_deadline_days.get(incident_type, settings.case_deadline_default_days)
+    return settings.cases.case_deadline_days.get(
+        incident_type, settings.cases.case_deadline_default_days
+    )
 
 
 def day_bounds(

@@ -615,7 +615,7 @@ def _run_import(
     ctx.conn.execute(text("SET LOCAL jit = off"))
     ctx.conn.execute(
         text("SELECT set_config('work_mem', :mem, true)"),
-        {"mem": f"{int(settings.import_work_mem_mb)}MB"},
+        {"mem": f"{int(settings.intake.import_work_mem_mb)}MB"},
     )
     ctx.cell_m = ensure_cells(ctx.conn, settings, deadline=ctx.deadline)
     ctx.conn.execute(sql("records_stage"))
@@ -647,7 +647,7 @@ def _context(
         region=settings.region,
         srid=settings.srid,
         zone=clock.zone(settings.timezone),
-        min_score=settings.geocode_min_score,
+        min_score=settings.intake.geocode_min_score,
         default_source=source_name,
         report=ImportReport(kind=kind, source=source_name, crs=crs_name),
     )
@@ -681,7 +681,7 @@ def import_records(
     ImportReport
         Counts, every rejected row with its reason, and warnings (points outside every area,
         rows superseded by a later row with the same id). The file is read in batches of
-        ``settings.import_batch_rows`` rows, all in one transaction.
+        ``settings.intake.import_batch_rows`` rows, all in one transaction.
 
     Raises
     ------
@@ -699,7 +699,9 @@ def import_records(
         source, warnings = resolve_source_crs(file_crs, crs)
     name = source_name or path.name
     required = _record_kind(kind).required
-    batches = prefetch(iter_batches(path, batch_rows=settings.import_batch_rows, required=required))
+    batches = prefetch(
+        iter_batches(path, batch_rows=settings.intake.import_batch_rows, required=required)
+    )
     with engine.begin() as conn:
         lock_areas(conn, settings)
         ctx = _context(conn, settings, kind, name, source.name)
@@ -764,7 +766,7 @@ def submit_records(
     placed: dict[int, tuple[str | None, list[str]]] = {}
     # A request does not queue behind a long file import: whatever it waits on, it gets a 503
     # to retry once GRIDSAFE_SUBMIT_WAIT_S has passed.
-    deadline = time.monotonic() + settings.submit_wait_s
+    deadline = time.monotonic() + settings.intake.submit_wait_s
     with engine.begin() as conn:
         lock_areas(conn, settings, deadline=deadline)
         ctx = _context(conn, settings, kind, "api", ", ".join(s.name for s in parsed.values()))
@@ -883,7 +885,7 @@ def list_records(
             "outside": outside,
             "limit": limit,
             "offset": offset,
-            "count_cap": settings.list_count_cap,
+            "count_cap": settings.db.list_count_cap,
         }
         if kind == "hazards":
             params["status"] = status

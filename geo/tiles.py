@@ -164,7 +164,7 @@ def tile_if_changed(
         "srid": settings.srid,
         "region": settings.region,
         # Under a GCJ-02 basemap the tiles are drawn shifted, as embedded overlays are.
-        "gcj02": settings.overlays_in_gcj02,
+        "gcj02": settings.maps.overlays_in_gcj02,
     }
     params |= _params(layer, flt or TileFilter(), settings)
     query = sql(f"tiles_{layer}")

@@ -3,8 +3,8 @@
 Government networks are often isolated, so no page may load anything from outside the app
 (DESIGN.md, "web maps work offline"). The assets come from three places, none of them a CDN:
 
-- ``build/vendor`` (``Settings.vendor_dir``): Leaflet and Leaflet.VectorGrid, fetched from the npm
-  registry at install time by ``scripts/vendor.py``, pinned and integrity-checked;
+- ``build/vendor`` (``settings.maps.vendor_dir``): Leaflet and Leaflet.VectorGrid, fetched from
+  the npm registry at install time by ``scripts/vendor.py``, pinned and integrity-checked;
 - the installed folium package: its bundled ``leaflet_heat.min.js`` (Leaflet.heat);
 - ``maps/static``: gridsafe's own script and stylesheet.
 
@@ -39,7 +39,7 @@ class Asset:
     def file(self, settings: Settings) -> Path:
         """The file on disk."""
         if self.root == "vendor":
-            return settings.vendor_dir / self.path
+            return settings.maps.vendor_dir / self.path
         return Path(str(resources.files(self.root).joinpath(self.path)))
 
 

@@ -63,7 +63,7 @@ class Shell:
 
 def demo_banner(settings: Settings, t: Translator) -> Markup:
     """The unmistakable demo-mode notice (empty in production mode)."""
-    if settings.mode != "demo":
+    if settings.access.mode != "demo":
         return Markup("")
     text = t._(
         "Demo mode · synthetic data · shared password (%(password)s) · not for real use",
@@ -152,7 +152,7 @@ def login_page(
         css=url("gridsafe/maps.css"),
         next_path=next_path,
         error=error,
-        demo_accounts=demo_accounts if settings.mode == "demo" else [],
+        demo_accounts=demo_accounts if settings.access.mode == "demo" else [],
         demo_password=DEMO_PASSWORD,
     )
     return with_chrome(check_offline(html), settings, shell)

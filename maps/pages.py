@@ -247,8 +247,9 @@ def risk_page(
 ) -> str:
     """Render the four-colour map of one level as of a date.
 
-    Up to ``settings.map_embed_max_features`` areas are embedded as GeoJSON (coverage-simplified,
-    geo/simplify.py), with names as labels; above that the areas come from vector tiles.
+    Up to ``settings.maps.map_embed_max_features`` areas are embedded as GeoJSON
+    (coverage-simplified, geo/simplify.py), with names as labels; above that the areas come from
+    vector tiles.
 
     Raises
     ------
@@ -261,7 +262,7 @@ def risk_page(
         raise NotFoundError(msg, code="no_areas")
     base = basemap(settings)
     n = counts.counts[level]
-    mode = "embed" if n <= settings.map_embed_max_features else "tiles"
+    mode = "embed" if n <= settings.maps.map_embed_max_features else "tiles"
     areas = None
     if mode == "embed":
         collection = json.loads(
@@ -269,7 +270,7 @@ def risk_page(
                 engine, region=settings.region, level=level, as_of=as_of, settings=settings
             )
         )
-        areas, _ = simplify_coverage(collection, tolerance_m=settings.map_simplify_m)
+        areas, _ = simplify_coverage(collection, tolerance_m=settings.maps.map_simplify_m)
         if base.gcj02:
             areas = shift_collection(areas)
 

@@ -75,7 +75,7 @@ def api_client(
 
 def gridsafe(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """Run the installed ``gridsafe`` command on ``settings``' database; output as text."""
-    env = {**os.environ, "GRIDSAFE_DATABASE_URL": settings.database_url}
+    env = {**os.environ, "GRIDSAFE_DATABASE_URL": settings.db.database_url}
     exe = Path(sys.executable).with_name("gridsafe")
     return subprocess.run(
         [str(exe), *args], input=stdin, capture_output=True, text=True, env=env, check=False

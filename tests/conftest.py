@@ -48,9 +48,9 @@ def run_logins(run_id: str) -> Iterator[Settings]:
     the run's databases are."""
     settings = scratch_settings("postgres", run_id)
     yield settings
-    admin = create_engine(settings.admin_database_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(settings.db.admin_database_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        for url in (settings.database_url, settings.owner_database_url):
+        for url in (settings.db.database_url, settings.db.owner_database_url):
             conn.execute(text(f'DROP ROLE IF EXISTS "{make_url(url).username}"'))
     admin.dispose()
 

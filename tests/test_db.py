@@ -61,7 +61,7 @@ def test_upgrade_from_first_revision_keeps_rows(
 
 
 def test_other_srid_refused(db_settings: Settings) -> None:
-    other = db_settings.model_copy(update={"srid": 4326})
+    other = db_settings.replace(srid=4326)
     owner = make_engine(other, owner=True)
     with pytest.raises(SchemaError, match="stores geometry in EPSG:4547 but GRIDSAFE_SRID is 4326"):
         init_db(owner, other)
@@ -69,7 +69,7 @@ def test_other_srid_refused(db_settings: Settings) -> None:
 
 
 def test_unreachable_database_is_a_clear_error() -> None:
-    settings = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none")
+    settings = Settings().replace(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none")
     engine = make_engine(settings)
     with pytest.raises(DatabaseUnavailableError, match="database unavailable"):
         check_database(engine)
@@ -78,7 +78,7 @@ def test_unreachable_database_is_a_clear_error() -> None:
 def test_the_pool_keeps_the_connections_it_opened_under_load(db_settings: Settings) -> None:
     # SQLAlchemy closes an overflow connection when it comes back; under load each request past
     # pool_size then started a new PostgreSQL session. Every connection opened is kept.
-    settings = db_settings.model_copy(update={"pool_size": 1, "pool_max_overflow": 2})
+    settings = db_settings.replace(pool_size=1, pool_max_overflow=2)
     engine = make_engine(settings)
     try:
         busy = [engine.connect() for _ in range(3)]
@@ -100,14 +100,12 @@ def test_a_database_of_the_single_login_days_is_given_to_the_owner(
 ) -> None:
     """A database migrated (to l0012) by one superuser login, as before a0013, is handed to the
     owner login by ``ensure_database``; upgraded, the app's login reads and writes it."""
-    admin = make_url(db_settings.admin_database_url).set(database=f"gridsafe_single_{run_id}")
+    admin = make_url(db_settings.db.admin_database_url).set(database=f"gridsafe_single_{run_id}")
     url = admin.render_as_string(hide_password=False)
-    app = make_url(db_settings.database_url).set(database=admin.database)
-    owner = make_url(db_settings.owner_database_url).set(database=admin.database)
-    before = db_settings.model_copy(
-        update={"owner_database_url": url, "database_url": app.render_as_string(False)}
-    )
-    after = before.model_copy(update={"owner_database_url": owner.render_as_string(False)})
+    app = make_url(db_settings.db.database_url).set(database=admin.database)
+    owner = make_url(db_settings.db.owner_database_url).set(database=admin.database)
+    before = db_settings.replace(owner_database_url=url, database_url=app.render_as_string(False))
+    after = before.replace(owner_database_url=owner.render_as_string(False))
     try:
         assert ensure_database(before)
         superuser = make_engine(before, owner=True)

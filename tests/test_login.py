@@ -149,7 +149,7 @@ def test_parallel_guesses_cannot_beat_the_limit(site: tuple[Engine, Settings]) -
 def test_one_client_guessing_many_names_is_limited_too(site: tuple[Engine, Settings]) -> None:
     """Per client the limit is four times the per-user one (12 here), across user names."""
     engine, settings = site
-    for i in range(4 * settings.login_max_failures):
+    for i in range(4 * settings.access.login_max_failures):
         with pytest.raises(AuthenticationError):
             login(engine, settings, f"nobody-{i}", "guess", client="203.0.113.9")
     with pytest.raises(LoginThrottledError):
@@ -256,7 +256,7 @@ def test_production_mode_has_no_default_account_and_refuses_weak_passwords(
     make_db: Callable[..., tuple[Engine, Settings]],
 ) -> None:
     engine, settings = make_db("production")
-    assert settings.mode == "production"
+    assert settings.access.mode == "production"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 0
     for weak in ("demo", "short", "aaaaaaaaaaaaaaaa", "password"):
@@ -287,7 +287,7 @@ def test_demo_accounts_cannot_sign_in_or_serve_in_production_mode(
     add_demo_users(engine, demo, grid3="S-0-0", micro="M00")
     weak = "abc"  # demo mode takes any password
     add_user(engine, demo, "zhou", Role.LEADER, password=weak)
-    production = demo.model_copy(update={"mode": "production"})
+    production = demo.replace(mode="production")
     for name, password in (("admin", DEMO_PASSWORD), ("zhou", weak)):
         with pytest.raises(AuthenticationError, match="not allowed in production mode"):
             login(engine, production, name, password, client="test")

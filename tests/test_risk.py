@@ -174,7 +174,7 @@ def at(day: date, hour: int = 12) -> datetime:
 
 @pytest.fixture
 def settings(db_settings: Settings) -> Settings:
-    return db_settings.model_copy(update={"region": REGION})
+    return db_settings.replace(region=REGION)
 
 
 # --- hazards -------------------------------------------------------------------------------------

@@ -143,7 +143,7 @@ def import_checkins(
         required=("person",),
         defaults={"person": person, "area": None},
         timezone=settings.timezone,
-        batch_rows=settings.track_batch_rows,
+        batch_rows=settings.coverage.track_batch_rows,
         gpx_layer="waypoints",
     )
     return load_checkins(

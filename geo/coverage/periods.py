@@ -59,7 +59,7 @@ def parse_instant(value: str, settings: Settings) -> datetime:
 
 
 def _shift_starts(settings: Settings) -> list[int]:
-    starts = sorted(settings.shift_start_hours)
+    starts = sorted(settings.coverage.shift_start_hours)
     if not starts or starts[0] != 0 or starts[-1] >= 24:
         msg = f"shift_start_hours must start at 0 and stay below 24, not {starts}"
         raise ValueError(msg)

@@ -18,8 +18,8 @@ Cleaning, each step counted in the report (and every dropped row named with its 
   stops as soon as no earlier fix can give a longer chain, so a clean track costs one or two
   comparisons per fix (:func:`plausible_chain`);
 - **tracks**: a unit's fixes split into tracks where consecutive kept fixes are more than
-  ``settings.track_gap_s`` apart (DESIGN.md: 10 minutes). Track boundaries are not stored: they
-  are recomputed from the times in every query, so fixes arriving later in live batches join
+  ``settings.coverage.track_gap_s`` apart (DESIGN.md: 10 minutes). Track boundaries are not stored:
+  they are recomputed from the times in every query, so fixes arriving later in live batches join
   the right track.
 
 The rows are staged in a temporary table (streamed with COPY), sorted there, cleaned while
@@ -127,9 +127,9 @@ class TrackReport(ImportReport):
 def max_speeds_ms(settings: Settings) -> dict[str, float]:
     """Maximum plausible speed per unit kind in m/s (the settings are in km/h)."""
     return {
-        "foot": settings.max_speed_kmh_foot / 3.6,
-        "bicycle": settings.max_speed_kmh_bicycle / 3.6,
-        "vehicle": settings.max_speed_kmh_vehicle / 3.6,
+        "foot": settings.coverage.max_speed_kmh_foot / 3.6,
+        "bicycle": settings.coverage.max_speed_kmh_bicycle / 3.6,
+        "vehicle": settings.coverage.max_speed_kmh_vehicle / 3.6,
     }
 
 
@@ -276,7 +276,7 @@ class _Cleaner:
         stored: dict[str, list[_Fix]],
     ) -> None:
         self.raw = raw
-        self.gap = settings.track_gap_s
+        self.gap = settings.coverage.track_gap_s
         self.limits = max_speeds_ms(settings)
         self.report = report
         self.stored = stored
@@ -365,7 +365,7 @@ def _clean(conn: Connection, settings: Settings, report: TrackReport) -> None:
     stored: dict[str, list[_Fix]] = {}
     for unit, kind, t, x, y in conn.execute(
         sql("coverage_fix_seeds", "geo.coverage"),
-        {"region": settings.region, "gap_s": settings.track_gap_s},
+        {"region": settings.region, "gap_s": settings.coverage.track_gap_s},
     ):
         stored.setdefault(unit, []).append(_Fix(None, kind, t, x, y, limits[kind], settled=True))
     raw = raw_connection(conn)
@@ -496,7 +496,7 @@ def import_tracks(
         required=("unit", "kind"),
         defaults={"unit": unit, "kind": kind},
         timezone=settings.timezone,
-        batch_rows=settings.track_batch_rows,
+        batch_rows=settings.coverage.track_batch_rows,
         gpx_layer="track_points",
     )
     return load_fixes(

@@ -45,13 +45,13 @@ def incident_bounds(
     ValueError
         If the configured quantiles or thresholds do not decrease from red to yellow.
     """
-    fixed = settings.risk_incident_thresholds
+    fixed = settings.risk.risk_incident_thresholds
     if fixed is not None:
         if not fixed[0] > fixed[1] > fixed[2] >= 0:
             msg = f"risk_incident_thresholds must decrease red > orange > yellow >= 0, got {fixed}"
             raise ValueError(msg)
         return (float(fixed[0]), float(fixed[1]), float(fixed[2]))
-    qs = settings.risk_incident_quantiles
+    qs = settings.risk.risk_incident_quantiles
     if not 1 >= qs[0] > qs[1] > qs[2] >= 0:
         msg = f"risk_incident_quantiles must decrease red > orange > yellow in [0, 1], got {qs}"
         raise ValueError(msg)

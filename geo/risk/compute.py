@@ -135,21 +135,29 @@ def _incident_reasons(counts: TypeCounts) -> list[dict[str, Any]]:
 def _params(settings: Settings, as_of: datetime) -> dict[str, Any]:
     return {
         "as_of": as_of.isoformat(),
-        "half_life_days": settings.risk_half_life_days,
-        "window_days": settings.risk_window_days,
-        "type_weights": dict(settings.risk_type_weights),
-        "incident_quantiles": list(settings.risk_incident_quantiles),
+        "half_life_days": settings.risk.risk_half_life_days,
+        "window_days": settings.risk.risk_window_days,
+        "type_weights": dict(settings.risk.risk_type_weights),
+        "incident_quantiles": list(settings.risk.risk_incident_quantiles),
         "incident_thresholds": (
-            list(settings.risk_incident_thresholds)
-            if settings.risk_incident_thresholds is not None
+            list(settings.risk.risk_incident_thresholds)
+            if settings.risk.risk_incident_thresholds is not None
             else None
         ),
-        "fdr_alpha": settings.risk_fdr_alpha,
-        "permutations": settings.risk_permutations,
-        "seed": settings.risk_seed,
-        "contiguity": settings.risk_contiguity,
-        "lec_bands": [settings.lec_red_min, settings.lec_orange_min, settings.lec_yellow_min],
-        "ls_bands": [settings.ls_red_min, settings.ls_orange_min, settings.ls_yellow_min],
+        "fdr_alpha": settings.risk.risk_fdr_alpha,
+        "permutations": settings.risk.risk_permutations,
+        "seed": settings.risk.risk_seed,
+        "contiguity": settings.risk.risk_contiguity,
+        "lec_bands": [
+            settings.risk.lec_red_min,
+            settings.risk.lec_orange_min,
+            settings.risk.lec_yellow_min,
+        ],
+        "ls_bands": [
+            settings.risk.ls_red_min,
+            settings.risk.ls_orange_min,
+            settings.risk.ls_yellow_min,
+        ],
     }
 
 
@@ -198,13 +206,13 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
     smoothed = empirical_bayes(weighted_v, area_km2)
 
     polygons = gpd.GeoSeries(shapely.from_wkb([bytes(r.wkb) for r in micro_rows]))
-    graph = contiguity(polygons, rook=settings.risk_contiguity == "rook")
+    graph = contiguity(polygons, rook=settings.risk.risk_contiguity == "rook")
     hot = getis_ord_star(
         smoothed,
         graph,
-        permutations=settings.risk_permutations,
-        seed=settings.risk_seed,
-        alpha=settings.risk_fdr_alpha,
+        permutations=settings.risk.risk_permutations,
+        seed=settings.risk.risk_seed,
+        alpha=settings.risk.risk_fdr_alpha,
     )
     bounds = incident_bounds(smoothed, affected, settings)
     tiers = incident_tiers(smoothed, affected, bounds)
@@ -214,7 +222,7 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
     for h in sorted(hazards, key=rank_key):
         hazards_in[h.area_code].append(h)
     incidents_in = _by_area(placed)
-    top = settings.risk_reasons_top
+    top = settings.risk.risk_reasons_top
 
     results: list[AreaRisk] = []
     for i, r in enumerate(micro_rows):

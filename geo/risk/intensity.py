@@ -7,9 +7,9 @@ that occurred within the window before it::
 
 with w the type weights and h the half-life (settings ``risk_type_weights``,
 ``risk_half_life_days``; their sources are named there). The counting and the decay sum run in
-PostgreSQL (geo/risk/sql/risk_incidents.sql), grouped by micro-grid and type, so ten million incidents
-never leave the database; the per-type weights are applied here to those groups. Intensity is
-then reported per km² (I_i / area) and, where the population is known, per 1000 residents.
+PostgreSQL (geo/risk/sql/risk_incidents.sql), grouped by micro-grid and type, so ten million
+incidents never leave the database; the per-type weights are applied here to those groups. Intensity
+is then reported per km² (I_i / area) and, where the population is known, per 1000 residents.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from geo.settings import Settings
 
 def type_weight(settings: Settings, incident_type: str) -> float:
     """The harm weight of a type; a type the settings do not list weighs as ``other``."""
-    weights = settings.risk_type_weights
+    weights = settings.risk.risk_type_weights
     return float(weights.get(incident_type, weights.get("other", 1.0)))
 
 
@@ -45,8 +45,8 @@ def incident_groups(
         {
             "region": region,
             "as_of": as_of,
-            "half_life_days": settings.risk_half_life_days,
-            "window_days": settings.risk_window_days,
+            "half_life_days": settings.risk.risk_half_life_days,
+            "window_days": settings.risk.risk_window_days,
         },
     ).all()
     frame = pd.DataFrame(
