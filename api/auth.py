@@ -322,7 +322,7 @@ def login_submit(
             _login_page(request, engine, settings, next_path=target, error=error), 403
         )
     try:
-        user = login(engine, settings, username, password, client=_client(request))
+        user = login(engine, settings.access, username, password, client=_client(request))
     except AuthenticationError:
         error = t._("Wrong user name or password, or the account is disabled.")
         return HTMLResponse(
@@ -406,7 +406,7 @@ def create_token(
     request: Request, engine: EngineDep, settings: SettingsDep, body: TokenRequest
 ) -> TokenOut:
     """Exchange a user name and password for a bearer token (rate-limited like the page login)."""
-    user = login(engine, settings, body.username, body.password, client=_client(request))
+    user = login(engine, settings.access, body.username, body.password, client=_client(request))
     hours = body.hours or settings.access.token_ttl_h
     issued = issue_token(engine, user, "api", ttl=timedelta(hours=hours), label="api login")
     return TokenOut(access_token=issued.secret, expires_at=issued.expires_at.isoformat())

@@ -90,7 +90,7 @@ end
 
 def request_headers(settings: Settings) -> dict[str, str]:
     """Headers every benchmark request carries: a leader's bearer token, and gzip."""
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         with engine.connect() as conn:
             try:
@@ -155,10 +155,10 @@ def prepare() -> Settings:
     from an earlier run has its schema brought up to date)."""
     settings = bench_settings(DATABASE)
     ensure_database(settings)
-    owner = make_engine(settings, owner=True)
+    owner = make_engine(settings.db, owner=True)
     init_db(owner, settings)
     owner.dispose()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     with engine.connect() as conn:
         loaded = conn.execute(text("SELECT count(*) FROM areas WHERE level = 'micro'")).scalar_one()
     engine.dispose()
@@ -320,7 +320,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
         if args.drop:
-            drop_database(settings)
+            drop_database(settings.db)
 
 
 if __name__ == "__main__":

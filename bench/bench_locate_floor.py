@@ -236,7 +236,7 @@ def main() -> None:
         print(f"peak RSS of this process (the client; the server not counted): {peak:.0f} MiB")
     finally:
         engine.dispose()
-        drop_database(settings)
+        drop_database(settings.db)
 
 
 if __name__ == "__main__":

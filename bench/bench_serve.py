@@ -198,7 +198,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script: start, measure, print,
         sys.exit("bench_serve.py needs wrk: apt-get install wrk")
     settings = prepare()
     database = settings.db.database_url.rsplit("/", 1)[1]
-    owner = make_engine(settings, owner=True)  # the schema's owner makes the views
+    owner = make_engine(settings.db, owner=True)  # the schema's owner makes the views
     with owner.begin() as conn:
         conn.execute(text(VIEWS))
     owner.dispose()

@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from geo.settings import Settings
+from geo.settings import RiskSettings
 
 __all__ = [
     "LEC_C",
@@ -144,8 +144,8 @@ def validate_ls(l_value: float, s_value: float) -> tuple[int, int]:
     )
 
 
-def bands(method: Method, settings: Settings) -> tuple[float, float, float]:
-    """The (red, orange, yellow) lower bounds of a method's score bands, from the settings.
+def bands(method: Method, risk: RiskSettings) -> tuple[float, float, float]:
+    """The (red, orange, yellow) lower bounds of a method's score bands, from the risk settings.
 
     A score ``>= red`` is red, ``>= orange`` orange, ``>= yellow`` yellow, anything lower blue.
 
@@ -156,15 +156,15 @@ def bands(method: Method, settings: Settings) -> tuple[float, float, float]:
     """
     if method is Method.LEC:
         bounds = (
-            settings.risk.lec_red_min,
-            settings.risk.lec_orange_min,
-            settings.risk.lec_yellow_min,
+            risk.lec_red_min,
+            risk.lec_orange_min,
+            risk.lec_yellow_min,
         )
     else:
         bounds = (
-            settings.risk.ls_red_min,
-            settings.risk.ls_orange_min,
-            settings.risk.ls_yellow_min,
+            risk.ls_red_min,
+            risk.ls_orange_min,
+            risk.ls_yellow_min,
         )
     if not bounds[0] > bounds[1] > bounds[2]:
         msg = f"{method.value} band bounds must decrease red > orange > yellow, got {bounds}"
@@ -172,9 +172,9 @@ def bands(method: Method, settings: Settings) -> tuple[float, float, float]:
     return bounds
 
 
-def classify(method: Method, score: float, settings: Settings) -> Colour:
+def classify(method: Method, score: float, risk: RiskSettings) -> Colour:
     """The colour of a hazard score under the configured bands (see :func:`bands`)."""
-    red, orange, yellow = bands(method, settings)
+    red, orange, yellow = bands(method, risk)
     if score >= red:
         return Colour.RED
     if score >= orange:
@@ -209,6 +209,6 @@ class Assessment:
         """D = L × E × C for LEC, R = L × S for LS."""
         return math.prod(self.values)
 
-    def colour(self, settings: Settings) -> Colour:
+    def colour(self, risk: RiskSettings) -> Colour:
         """The colour of this assessment under the configured bands."""
-        return classify(self.method, self.score, settings)
+        return classify(self.method, self.score, risk)

@@ -38,7 +38,7 @@ from geo.errors import ImportRejectedError, InputError, Problem
 from geo.levels import Level
 from geo.locate import lock_areas, lock_cells, relocate_records
 from geo.report import ImportReport, record_run
-from geo.settings import Settings
+from geo.settings import AreaSettings, Settings
 from geo.sources import cell_text, file_digest, find_column, plain_value, read_vector
 
 # Field names looked for when no --*-field option is given (first match wins; case-insensitive,
@@ -141,7 +141,7 @@ def repair_geometry(geom: BaseGeometry, *, min_area: float) -> tuple[MultiPolygo
 
 
 def _parse(
-    layer_frame: Any, level: Level, fields: dict[str, str | None], settings: Settings
+    layer_frame: Any, level: Level, fields: dict[str, str | None], areas: AreaSettings
 ) -> tuple[list[_Feature], list[Problem], list[Problem]]:
     features: list[_Feature] = []
     problems: list[Problem] = []
@@ -169,7 +169,7 @@ def _parse(
                 Problem(row, code, f"missing name (field {fields['name'] or 'name'!r})")
             )
         geom, message = repair_geometry(
-            cells[layer_frame.geometry.name], min_area=settings.areas.min_area_m2
+            cells[layer_frame.geometry.name], min_area=areas.min_area_m2
         )
         if geom is None:
             problems.append(Problem(row, code, message))
@@ -503,7 +503,7 @@ def import_boundaries(
         raise ImportRejectedError(
             report.source, [Problem(None, None, "the file holds no features")]
         )
-    features, problems, warnings = _parse(frame, level, fields, settings)
+    features, problems, warnings = _parse(frame, level, fields, settings.areas)
     report.warnings += warnings
     codes = [f.code for f in features]
     with engine.begin() as conn:

@@ -157,10 +157,10 @@ def advisory_lock(
         time.sleep(0.05)
 
 
-def make_engine(settings: Settings, *, owner: bool = False) -> Engine:
-    """Create the connection pool for ``settings.db.database_url``, sized from the settings.
+def make_engine(db: DatabaseSettings, *, owner: bool = False) -> Engine:
+    """Create the connection pool for ``db.database_url``, sized from the settings.
 
-    With ``owner``, for ``settings.db.owner_database_url`` instead: the schema's owner, for the
+    With ``owner``, for ``db.owner_database_url`` instead: the schema's owner, for the
     migrations (:func:`init_db`) and nothing else.
 
     Every transaction it begins runs for the caller set with :func:`set_acting` or
@@ -178,10 +178,10 @@ def make_engine(settings: Settings, *, owner: bool = False) -> Engine:
     replaced, and when one is found dead SQLAlchemy invalidates every older one too.
     """
     engine = create_engine(
-        settings.db.owner_database_url if owner else settings.db.database_url,
-        pool_size=settings.db.pool_size + settings.db.pool_max_overflow,
+        db.owner_database_url if owner else db.database_url,
+        pool_size=db.pool_size + db.pool_max_overflow,
         max_overflow=0,
-        pool_timeout=settings.db.pool_timeout_s,
+        pool_timeout=db.pool_timeout_s,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
     )
@@ -368,17 +368,17 @@ def scratch_settings(database: str, tag: str, **overrides: Any) -> Settings:
     return settings_for(url, tag, **overrides)
 
 
-def drop_database(settings: Settings) -> None:
-    """Drop the database of ``settings`` (its connections closed first), as its superuser
-    (``settings.db.admin_database_url``); its logins stay."""
+def drop_database(db: DatabaseSettings) -> None:
+    """Drop the database of ``db`` (its connections closed first), as its superuser
+    (``db.admin_database_url``); its logins stay."""
     admin = create_engine(
-        make_url(settings.db.admin_database_url).set(database="postgres"),
+        make_url(db.admin_database_url).set(database="postgres"),
         isolation_level="AUTOCOMMIT",
     )
     try:
         with admin.connect() as conn:
             quote = admin.dialect.identifier_preparer.quote
-            name = str(make_url(settings.db.database_url).database)
+            name = str(make_url(db.database_url).database)
             conn.execute(text(f"DROP DATABASE IF EXISTS {quote(name)} WITH (FORCE)"))
     finally:
         admin.dispose()
@@ -395,7 +395,7 @@ def _alembic_config(conn: Connection, settings: Settings) -> Config:
 def init_db(engine: Engine, settings: Settings, *, revision: str = "heads") -> str:
     """Create or upgrade the schema to the newest revision (or ``revision``); safe to repeat.
 
-    ``engine`` connects as the schema's owner (``make_engine(settings, owner=True)``), after
+    ``engine`` connects as the schema's owner (``make_engine(settings.db, owner=True)``), after
     :func:`ensure_database`.
 
     Refuses a database whose geometry was stored in another SRID than ``settings.srid``: its

@@ -890,7 +890,7 @@ def list_records(
         if kind == "hazards":
             params["status"] = status
             for method in Method:
-                red, orange, yellow = bands(method, settings)
+                red, orange, yellow = bands(method, settings.risk)
                 key = method.value.lower()
                 params |= {f"{key}_red": red, f"{key}_orange": orange, f"{key}_yellow": yellow}
         return str(conn.execute(sql(f"{kind}_list"), params).scalar_one())

@@ -116,8 +116,8 @@ def _params(layer: str, flt: TileFilter, settings: Settings) -> dict[str, Any]:
             else None,
         }
     if layer == "hazards":
-        lec = bands(Method.LEC, settings)
-        ls = bands(Method.LS, settings)
+        lec = bands(Method.LEC, settings.risk)
+        ls = bands(Method.LS, settings.risk)
         return {
             # Open at the end of the as-of day.
             "as_of": clock.day_start(as_of + timedelta(days=1), settings.timezone),

@@ -95,10 +95,10 @@ def private() -> Iterator[tuple[PrivateCluster, Settings]]:
         cluster.start()
         settings = settings_for(cluster.url("gridsafe"), "faults", import_batch_rows=BATCH)
         ensure_database(settings)
-        owner = make_engine(settings, owner=True)
+        owner = make_engine(settings.db, owner=True)
         init_db(owner, settings)
         owner.dispose()
-        engine = make_engine(settings)
+        engine = make_engine(settings.db)
         build_district(engine, settings)
         engine.dispose()
         yield cluster, settings

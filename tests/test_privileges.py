@@ -120,7 +120,7 @@ def test_the_owner_logs_in_to_migrate_only(db_settings: Settings) -> None:
     owner = make_url(db_settings.db.owner_database_url).username
     app = make_url(db_settings.db.database_url).username
     assert owner != app
-    engine = make_engine(db_settings, owner=True)
+    engine = make_engine(db_settings.db, owner=True)
     try:
         with engine.connect() as conn:
             assert not conn.execute(

@@ -45,7 +45,7 @@ from sqlalchemy.engine import Connection
 from geo import clock
 from geo.coverage.periods import Period, shift_of
 from geo.database import sql
-from geo.settings import Settings
+from geo.settings import CoverageSettings, Settings
 
 CHUNK_FIXES = 20
 """Fixes per chunk of a track (geo/coverage/sql/coverage_slice.sql): small pieces for the index
@@ -67,12 +67,12 @@ _TEMP = (
 )
 
 
-def cache_params(settings: Settings) -> str:
+def cache_params(coverage: CoverageSettings) -> str:
     """The parameters a stored cover depends on, as stored with it in ``coverage_cache``."""
     return (
-        f"r={settings.coverage.cover_radius_m_foot:g}/{settings.coverage.cover_radius_m_bicycle:g}/"
-        f"{settings.coverage.cover_radius_m_vehicle:g} gap={settings.coverage.track_gap_s:g} "
-        f"thin={settings.coverage.coverage_thin_m:g} chunk={CHUNK_FIXES}"
+        f"r={coverage.cover_radius_m_foot:g}/{coverage.cover_radius_m_bicycle:g}/"
+        f"{coverage.cover_radius_m_vehicle:g} gap={coverage.track_gap_s:g} "
+        f"thin={coverage.coverage_thin_m:g} chunk={CHUNK_FIXES}"
     )
 
 
@@ -126,7 +126,7 @@ def _fill(
     """
     if not shifts or not codes:
         return 0
-    params = cache_params(settings)
+    params = cache_params(settings.coverage)
     missing: dict[int, list[str]] = {}
     for i, code in conn.execute(
         sql("coverage_cache_missing", "geo.coverage"),
@@ -204,7 +204,7 @@ def covered_into(
             sql("coverage_covered", "geo.coverage"),
             {
                 "region": settings.region,
-                "params": cache_params(settings),
+                "params": cache_params(settings.coverage),
                 "codes": list(codes[i : i + UNION_BATCH]),
                 "t0s": [p.start for p in cached],
                 "t1s": [p.end for p in cached],

@@ -58,7 +58,7 @@ from geo.database import sql
 from geo.errors import Problem
 from geo.locate import lock_areas
 from geo.report import ImportReport, record_run
-from geo.settings import Settings
+from geo.settings import CoverageSettings, Settings
 from geo.sources import file_digest
 
 UNIT_KINDS = ("foot", "bicycle", "vehicle")
@@ -124,12 +124,12 @@ class TrackReport(ImportReport):
         return [base[0], counts, *base[1:]]
 
 
-def max_speeds_ms(settings: Settings) -> dict[str, float]:
+def max_speeds_ms(coverage: CoverageSettings) -> dict[str, float]:
     """Maximum plausible speed per unit kind in m/s (the settings are in km/h)."""
     return {
-        "foot": settings.coverage.max_speed_kmh_foot / 3.6,
-        "bicycle": settings.coverage.max_speed_kmh_bicycle / 3.6,
-        "vehicle": settings.coverage.max_speed_kmh_vehicle / 3.6,
+        "foot": coverage.max_speed_kmh_foot / 3.6,
+        "bicycle": coverage.max_speed_kmh_bicycle / 3.6,
+        "vehicle": coverage.max_speed_kmh_vehicle / 3.6,
     }
 
 
@@ -271,13 +271,13 @@ class _Cleaner:
     def __init__(
         self,
         raw: psycopg.Connection[Any],
-        settings: Settings,
+        coverage: CoverageSettings,
         report: TrackReport,
         stored: dict[str, list[_Fix]],
     ) -> None:
         self.raw = raw
-        self.gap = settings.coverage.track_gap_s
-        self.limits = max_speeds_ms(settings)
+        self.gap = coverage.track_gap_s
+        self.limits = max_speeds_ms(coverage)
         self.report = report
         self.stored = stored
         self.lines: list[str] = []
@@ -361,7 +361,7 @@ def _clean(conn: Connection, settings: Settings, report: TrackReport) -> None:
 
     See the module docstring for the rules and :class:`_Cleaner` for the runs.
     """
-    limits = max_speeds_ms(settings)
+    limits = max_speeds_ms(settings.coverage)
     stored: dict[str, list[_Fix]] = {}
     for unit, kind, t, x, y in conn.execute(
         sql("coverage_fix_seeds", "geo.coverage"),
@@ -369,7 +369,7 @@ def _clean(conn: Connection, settings: Settings, report: TrackReport) -> None:
     ):
         stored.setdefault(unit, []).append(_Fix(None, kind, t, x, y, limits[kind], settled=True))
     raw = raw_connection(conn)
-    cleaner = _Cleaner(raw, settings, report, stored)
+    cleaner = _Cleaner(raw, settings.coverage, report, stored)
     with raw.cursor(name="gridsafe_clean_fixes") as cur:
         cur.itersize = 50_000
         cur.execute("SELECT row, unit, kind, t, x, y FROM staged_fixes ORDER BY unit, t, row")

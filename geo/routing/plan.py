@@ -48,7 +48,7 @@ from geo.routing.model import (
 )
 from geo.routing.network import UnitKind
 from geo.routing.solver import solve
-from geo.settings import Settings
+from geo.settings import RoutingSettings, Settings
 
 CANDIDATE_KINDS = ("hotspot", "red", "orange", "gap", "school_gate", "point")
 SOLVERS = ("pyvrp", "best", "ortools", "greedy", "exact")
@@ -175,12 +175,8 @@ def _check_request(request: PlanRequest) -> None:
             raise InputError(msg)
 
 
-def _dwell(kind: str, settings: Settings) -> int:
-    return (
-        settings.routing.route_dwell_s_hotspot
-        if kind == "hotspot"
-        else settings.routing.route_dwell_s_area
-    )
+def _dwell(kind: str, routing: RoutingSettings) -> int:
+    return routing.route_dwell_s_hotspot if kind == "hotspot" else routing.route_dwell_s_area
 
 
 def _request_places(conn: Connection, settings: Settings, request: PlanRequest) -> list[_Place]:
@@ -207,7 +203,7 @@ def _request_places(conn: Connection, settings: Settings, request: PlanRequest) 
                 raise InputError(msg)
             x, y, label = float(area.x), float(area.y), c.label or str(area.name)
         windows = [_parse_window(w, c.id) for w in c.windows]
-        dwell = _dwell(c.kind, settings) if c.dwell_s is None else c.dwell_s
+        dwell = _dwell(c.kind, settings.routing) if c.dwell_s is None else c.dwell_s
         places.append(_Place(c.id, c.kind, label, c.risk, x, y, dwell, windows))
     return places
 
@@ -226,7 +222,7 @@ def _risk_places(conn: Connection, settings: Settings) -> list[_Place]:
                 float(r.score),
                 float(r.x),
                 float(r.y),
-                _dwell(kind, settings),
+                _dwell(kind, settings.routing),
                 [],
             )
         )
@@ -278,7 +274,7 @@ def _gap_places(conn: Connection, settings: Settings, at: datetime) -> list[_Pla
             None,
             float(points[code].x),
             float(points[code].y),
-            _dwell("gap", settings),
+            _dwell("gap", settings.routing),
             [],
         )
         for code in codes
