@@ -501,7 +501,7 @@ class SecurityHeaders:
 def _basemap_origin(settings: Settings) -> str | None:
     """The CSP source of the basemap's tile hosts (``*.`` for a subdomain template)."""
     try:
-        layers = basemap(settings).layers
+        layers = basemap(settings.maps).layers
     except InputError:
         return None
     sources = set()

@@ -211,7 +211,7 @@ def coverage_page(
         msg = "no micro-grids to show; import the boundaries first"
         raise NotFoundError(msg, code="no_areas")
     _merge_coverage(areas, coverage, t)
-    if basemap(settings).gcj02:
+    if basemap(settings.maps).gcj02:
         areas, cover, tracks, gaps = (shift_collection(c) for c in (areas, cover, tracks, gaps))
 
     fmap, allowed = offline_map(settings, t)

@@ -69,7 +69,7 @@ def routes_page(
         areas: dict[str, Any] = {"type": "FeatureCollection", "features": []}
     else:
         areas, _ = simplify_coverage(json.loads(micro), tolerance_m=settings.maps.map_simplify_m)
-    if basemap(settings).gcj02:
+    if basemap(settings.maps).gcj02:
         areas, routes = shift_collection(areas), shift_collection(routes)
 
     fmap, allowed = offline_map(settings, t)

@@ -319,16 +319,16 @@ def test_overlapping_input_is_not_simplified() -> None:
 
 def test_basemap_setting() -> None:
     s = Settings()
-    assert basemap(s).background
-    amap = basemap(s.replace(basemap="amap"))
+    assert basemap(s.maps).background
+    amap = basemap(s.replace(basemap="amap").maps)
     assert amap.gcj02
     assert not amap.background
-    local = basemap(s.replace(basemap="/tiles-local/{z}/{x}/{y}.png"))
+    local = basemap(s.replace(basemap="/tiles-local/{z}/{x}/{y}.png").maps)
     assert local.allowed == ()
     with pytest.raises(InputError, match="GRIDSAFE_BASEMAP_KEY"):
-        basemap(s.replace(basemap="tianditu"))
+        basemap(s.replace(basemap="tianditu").maps)
     with pytest.raises(InputError, match="neither"):
-        basemap(s.replace(basemap="osm"))
+        basemap(s.replace(basemap="osm").maps)
     # GCJ-02 moves a point in Zhengzhou by a few hundred metres (geo/crs.py's forward formula).
     ((lon, lat),) = shift_points([(113.65, 34.75)])
     assert 1e-3 < abs(lon - 113.65) + abs(lat - 34.75) < 1e-2
