@@ -39,7 +39,7 @@ from geo.records import add_incident_type, import_records, incident_types
 from geo.report import ImportReport
 from geo.risk import run_risk
 from geo.routing.network import build_network
-from geo.settings import Settings, get_settings
+from geo.settings import Settings, SettingsError, get_settings
 
 app = typer.Typer(
     help="gridsafe: four-colour risk maps, patrol coverage and routes.", no_args_is_help=True
@@ -116,6 +116,10 @@ def _prepare(settings: Settings) -> None:
 def main() -> None:
     """Every change the command line makes is audited under the operating-system user."""
     set_acting(Acting(actor=f"cli:{getpass.getuser()}"))
+    try:  # a refused GRIDSAFE_* value is reported by name before any command runs
+        get_settings()
+    except SettingsError as exc:
+        raise fail(exc) from exc
 
 
 @db_app.command("init")

@@ -14,9 +14,9 @@ LS (风险矩阵, the likelihood × severity matrix, e.g. GB/T 27921-2011 风险
     R = L × S with L and S integers 1–5. Common bands: R ≥ 20 major (red), 15–19 large (orange),
     9–14 general (yellow), < 9 low (blue).
 
-Sources differ on the bands, so the thresholds are settings (``Settings.lec_*_min`` and
-``Settings.ls_*_min``); the defaults are the ones above (DESIGN.md, "the four-colour risk model").
-The allowed L/E/C values are not settings: they are the method itself.
+Sources differ on the bands, so the thresholds are settings (``settings.risk.lec_*_min`` and
+``settings.risk.ls_*_min``); the defaults are the ones above (DESIGN.md, "the four-colour risk
+model"). The allowed L/E/C values are not settings: they are the method itself.
 
 The risk engine and the importers both use this module, so a value that is valid at import is
 exactly a value the risk engine can score.

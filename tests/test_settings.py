@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from geo.settings import GROUP_OF, GROUPS, TOP_LEVEL, Settings, SettingsError
+from tests.clients import gridsafe
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 
@@ -86,3 +87,13 @@ def test_every_setting_has_one_variable_and_the_docs_list_it() -> None:
     for name in [*TOP_LEVEL, *names]:
         where = f"`settings.{GROUP_OF[name]}.{name}`" if name in GROUP_OF else f"`settings.{name}`"
         assert f"`GRIDSAFE_{name.upper()}` | {where}" in docs, name
+
+
+def test_the_command_line_names_a_refused_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings()
+    monkeypatch.setenv("GRIDSAFE_COVER_RADIUS_M_FOOT", "wide")
+    result = gridsafe(settings, "user", "list")
+    assert result.returncode == 1
+    message = " ".join(result.stderr.split())
+    assert "GRIDSAFE_COVER_RADIUS_M_FOOT: Input should be a valid number" in message
+    assert "Traceback" not in result.stderr
