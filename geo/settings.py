@@ -722,13 +722,16 @@ class Settings(BaseSettings):
         """
         try:
             super().__init__(**values)
-        except ValidationError as exc:
-            raise SettingsError(describe(exc)) from None
-        except UnparsedError as exc:
-            # A list, tuple or mapping is read as JSON; pydantic-settings names only the field.
-            field = re.search(r'field "(\w+)"', str(exc))
-            name = f"{ENV_PREFIX}{field.group(1).upper()}" if field else "a GRIDSAFE_ variable"
-            msg = f"invalid settings:\n{name}: not valid JSON ({exc.__cause__ or exc})"
+        except (ValidationError, UnparsedError) as exc:
+            problems = refused(exc)
+            # The first group refused stops the reading: read the others, to name them all.
+            for name, group in GROUPS.items():
+                if name not in values:
+                    try:
+                        group()
+                    except (ValidationError, UnparsedError) as more:
+                        problems += refused(more)
+            msg = "invalid settings:\n" + "\n".join(dict.fromkeys(problems))
             raise SettingsError(msg) from None
 
     def replace(self, **changes: Any) -> Self:
@@ -750,7 +753,7 @@ class Settings(BaseSettings):
         try:
             return self.model_validate(data)
         except ValidationError as exc:
-            raise SettingsError(describe(exc)) from None
+            raise SettingsError("invalid settings:\n" + "\n".join(refused(exc))) from None
 
 
 GROUPS: dict[str, type[_Group]] = {
@@ -769,8 +772,13 @@ TOP_LEVEL = frozenset(Settings.model_fields) - frozenset(GROUPS)
 """The settings on :class:`Settings` itself."""
 
 
-def describe(exc: ValidationError) -> str:
+def refused(exc: ValidationError | UnparsedError) -> list[str]:
     """The refused values of ``exc``, one line each, named as their environment variables."""
+    if isinstance(exc, UnparsedError):
+        # A list, tuple or mapping is read as JSON; pydantic-settings names only the field.
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"{ENV_PREFIX}{field.group(1).upper()}" if field else "a GRIDSAFE_ variable"
+        return [f"{name}: not valid JSON ({exc.__cause__ or exc})"]
     lines = []
     for error in exc.errors():
         loc = [str(part) for part in error["loc"]]
@@ -779,7 +787,7 @@ def describe(exc: ValidationError) -> str:
         name = f"{ENV_PREFIX}{loc[0].upper()}" if loc else "settings"
         where = "".join(f"[{part}]" for part in loc[1:])
         lines.append(f"{name}{where}: {error['msg']} (got {error.get('input')!r})")
-    return "invalid settings:\n" + "\n".join(lines)
+    return lines
 
 
 @lru_cache(maxsize=1)

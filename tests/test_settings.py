@@ -58,6 +58,21 @@ def test_a_refused_value_names_its_variable(
     assert variable in str(caught.value)
 
 
+def test_every_refused_variable_is_named_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDSAFE_POOL_SIZE", "many")
+    monkeypatch.setenv("GRIDSAFE_TRUSTED_PROXIES", "10.0.0.1")
+    monkeypatch.setenv("GRIDSAFE_ROUTE_GAP_WEIGHT", "-1")
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "invalid settings:"
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "GRIDSAFE_POOL_SIZE",
+        "GRIDSAFE_TRUSTED_PROXIES",
+        "GRIDSAFE_ROUTE_GAP_WEIGHT",
+    ]
+
+
 def test_replace_changes_a_copy_by_the_variables_names() -> None:
     base = Settings()
     changed = base.replace(pool_size=2, risk_seed=1, basemap="amap", region="elsewhere")
