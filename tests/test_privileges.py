@@ -208,7 +208,7 @@ def test_a_superuser_app_login_is_refused(db_settings: Settings) -> None:
 
 def test_without_a_superuser_a_missing_database_is_named(db_settings: Settings) -> None:
     urls = {
-        field: make_url(getattr(db_settings, field))
+        field: make_url(getattr(db_settings.db, field))
         .set(database="gridsafe_never_made")
         .render_as_string(hide_password=False)
         for field in ("database_url", "owner_database_url")
