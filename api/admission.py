@@ -31,10 +31,10 @@ class Admission:
     def __init__(self, app: ASGIApp, *, settings: Settings, state: State) -> None:
         self.app = app
         self.settings = settings
-        self.limit = settings.max_in_flight
-        self.queue = settings.admission_queue
-        self.wait_s = settings.admission_wait_s
-        self.retry_after = str(settings.retry_after_s)
+        self.limit = settings.db.max_in_flight
+        self.queue = settings.db.admission_queue
+        self.wait_s = settings.db.admission_wait_s
+        self.retry_after = str(settings.db.retry_after_s)
         self.in_flight = 0
         self.waiting = 0
         state.admission = self

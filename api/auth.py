@@ -264,7 +264,7 @@ def _safe_next(target: str | None) -> str:
 def _client(request: Request) -> str:
     """The client's address: the peer's, or behind a trusted proxy the one it forwarded."""
     peer = request.client.host if request.client else "unknown"
-    trusted = request.app.state.settings.trusted_proxies
+    trusted = request.app.state.settings.access.trusted_proxies
     if peer not in trusted:
         return peer
     # Each proxy appends the address it heard from: the nearest one no trusted proxy added is
@@ -298,7 +298,7 @@ def _login_page(
     next_path: str,
     error: str | None = None,
 ) -> str:
-    accounts = demo_users(engine) if settings.mode == "demo" else None
+    accounts = demo_users(engine) if settings.access.mode == "demo" else None
     return login_page(
         settings, shell_for(request), next_path=next_path, error=error, demo_accounts=accounts
     )
@@ -322,7 +322,7 @@ def login_submit(
             _login_page(request, engine, settings, next_path=target, error=error), 403
         )
     try:
-        user = login(engine, settings, username, password, client=_client(request))
+        user = login(engine, settings.access, username, password, client=_client(request))
     except AuthenticationError:
         error = t._("Wrong user name or password, or the account is disabled.")
         return HTMLResponse(
@@ -333,13 +333,17 @@ def login_submit(
         page = _login_page(request, engine, settings, next_path=target, error=throttled)
         return HTMLResponse(page, 429, headers={"Retry-After": str(exc.retry_after_s)})
     issued = issue_token(
-        engine, user, "session", ttl=timedelta(hours=settings.session_ttl_h), label="page login"
+        engine,
+        user,
+        "session",
+        ttl=timedelta(hours=settings.access.session_ttl_h),
+        label="page login",
     )
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         issued.secret,
-        max_age=int(settings.session_ttl_h * 3600),
+        max_age=int(settings.access.session_ttl_h * 3600),
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
@@ -402,8 +406,8 @@ def create_token(
     request: Request, engine: EngineDep, settings: SettingsDep, body: TokenRequest
 ) -> TokenOut:
     """Exchange a user name and password for a bearer token (rate-limited like the page login)."""
-    user = login(engine, settings, body.username, body.password, client=_client(request))
-    hours = body.hours or settings.token_ttl_h
+    user = login(engine, settings.access, body.username, body.password, client=_client(request))
+    hours = body.hours or settings.access.token_ttl_h
     issued = issue_token(engine, user, "api", ttl=timedelta(hours=hours), label="api login")
     return TokenOut(access_token=issued.secret, expires_at=issued.expires_at.isoformat())
 
@@ -497,7 +501,7 @@ class SecurityHeaders:
 def _basemap_origin(settings: Settings) -> str | None:
     """The CSP source of the basemap's tile hosts (``*.`` for a subdomain template)."""
     try:
-        layers = basemap(settings).layers
+        layers = basemap(settings.maps).layers
     except InputError:
         return None
     sources = set()

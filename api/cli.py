@@ -39,7 +39,7 @@ from geo.records import add_incident_type, import_records, incident_types
 from geo.report import ImportReport
 from geo.risk import run_risk
 from geo.routing.network import build_network
-from geo.settings import Settings, get_settings
+from geo.settings import Settings, SettingsError, get_settings
 
 app = typer.Typer(
     help="gridsafe: four-colour risk maps, patrol coverage and routes.", no_args_is_help=True
@@ -103,7 +103,7 @@ def _print_report(report: ImportReport) -> None:
 
 def _prepare(settings: Settings) -> None:
     created = _run(lambda: ensure_database(settings))
-    engine = make_engine(settings, owner=True)
+    engine = make_engine(settings.db, owner=True)
     try:
         revision = _run(lambda: init_db(engine, settings))
     finally:
@@ -116,6 +116,10 @@ def _prepare(settings: Settings) -> None:
 def main() -> None:
     """Every change the command line makes is audited under the operating-system user."""
     set_acting(Acting(actor=f"cli:{getpass.getuser()}"))
+    try:  # a refused GRIDSAFE_* value is reported by name before any command runs
+        get_settings()
+    except SettingsError as exc:
+        raise fail(exc) from exc
 
 
 @db_app.command("init")
@@ -141,7 +145,7 @@ def import_boundaries_cmd(
 ) -> None:
     """Import one level's boundaries, all or nothing."""
     settings = get_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     report = _run(
         lambda: import_boundaries(
             engine,
@@ -162,7 +166,7 @@ def import_boundaries_cmd(
 def _layer_command(kind: str) -> None:
     def command(path: Path, crs: CrsOption = None) -> None:
         settings = get_settings()
-        engine = make_engine(settings)
+        engine = make_engine(settings.db)
         _print_report(_run(lambda: import_layer(engine, settings, path, kind=kind, crs=crs)))
 
     command.__doc__ = f"Import the district's {kind} (upserted by id; bad rows reported)."
@@ -178,7 +182,7 @@ import_app.command("osm")(import_osm_cmd)
 def _records_command(kind: str) -> None:
     def command(path: Path, crs: CrsOption = None) -> None:
         settings = get_settings()
-        engine = make_engine(settings)
+        engine = make_engine(settings.db)
         try:
             _print_report(_run(lambda: import_records(engine, settings, path, kind=kind, crs=crs)))
         finally:
@@ -206,7 +210,7 @@ def import_tracks_cmd(
 ) -> None:
     """Import patrol GPS fixes (CSV, GPX, GeoJSON, GeoPackage), cleaned, with counts."""
     settings = get_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         _print_report(
             _run(lambda: import_tracks(engine, settings, path, crs=crs, unit=unit, kind=kind))
@@ -223,7 +227,7 @@ def import_visits_cmd(
 ) -> None:
     """Import grid-head check-ins (CSV, GPX waypoints, GeoJSON), located in their micro-grids."""
     settings = get_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         _print_report(_run(lambda: import_checkins(engine, settings, path, crs=crs, person=person)))
     finally:
@@ -237,7 +241,7 @@ def locate_cmd() -> None:
     A boundary import does this by itself; this is for areas changed by other means.
     """
     settings = get_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         moved = _run(lambda: relocate(engine, settings))
     finally:
@@ -252,7 +256,7 @@ app.add_typer(types_app, name="types")
 @types_app.command("list")
 def types_list() -> None:
     """List the incident types (code, Chinese and English name, three-zero goal)."""
-    engine = make_engine(get_settings())
+    engine = make_engine(get_settings().db)
     try:
         for t in _run(lambda: incident_types(engine)):
             flag = "" if t["builtin"] else "  (added)"
@@ -275,7 +279,7 @@ def types_add(
     ] = None,
 ) -> None:
     """Add an incident type (or rename one added before); built-in types cannot change."""
-    engine = make_engine(get_settings())
+    engine = make_engine(get_settings().db)
     try:
         new = _run(lambda: add_incident_type(engine, code=code, name_zh=zh, name_en=en, zero=zero))
     finally:
@@ -315,10 +319,10 @@ def _check_accounts(settings: Settings) -> None:
     """Before serving: warn when no account can sign in, and in production mode refuse to
     serve while demo accounts keep the demo password (their sessions and tokens would still
     work, whatever the login says)."""
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         accounts = list_users(engine)
-        left = demo_passwords_left(engine) if settings.mode != "demo" else []
+        left = demo_passwords_left(engine) if settings.access.mode != "demo" else []
     except SQLAlchemyError:
         return  # no database or no schema yet: the requests will say so
     finally:
@@ -349,7 +353,7 @@ def load_demo(settings: Settings, *, now: datetime | None = None) -> None:
     """
     moment = now if now is not None else clock.now(settings.timezone)
     _prepare(settings)
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         for level in Level:
             path = DEMO_DIR / f"{level.value}.geojson"
@@ -366,7 +370,7 @@ def load_demo(settings: Settings, *, now: datetime | None = None) -> None:
         opened = _run(partial(seed_demo_cases, engine, settings, now=moment))
         out.print(f"cases: {opened} opened on intake-channel incidents", highlight=False)
         _load_demo_patrols(engine, settings, end=moment)
-        if settings.mode == "demo":
+        if settings.access.mode == "demo":
             _add_demo_users(engine, settings)
     finally:
         engine.dispose()

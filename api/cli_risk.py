@@ -32,7 +32,7 @@ def compute_cmd(
 ) -> None:
     """Compute the map as of a date, keep it, and print the colours per level."""
     settings = get_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     when = as_of_instant(as_of.date() if as_of else None, settings.timezone)
     try:
         run_id, result = run_risk(engine, settings, as_of=when)
@@ -68,7 +68,7 @@ def evaluate_cmd(
 ) -> None:
     """Hit rate and PAI of red+orange for the next period, against raw counts and uniform."""
     settings = get_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         ev = evaluate(engine, settings, split=split.date(), period_days=period_days)
     except GridsafeError as exc:

@@ -26,7 +26,7 @@ routes_app = typer.Typer(help="Patrol route plans.", no_args_is_help=True)
 def build_cmd() -> None:
     """Rebuild the routing network from the roads table (safe to repeat)."""
     settings = get_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         stats = build_network(engine, settings)
     except GridsafeError as exc:
@@ -42,7 +42,7 @@ def build_cmd() -> None:
 def import_osm_cmd(path: Path) -> None:
     """Import the routable ways of an OSM extract (.osm.pbf) as roads, then build the network."""
     settings = get_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         report = import_osm_roads(engine, settings, path)
         for line in report.lines():
@@ -80,7 +80,7 @@ def plan_cmd(
 ) -> None:
     """Plan routes for a shift over the risk map's red/orange micro-grids and the school gates."""
     settings = get_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         request = PlanRequest(
             units=[_unit(u) for u in unit],

@@ -53,7 +53,7 @@ def user_add(
 ) -> None:
     """Add a user; the password is asked for (or read with --password-stdin)."""
     settings = get_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         user = add_user(
             engine,
@@ -75,7 +75,7 @@ def user_add(
 @user_app.command("list")
 def user_list() -> None:
     """Every account: name, role, area scope, enabled or disabled."""
-    engine = make_engine(get_settings())
+    engine = make_engine(get_settings().db)
     try:
         users = list_users(engine)
     finally:
@@ -97,7 +97,7 @@ def _one(action: str, step: Callable[[], object]) -> None:
 @user_app.command("disable")
 def user_disable(username: str) -> None:
     """Disable an account and revoke all its tokens."""
-    engine = make_engine(get_settings())
+    engine = make_engine(get_settings().db)
     try:
         _one(f"user {username} disabled, tokens revoked", partial(disable_user, engine, username))
     finally:
@@ -107,7 +107,7 @@ def user_disable(username: str) -> None:
 @user_app.command("enable")
 def user_enable(username: str) -> None:
     """Re-enable a disabled account (its old tokens stay revoked)."""
-    engine = make_engine(get_settings())
+    engine = make_engine(get_settings().db)
     try:
         _one(f"user {username} enabled", partial(enable_user, engine, username))
     finally:
@@ -118,9 +118,9 @@ def user_enable(username: str) -> None:
 def user_password(username: str, password_stdin: PasswordStdin = False) -> None:
     """Set a new password; every session and token of the user is revoked."""
     settings = get_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
-        step = partial(set_password, engine, settings, username, _password(password_stdin))
+        step = partial(set_password, engine, settings.access, username, _password(password_stdin))
         _one(f"password of {username} changed, tokens revoked", step)
     finally:
         engine.dispose()
@@ -136,11 +136,11 @@ def user_token(
 ) -> None:
     """Issue an API bearer token for a user (a device, a script) and print it once."""
     settings = get_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         with engine.connect() as conn:
             user = get_user(conn, username)
-        ttl = timedelta(hours=hours or settings.token_ttl_h)
+        ttl = timedelta(hours=hours or settings.access.token_ttl_h)
         issued = issue_token(engine, user, "api", ttl=ttl, label=label or "cli")
     except GridsafeError as exc:
         raise fail(exc) from exc
@@ -153,7 +153,7 @@ def user_token(
 @user_app.command("revoke")
 def user_revoke(username: str) -> None:
     """Revoke every live session and token of a user (they sign in again)."""
-    engine = make_engine(get_settings())
+    engine = make_engine(get_settings().db)
     try:
         n = revoke_user_tokens(engine, username)
     except GridsafeError as exc:

@@ -120,7 +120,7 @@ async def error_response(
 
 def add_exception_handlers(app: FastAPI) -> None:
     """Install the handlers: domain errors get their status, a lost database a 503 with retry."""
-    retry_after = str(app.state.settings.retry_after_s)
+    retry_after = str(app.state.settings.db.retry_after_s)
 
     async def handler(request: Request, exc: Exception) -> Response:
         if isinstance(exc, AuthenticationError):

@@ -58,10 +58,10 @@ class BodyLimit:
         content_type = Headers(scope=scope).get("content-type", "")
         if scope["path"].startswith("/api/admin/") and content_type.startswith("multipart/"):
             return (
-                self.settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
+                self.settings.intake.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
                 "GRIDSAFE_MAX_UPLOAD_BYTES",
             )
-        return self.settings.max_body_bytes, "GRIDSAFE_MAX_BODY_BYTES"
+        return self.settings.intake.max_body_bytes, "GRIDSAFE_MAX_BODY_BYTES"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

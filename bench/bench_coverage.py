@@ -121,11 +121,11 @@ def _ratio(rows: list[dict[str, Any]], label: str, value: float) -> None:
 def scenario(name: str, settings: Settings, *, interval: float, days: int) -> list[dict[str, Any]]:
     """Generate, import and compute one scenario; return its table rows."""
     rows: list[dict[str, Any]] = []
-    owner = make_engine(settings, owner=True)  # the app's login may not truncate
+    owner = make_engine(settings.db, owner=True)  # the app's login may not truncate
     with owner.begin() as conn:
         conn.execute(text("TRUNCATE fixes, coverage_cache"))
     owner.dispose()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     with tempfile.TemporaryDirectory(prefix="gridsafe-bench-") as tmp:
         script = ROOT / "scripts" / "make_demo_patrols.py"
         args = [sys.executable, str(script), "--out", tmp, "--units", "50", "--days", str(days)]
@@ -181,7 +181,7 @@ def scenario(name: str, settings: Settings, *, interval: float, days: int) -> li
             652,
             lambda: gaps_geojson(engine, settings, at=end),
         )
-        thin = Settings(**{**settings.model_dump(), "coverage_thin_m": 1.0})
+        thin = settings.replace(coverage_thin_m=1.0)
         thinned = partial(coverage_geojson, engine, thin, period=window["shift"])
         thin_m2 = _covered_m2(
             _timed(
@@ -216,7 +216,7 @@ def main() -> None:
         if args.scenario in {"month", "both"}:
             rows += scenario("month", settings, interval=args.month_interval, days=30)
     finally:
-        drop_database(settings)
+        drop_database(settings.db)
     print("| step | seconds | items | items/s | peak RSS MB |")
     print("|---|---:|---:|---:|---:|")
     for r in rows:

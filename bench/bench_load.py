@@ -90,7 +90,7 @@ end
 
 def request_headers(settings: Settings) -> dict[str, str]:
     """Headers every benchmark request carries: a leader's bearer token, and gzip."""
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         with engine.connect() as conn:
             try:
@@ -111,7 +111,7 @@ def _lua_string(value: str) -> str:
 
 def tile_paths(settings: Settings, zooms: tuple[int, ...] = (ZOOM,)) -> list[str]:
     """The micro-grid tiles covering the district's bounding box at each of ``zooms``."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.db.database_url)
     with engine.connect() as conn:
         box = conn.execute(
             text(
@@ -155,10 +155,10 @@ def prepare() -> Settings:
     from an earlier run has its schema brought up to date)."""
     settings = bench_settings(DATABASE)
     ensure_database(settings)
-    owner = make_engine(settings, owner=True)
+    owner = make_engine(settings.db, owner=True)
     init_db(owner, settings)
     owner.dispose()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     with engine.connect() as conn:
         loaded = conn.execute(text("SELECT count(*) FROM areas WHERE level = 'micro'")).scalar_one()
     engine.dispose()
@@ -179,8 +179,8 @@ def serve(settings: Settings, workers: int, port: int) -> subprocess.Popen[bytes
     """``gridsafe serve`` on ``port``; returns once /healthz answers 200."""
     env = {
         **os.environ,
-        "GRIDSAFE_DATABASE_URL": settings.database_url,
-        "GRIDSAFE_OWNER_DATABASE_URL": settings.owner_database_url,
+        "GRIDSAFE_DATABASE_URL": settings.db.database_url,
+        "GRIDSAFE_OWNER_DATABASE_URL": settings.db.owner_database_url,
     }
     server = subprocess.Popen(  # noqa: S603 - our own command
         [str(GRIDSAFE), "serve", "--port", str(port), "--workers", str(workers)],
@@ -272,9 +272,10 @@ def main() -> None:
     server = serve(settings, args.workers, port)
     base = f"http://127.0.0.1:{port}"
     print(
-        f"workers {args.workers}, per worker: max_in_flight {settings.max_in_flight}, "
-        f"admission_queue {settings.admission_queue}, admission_wait_s "
-        f"{settings.admission_wait_s}, pool {settings.pool_size}+{settings.pool_max_overflow}; "
+        f"workers {args.workers}, per worker: max_in_flight {settings.db.max_in_flight}, "
+        f"admission_queue {settings.db.admission_queue}, admission_wait_s "
+        f"{settings.db.admission_wait_s}, "
+        f"pool {settings.db.pool_size}+{settings.db.pool_max_overflow}; "
         f"{args.duration} s per run; clients "
         + ("wait Retry-After after a 503" if args.polite else "retry at once after a 503")
     )
@@ -319,7 +320,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
         if args.drop:
-            drop_database(settings)
+            drop_database(settings.db)
 
 
 if __name__ == "__main__":

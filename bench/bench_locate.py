@@ -91,12 +91,12 @@ def _write_points(path: Path, n: int, bounds: tuple[float, ...], seed: int) -> N
 def run_import(db: str, csv: str) -> dict[str, float]:
     """The real import path, timed from file to commit."""
     settings = bench_settings(db)
-    owner = make_engine(settings, owner=True)  # the app's login may not truncate
+    owner = make_engine(settings.db, owner=True)  # the app's login may not truncate
     with owner.begin() as conn:
         # CASCADE: cases (migration 0006) reference incidents; this database is the bench's own.
         conn.execute(text("TRUNCATE incidents CASCADE"))
     owner.dispose()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     t0 = time.perf_counter()
     report = import_records(engine, settings, Path(csv), kind="incidents")
     elapsed = time.perf_counter() - t0
@@ -115,12 +115,12 @@ def run_db_join(db: str, csv: str) -> dict[str, float]:
     them; the cell lookup was built with the boundaries (its build time is reported apart).
     """
     settings = bench_settings(db)
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL jit = off"))
         conn.execute(
             text("SELECT set_config('work_mem', :mem, true)"),
-            {"mem": f"{settings.import_work_mem_mb}MB"},
+            {"mem": f"{settings.intake.import_work_mem_mb}MB"},
         )
         conn.execute(kind_sql("stage", "incidents"))
         conn.execute(
@@ -164,8 +164,8 @@ def prepare(settings: Settings, boundaries: Path) -> Engine:
     """Create the bench's database with the demo district's four levels and the cell lookup
     (its build time printed); the caller drops it (``drop_database``)."""
     ensure_database(settings)
-    owner = make_engine(settings, owner=True)
-    engine = make_engine(settings)
+    owner = make_engine(settings.db, owner=True)
+    engine = make_engine(settings.db)
     try:
         init_db(owner, settings)
         owner.dispose()
@@ -182,10 +182,10 @@ def prepare(settings: Settings, boundaries: Path) -> Engine:
     except BaseException:
         owner.dispose()
         engine.dispose()
-        drop_database(settings)
+        drop_database(settings.db)
         raise
     print(
-        f"cell lookup ({settings.locate_cell_m:g} m): {cells:,} cells, {exact:,} on a "
+        f"cell lookup ({settings.areas.locate_cell_m:g} m): {cells:,} cells, {exact:,} on a "
         f"boundary, built in {time.perf_counter() - t0:.2f} s"
     )
     return engine
@@ -235,7 +235,7 @@ def main() -> None:
             )
     finally:
         engine.dispose()
-        drop_database(settings)
+        drop_database(settings.db)
 
 
 if __name__ == "__main__":

@@ -136,7 +136,7 @@ def _bare_copy(conn: Connection) -> None:
 
 
 def measure_join(engine: Engine, settings: Settings, repeats: int) -> list[tuple[str, float]]:
-    params = {"region": settings.region, "cell_m": settings.locate_cell_m}
+    params = {"region": settings.region, "cell_m": settings.areas.locate_cell_m}
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS staged_u"))
         conn.execute(
@@ -201,7 +201,7 @@ def main() -> None:
     settings = bench_settings(db)
     bench_locate.prepare(settings, args.boundaries).dispose()
     # The floors' scratch tables and their CHECKPOINTs are the superuser's: no app code runs here.
-    engine = create_engine(settings.admin_database_url)
+    engine = create_engine(settings.db.admin_database_url)
     try:
         workdir = Path(tempfile.mkdtemp(prefix="gridsafe-floor-"))
         csv = workdir / f"points_{args.points}.csv"
@@ -236,7 +236,7 @@ def main() -> None:
         print(f"peak RSS of this process (the client; the server not counted): {peak:.0f} MiB")
     finally:
         engine.dispose()
-        drop_database(settings)
+        drop_database(settings.db)
 
 
 if __name__ == "__main__":

@@ -110,10 +110,10 @@ def main() -> None:
                     map_embed_max_features=10**9 if mode == "embed" else 0,
                 )
                 ensure_database(settings)
-                owner = make_engine(settings, owner=True)
+                owner = make_engine(settings.db, owner=True)
                 init_db(owner, settings)
                 owner.dispose()
-                engine = make_engine(settings)
+                engine = make_engine(settings.db)
                 build(engine, settings.region, n)
                 tracemalloc.start()
                 t0 = time.perf_counter()
@@ -156,7 +156,7 @@ def main() -> None:
             f"| {n:,} | {mode} | {raw:,} | {gz:,} | {render_s:.2f} | {peak:.0f} | {fcp:.0f} | "
             f"{ready:.2f} | {tiles} | {ratio:.1f}× |"
         )
-    drop_database(settings)
+    drop_database(settings.db)
 
 
 if __name__ == "__main__":

@@ -147,11 +147,11 @@ def baseline(engine: Engine) -> float:
 def run_case(name: str, side_cols: int, cells: int, incidents: int, permutations: int) -> None:
     settings = _settings(permutations)
     ensure_database(settings)
-    owner = make_engine(settings, owner=True)  # migrates, and empties the tables to build
+    owner = make_engine(settings.db, owner=True)  # migrates, and empties the tables to build
     init_db(owner, settings)
     built = build(owner, side_cols=side_cols, cells=cells, incidents=incidents)
     owner.dispose()
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     with engine.connect() as conn:
         n_inc = conn.execute(text("SELECT count(*) FROM incidents")).scalar_one()
     base = baseline(engine)
@@ -191,7 +191,7 @@ def main() -> None:
         if not args.skip_province:
             run_case("province", 255, 65_025, 10_000_000, args.province_permutations)
     finally:
-        drop_database(_settings(99))
+        drop_database(_settings(99).db)
 
 
 if __name__ == "__main__":

@@ -168,7 +168,7 @@ def main() -> None:
     settings = bench_settings("gridsafe_bench_routing")
     with contextlib.redirect_stdout(io.StringIO()):
         load_demo(settings)
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     rng = np.random.default_rng(SEED)
     try:
         with engine.connect() as conn:
@@ -186,7 +186,7 @@ def main() -> None:
             dispatcher_case(conn, settings, rng, codes, stations)
     finally:
         engine.dispose()
-        drop_database(settings)
+        drop_database(settings.db)
 
 
 if __name__ == "__main__":

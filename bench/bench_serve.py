@@ -122,12 +122,12 @@ def peak_rss_mib(pid: int) -> float:
 
 def serve_tipg(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     """tipg on ``port`` over the bench views; returns once its /healthz answers."""
-    url = settings.database_url.replace("postgresql+psycopg://", "postgresql://")
+    url = settings.db.database_url.replace("postgresql+psycopg://", "postgresql://")
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "TIPG_DB_TABLES": f'["{TIPG_TILES}", "{TIPG_AREAS}"]',
-        "TIPG_DB_MAX_CONN_SIZE": str(settings.pool_size + settings.pool_max_overflow),
+        "TIPG_DB_MAX_CONN_SIZE": str(settings.db.pool_size + settings.db.pool_max_overflow),
         "TIPG_MAX_FEATURES_PER_QUERY": "10000",
     }
     server = subprocess.Popen(  # noqa: S603 - uvicorn with our arguments
@@ -151,7 +151,7 @@ def serve_tipg(settings: Settings, port: int) -> subprocess.Popen[bytes]:
 
 def floor(settings: Settings, duration: float) -> list[tuple[float, float]]:
     """gridsafe's tile SQL alone on one connection: (tiles/s, p50 ms) per run."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.db.database_url)
     addresses = [
         tuple(int(v) for v in p.split("?")[0].removesuffix(".mvt").split("/")[-3:])
         for p in tile_paths(settings, ZOOMS)
@@ -197,12 +197,12 @@ def main() -> None:  # noqa: PLR0915 - one linear script: start, measure, print,
     if not Path(WRK).is_absolute():
         sys.exit("bench_serve.py needs wrk: apt-get install wrk")
     settings = prepare()
-    database = settings.database_url.rsplit("/", 1)[1]
-    owner = make_engine(settings, owner=True)  # the schema's owner makes the views
+    database = settings.db.database_url.rsplit("/", 1)[1]
+    owner = make_engine(settings.db, owner=True)  # the schema's owner makes the views
     with owner.begin() as conn:
         conn.execute(text(VIEWS))
     owner.dispose()
-    admin = create_engine(settings.database_url)
+    admin = create_engine(settings.db.database_url)
     headers = request_headers(settings)
     tiles = tile_paths(settings, ZOOMS)
     tipg_tiles = [

@@ -36,7 +36,7 @@ from geo.errors import (
     LoginThrottledError,
     NotFoundError,
 )
-from geo.settings import Settings
+from geo.settings import AccessSettings, Settings
 
 
 class Role(StrEnum):
@@ -108,14 +108,14 @@ def _user(row: object) -> User:
     )
 
 
-def check_password(settings: Settings, password: str) -> None:
+def check_password(access: AccessSettings, password: str) -> None:
     """Refuse a password too weak for the mode (demo mode takes anything)."""
-    if settings.mode == "demo":
+    if access.mode == "demo":
         return
-    if len(password) < settings.password_min_length:
+    if len(password) < access.password_min_length:
         msg = (
             f"password too short: {len(password)} characters, at least "
-            f"{settings.password_min_length} in production mode"
+            f"{access.password_min_length} in production mode"
         )
         raise InputError(msg)
     if (
@@ -149,7 +149,7 @@ def add_user(
         )
         raise InputError(msg)
     if password is not None:
-        check_password(settings, password)
+        check_password(settings.access, password)
     with engine.begin() as conn:
         if (
             scope is not None
@@ -196,7 +196,7 @@ def demo_users(engine: Engine) -> list[User]:
 
 def add_demo_users(engine: Engine, settings: Settings, *, grid3: str, micro: str) -> list[User]:
     """Add one account per role with the demo password (demo mode only; existing kept)."""
-    if settings.mode != "demo":
+    if settings.access.mode != "demo":
         msg = "demo accounts exist only in demo mode (GRIDSAFE_MODE=demo)"
         raise InputError(msg)
     existing = {u.username for u in list_users(engine)}
@@ -270,9 +270,9 @@ def enable_user(engine: Engine, username: str) -> User:
     return User(**{**user.__dict__, "disabled": False})
 
 
-def set_password(engine: Engine, settings: Settings, username: str, password: str) -> None:
+def set_password(engine: Engine, access: AccessSettings, username: str, password: str) -> None:
     """Replace a user's password and revoke their tokens (every session logs in again)."""
-    check_password(settings, password)
+    check_password(access, password)
     with engine.begin() as conn:
         user = get_user(conn, username)
         conn.execute(
@@ -354,7 +354,9 @@ def revoke_user_tokens(engine: Engine, username: str) -> int:
         return _revoke_all(conn, user.id)
 
 
-def login(engine: Engine, settings: Settings, username: str, password: str, *, client: str) -> User:
+def login(
+    engine: Engine, access: AccessSettings, username: str, password: str, *, client: str
+) -> User:
     """Check a password, within the failed-login limit per user and per client.
 
     Raises
@@ -364,7 +366,7 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
     AuthenticationError
         Wrong name or password, or a disabled account (one message for all three).
     """
-    window = timedelta(minutes=settings.login_window_min)
+    window = timedelta(minutes=access.login_window_min)
     with engine.begin() as conn:
         # Attempts on one user name take turns (until commit), so parallel guesses cannot all
         # be counted before any is recorded. Different names do not wait for each other: the
@@ -379,8 +381,8 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
             {"username": username, "client": client, "window": window},
         ).one()
         if (
-            failures.by_user >= settings.login_max_failures
-            or failures.by_client >= 4 * settings.login_max_failures
+            failures.by_user >= access.login_max_failures
+            or failures.by_client >= 4 * access.login_max_failures
         ):
             retry = max(1, int((failures.oldest + window - clock.utcnow()).total_seconds()))
             msg = f"too many failed logins; retry in {retry} s"
@@ -396,7 +398,7 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
         ok = ok and row.disabled_at is None  # type: ignore[union-attr]
         # A demo account, or a weak password set in demo mode, cannot sign in in production
         # mode: the right password is counted as a failure and refused with what to do.
-        weak = ok and _too_weak(settings, password)
+        weak = ok and _too_weak(access, password)
         ok = ok and not weak
         conn.execute(
             text("INSERT INTO login_attempts (username, client, ok) VALUES (:u, :c, :ok)"),
@@ -412,7 +414,7 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
             {
                 "u": username,
                 "c": client,
-                "keep_s": max(settings.login_log_days * 86400, settings.login_window_min * 60),
+                "keep_s": max(access.login_log_days * 86400, access.login_window_min * 60),
             },
         )
         if ok and row is not None and _HASHER.check_needs_rehash(row.password_hash):
@@ -422,8 +424,8 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
             )
     if weak:
         msg = (
-            f"this account's password is not allowed in {settings.mode} mode (a demo or weak "
-            f"password); an admin must set a new one: gridsafe user password {username}"
+            f"this account's password is not allowed in {access.mode} mode (a demo or "
+            f"weak password); an admin must set a new one: gridsafe user password {username}"
         )
         raise AuthenticationError(msg)
     if not ok or row is None:
@@ -432,9 +434,9 @@ def login(engine: Engine, settings: Settings, username: str, password: str, *, c
     return _user(row)
 
 
-def _too_weak(settings: Settings, password: str) -> bool:
+def _too_weak(access: AccessSettings, password: str) -> bool:
     try:
-        check_password(settings, password)
+        check_password(access, password)
     except InputError:
         return True
     return False

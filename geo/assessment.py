@@ -14,9 +14,9 @@ LS (风险矩阵, the likelihood × severity matrix, e.g. GB/T 27921-2011 风险
     R = L × S with L and S integers 1–5. Common bands: R ≥ 20 major (red), 15–19 large (orange),
     9–14 general (yellow), < 9 low (blue).
 
-Sources differ on the bands, so the thresholds are settings (``Settings.lec_*_min`` and
-``Settings.ls_*_min``); the defaults are the ones above (DESIGN.md, "the four-colour risk model").
-The allowed L/E/C values are not settings: they are the method itself.
+Sources differ on the bands, so the thresholds are settings (``settings.risk.lec_*_min`` and
+``settings.risk.ls_*_min``); the defaults are the ones above (DESIGN.md, "the four-colour risk
+model"). The allowed L/E/C values are not settings: they are the method itself.
 
 The risk engine and the importers both use this module, so a value that is valid at import is
 exactly a value the risk engine can score.
@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from geo.settings import Settings
+from geo.settings import RiskSettings
 
 __all__ = [
     "LEC_C",
@@ -145,8 +145,8 @@ def validate_ls(l_value: float, s_value: float) -> tuple[int, int]:
     )
 
 
-def bands(method: Method, settings: Settings) -> tuple[float, float, float]:
-    """The (red, orange, yellow) lower bounds of a method's score bands, from the settings.
+def bands(method: Method, risk: RiskSettings) -> tuple[float, float, float]:
+    """The (red, orange, yellow) lower bounds of a method's score bands, from the risk settings.
 
     A score ``>= red`` is red, ``>= orange`` orange, ``>= yellow`` yellow, anything lower blue.
 
@@ -156,27 +156,35 @@ def bands(method: Method, settings: Settings) -> tuple[float, float, float]:
         If the configured bounds are not strictly decreasing (the bands would overlap).
     """
     if method is Method.LEC:
-        bounds = (settings.lec_red_min, settings.lec_orange_min, settings.lec_yellow_min)
+        bounds = (
+            risk.lec_red_min,
+            risk.lec_orange_min,
+            risk.lec_yellow_min,
+        )
     else:
-        bounds = (settings.ls_red_min, settings.ls_orange_min, settings.ls_yellow_min)
+        bounds = (
+            risk.ls_red_min,
+            risk.ls_orange_min,
+            risk.ls_yellow_min,
+        )
     if not bounds[0] > bounds[1] > bounds[2]:
         msg = f"{method.value} band bounds must decrease red > orange > yellow, got {bounds}"
         raise ValueError(msg)
     return bounds
 
 
-def band_bounds(settings: Settings) -> dict[str, list[float]]:
+def band_bounds(risk: RiskSettings) -> dict[str, list[float]]:
     """Both methods' band bounds as the SQL functions take them: ``lec_bands`` and ``ls_bands``.
 
     ``hazard_colour(method, score, :lec_bands, :ls_bands)`` (migration ``r0015``) colours a
     score in SQL as :func:`classify` does here (tests/test_rules.py compares them).
     """
-    return {f"{m.value.lower()}_bands": [float(b) for b in bands(m, settings)] for m in Method}
+    return {f"{m.value.lower()}_bands": [float(b) for b in bands(m, risk)] for m in Method}
 
 
-def classify(method: Method, score: float, settings: Settings) -> Colour:
+def classify(method: Method, score: float, risk: RiskSettings) -> Colour:
     """The colour of a hazard score under the configured bands (see :func:`bands`)."""
-    red, orange, yellow = bands(method, settings)
+    red, orange, yellow = bands(method, risk)
     if score >= red:
         return Colour.RED
     if score >= orange:
@@ -211,6 +219,6 @@ class Assessment:
         """D = L × E × C for LEC, R = L × S for LS."""
         return math.prod(self.values)
 
-    def colour(self, settings: Settings) -> Colour:
+    def colour(self, risk: RiskSettings) -> Colour:
         """The colour of this assessment under the configured bands."""
-        return classify(self.method, self.score, settings)
+        return classify(self.method, self.score, risk)

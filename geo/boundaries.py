@@ -39,7 +39,7 @@ from geo.intake import ALIASES, Features, cell_text, find_column, open_table, pl
 from geo.levels import Level
 from geo.locate import lock_areas, lock_cells, relocate_records
 from geo.report import ImportReport, record_run
-from geo.settings import Settings
+from geo.settings import AreaSettings, Settings
 
 # A repair may change the area by at most this share before it counts as unsafe.
 SAFE_REPAIR_AREA_SHARE = 1e-3
@@ -132,7 +132,7 @@ def repair_geometry(geom: BaseGeometry, *, min_area: float) -> tuple[MultiPolygo
 
 
 def _parse(
-    layer_frame: Any, level: Level, fields: dict[str, str | None], settings: Settings
+    layer_frame: Any, level: Level, fields: dict[str, str | None], areas: AreaSettings
 ) -> tuple[list[_Feature], list[Problem], list[Problem]]:
     features: list[_Feature] = []
     problems: list[Problem] = []
@@ -160,7 +160,7 @@ def _parse(
                 Problem(row, code, f"missing name (field {fields['name'] or 'name'!r})")
             )
         geom, message = repair_geometry(
-            cells[layer_frame.geometry.name], min_area=settings.min_area_m2
+            cells[layer_frame.geometry.name], min_area=areas.min_area_m2
         )
         if geom is None:
             problems.append(Problem(row, code, message))
@@ -495,7 +495,7 @@ def import_boundaries(
         raise ImportRejectedError(
             report.source, [Problem(None, None, "the file holds no features")]
         )
-    features, problems, warnings = _parse(frame, level, fields, settings)
+    features, problems, warnings = _parse(frame, level, fields, settings.areas)
     report.warnings += warnings
     codes = [f.code for f in features]
     with engine.begin() as conn:
@@ -509,14 +509,14 @@ def import_boundaries(
             if f.code in ctx.taken
         ]
         problems += _link_parents(features, level, ctx)
-        problems += _check_containment(features, ctx, settings.containment_tolerance_m2)
-        problems += _check_overlaps(features, ctx, settings.sibling_overlap_tolerance_m2)
-        gaps = _check_gaps(features, ctx, settings.gap_tolerance_m2, settings.srid)
+        problems += _check_containment(features, ctx, settings.areas.containment_tolerance_m2)
+        problems += _check_overlaps(features, ctx, settings.areas.sibling_overlap_tolerance_m2)
+        gaps = _check_gaps(features, ctx, settings.areas.gap_tolerance_m2, settings.srid)
         if allow_gaps:
             report.warnings += gaps
         else:
             problems += gaps
-        problems += _check_stored_children(features, ctx, settings.containment_tolerance_m2)
+        problems += _check_stored_children(features, ctx, settings.areas.containment_tolerance_m2)
         if problems:
             problems.sort(key=lambda p: (p.row is None, p.row or 0, p.ident or ""))
             raise ImportRejectedError(report.source, problems)

@@ -52,7 +52,7 @@ from sqlalchemy.engine import Connection
 from geo import clock
 from geo.database import sql
 from geo.errors import GridsafeError, InputError, NotFoundError
-from geo.settings import Settings
+from geo.settings import CaseSettings, Settings
 
 __all__ = [
     "PLATFORMS",
@@ -172,9 +172,9 @@ def parse_squad(value: str) -> str:
     return _lookup(value, SQUADS, "squad")
 
 
-def deadline_days(settings: Settings, incident_type: str) -> float:
-    """Days from receipt by which a case of this type must be handled (settings)."""
-    return settings.case_deadline_days.get(incident_type, settings.case_deadline_default_days)
+def deadline_days(cases: CaseSettings, incident_type: str) -> float:
+    """Days from receipt by which a case of this type must be handled (the settings)."""
+    return cases.case_deadline_days.get(incident_type, cases.case_deadline_default_days)
 
 
 def day_bounds(
@@ -272,7 +272,7 @@ def open_case_in(
     received = received_at if received_at is not None else incident["reported_at"]
     if received.tzinfo is None:
         received = received.replace(tzinfo=clock.zone(settings.timezone))
-    deadline = received + timedelta(days=deadline_days(settings, incident["type"]))
+    deadline = received + timedelta(days=deadline_days(settings.cases, incident["type"]))
     case_id = conn.execute(
         sql("cases_insert"),
         {

@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import OperationalError
 
 from geo.errors import BusyError, DatabaseUnavailableError, GridsafeError
-from geo.settings import Settings
+from geo.settings import DatabaseSettings, Settings
 
 
 class SchemaError(GridsafeError):
@@ -157,10 +157,10 @@ def advisory_lock(
         time.sleep(0.05)
 
 
-def make_engine(settings: Settings, *, owner: bool = False) -> Engine:
-    """Create the connection pool for ``settings.database_url``, sized from the settings.
+def make_engine(db: DatabaseSettings, *, owner: bool = False) -> Engine:
+    """Create the connection pool for ``db.database_url``, sized from the settings.
 
-    With ``owner``, for ``settings.owner_database_url`` instead: the schema's owner, for the
+    With ``owner``, for ``db.owner_database_url`` instead: the schema's owner, for the
     migrations (:func:`init_db`) and nothing else.
 
     Every transaction it begins runs for the caller set with :func:`set_acting` or
@@ -178,10 +178,10 @@ def make_engine(settings: Settings, *, owner: bool = False) -> Engine:
     replaced, and when one is found dead SQLAlchemy invalidates every older one too.
     """
     engine = create_engine(
-        settings.owner_database_url if owner else settings.database_url,
-        pool_size=settings.pool_size + settings.pool_max_overflow,
+        db.owner_database_url if owner else db.database_url,
+        pool_size=db.pool_size + db.pool_max_overflow,
         max_overflow=0,
-        pool_timeout=settings.pool_timeout_s,
+        pool_timeout=db.pool_timeout_s,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
     )
@@ -202,7 +202,7 @@ def _is_superuser(conn: Connection, role: str | None = None) -> bool:
 def _refuse_default_passwords(*urls: URL) -> None:
     """In production mode, refuse to create a login with its default password (a known one)."""
     defaults = {
-        make_url(str(Settings.model_fields[field].default)).password
+        make_url(str(DatabaseSettings.model_fields[field].default)).password
         for field in ("database_url", "owner_database_url")
     }
     for url in urls:
@@ -244,7 +244,7 @@ def _ensure_logins(conn: Connection, *, owner: URL, app: URL) -> None:
 def ensure_database(settings: Settings) -> bool:
     """Create what the migrations cannot, when missing: the logins, the database, the extensions.
 
-    Connects as ``settings.admin_database_url`` (a superuser; else the owner's URL, which then
+    Connects as ``settings.db.admin_database_url`` (a superuser; else the owner's URL, which then
     must be one or find all of it made). The owner login (``owner_database_url``) owns the
     database and runs the migrations (a database made before it existed is given to it, with
     every object of its schema); the app login (``database_url``) is made a member of
@@ -256,8 +256,8 @@ def ensure_database(settings: Settings) -> bool:
     bool
         True when the database was created.
     """
-    owner = make_url(settings.owner_database_url)
-    app = make_url(settings.database_url)
+    owner = make_url(settings.db.owner_database_url)
+    app = make_url(settings.db.database_url)
     name = owner.database
     if not name or app.database != name:
         msg = (
@@ -265,7 +265,7 @@ def ensure_database(settings: Settings) -> bool:
             f"{app.database!r} and {name!r}"
         )
         raise SchemaError(msg)
-    admin = make_url(settings.admin_database_url or settings.owner_database_url)
+    admin = make_url(settings.db.admin_database_url or settings.db.owner_database_url)
     server = create_engine(admin.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with server.connect() as conn:
@@ -274,7 +274,7 @@ def ensure_database(settings: Settings) -> bool:
                 raise SchemaError(msg)
             superuser = _is_superuser(conn)
             if superuser:
-                if settings.mode == "production":
+                if settings.access.mode == "production":
                     _refuse_default_passwords(owner, app)
                 _ensure_logins(conn, owner=owner, app=app)
             if conn.execute(
@@ -325,7 +325,7 @@ def settings_for(admin: str, tag: str, **overrides: Any) -> Settings:
     url = make_url(admin)
     owner = url.set(username=f"gridsafe_owner_{tag}", password=f"owner-{tag}")
     app = url.set(username=f"gridsafe_service_{tag}", password=f"service-{tag}")
-    return Settings(
+    return Settings().replace(
         database_url=app.render_as_string(hide_password=False),
         owner_database_url=owner.render_as_string(hide_password=False),
         admin_database_url=admin,
@@ -346,7 +346,7 @@ def scratch_settings(database: str, tag: str, **overrides: Any) -> Settings:
         When PostgreSQL cannot be reached.
     """
     base = Settings()
-    admin = make_url(base.admin_database_url or base.database_url)
+    admin = make_url(base.db.admin_database_url or base.db.database_url)
     server = create_engine(admin.set(database="postgres"))
     try:
         with server.connect() as conn:
@@ -368,17 +368,17 @@ def scratch_settings(database: str, tag: str, **overrides: Any) -> Settings:
     return settings_for(url, tag, **overrides)
 
 
-def drop_database(settings: Settings) -> None:
-    """Drop the database of ``settings`` (its connections closed first), as its superuser
-    (``settings.admin_database_url``); its logins stay."""
+def drop_database(db: DatabaseSettings) -> None:
+    """Drop the database of ``db`` (its connections closed first), as its superuser
+    (``db.admin_database_url``); its logins stay."""
     admin = create_engine(
-        make_url(settings.admin_database_url).set(database="postgres"),
+        make_url(db.admin_database_url).set(database="postgres"),
         isolation_level="AUTOCOMMIT",
     )
     try:
         with admin.connect() as conn:
             quote = admin.dialect.identifier_preparer.quote
-            name = str(make_url(settings.database_url).database)
+            name = str(make_url(db.database_url).database)
             conn.execute(text(f"DROP DATABASE IF EXISTS {quote(name)} WITH (FORCE)"))
     finally:
         admin.dispose()
@@ -395,7 +395,7 @@ def _alembic_config(conn: Connection, settings: Settings) -> Config:
 def init_db(engine: Engine, settings: Settings, *, revision: str = "heads") -> str:
     """Create or upgrade the schema to the newest revision (or ``revision``); safe to repeat.
 
-    ``engine`` connects as the schema's owner (``make_engine(settings, owner=True)``), after
+    ``engine`` connects as the schema's owner (``make_engine(settings.db, owner=True)``), after
     :func:`ensure_database`.
 
     Refuses a database whose geometry was stored in another SRID than ``settings.srid``: its

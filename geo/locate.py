@@ -96,7 +96,8 @@ def lock_cells(conn: Connection, settings: Settings, *, deadline: float | None =
 
 
 def ensure_cells(conn: Connection, settings: Settings, *, deadline: float | None = None) -> float:
-    """Make the region's cell lookup valid for ``settings.locate_cell_m``; return the cell side.
+    """Make the region's cell lookup valid for ``settings.areas.locate_cell_m``; return the
+    cell side.
 
     The lookup (``area_cells``, migration ``i0009``) is rebuilt when it is missing, was built
     with another cell size, or the areas changed since (a trigger on ``areas`` deletes its
@@ -107,7 +108,7 @@ def ensure_cells(conn: Connection, settings: Settings, *, deadline: float | None
     their scope from the build); without a valid lookup, records_locate.sql places every point
     the exact way.
     """
-    cell_m = float(settings.locate_cell_m)
+    cell_m = float(settings.areas.locate_cell_m)
     if current_scope() is not None:
         return cell_m
     lock_cells(conn, settings, deadline=deadline)

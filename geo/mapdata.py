@@ -96,7 +96,7 @@ def open_hazards(engine: Engine, settings: Settings, *, as_of: date) -> list[Haz
             category=str(r.category),
             method=str(r.method),
             score=float(r.score),
-            colour=classify(Method(r.method), float(r.score), settings),
+            colour=classify(Method(r.method), float(r.score), settings.risk),
             area_code=r.area_code,
             lon=float(r.lon),
             lat=float(r.lat),

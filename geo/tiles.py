@@ -119,7 +119,7 @@ def _params(layer: str, flt: TileFilter, settings: Settings) -> dict[str, Any]:
         return {
             # Open at the end of the as-of day.
             "as_of": clock.day_start(as_of + timedelta(days=1), settings.timezone),
-            **band_bounds(settings),
+            **band_bounds(settings.risk),
         }
     return {}
 
@@ -157,7 +157,7 @@ def tile_if_changed(
         "srid": settings.srid,
         "region": settings.region,
         # Under a GCJ-02 basemap the tiles are drawn shifted, as embedded overlays are.
-        "gcj02": settings.overlays_in_gcj02,
+        "gcj02": settings.maps.overlays_in_gcj02,
     }
     params |= _params(layer, flt or TileFilter(), settings)
     query = sql(f"tiles_{layer}")

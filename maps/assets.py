@@ -3,8 +3,8 @@
 Government networks are often isolated, so no page may load anything from outside the app
 (DESIGN.md, "web maps work offline"). The assets come from three places, none of them a CDN:
 
-- ``build/vendor`` (``Settings.vendor_dir``): Leaflet and Leaflet.VectorGrid, fetched from the npm
-  registry at install time by ``scripts/vendor.py``, pinned and integrity-checked;
+- ``build/vendor`` (``settings.maps.vendor_dir``): Leaflet and Leaflet.VectorGrid, fetched from
+  the npm registry at install time by ``scripts/vendor.py``, pinned and integrity-checked;
 - the installed folium package: its bundled ``leaflet_heat.min.js`` (Leaflet.heat);
 - ``maps/static``: gridsafe's own script and stylesheet.
 
@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from geo.errors import GridsafeError, NotFoundError
-from geo.settings import Settings
+from geo.settings import MapSettings, Settings
 
 STATIC_PREFIX = "/static"
 
@@ -36,10 +36,10 @@ class Asset:
     root: str
     path: str
 
-    def file(self, settings: Settings) -> Path:
+    def file(self, maps: MapSettings) -> Path:
         """The file on disk."""
         if self.root == "vendor":
-            return settings.vendor_dir / self.path
+            return maps.vendor_dir / self.path
         return Path(str(resources.files(self.root).joinpath(self.path)))
 
 
@@ -97,7 +97,7 @@ def asset_file(name: str, settings: Settings) -> tuple[Path, str]:
     if name not in ASSETS:
         msg = f"no asset {name!r}"
         raise NotFoundError(msg)
-    path = ASSETS[name].file(settings)
+    path = ASSETS[name].file(settings.maps)
     if not path.is_file():
         msg = f"asset {name!r} is missing at {path}; run scripts/setup.sh to fetch it"
         raise AssetsMissingError(msg)
@@ -106,7 +106,7 @@ def asset_file(name: str, settings: Settings) -> tuple[Path, str]:
 
 def missing_assets(settings: Settings) -> list[str]:
     """The known assets whose files are not on disk (empty when the install is complete)."""
-    return [name for name, asset in ASSETS.items() if not asset.file(settings).is_file()]
+    return [name for name, asset in ASSETS.items() if not asset.file(settings.maps).is_file()]
 
 
 # A reference with a scheme or a host: anything but an app-local path or inline data.

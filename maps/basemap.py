@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from geo.crs import gcj02_from_wgs84
 from geo.errors import InputError
-from geo.settings import Settings
+from geo.settings import MapSettings
 from maps.i18n import N_
 
 # Tianditu's web-mercator WMTS (天地图, the national basemap, CGCS2000 ≈ WGS84: no shift):
@@ -64,24 +64,24 @@ class Basemap:
         return self.kind == "none"
 
 
-def basemap(settings: Settings) -> Basemap:
-    """Interpret ``settings.basemap``.
+def basemap(maps: MapSettings) -> Basemap:
+    """Interpret ``maps.basemap``.
 
     Raises
     ------
     InputError
         Tianditu without a key, or a URL template without ``{z}``, ``{x}`` and ``{y}``.
     """
-    value = settings.basemap.strip()
+    value = maps.basemap.strip()
     if value == "none":
         return Basemap("none")
     if value == "tianditu":
-        if not settings.basemap_key:
+        if not maps.basemap_key:
             msg = "basemap 'tianditu' needs GRIDSAFE_BASEMAP_KEY (the Tianditu tk key)"
             raise InputError(msg)
         layers = tuple(
             TileSource(
-                TIANDITU.replace("{layer}", layer).replace("{key}", settings.basemap_key),
+                TIANDITU.replace("{layer}", layer).replace("{key}", maps.basemap_key),
                 N_("Tianditu"),
                 "01234567",
             )
@@ -90,7 +90,7 @@ def basemap(settings: Settings) -> Basemap:
         return Basemap("tianditu", layers, allowed=("https://t",))
     if value == "amap":
         layers = (TileSource(AMAP, N_("Amap"), "1234"),)
-        return Basemap("amap", layers, settings.overlays_in_gcj02, ("https://webrd0",))
+        return Basemap("amap", layers, maps.overlays_in_gcj02, ("https://webrd0",))
     if not all(part in value for part in ("{z}", "{x}", "{y}")):
         msg = f"basemap {value!r} is neither none, tianditu, amap nor a {{z}}/{{x}}/{{y}} URL"
         raise InputError(msg)

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from geo.access import DEMO_PASSWORD, Role, User
 from geo.errors import GridsafeError
-from geo.settings import Settings
+from geo.settings import AccessSettings, Settings
 from maps.assets import url
 from maps.i18n import LANGUAGE_NAMES, N_, Translator
 from maps.pages import check_offline
@@ -61,9 +61,9 @@ class Shell:
     csrf: str | None = None
 
 
-def demo_banner(settings: Settings, t: Translator) -> Markup:
+def demo_banner(access: AccessSettings, t: Translator) -> Markup:
     """The unmistakable demo-mode notice (empty in production mode)."""
-    if settings.mode != "demo":
+    if access.mode != "demo":
         return Markup("")
     text = t._(
         "Demo mode · synthetic data · shared password (%(password)s) · not for real use",
@@ -85,7 +85,7 @@ def shell_html(shell: Shell, settings: Settings) -> Markup:
             nav=shell.nav,
             current=shell.current,
             languages=LANGUAGE_NAMES,
-            banner=demo_banner(settings, shell.t),
+            banner=demo_banner(settings.access, shell.t),
             nonce=shell.nonce,
         )
     )
@@ -152,7 +152,7 @@ def login_page(
         css=url("gridsafe/maps.css"),
         next_path=next_path,
         error=error,
-        demo_accounts=demo_accounts if settings.mode == "demo" else [],
+        demo_accounts=demo_accounts if settings.access.mode == "demo" else [],
         demo_password=DEMO_PASSWORD,
     )
     return with_chrome(check_offline(html), settings, shell)

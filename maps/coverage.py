@@ -62,7 +62,7 @@ def period_text(kind: PeriodKind, start: datetime, settings: Settings, t: Transl
     """A period as the district reads it: a shift of a day, a day, or a week (2026年第49周)."""
     local = start.astimezone(clock.zone(settings.timezone))
     if kind is PeriodKind.SHIFT:
-        name = shift_names(settings)[shift_number(start, settings) - 1]
+        name = shift_names(settings.coverage)[shift_number(start, settings) - 1]
         return t._("%(date)s, shift %(shift)s", date=t.date(local.date()), shift=name)
     if kind is PeriodKind.DAY:
         return t.date(local.date())
@@ -99,7 +99,9 @@ def _panel(
         period_text=period_text(PeriodKind(form["period"]), period.start, settings, t),
         area=area,
         form=form,
-        shifts=[(i, name, shift_dash(i)) for i, name in enumerate(shift_names(settings), 1)],
+        shifts=[
+            (i, name, shift_dash(i)) for i, name in enumerate(shift_names(settings.coverage), 1)
+        ],
         cover_colour=COVER_COLOUR,
         units=[(unit_colour(i), u) for i, u in enumerate(units)],
         gaps_total=len(features),
@@ -133,7 +135,7 @@ def _track_layers(
     fields = ("unit", "unit_kind", "shift", "fixes")
     escape_fields(tracks, fields)
     layers = []
-    for number, name in enumerate(shift_names(settings), 1):
+    for number, name in enumerate(shift_names(settings.coverage), 1):
         features = [f for f in tracks["features"] if f["properties"]["shift_no"] == number]
         if not features:
             continue
@@ -209,7 +211,7 @@ def coverage_page(
         msg = "no micro-grids to show; import the boundaries first"
         raise NotFoundError(msg, code="no_areas")
     _merge_coverage(areas, coverage, t)
-    if basemap(settings).gcj02:
+    if basemap(settings.maps).gcj02:
         areas, cover, tracks, gaps = (shift_collection(c) for c in (areas, cover, tracks, gaps))
 
     fmap, allowed = offline_map(settings, t)

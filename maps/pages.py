@@ -159,7 +159,7 @@ class _Attribution(MacroElement):
 def offline_map(settings: Settings, t: Translator) -> tuple[folium.Map, tuple[str, ...]]:
     """A folium map whose scripts come from the app, with the configured basemap and an
     attribution naming the app and the data source."""
-    base = basemap(settings)
+    base = basemap(settings.maps)
     fmap = folium.Map(
         tiles=None,
         prefer_canvas=True,
@@ -247,8 +247,9 @@ def risk_page(
 ) -> str:
     """Render the four-colour map of one level as of a date.
 
-    Up to ``settings.map_embed_max_features`` areas are embedded as GeoJSON (coverage-simplified,
-    geo/simplify.py), with names as labels; above that the areas come from vector tiles.
+    Up to ``settings.maps.map_embed_max_features`` areas are embedded as GeoJSON
+    (coverage-simplified, geo/simplify.py), with names as labels; above that the areas come from
+    vector tiles.
 
     Raises
     ------
@@ -259,9 +260,9 @@ def risk_page(
     if counts.bounds is None:
         msg = "no areas are loaded yet; import boundaries first (gridsafe import boundaries)"
         raise NotFoundError(msg, code="no_areas")
-    base = basemap(settings)
+    base = basemap(settings.maps)
     n = counts.counts[level]
-    mode = "embed" if n <= settings.map_embed_max_features else "tiles"
+    mode = "embed" if n <= settings.maps.map_embed_max_features else "tiles"
     areas = None
     if mode == "embed":
         collection = json.loads(
@@ -269,7 +270,7 @@ def risk_page(
                 engine, region=settings.region, level=level, as_of=as_of, settings=settings
             )
         )
-        areas, _ = simplify_coverage(collection, tolerance_m=settings.map_simplify_m)
+        areas, _ = simplify_coverage(collection, tolerance_m=settings.maps.map_simplify_m)
         if base.gcj02:
             areas = shift_collection(areas)
 
@@ -337,7 +338,7 @@ def hazards_json(engine: Engine, settings: Settings, *, as_of: date) -> dict[str
     """Open hazards as map markers (GCJ-02-shifted under an Amap basemap)."""
     hazards = open_hazards(engine, settings, as_of=as_of)
     points = [(h.lon, h.lat) for h in hazards]
-    if basemap(settings).gcj02:
+    if basemap(settings.maps).gcj02:
         points = shift_points(points)
     return {
         "hazards": [
@@ -367,7 +368,7 @@ def incidents_heat_json(
 ) -> dict[str, Any]:
     """Incident positions for the heat layer, ``[lat, lon]`` as Leaflet.heat takes them."""
     points = incident_points(engine, settings, types=types, date_from=date_from, date_to=date_to)
-    if basemap(settings).gcj02:
+    if basemap(settings.maps).gcj02:
         points = shift_points(points)
     return {"count": len(points), "points": [[round(y, 6), round(x, 6)] for x, y in points]}
 

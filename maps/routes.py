@@ -68,8 +68,8 @@ def routes_page(
     except NotFoundError:  # no micro-grids loaded: the routes alone, on the background
         areas: dict[str, Any] = {"type": "FeatureCollection", "features": []}
     else:
-        areas, _ = simplify_coverage(json.loads(micro), tolerance_m=settings.map_simplify_m)
-    if basemap(settings).gcj02:
+        areas, _ = simplify_coverage(json.loads(micro), tolerance_m=settings.maps.map_simplify_m)
+    if basemap(settings.maps).gcj02:
         areas, routes = shift_collection(areas), shift_collection(routes)
 
     fmap, allowed = offline_map(settings, t)

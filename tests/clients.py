@@ -29,7 +29,7 @@ def make_user(
 ) -> User:
     """A new account of ``role`` (with ``scope`` for grid heads and members), by default with
     no password."""
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         name = f"t-{role}-{uuid.uuid4().hex[:8]}"
         return add_user(engine, settings, name, role, password=password, scope=scope)
@@ -39,7 +39,7 @@ def make_user(
 
 def token_for(settings: Settings, user: User, *, hours: float = 1.0) -> str:
     """A bearer token of ``user``."""
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         return issue_token(engine, user, "api", ttl=timedelta(hours=hours)).secret
     finally:
@@ -48,7 +48,7 @@ def token_for(settings: Settings, user: User, *, hours: float = 1.0) -> str:
 
 def session_for(settings: Settings, user: User) -> tuple[str, str]:
     """A page session of ``user``: the cookie value and its CSRF token."""
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         issued = issue_token(engine, user, "session", ttl=timedelta(hours=1))
     finally:
@@ -75,7 +75,7 @@ def api_client(
 
 def gridsafe(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """Run the installed ``gridsafe`` command on ``settings``' database; output as text."""
-    env = {**os.environ, "GRIDSAFE_DATABASE_URL": settings.database_url}
+    env = {**os.environ, "GRIDSAFE_DATABASE_URL": settings.db.database_url}
     exe = Path(sys.executable).with_name("gridsafe")
     return subprocess.run(
         [str(exe), *args], input=stdin, capture_output=True, text=True, env=env, check=False

@@ -48,9 +48,9 @@ def run_logins(run_id: str) -> Iterator[Settings]:
     the run's databases are."""
     settings = scratch_settings("postgres", run_id)
     yield settings
-    admin = create_engine(settings.admin_database_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(settings.db.admin_database_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        for url in (settings.database_url, settings.owner_database_url):
+        for url in (settings.db.database_url, settings.db.owner_database_url):
             conn.execute(text(f'DROP ROLE IF EXISTS "{make_url(url).username}"'))
     admin.dispose()
 
@@ -60,21 +60,21 @@ def db_settings(run_id: str, run_logins: Settings) -> Iterator[Settings]:
     """Settings pointing at this run's own empty database."""
     settings = scratch_settings(f"gridsafe_test_{run_id}", run_id)
     ensure_database(settings)
-    engine = make_engine(settings, owner=True)
+    engine = make_engine(settings.db, owner=True)
     init_db(engine, settings)
     engine.dispose()
     yield settings
-    drop_database(settings)
+    drop_database(settings.db)
 
 
 @pytest.fixture
 def db(db_settings: Settings) -> Iterator[Engine]:
     """An engine (the app's login) on the run's database; every data table is emptied after
     the test (by the owner: the app may not truncate)."""
-    engine = make_engine(db_settings)
+    engine = make_engine(db_settings.db)
     yield engine
     engine.dispose()
-    owner = make_engine(db_settings, owner=True)
+    owner = make_engine(db_settings.db, owner=True)
     with owner.begin() as conn:
         tables = [
             t
@@ -94,13 +94,13 @@ def demo_settings(run_id: str, run_logins: Settings) -> Iterator[Settings]:
     settings = scratch_settings(f"gridsafe_demo_{run_id}", run_id)
     load_demo(settings, now=DEMO_LOADED.local)
     yield settings
-    drop_database(settings)
+    drop_database(settings.db)
 
 
 @pytest.fixture(scope="session")
 def demo(demo_settings: Settings) -> Iterator[Engine]:
     """An engine on the demo district's database."""
-    engine = make_engine(demo_settings)
+    engine = make_engine(demo_settings.db)
     yield engine
     engine.dispose()
 
@@ -117,17 +117,17 @@ def make_db(run_id: str, run_logins: Settings) -> Iterator[Callable[..., tuple[E
     def make(name: str, *, revision: str = "heads", **overrides: Any) -> tuple[Engine, Settings]:
         settings = scratch_settings(f"gridsafe_{name}_{run_id}", run_id, **overrides)
         ensure_database(settings)
-        owner = make_engine(settings, owner=True)
+        owner = make_engine(settings.db, owner=True)
         init_db(owner, settings, revision=revision)
         owner.dispose()
-        engine = make_engine(settings)
+        engine = make_engine(settings.db)
         made.append((engine, settings))
         return engine, settings
 
     yield make
     for engine, settings in made:
         engine.dispose()
-        drop_database(settings)
+        drop_database(settings.db)
 
 
 @pytest.fixture(scope="session")

@@ -462,7 +462,7 @@ def test_a_risk_map_nobody_computed_yet_is_computed_for_a_scoped_caller(
     """The first to ask for today's map has it computed over the whole region and kept; a
     scoped caller then reads only their areas of it, and a leader the same run in full. (A read
     keeps no run for a past date: tests/test_hardening.py.)"""
-    engine = make_engine(district.settings)
+    engine = make_engine(district.settings.db)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM risk_runs"))
     try:
@@ -543,7 +543,7 @@ def test_a_grid_head_changes_only_their_own_area(district: District) -> None:
             "/api/hazards", json={**hazard, "source_id": "h-near", "x": inside[0], "y": inside[1]}
         )
         assert near.status_code == 200, near.text
-    engine = make_engine(district.settings)
+    engine = make_engine(district.settings.db)
     with engine.connect() as conn:
         written = conn.execute(text(WRITTEN_BY_HEAD)).scalars().all()
     engine.dispose()
@@ -566,7 +566,7 @@ def test_coverage_inside_the_area_does_not_depend_on_who_asks(district: District
     assert seen[Role.LEADER]["M01"]["visits"] == 3  # its own unit, the walker out and back
     local = T0.replace(tzinfo=ZoneInfo(district.settings.timezone))
     period = between(local, local + timedelta(hours=1))
-    engine = make_engine(district.settings)
+    engine = make_engine(district.settings.db)
     try:
         for scope, east in ((HEAD_SCOPE, X0 + 2 * CELL), (None, X0 + 50 + 14 * 21)):
             with acting_as("test", scope):
@@ -599,7 +599,7 @@ def test_the_audit_log_names_who_changed_what(district: District) -> None:
     assert entry["after"][0]["state"] == "dispatched"
     # The app's login may not change the log at all (tests/test_privileges.py); even the
     # schema's owner, which may, is refused by its triggers.
-    engine = make_engine(district.settings, owner=True)
+    engine = make_engine(district.settings.db, owner=True)
     try:
         with engine.begin() as conn, pytest.raises(Exception, match="append-only"):
             conn.execute(text("UPDATE audit_log SET actor = 'someone else'"))
@@ -618,7 +618,7 @@ def _me(settings: Settings, token: str) -> int:
 
 def test_expired_revoked_and_forged_tokens_are_refused(district: District) -> None:
     settings = district.settings
-    engine = make_engine(settings)
+    engine = make_engine(settings.db)
     try:
         user = make_user(settings, Role.LEADER)
         good = token_for(settings, user)
@@ -682,7 +682,7 @@ TABLE_ACCESS = {
 
 
 def test_every_table_has_a_decided_access_for_the_scoped_role(district: District) -> None:
-    engine = make_engine(district.settings)
+    engine = make_engine(district.settings.db)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
@@ -745,7 +745,7 @@ TABLE_AUDIT: dict[str, tuple[str, ...] | str] = {
 
 
 def test_every_table_has_an_audit_decision_the_database_follows(district: District) -> None:
-    engine = make_engine(district.settings)
+    engine = make_engine(district.settings.db)
     try:
         with engine.connect() as conn:
             tables = conn.execute(text("SELECT c.relname " + PUBLIC_TABLES)).scalars()

@@ -54,9 +54,7 @@ def wait_until(check: Any, timeout_s: float = 10) -> None:
 def test_requests_past_the_limit_and_queue_get_503_with_retry_after(
     db_settings: Settings,
 ) -> None:
-    settings = db_settings.model_copy(
-        update={"max_in_flight": 2, "admission_queue": 1, "admission_wait_s": 2.0}
-    )
+    settings = db_settings.replace(max_in_flight=2, admission_queue=1, admission_wait_s=2.0)
     release = threading.Event()
     app = holding_app(settings, release, connection=False)
     with client_for(settings, app) as client, ThreadPoolExecutor(4) as pool:
@@ -75,11 +73,11 @@ def test_requests_past_the_limit_and_queue_get_503_with_retry_after(
         assert [f.result(timeout=5).status_code for f in held] == [200, 200]
         for response, why in ((refused, "waiting"), (timed_out, "no free slot within 2 s")):
             assert response.status_code == 503
-            assert response.headers["retry-after"] == str(settings.retry_after_s)
+            assert response.headers["retry-after"] == str(settings.db.retry_after_s)
             assert response.json()["detail"].startswith("server busy:")
             assert why in response.json()["detail"]
         assert page.status_code == 503
-        assert page.headers["retry-after"] == str(settings.retry_after_s)
+        assert page.headers["retry-after"] == str(settings.db.retry_after_s)
         assert 'id="gs-shell"' in page.text
         assert "服务繁忙或暂不可用" in page.text
         # Load gone, slots free again.
@@ -88,9 +86,7 @@ def test_requests_past_the_limit_and_queue_get_503_with_retry_after(
 
 
 def test_a_queued_request_is_served_when_a_slot_frees_in_time(db_settings: Settings) -> None:
-    settings = db_settings.model_copy(
-        update={"max_in_flight": 1, "admission_queue": 4, "admission_wait_s": 5.0}
-    )
+    settings = db_settings.replace(max_in_flight=1, admission_queue=4, admission_wait_s=5.0)
     release = threading.Event()
     app = holding_app(settings, release, connection=False)
     with client_for(settings, app) as client, ThreadPoolExecutor(2) as pool:
@@ -105,9 +101,7 @@ def test_a_queued_request_is_served_when_a_slot_frees_in_time(db_settings: Setti
 
 
 def test_an_exhausted_connection_pool_gets_503_not_500(db: Engine, db_settings: Settings) -> None:
-    settings = db_settings.model_copy(
-        update={"pool_size": 1, "pool_max_overflow": 0, "pool_timeout_s": 0.3}
-    )
+    settings = db_settings.replace(pool_size=1, pool_max_overflow=0, pool_timeout_s=0.3)
     release = threading.Event()
     app = holding_app(settings, release, connection=True)
     with client_for(settings, app) as client, ThreadPoolExecutor(1) as pool:
@@ -117,5 +111,5 @@ def test_an_exhausted_connection_pool_gets_503_not_500(db: Engine, db_settings: 
         release.set()
         assert held.result(timeout=5).status_code == 200
     assert response.status_code == 503
-    assert response.headers["retry-after"] == str(settings.retry_after_s)
+    assert response.headers["retry-after"] == str(settings.db.retry_after_s)
     assert "every database connection is in use" in response.json()["detail"]

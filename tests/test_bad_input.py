@@ -226,7 +226,7 @@ def test_records_post_refuses_nan_inf_and_swapped_per_record(
 
 
 def test_json_body_over_the_limit_is_413(db: Engine, db_settings: Settings) -> None:
-    settings = db_settings.model_copy(update={"max_body_bytes": 10_000})
+    settings = db_settings.replace(max_body_bytes=10_000)
     record = {
         "source": "api",
         "type": "fire",
@@ -254,7 +254,7 @@ def test_json_body_over_the_limit_is_413(db: Engine, db_settings: Settings) -> N
 
 
 def test_upload_over_the_limit_is_413_and_writes_nothing(db: Engine, db_settings: Settings) -> None:
-    settings = db_settings.model_copy(update={"max_upload_bytes": 2000, "max_body_bytes": 500})
+    settings = db_settings.replace(max_upload_bytes=2000, max_body_bytes=500)
     payload = b'{"type": "FeatureCollection", "features": []}' + b" " * 3000
     with api_client(settings) as client:
         # The file is over max_upload_bytes but its multipart body is within the router's
@@ -278,7 +278,7 @@ def test_upload_over_the_limit_is_413_and_writes_nothing(db: Engine, db_settings
 
 
 def test_declared_length_over_the_limit_is_refused_unread(db_settings: Settings) -> None:
-    settings = db_settings.model_copy(update={"max_upload_bytes": 1000})
+    settings = db_settings.replace(max_upload_bytes=1000)
     with api_client(settings) as client:
         r = client.post(
             "/api/admin/boundaries",

@@ -73,7 +73,7 @@ def _serve(db_settings: Settings, tmp: Path) -> Iterator[tuple[str, int]]:
     """``gridsafe serve`` on a free port with the test database and ``tmp`` as its temporary
     directory; yields the base URL and its pid."""
     port = free_port()
-    env = {**os.environ, "GRIDSAFE_DATABASE_URL": db_settings.database_url, "TMPDIR": str(tmp)}
+    env = {**os.environ, "GRIDSAFE_DATABASE_URL": db_settings.db.database_url, "TMPDIR": str(tmp)}
     exe = Path(sys.executable).with_name("gridsafe")
     server = subprocess.Popen(
         [str(exe), "serve", "--port", str(port)],
@@ -119,7 +119,7 @@ def test_a_100_mb_upload_gets_its_error_streamed_not_held(
     served: tuple[str, int, Path], db: Engine, db_settings: Settings
 ) -> None:
     base, pid, tmp = served
-    assert db_settings.max_upload_bytes == 200 * MB  # the defaults, not shrunk
+    assert db_settings.intake.max_upload_bytes == 200 * MB  # the defaults, not shrunk
     headers = _admin_headers(db_settings)
     before = _peak_rss_mib(pid)
     t0 = time.monotonic()
@@ -145,7 +145,7 @@ def test_a_100_mb_upload_gets_its_error_streamed_not_held(
         f"POST /api/admin/boundaries HTTP/1.1\r\nHost: {host}\r\n"
         f"Authorization: {headers['Authorization']}\r\n"
         f"Content-Type: {headers['Content-Type']}\r\n"
-        f"Content-Length: {db_settings.max_upload_bytes + 64 * MB}\r\n\r\n"
+        f"Content-Length: {db_settings.intake.max_upload_bytes + 64 * MB}\r\n\r\n"
     )
     with socket.create_connection((host, int(port)), timeout=30) as conn:
         conn.sendall(head.encode())
@@ -158,7 +158,7 @@ def test_a_100_mb_upload_gets_its_error_streamed_not_held(
     # ... and a stream over it, without a length, is cut off at the limit with the same 413.
     r = httpx.post(
         f"{base}/api/admin/boundaries",
-        content=_multipart(db_settings.max_upload_bytes + MB),
+        content=_multipart(db_settings.intake.max_upload_bytes + MB),
         headers=headers,
         timeout=300,
     )

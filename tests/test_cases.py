@@ -265,7 +265,7 @@ def test_dispatch_names_one_assignee_and_carries_the_responsible_grid(
     case = open_case(grid, db_settings, incident_id=incident, actor="x", platform="三零平台")
     assert (case["platform"], case["grid_code"], case["state"]) == ("three_zero", "T2", "received")
     assert case["allowed"] == ["dispatched"]
-    # fire: 1 day (settings.case_deadline_days)
+    # fire: 1 day (settings.cases.case_deadline_days)
     received = datetime.fromisoformat(case["received_at"])
     assert datetime.fromisoformat(case["deadline_at"]) - received == timedelta(days=1)
     v = case["version"]

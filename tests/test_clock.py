@@ -130,7 +130,7 @@ def today_data(
     "the same stretch" of last year), and two fire cases (1-day deadline) received 20 minutes
     and 25 hours ago. Removed afterwards."""
     engine, base = district
-    settings = base.model_copy(update={"timezone": frozen.timezone})
+    settings = base.replace(timezone=frozen.timezone)
     recent = frozen.local - timedelta(minutes=20)
     last_year = clock.read(
         recent.replace(year=recent.year - 1, tzinfo=None).isoformat(), frozen.timezone

@@ -674,7 +674,7 @@ def test_gaps_are_never_computed_for_the_future(
     # Asked for next week, the list is the one of now: its shift and week end now, and the visit
     # made an hour ago is inside its week (it would be too, but the shift would not be now's).
     # Asked for no time at all (GET /api/gaps), it is now's too: the district's shift and week.
-    settings = db_settings.model_copy(update={"timezone": frozen.timezone})
+    settings = db_settings.replace(timezone=frozen.timezone)
     now = clock.utcnow()
     body = json.loads(gaps_geojson(grid, settings, at=now + timedelta(days=7)))
     assert abs(datetime.fromisoformat(body["at"]) - now) < timedelta(minutes=5)

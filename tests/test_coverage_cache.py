@@ -139,7 +139,7 @@ def test_thinning_stays_within_its_bound(squares: Engine, db_settings: Settings)
     _post(squares, db_settings, "P1", "foot", walk)
 
     def m1(**overrides: float) -> float:
-        settings = Settings(**{**db_settings.model_dump(), **overrides})
+        settings = db_settings.replace(**overrides)
         return _covered(squares, settings, DAY)["M1"] + _covered(squares, settings, DAY)["M2"]
 
     exact = m1()

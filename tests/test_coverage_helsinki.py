@@ -126,7 +126,9 @@ def test_walk_on_helsinki_streets_matches_geopandas(
 
     # The independent computation, from the lon/lat as posted.
     px, py = Transformer.from_crs(4326, 3067, always_xy=True).transform(lon, lat)
-    cover = LineString(np.column_stack([px, py])).buffer(settings.cover_radius_m_foot, quad_segs=16)
+    cover = LineString(np.column_stack([px, py])).buffer(
+        settings.coverage.cover_radius_m_foot, quad_segs=16
+    )
     grid = gpd.GeoDataFrame({"code": list(squares)}, geometry=list(squares.values()), crs=3067)
     fixes_gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy(px, py), crs=3067)
     inside = gpd.sjoin(fixes_gdf, grid, predicate="within", how="left").sort_index()["code"]

@@ -22,7 +22,7 @@ def test_init_is_repeatable_and_keeps_data(db: Engine, db_settings: Settings) ->
                 "ST_Multi(ST_MakeEnvelope(472000, 3848000, 473000, 3849000, 4547)))"
             )
         )
-    owner = make_engine(db_settings, owner=True)
+    owner = make_engine(db_settings.db, owner=True)
     first = init_db(owner, db_settings)
     second = init_db(owner, db_settings)
     owner.dispose()
@@ -41,7 +41,7 @@ def test_upgrade_from_first_revision_keeps_rows(
     """An existing database at revision 0001 upgrades without losing its areas."""
     _, settings = make_db("upgrade", revision="0001")
     # Before a0013 the app's login has no privileges: the owner writes the row.
-    engine = make_engine(settings, owner=True)
+    engine = make_engine(settings.db, owner=True)
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -53,7 +53,7 @@ def test_upgrade_from_first_revision_keeps_rows(
     revision = init_db(engine, settings)
     engine.dispose()
     assert "0001" not in revision.split(",")
-    app = make_engine(settings)
+    app = make_engine(settings.db)
     with app.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM areas")).scalar() == 1
         assert conn.execute(text("SELECT count(*) FROM incident_types")).scalar_one() > 10
@@ -61,16 +61,16 @@ def test_upgrade_from_first_revision_keeps_rows(
 
 
 def test_other_srid_refused(db_settings: Settings) -> None:
-    other = db_settings.model_copy(update={"srid": 4326})
-    owner = make_engine(other, owner=True)
+    other = db_settings.replace(srid=4326)
+    owner = make_engine(other.db, owner=True)
     with pytest.raises(SchemaError, match="stores geometry in EPSG:4547 but GRIDSAFE_SRID is 4326"):
         init_db(owner, other)
     owner.dispose()
 
 
 def test_unreachable_database_is_a_clear_error() -> None:
-    settings = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none")
-    engine = make_engine(settings)
+    settings = Settings().replace(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none")
+    engine = make_engine(settings.db)
     with pytest.raises(DatabaseUnavailableError, match="database unavailable"):
         check_database(engine)
 
@@ -78,8 +78,8 @@ def test_unreachable_database_is_a_clear_error() -> None:
 def test_the_pool_keeps_the_connections_it_opened_under_load(db_settings: Settings) -> None:
     # SQLAlchemy closes an overflow connection when it comes back; under load each request past
     # pool_size then started a new PostgreSQL session. Every connection opened is kept.
-    settings = db_settings.model_copy(update={"pool_size": 1, "pool_max_overflow": 2})
-    engine = make_engine(settings)
+    settings = db_settings.replace(pool_size=1, pool_max_overflow=2)
+    engine = make_engine(settings.db)
     try:
         busy = [engine.connect() for _ in range(3)]
         sessions = {c.execute(text("SELECT pg_backend_pid()")).scalar() for c in busy}
@@ -100,17 +100,15 @@ def test_a_database_of_the_single_login_days_is_given_to_the_owner(
 ) -> None:
     """A database migrated (to l0012) by one superuser login, as before a0013, is handed to the
     owner login by ``ensure_database``; upgraded, the app's login reads and writes it."""
-    admin = make_url(db_settings.admin_database_url).set(database=f"gridsafe_single_{run_id}")
+    admin = make_url(db_settings.db.admin_database_url).set(database=f"gridsafe_single_{run_id}")
     url = admin.render_as_string(hide_password=False)
-    app = make_url(db_settings.database_url).set(database=admin.database)
-    owner = make_url(db_settings.owner_database_url).set(database=admin.database)
-    before = db_settings.model_copy(
-        update={"owner_database_url": url, "database_url": app.render_as_string(False)}
-    )
-    after = before.model_copy(update={"owner_database_url": owner.render_as_string(False)})
+    app = make_url(db_settings.db.database_url).set(database=admin.database)
+    owner = make_url(db_settings.db.owner_database_url).set(database=admin.database)
+    before = db_settings.replace(owner_database_url=url, database_url=app.render_as_string(False))
+    after = before.replace(owner_database_url=owner.render_as_string(False))
     try:
         assert ensure_database(before)
-        superuser = make_engine(before, owner=True)
+        superuser = make_engine(before.db, owner=True)
         init_db(superuser, before, revision="l0012")
         with superuser.begin() as conn:
             conn.execute(
@@ -122,10 +120,10 @@ def test_a_database_of_the_single_login_days_is_given_to_the_owner(
             )
         superuser.dispose()
         assert not ensure_database(after)
-        engine = make_engine(after, owner=True)
+        engine = make_engine(after.db, owner=True)
         init_db(engine, after)
         engine.dispose()
-        engine = make_engine(after)
+        engine = make_engine(after.db)
         with engine.begin() as conn:
             conn.execute(text("UPDATE areas SET name = '新街道'"))
             assert conn.execute(text("SELECT name FROM areas")).scalar() == "新街道"

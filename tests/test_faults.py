@@ -95,10 +95,10 @@ def private() -> Iterator[tuple[PrivateCluster, Settings]]:
         cluster.start()
         settings = settings_for(cluster.url("gridsafe"), "faults", import_batch_rows=BATCH)
         ensure_database(settings)
-        owner = make_engine(settings, owner=True)
+        owner = make_engine(settings.db, owner=True)
         init_db(owner, settings)
         owner.dispose()
-        engine = make_engine(settings)
+        engine = make_engine(settings.db)
         build_district(engine, settings)
         engine.dispose()
         yield cluster, settings
@@ -117,7 +117,7 @@ def private_db(private: tuple[PrivateCluster, Settings]) -> Iterator[Engine]:
     cluster, settings = private
     if not cluster.running():
         cluster.start()
-    engine = create_engine(settings.admin_database_url, pool_pre_ping=True)
+    engine = create_engine(settings.db.admin_database_url, pool_pre_ping=True)
     yield engine
     if not cluster.running():
         cluster.start()
@@ -174,7 +174,7 @@ def wait_for_stall(engine: Engine, proc: subprocess.Popen[str], timeout_s: float
 def start_cli_import(settings: Settings, path: Path) -> subprocess.Popen[str]:
     env = {
         **os.environ,
-        "GRIDSAFE_DATABASE_URL": settings.database_url,
+        "GRIDSAFE_DATABASE_URL": settings.db.database_url,
         "GRIDSAFE_IMPORT_BATCH_ROWS": str(BATCH),
     }
     return subprocess.Popen(
@@ -254,7 +254,7 @@ def test_pages_and_api_answer_503_while_the_database_is_down_then_recover(
             for path in PATHS:
                 response = client.get(path)
                 assert response.status_code == 503, path
-                assert response.headers["retry-after"] == str(settings.retry_after_s), path
+                assert response.headers["retry-after"] == str(settings.db.retry_after_s), path
                 assert "unavailable" in response.json()["detail"], path
         finally:
             cluster.start()
@@ -286,7 +286,7 @@ def test_a_request_whose_query_the_restart_cuts_gets_503_then_the_app_recovers(
         cluster.start()
         response = cut.result(timeout=30)
         assert response.status_code == 503
-        assert response.headers["retry-after"] == str(settings.retry_after_s)
+        assert response.headers["retry-after"] == str(settings.db.retry_after_s)
         for path in PATHS:
             assert client.get(path).status_code == 200, path
 
@@ -308,7 +308,7 @@ def test_two_imports_of_overlapping_files_at_once(
     db: Engine, db_settings: Settings, tmp_path: Path
 ) -> None:
     build_district(db, db_settings)
-    settings = db_settings.model_copy(update={"import_batch_rows": BATCH})
+    settings = db_settings.replace(import_batch_rows=BATCH)
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     write_incidents(first, range(600))  # I0000-I0599
     write_incidents(second, range(400, ROWS))  # I0400-I0999: 200 ids in both
@@ -345,7 +345,7 @@ def test_a_post_during_an_import_gets_a_quick_503_then_succeeds(
     db: Engine, db_settings: Settings
 ) -> None:
     build_district(db, db_settings)
-    settings = db_settings.model_copy(update={"submit_wait_s": 0.5})
+    settings = db_settings.replace(submit_wait_s=0.5)
     record = {
         "source": "三零平台",
         "source_id": "P1",
@@ -363,7 +363,7 @@ def test_a_post_during_an_import_gets_a_quick_503_then_succeeds(
             refused = client.post("/api/incidents", json=record)
             waited = time.monotonic() - started
         assert refused.status_code == 503
-        assert refused.headers["retry-after"] == str(settings.retry_after_s)
+        assert refused.headers["retry-after"] == str(settings.db.retry_after_s)
         assert "another import of incidents is writing" in refused.json()["detail"]
         assert 0.5 <= waited < 5
         assert counts(db) == (0, 0, 0)
@@ -405,7 +405,7 @@ def test_an_upload_the_disk_refuses_gets_a_clear_error_and_leaves_nothing(
 ) -> None:
     spool = tmp_path / "tmp"
     spool.mkdir()
-    env = {**os.environ, "GRIDSAFE_DATABASE_URL": db_settings.database_url, "TMPDIR": str(spool)}
+    env = {**os.environ, "GRIDSAFE_DATABASE_URL": db_settings.db.database_url, "TMPDIR": str(spool)}
     done = subprocess.run(
         [sys.executable, "-c", UPLOAD_SCRIPT, str(size), str(256 * 1024)],
         env=env,

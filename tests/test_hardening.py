@@ -179,7 +179,7 @@ def test_a_post_waiting_on_the_cell_lookup_gets_its_503_after_the_wait(
     # A file import holds the region's cell-lookup lock from its start to its commit; an
     # admin's POST (unscoped, so it takes that lock too) waited for the whole import.
     build_district(db, db_settings)
-    settings = db_settings.model_copy(update={"submit_wait_s": 0.5})
+    settings = db_settings.replace(submit_wait_s=0.5)
     record = {
         "source": "三零平台",
         "source_id": "W1",
@@ -214,7 +214,7 @@ def test_a_post_waiting_on_the_cell_lookup_gets_its_503_after_the_wait(
         assert answered, "the POST waited for the import's whole transaction"
         status, retry_after, waited = answers[0]
         assert status == 503
-        assert retry_after == str(settings.retry_after_s)
+        assert retry_after == str(settings.db.retry_after_s)
         assert 0.5 <= waited < 3
         assert client.post(f"/api/{kind}", json=record).status_code == 200
 
@@ -253,12 +253,12 @@ def _failed_logins(client: TestClient, n: int, *, rotate: bool) -> list[int]:
 
 def test_forwarded_for_counts_only_from_a_trusted_proxy(db: Engine, db_settings: Settings) -> None:
     # Every request comes from one client; rotating X-Forwarded-For must not escape its limit.
-    limit = 4 * db_settings.login_max_failures
+    limit = 4 * db_settings.access.login_max_failures
     with TestClient(create_app(db_settings)) as client:
         statuses = _failed_logins(client, limit + 1, rotate=True)
     assert statuses[-1] == 429, statuses
     # Behind a proxy named in GRIDSAFE_TRUSTED_PROXIES the header names the client.
-    trusting = db_settings.model_copy(update={"trusted_proxies": ["testclient"]})
+    trusting = db_settings.replace(trusted_proxies=["testclient"])
     with TestClient(create_app(trusting)) as client:
         statuses = _failed_logins(client, limit + 1, rotate=True)
     assert 429 not in statuses
@@ -275,7 +275,7 @@ def test_a_small_page_of_incidents_counts_no_further_than_the_cap(
 ) -> None:
     # 1.8M incidents made GET /api/incidents?limit=5 take seconds: every call counted them all.
     # Here 60 incidents and a cap of 25: the answer says "at least 25", not 60.
-    settings = db_settings.model_copy(update={"list_count_cap": 25})
+    settings = db_settings.replace(list_count_cap=25)
     with db.begin() as conn:
         conn.execute(
             text(

@@ -428,7 +428,7 @@ def test_a_users_language_is_theirs_alone(site: Site) -> None:
 
 
 def test_the_deployment_language_is_a_setting(site: Site) -> None:
-    settings = site.settings.model_copy(update={"language": "en"})
+    settings = site.settings.replace(language="en")
     with TestClient(create_app(settings), headers=HTML) as client:
         login = client.get("/login").text
     assert "User name" in login

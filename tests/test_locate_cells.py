@@ -127,7 +127,7 @@ def _ways(engine: Engine, settings: Settings, cell_m: float) -> dict[str, int]:
 def test_cell_lookup_agrees_with_the_exact_rule(
     district: Engine, db_settings: Settings, tmp_path: Path, cell_m: float
 ) -> None:
-    settings = db_settings.model_copy(update={"locate_cell_m": cell_m})
+    settings = db_settings.replace(locate_cell_m=cell_m)
     pts = _points()
     _import(district, settings, tmp_path / "p.csv", pts)
     assert _disagreements(district, settings) == []

@@ -134,7 +134,7 @@ def test_parallel_guesses_cannot_beat_the_limit(site: tuple[Engine, Settings]) -
 
     def guess(i: int) -> str:
         try:
-            login(engine, settings, user.username, f"guess {i}", client=f"c{i}")
+            login(engine, settings.access, user.username, f"guess {i}", client=f"c{i}")
         except LoginThrottledError:
             return "throttled"
         except AuthenticationError:
@@ -149,13 +149,13 @@ def test_parallel_guesses_cannot_beat_the_limit(site: tuple[Engine, Settings]) -
 def test_one_client_guessing_many_names_is_limited_too(site: tuple[Engine, Settings]) -> None:
     """Per client the limit is four times the per-user one (12 here), across user names."""
     engine, settings = site
-    for i in range(4 * settings.login_max_failures):
+    for i in range(4 * settings.access.login_max_failures):
         with pytest.raises(AuthenticationError):
-            login(engine, settings, f"nobody-{i}", "guess", client="203.0.113.9")
+            login(engine, settings.access, f"nobody-{i}", "guess", client="203.0.113.9")
     with pytest.raises(LoginThrottledError):
-        login(engine, settings, "nobody-else", "guess", client="203.0.113.9")
+        login(engine, settings.access, "nobody-else", "guess", client="203.0.113.9")
     with pytest.raises(AuthenticationError):  # another client is not held back
-        login(engine, settings, "nobody-else", "guess", client="203.0.113.10")
+        login(engine, settings.access, "nobody-else", "guess", client="203.0.113.10")
 
 
 def test_old_sign_in_attempts_are_deleted(site: tuple[Engine, Settings]) -> None:
@@ -173,7 +173,7 @@ def test_old_sign_in_attempts_are_deleted(site: tuple[Engine, Settings]) -> None
             )
         )
     with pytest.raises(AuthenticationError):
-        login(engine, settings, "aged", "guess", client="198.51.100.7")
+        login(engine, settings.access, "aged", "guess", client="198.51.100.7")
     with engine.connect() as conn:
         left = conn.execute(
             text(
@@ -256,7 +256,7 @@ def test_production_mode_has_no_default_account_and_refuses_weak_passwords(
     make_db: Callable[..., tuple[Engine, Settings]],
 ) -> None:
     engine, settings = make_db("production")
-    assert settings.mode == "production"
+    assert settings.access.mode == "production"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 0
     for weak in ("demo", "short", "aaaaaaaaaaaaaaaa", "password"):
@@ -269,7 +269,7 @@ def test_production_mode_has_no_default_account_and_refuses_weak_passwords(
         stored = str(conn.execute(text("SELECT password_hash FROM users")).scalar())
     assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored
-    assert login(engine, settings, "admin", PASSWORD, client="test").role == Role.ADMIN
+    assert login(engine, settings.access, "admin", PASSWORD, client="test").role == Role.ADMIN
     with TestClient(create_app(settings)) as client:
         page = client.get("/login")
         assert "DEMO" not in page.text
@@ -287,10 +287,10 @@ def test_demo_accounts_cannot_sign_in_or_serve_in_production_mode(
     add_demo_users(engine, demo, grid3="S-0-0", micro="M00")
     weak = "abc"  # demo mode takes any password
     add_user(engine, demo, "zhou", Role.LEADER, password=weak)
-    production = demo.model_copy(update={"mode": "production"})
+    production = demo.replace(mode="production")
     for name, password in (("admin", DEMO_PASSWORD), ("zhou", weak)):
         with pytest.raises(AuthenticationError, match="not allowed in production mode"):
-            login(engine, production, name, password, client="test")
+            login(engine, production.access, name, password, client="test")
     with TestClient(create_app(production)) as client:
         form = {"username": "leader", "password": DEMO_PASSWORD, "next": "/"}
         assert client.post("/login", data=form).status_code != 303
@@ -312,7 +312,9 @@ def test_demo_accounts_cannot_sign_in_or_serve_in_production_mode(
     changed = gridsafe(production, "user", "password", "member", "--password-stdin",
                         stdin=PASSWORD + "\n")  # fmt: skip
     assert changed.returncode == 0, changed.stderr
-    assert login(engine, production, "member", PASSWORD, client="test").role == Role.GRID_MEMBER
+    assert (
+        login(engine, production.access, "member", PASSWORD, client="test").role == Role.GRID_MEMBER
+    )
     assert demo_passwords_left(engine) == []
 
 

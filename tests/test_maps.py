@@ -179,7 +179,7 @@ def test_risk_page_embeds_simplified_areas_offline(mapdist: tuple[Engine, Settin
 
 def test_risk_page_switches_to_tiles_above_the_threshold(mapdist: tuple[Engine, Settings]) -> None:
     _engine, settings = mapdist
-    app = create_app(settings.model_copy(update={"map_embed_max_features": 15}))
+    app = create_app(settings.replace(map_embed_max_features=15))
     with api_client(settings, app=app) as client:
         micro = client.get("/maps/risk", params={"level": "micro", "as_of": AS_OF.isoformat()}).text
         grid3 = client.get("/maps/risk", params={"level": "grid3", "as_of": AS_OF.isoformat()}).text
@@ -224,7 +224,7 @@ def test_assets_are_served_with_caching(db_settings: Settings) -> None:
             assert again.status_code == 304
         assert client.get("/static/../geo/settings.py").status_code == 404
         assert client.get("/static/vendor/leaflet/leaflet.js.map").status_code == 404
-    broken = db_settings.model_copy(update={"vendor_dir": db_settings.vendor_dir / "nowhere"})
+    broken = db_settings.replace(vendor_dir=db_settings.maps.vendor_dir / "nowhere")
     with api_client(broken) as client:
         r = client.get("/static/vendor/leaflet/leaflet.js")
     assert r.status_code == 503
@@ -319,16 +319,16 @@ def test_overlapping_input_is_not_simplified() -> None:
 
 def test_basemap_setting() -> None:
     s = Settings()
-    assert basemap(s).background
-    amap = basemap(s.model_copy(update={"basemap": "amap"}))
+    assert basemap(s.maps).background
+    amap = basemap(s.replace(basemap="amap").maps)
     assert amap.gcj02
     assert not amap.background
-    local = basemap(s.model_copy(update={"basemap": "/tiles-local/{z}/{x}/{y}.png"}))
+    local = basemap(s.replace(basemap="/tiles-local/{z}/{x}/{y}.png").maps)
     assert local.allowed == ()
     with pytest.raises(InputError, match="GRIDSAFE_BASEMAP_KEY"):
-        basemap(s.model_copy(update={"basemap": "tianditu"}))
+        basemap(s.replace(basemap="tianditu").maps)
     with pytest.raises(InputError, match="neither"):
-        basemap(s.model_copy(update={"basemap": "osm"}))
+        basemap(s.replace(basemap="osm").maps)
     # GCJ-02 moves a point in Zhengzhou by a few hundred metres (geo/crs.py's forward formula).
     ((lon, lat),) = shift_points([(113.65, 34.75)])
     assert 1e-3 < abs(lon - 113.65) + abs(lat - 34.75) < 1e-2
@@ -338,7 +338,7 @@ def test_amap_page_shifts_overlays(mapdist: tuple[Engine, Settings]) -> None:
     _engine, settings = mapdist
     pages = {}
     for name in ("none", "amap"):
-        app = create_app(settings.model_copy(update={"basemap": name}))
+        app = create_app(settings.replace(basemap=name))
         with api_client(settings, app=app) as client:
             html = client.get(
                 "/maps/risk", params={"level": "micro", "as_of": AS_OF.isoformat()}

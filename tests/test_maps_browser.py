@@ -143,7 +143,7 @@ def test_risk_map_paints_four_colours_and_chinese_labels(
 def test_risk_map_from_tiles_paints_four_colours(
     district: Settings, desktop: BrowserContext, artifacts: Path
 ) -> None:
-    with serve(district.model_copy(update={"map_embed_max_features": 0})) as base:
+    with serve(district.replace(map_embed_max_features=0)) as base:
         tab = Tab.open(desktop, base)
         sign_in(tab, district)
         tab.goto(f"/maps/risk?level=micro&as_of={AS_OF}", ready=READY_TILES)
@@ -184,7 +184,7 @@ def test_demo_district_pages(
     district's day (tests/conftest.py): the dashboard of today, complete, and its 652
     micro-grids drawn from tiles over its roads and buildings (tiles read stored colours; they
     never compute risk)."""
-    with serve(demo_settings.model_copy(update={"map_embed_max_features": 0})) as base:
+    with serve(demo_settings.replace(map_embed_max_features=0)) as base:
         tab = Tab.open(desktop, base)
         sign_in(tab, demo_settings)
         tab.goto("/")

@@ -18,7 +18,7 @@ from sqlalchemy.exc import ProgrammingError
 from geo.cases import open_case, transition
 from geo.database import APP_ROLE, SchemaError, acting_as, ensure_database, make_engine
 from geo.records import submit_records
-from geo.settings import Settings
+from geo.settings import DatabaseSettings, Settings
 from tests.test_cases import T0, X0, Y0, add_incident, place_grid
 
 # (what is tried, the statement): each must fail with a permission error for the app.
@@ -59,7 +59,7 @@ def test_the_app_cannot_touch_the_log_but_through_its_triggers(
     open_case(db, db_settings, incident_id=incident, actor="x")
     before = _log(db)
     assert before
-    owner = make_url(db_settings.owner_database_url).username
+    owner = make_url(db_settings.db.owner_database_url).username
     with pytest.raises(ProgrammingError) as refused, db.begin() as conn:
         conn.execute(text(statement.format(owner=f'"{owner}"')))
     assert isinstance(refused.value.orig, InsufficientPrivilege), refused.value
@@ -69,7 +69,7 @@ def test_the_app_cannot_touch_the_log_but_through_its_triggers(
 def test_the_app_login_is_no_superuser_owner_or_rls_exempt(
     db: Engine, db_settings: Settings
 ) -> None:
-    login = make_url(db_settings.database_url).username
+    login = make_url(db_settings.db.database_url).username
     with db.connect() as conn:
         assert conn.execute(text("SELECT current_user")).scalar() == login
         attributes = conn.execute(
@@ -117,10 +117,10 @@ def test_the_app_login_is_no_superuser_owner_or_rls_exempt(
 
 def test_the_owner_logs_in_to_migrate_only(db_settings: Settings) -> None:
     """The schema's owner is another login, and the app's is not a member of it."""
-    owner = make_url(db_settings.owner_database_url).username
-    app = make_url(db_settings.database_url).username
+    owner = make_url(db_settings.db.owner_database_url).username
+    app = make_url(db_settings.db.database_url).username
     assert owner != app
-    engine = make_engine(db_settings, owner=True)
+    engine = make_engine(db_settings.db, owner=True)
     try:
         with engine.connect() as conn:
             assert not conn.execute(
@@ -190,10 +190,10 @@ def test_app_work_is_still_logged_by_the_triggers(db: Engine, db_settings: Setti
 
 
 def test_production_refuses_logins_with_their_default_passwords(db_settings: Settings) -> None:
-    defaults = Settings(
-        database_url=Settings.model_fields["database_url"].default,
-        owner_database_url=Settings.model_fields["owner_database_url"].default,
-        admin_database_url=db_settings.admin_database_url,
+    defaults = Settings().replace(
+        database_url=DatabaseSettings.model_fields["database_url"].default,
+        owner_database_url=DatabaseSettings.model_fields["owner_database_url"].default,
+        admin_database_url=db_settings.db.admin_database_url,
         mode="production",
     )
     with pytest.raises(SchemaError, match="'gridsafe_owner' would get its default password"):
@@ -201,18 +201,18 @@ def test_production_refuses_logins_with_their_default_passwords(db_settings: Set
 
 
 def test_a_superuser_app_login_is_refused(db_settings: Settings) -> None:
-    superuser = db_settings.model_copy(update={"database_url": db_settings.admin_database_url})
+    superuser = db_settings.replace(database_url=db_settings.db.admin_database_url)
     with pytest.raises(SchemaError, match=r"the app's login '\w+' \(GRIDSAFE_DATABASE_URL\) is a"):
         ensure_database(superuser)
 
 
 def test_without_a_superuser_a_missing_database_is_named(db_settings: Settings) -> None:
     urls = {
-        field: make_url(getattr(db_settings, field))
+        field: make_url(getattr(db_settings.db, field))
         .set(database="gridsafe_never_made")
         .render_as_string(hide_password=False)
         for field in ("database_url", "owner_database_url")
     }
-    missing = db_settings.model_copy(update={**urls, "admin_database_url": ""})
+    missing = db_settings.replace(**urls, admin_database_url="")
     with pytest.raises(SchemaError, match="'gridsafe_never_made' does not exist: set GRIDSAFE_ADM"):
         ensure_database(missing)

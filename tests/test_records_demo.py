@@ -156,6 +156,6 @@ def test_gbk_csv_of_addresses_geocoded_against_the_demo_gazetteer(
     for ident, code, building_micro, located_by, score in placed:
         # In the micro-grid of the building the door plate names, found by its address.
         assert (code, located_by) == (building_micro, "address"), (ident, written[ident])
-        assert score >= db_settings.geocode_min_score
+        assert score >= db_settings.intake.geocode_min_score
     expected = dict(zip(buildings["building_id"], buildings["micro_code"], strict=True))
     assert {row[0]: row[1] for row in placed} == {i: expected[i] for i in written}

@@ -174,7 +174,7 @@ def at(day: date, hour: int = 12) -> datetime:
 
 @pytest.fixture
 def settings(db_settings: Settings) -> Settings:
-    return db_settings.model_copy(update={"region": REGION})
+    return db_settings.replace(region=REGION)
 
 
 # --- hazards -------------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ def settings(db_settings: Settings) -> Settings:
 )
 def test_bands_at_each_edge(method: Method, score: float, colour: Colour) -> None:
     """The engine colours hazards through geo/assessment.py's bands: D >= 320 is red, etc."""
-    assert classify(method, score, Settings()) is colour
+    assert classify(method, score, Settings().risk) is colour
 
 
 def test_hazard_colours_and_roll_up(db: Engine, settings: Settings) -> None:

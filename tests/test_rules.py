@@ -58,7 +58,7 @@ def _scores(method: Method, settings: Settings) -> list[float]:
         given = {float(a * b) for a, b in itertools.product(LS_VALUES, LS_VALUES)}
     edges = {
         near
-        for edge in bands(method, settings)
+        for edge in bands(method, settings.risk)
         for near in (math.nextafter(edge, -math.inf), edge, math.nextafter(edge, math.inf))
     }
     return sorted(given | edges | {0.0, -1.0, 1e9})
@@ -76,7 +76,7 @@ def _scores(method: Method, settings: Settings) -> list[float]:
 def test_hazard_colour_is_classify(
     db: Engine, db_settings: Settings, update: dict[str, float]
 ) -> None:
-    settings = db_settings.model_copy(update=update)
+    settings = db_settings.replace(**update)
     with db.connect() as conn:
         for method in Method:
             scores = _scores(method, settings)
@@ -86,9 +86,9 @@ def test_hazard_colour_is_classify(
                     "CAST(:ls_bands AS float8[])) "
                     "FROM unnest(CAST(:scores AS float8[])) WITH ORDINALITY AS r(s, n) ORDER BY n"
                 ),
-                {"method": method.value, "scores": scores, **band_bounds(settings)},
+                {"method": method.value, "scores": scores, **band_bounds(settings.risk)},
             ).scalars()
-            expected = [classify(method, s, settings).value for s in scores]
+            expected = [classify(method, s, settings.risk).value for s in scores]
             assert list(colours) == expected, method
 
 
@@ -157,8 +157,8 @@ def test_the_rules_belong_to_the_owner_and_the_app_may_run_them(
 ) -> None:
     """Owned by the owner login; executable by the app's login and the scoped role, not by
     PUBLIC; inlinable (SQL, not STRICT, no SET clause) and PARALLEL SAFE."""
-    owner = make_url(db_settings.owner_database_url).username
-    app = make_url(db_settings.database_url).username
+    owner = make_url(db_settings.db.owner_database_url).username
+    app = make_url(db_settings.db.database_url).username
     with db.connect() as conn:
         rows = conn.execute(
             text(

@@ -239,7 +239,7 @@ def test_hazard_tiles_colour_by_the_configured_bands(
     before = _get(district, db_settings, "hazards", TileFilter(as_of=date(2025, 5, 1)))
     assert {f["properties"]["name"] for f in before} == {"液化气瓶", "电动车充电", "已整改"}
     # Bands are settings: with LS yellow from 10, R = 9 is blue.
-    strict = db_settings.model_copy(update={"ls_yellow_min": 10.0})
+    strict = db_settings.replace(ls_yellow_min=10.0)
     feats = _get(district, strict, "hazards", TileFilter(as_of=date(2025, 7, 1)))
     assert {f["properties"]["name"]: f["properties"]["colour"] for f in feats}[
         "电动车充电"
@@ -264,7 +264,7 @@ def test_tile_endpoint_caches_and_maps_errors(district: Engine, db_settings: Set
         assert r.status_code == 200
         assert r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
         # A tile is cut to the caller's scope: cacheable by the caller's browser only.
-        assert r.headers["cache-control"] == f"private, max-age={db_settings.tile_max_age_s}"
+        assert r.headers["cache-control"] == f"private, max-age={db_settings.maps.tile_max_age_s}"
         assert {"Authorization", "Cookie"} <= {v.strip() for v in r.headers["vary"].split(",")}
         assert len(_decode(r.content, "areas")) == 2
         again = client.get(
@@ -371,7 +371,7 @@ def test_tiles_under_an_amap_basemap_are_drawn_in_gcj02(
 ) -> None:
     """Under Amap (GCJ-02 tiles) an incident is drawn where GCJ-02 puts it, as embedded
     overlays are: at the tile and pixel of its shifted position, about 560 m from the truth."""
-    amap = db_settings.model_copy(update={"basemap": "amap"})
+    amap = db_settings.replace(basemap="amap")
     lon, lat = TO_WGS84.transform(X0 + 50, Y0 + 50)  # incident i1 (a fire)
     glon, glat = (float(v) for v in gcj02_from_wgs84(lon, lat))
     z = 16

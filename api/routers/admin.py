@@ -33,7 +33,7 @@ def upload_boundaries(
     allow_gaps: Annotated[bool, Form()] = False,
 ) -> dict[str, object]:
     """Import one level's boundaries, all or nothing; 422 lists every problem."""
-    with saved_upload(file, max_bytes=settings.max_upload_bytes) as path:
+    with saved_upload(file, max_bytes=settings.intake.max_upload_bytes) as path:
         report = import_boundaries(
             engine,
             settings,
@@ -58,7 +58,7 @@ def upload_layer(
     crs: Annotated[str | None, Form()] = None,
 ) -> dict[str, object]:
     """Import buildings, roads or POIs; each unusable row is reported."""
-    with saved_upload(file, max_bytes=settings.max_upload_bytes) as path:
+    with saved_upload(file, max_bytes=settings.intake.max_upload_bytes) as path:
         report = import_layer(engine, settings, path, kind=kind, crs=crs, source_name=file.filename)
     return report.as_dict()
 

@@ -73,7 +73,7 @@ def get_tile(
     # it for another caller; Vary tells the browser's own cache the same.
     headers = {
         "ETag": etag,
-        "Cache-Control": f"private, max-age={settings.tile_max_age_s}",
+        "Cache-Control": f"private, max-age={settings.maps.tile_max_age_s}",
         "Vary": "Authorization, Cookie",
     }
     if body is None:

@@ -164,6 +164,6 @@ def _reader(settings: Settings, *, person: str | None) -> Points:
         required=("person",),
         defaults={"person": person, "area": None},
         timezone=settings.timezone,
-        batch_rows=settings.track_batch_rows,
+        batch_rows=settings.coverage.track_batch_rows,
         gpx_layer="waypoints",
     )

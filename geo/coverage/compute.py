@@ -8,8 +8,8 @@ Per micro-grid (geo/coverage/sql/coverage_micro.sql states every rule where it i
   closed shifts stored: :mod:`geo.coverage.covered`);
 - **visits**: maximal runs of consecutive fixes of one track inside the micro-grid (re-entries
   count again), with **dwell** (time inside) and **deterrent visits**, those of at least
-  ``settings.koper_dwell_s`` (Koper 1995, Justice Quarterly 12(4): a 10-15 minute stop deters
-  longest);
+  ``settings.coverage.koper_dwell_s`` (Koper 1995, Justice Quarterly 12(4): a 10-15 minute
+  stop deters longest);
 - **check-ins** of grid heads in the period, and the **last patrol fix** and **last check-in**
   before the period's end (looking back beyond its start: "time since the last visit").
 
@@ -88,8 +88,8 @@ def compute_micro(
             "t1": period.end,
             "area": area,
             "units": list(units) if units else None,
-            "gap_s": settings.track_gap_s,
-            "koper_s": settings.koper_dwell_s,
+            "gap_s": settings.coverage.track_gap_s,
+            "koper_s": settings.coverage.koper_dwell_s,
         },
     )
 
@@ -239,7 +239,7 @@ def tracks_geojson(
                 "t1": period.end,
                 "units": list(units) if units else None,
                 "area": area,
-                "gap_s": settings.track_gap_s,
+                "gap_s": settings.coverage.track_gap_s,
                 "simplify_m": simplify_m,
             },
         ).scalar_one()

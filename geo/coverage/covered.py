@@ -4,10 +4,10 @@ The covered part of a micro-grid over a period is the union, over the period's t
 track's line buffered by its unit kind's radius, intersected with the micro-grid
 (geo/coverage/sql/coverage_slice.sql). Buffers and unions are the expensive part of coverage, so:
 
-- **slices**: a period is cut at shift bounds (``settings.shift_start_hours``) into slices; the
-  covered part over the period is the union of the slices' covered parts and of the buffers of
-  the segments the cuts removed (a unit's last fix before a cut to its first fix after it, when
-  both belong to one track; geo/coverage/sql/coverage_joints.sql). That union is the period's cover
+- **slices**: a period is cut at shift bounds (``settings.coverage.shift_start_hours``) into slices;
+  the covered part over the period is the union of the slices' covered parts and of the buffers of
+  the segments the cuts removed (a unit's last fix before a cut to its first fix after it, when both
+  belong to one track; geo/coverage/sql/coverage_joints.sql). That union is the period's cover
   itself: a buffered line is the union of its buffered segments.
 - **the shift cache**: the cover of each closed shift (one that ended before now) and micro-grid
   is stored in ``coverage_cache`` (migration c0009) the first time it is needed, so a day is
@@ -24,8 +24,8 @@ track's line buffered by its unit kind's radius, intersected with the micro-grid
   so memory is bounded by a shift and a batch, not by the period.
 
 Thinning and its error: each track may be thinned by Douglas-Peucker to
-``settings.coverage_thin_m`` (ε; default 0, no thinning) before buffering. Every fix dropped
-lies within ε of the thinned line and every point of the thinned line lies within ε of the
+``settings.coverage.coverage_thin_m`` (ε; default 0, no thinning) before buffering. Every fix
+dropped lies within ε of the thinned line and every point of the thinned line lies within ε of the
 track (Hausdorff distance at most ε), so the cover computed with radius r lies between the
 exact covers with radii r - ε and r + ε. For a track of length L whose buffer does not overlap
 itself that bounds the error by 2εL on each side, a share of about ε/r of the covered area
@@ -45,7 +45,7 @@ from sqlalchemy.engine import Connection
 from geo import clock
 from geo.coverage.periods import Period, shift_of
 from geo.database import sql
-from geo.settings import Settings
+from geo.settings import CoverageSettings, Settings
 
 CHUNK_FIXES = 20
 """Fixes per chunk of a track (geo/coverage/sql/coverage_slice.sql): small pieces for the index
@@ -67,12 +67,12 @@ _TEMP = (
 )
 
 
-def cache_params(settings: Settings) -> str:
+def cache_params(coverage: CoverageSettings) -> str:
     """The parameters a stored cover depends on, as stored with it in ``coverage_cache``."""
     return (
-        f"r={settings.cover_radius_m_foot:g}/{settings.cover_radius_m_bicycle:g}/"
-        f"{settings.cover_radius_m_vehicle:g} gap={settings.track_gap_s:g} "
-        f"thin={settings.coverage_thin_m:g} chunk={CHUNK_FIXES}"
+        f"r={coverage.cover_radius_m_foot:g}/{coverage.cover_radius_m_bicycle:g}/"
+        f"{coverage.cover_radius_m_vehicle:g} gap={coverage.track_gap_s:g} "
+        f"thin={coverage.coverage_thin_m:g} chunk={CHUNK_FIXES}"
     )
 
 
@@ -105,12 +105,12 @@ def micro_codes(conn: Connection, settings: Settings, area: str | None) -> list[
 def _slice_params(settings: Settings) -> dict[str, object]:
     return {
         "region": settings.region,
-        "gap_s": settings.track_gap_s,
-        "thin_m": settings.coverage_thin_m,
+        "gap_s": settings.coverage.track_gap_s,
+        "thin_m": settings.coverage.coverage_thin_m,
         "chunk": CHUNK_FIXES,
-        "r_foot": settings.cover_radius_m_foot,
-        "r_bicycle": settings.cover_radius_m_bicycle,
-        "r_vehicle": settings.cover_radius_m_vehicle,
+        "r_foot": settings.coverage.cover_radius_m_foot,
+        "r_bicycle": settings.coverage.cover_radius_m_bicycle,
+        "r_vehicle": settings.coverage.cover_radius_m_vehicle,
     }
 
 
@@ -126,7 +126,7 @@ def _fill(
     """
     if not shifts or not codes:
         return 0
-    params = cache_params(settings)
+    params = cache_params(settings.coverage)
     missing: dict[int, list[str]] = {}
     for i, code in conn.execute(
         sql("coverage_cache_missing", "geo.coverage"),
@@ -204,7 +204,7 @@ def covered_into(
             sql("coverage_covered", "geo.coverage"),
             {
                 "region": settings.region,
-                "params": cache_params(settings),
+                "params": cache_params(settings.coverage),
                 "codes": list(codes[i : i + UNION_BATCH]),
                 "t0s": [p.start for p in cached],
                 "t1s": [p.end for p in cached],

@@ -2,15 +2,16 @@
 
 Three kinds of gap (geo/coverage/sql/coverage_gaps.sql):
 
-- **weekly**: no visit in the ``settings.weekly_visit_days`` days before ``at``, where a visit
-  is a grid-head check-in or any patrol fix in the micro-grid (the weekly visit rule, 每周遍访,
-  DESIGN.md: the rule is about someone having been there, so a patrol passing through counts);
+- **weekly**: no visit in the ``settings.coverage.weekly_visit_days`` days before ``at``, where a
+  visit is a grid-head check-in or any patrol fix in the micro-grid (the weekly visit rule,
+  每周遍访, DESIGN.md: the rule is about someone having been there, so a patrol passing
+  through counts);
 - **shift**: red or orange in the latest risk computation as of ``at`` (geo/risk, tables of
   migration 0003) and no visit since the current shift began;
 - **coverage**: the patrols' covered share of the micro-grid over the
-  ``settings.coverage_gap_window_h`` hours before ``at`` (default a day, all three shifts) is
-  below ``settings.coverage_gap_share``. Asked for a level above the micro-grid, the list holds
-  the areas of that level whose share (rolled up as ``GET /api/coverage`` rolls it up:
+  ``settings.coverage.coverage_gap_window_h`` hours before ``at`` (default a day, all three shifts)
+  is below ``settings.coverage.coverage_gap_share``. Asked for a level above the micro-grid, the
+  list holds the areas of that level whose share (rolled up as ``GET /api/coverage`` rolls it up:
   :func:`geo.coverage.compute.rollup`) is below it; the two visit rules are about micro-grids.
 
 ``at`` is never later than now: a gap list for the future would count the visits that have not
@@ -73,8 +74,8 @@ def gaps_on(
 ) -> str:
     """:func:`gaps_geojson` inside the caller's transaction (its temporary tables stay in it)."""
     at = min(at.astimezone(UTC), clock.utcnow())
-    week = last_days(at, settings.weekly_visit_days)
-    window = last_days(at, settings.coverage_gap_window_h / 24)
+    week = last_days(at, settings.coverage.weekly_visit_days)
+    window = last_days(at, settings.coverage.coverage_gap_window_h / 24)
     shift = shift_of(at, settings)
     # cov_micro's last visits look back beyond its period, so the weekly rule holds too.
     compute_micro(conn, settings, period=window, area=area)
@@ -90,7 +91,7 @@ def gaps_on(
             "s0": shift.start,
             "s1": shift.end,
             "shift_label": shift.label,
-            "min_share": settings.coverage_gap_share,
+            "min_share": settings.coverage.coverage_gap_share,
         },
     ).scalar_one()
     return str(out)

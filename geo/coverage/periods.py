@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from geo import clock
 from geo.errors import InputError
-from geo.settings import Settings
+from geo.settings import CoverageSettings, Settings
 
 
 class PeriodKind(StrEnum):
@@ -58,17 +58,17 @@ def parse_instant(value: str, settings: Settings) -> datetime:
         raise InputError(msg) from exc
 
 
-def _shift_starts(settings: Settings) -> list[int]:
-    starts = sorted(settings.shift_start_hours)
+def _shift_starts(coverage: CoverageSettings) -> list[int]:
+    starts = sorted(coverage.shift_start_hours)
     if not starts or starts[0] != 0 or starts[-1] >= 24:
         msg = f"shift_start_hours must start at 0 and stay below 24, not {starts}"
         raise ValueError(msg)
     return starts
 
 
-def shift_names(settings: Settings) -> list[str]:
+def shift_names(coverage: CoverageSettings) -> list[str]:
     """The shifts of a day by number and local hours: ``1 (00-08)``, ``2 (08-16)``, ..."""
-    starts = _shift_starts(settings)
+    starts = _shift_starts(coverage)
     ends = [*starts[1:], 24]
     return [f"{i} ({s:02d}-{e:02d})" for i, (s, e) in enumerate(zip(starts, ends, strict=True), 1)]
 
@@ -76,7 +76,7 @@ def shift_names(settings: Settings) -> list[str]:
 def shift_number(at: datetime, settings: Settings) -> int:
     """The number (1 for the first of the day) of the shift holding ``at``."""
     hour = at.astimezone(clock.zone(settings.timezone)).hour
-    return max(i for i, h in enumerate(_shift_starts(settings), start=1) if hour >= h)
+    return max(i for i, h in enumerate(_shift_starts(settings.coverage), start=1) if hour >= h)
 
 
 def shift_on(day: date, number: int, settings: Settings) -> Period:
@@ -87,7 +87,7 @@ def shift_on(day: date, number: int, settings: Settings) -> Period:
     InputError
         The day has no shift of that number.
     """
-    starts = _shift_starts(settings)
+    starts = _shift_starts(settings.coverage)
     if not 1 <= number <= len(starts):
         msg = f"no shift {number}: a day has shifts 1 to {len(starts)}"
         raise InputError(msg)
@@ -99,7 +99,7 @@ def shift_on(day: date, number: int, settings: Settings) -> Period:
 def shift_of(at: datetime, settings: Settings) -> Period:
     """The shift holding ``at`` (a shift that starts before midnight ends at the next one)."""
     local = at.astimezone(clock.zone(settings.timezone))
-    starts = _shift_starts(settings)
+    starts = _shift_starts(settings.coverage)
     midnight = clock.day_start(local.date(), settings.timezone)
     index = shift_number(at, settings) - 1
     start = midnight + timedelta(hours=starts[index])
@@ -109,7 +109,7 @@ def shift_of(at: datetime, settings: Settings) -> Period:
         if end_hour == 24
         else (midnight + timedelta(hours=end_hour))
     )
-    label = f"{local.date().isoformat()} shift {shift_names(settings)[index]}"
+    label = f"{local.date().isoformat()} shift {shift_names(settings.coverage)[index]}"
     return Period(start.astimezone(UTC), end.astimezone(UTC), label)
 
 

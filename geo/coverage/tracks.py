@@ -18,8 +18,8 @@ Cleaning, each step counted in the report (and every dropped row named with its 
   stops as soon as no earlier fix can give a longer chain, so a clean track costs one or two
   comparisons per fix (:func:`plausible_chain`);
 - **tracks**: a unit's fixes split into tracks where consecutive kept fixes are more than
-  ``settings.track_gap_s`` apart (DESIGN.md: 10 minutes). Track boundaries are not stored: they
-  are recomputed from the times in every query, so fixes arriving later in live batches join
+  ``settings.coverage.track_gap_s`` apart (DESIGN.md: 10 minutes). Track boundaries are not stored:
+  they are recomputed from the times in every query, so fixes arriving later in live batches join
   the right track.
 
 The rows are staged in a temporary table (streamed with COPY), sorted there, cleaned while
@@ -56,7 +56,7 @@ from geo.errors import Problem
 from geo.intake import PointBatch, Points, Source, open_table, payload_digest, records_source
 from geo.locate import lock_areas
 from geo.report import ImportReport, record_run
-from geo.settings import Settings
+from geo.settings import CoverageSettings, Settings
 
 UNIT_KINDS = ("foot", "bicycle", "vehicle")
 
@@ -121,12 +121,12 @@ class TrackReport(ImportReport):
         return [base[0], counts, *base[1:]]
 
 
-def max_speeds_ms(settings: Settings) -> dict[str, float]:
+def max_speeds_ms(coverage: CoverageSettings) -> dict[str, float]:
     """Maximum plausible speed per unit kind in m/s (the settings are in km/h)."""
     return {
-        "foot": settings.max_speed_kmh_foot / 3.6,
-        "bicycle": settings.max_speed_kmh_bicycle / 3.6,
-        "vehicle": settings.max_speed_kmh_vehicle / 3.6,
+        "foot": coverage.max_speed_kmh_foot / 3.6,
+        "bicycle": coverage.max_speed_kmh_bicycle / 3.6,
+        "vehicle": coverage.max_speed_kmh_vehicle / 3.6,
     }
 
 
@@ -268,13 +268,13 @@ class _Cleaner:
     def __init__(
         self,
         raw: psycopg.Connection[Any],
-        settings: Settings,
+        coverage: CoverageSettings,
         report: TrackReport,
         stored: dict[str, list[_Fix]],
     ) -> None:
         self.raw = raw
-        self.gap = settings.track_gap_s
-        self.limits = max_speeds_ms(settings)
+        self.gap = coverage.track_gap_s
+        self.limits = max_speeds_ms(coverage)
         self.report = report
         self.stored = stored
         self.lines: list[str] = []
@@ -358,15 +358,15 @@ def _clean(conn: Connection, settings: Settings, report: TrackReport) -> None:
 
     See the module docstring for the rules and :class:`_Cleaner` for the runs.
     """
-    limits = max_speeds_ms(settings)
+    limits = max_speeds_ms(settings.coverage)
     stored: dict[str, list[_Fix]] = {}
     for unit, kind, t, x, y in conn.execute(
         sql("coverage_fix_seeds", "geo.coverage"),
-        {"region": settings.region, "gap_s": settings.track_gap_s},
+        {"region": settings.region, "gap_s": settings.coverage.track_gap_s},
     ):
         stored.setdefault(unit, []).append(_Fix(None, kind, t, x, y, limits[kind], settled=True))
     raw = raw_connection(conn)
-    cleaner = _Cleaner(raw, settings, report, stored)
+    cleaner = _Cleaner(raw, settings.coverage, report, stored)
     with raw.cursor(name="gridsafe_clean_fixes") as cur:
         cur.itersize = 50_000
         cur.execute("SELECT row, unit, kind, t, x, y FROM staged_fixes ORDER BY unit, t, row")
@@ -517,6 +517,6 @@ def _reader(settings: Settings, *, unit: str | None, kind: str | None) -> Points
         required=("unit", "kind"),
         defaults={"unit": unit, "kind": kind},
         timezone=settings.timezone,
-        batch_rows=settings.track_batch_rows,
+        batch_rows=settings.coverage.track_batch_rows,
         gpx_layer="track_points",
     )

@@ -62,7 +62,7 @@ def import_context(
         region=settings.region,
         srid=settings.srid,
         zone=clock.zone(settings.timezone),
-        min_score=settings.geocode_min_score,
+        min_score=settings.intake.geocode_min_score,
         default_source=source_name,
         report=ImportReport(kind=kind, source=source_name, crs=crs_name),
     )

@@ -77,7 +77,7 @@ def import_records(
     ImportReport
         Counts, every rejected row with its reason, and warnings (points outside every area,
         rows superseded by a later row with the same id). The file is read in batches of
-        ``settings.import_batch_rows`` rows, all in one transaction.
+        ``settings.intake.import_batch_rows`` rows, all in one transaction.
 
     Raises
     ------
@@ -88,7 +88,7 @@ def import_records(
         ``crs`` is not a usable CRS.
     """
     name = source_name or path.name
-    rows = Rows(batch_rows=settings.import_batch_rows, required=record_kind(kind).required)
+    rows = Rows(batch_rows=settings.intake.import_batch_rows, required=record_kind(kind).required)
     table = open_table(path, crs, rows)
     batches = prefetch(table.batches)
     with engine.begin() as conn:
@@ -155,7 +155,7 @@ def submit_records(
     placed: dict[int, tuple[str | None, list[str]]] = {}
     # A request does not queue behind a long file import: whatever it waits on, it gets a 503
     # to retry once GRIDSAFE_SUBMIT_WAIT_S has passed.
-    deadline = time.monotonic() + settings.submit_wait_s
+    deadline = time.monotonic() + settings.intake.submit_wait_s
     with engine.begin() as conn:
         lock_areas(conn, settings, deadline=deadline)
         ctx = import_context(

@@ -89,10 +89,10 @@ def list_records(
             "outside": outside,
             "limit": limit,
             "offset": offset,
-            "count_cap": settings.list_count_cap,
+            "count_cap": settings.db.list_count_cap,
         }
         if "status" in record.filters:
             params["status"] = status
         if kind == "hazards":
-            params |= band_bounds(settings)
+            params |= band_bounds(settings.risk)
         return str(conn.execute(kind_sql("list", record.name), params).scalar_one())

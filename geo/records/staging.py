@@ -205,7 +205,8 @@ def run_import(
 ) -> None:
     ctx.types = type_lookup(ctx.conn) if ctx.kind.name == "incidents" else {}
     ctx.conn.execute(
-        sql("records_session", "geo.records"), {"mem": f"{int(settings.import_work_mem_mb)}MB"}
+        sql("records_session", "geo.records"),
+        {"mem": f"{int(settings.intake.import_work_mem_mb)}MB"},
     )
     ctx.cell_m = ensure_cells(ctx.conn, settings, deadline=ctx.deadline)
     ctx.conn.execute(kind_sql("stage", ctx.kind.name))

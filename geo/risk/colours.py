@@ -27,13 +27,13 @@ from numpy.typing import NDArray
 from scipy.stats import rankdata
 
 from geo.assessment import Colour
-from geo.settings import Settings
+from geo.settings import RiskSettings
 
 TIERS: tuple[Colour, Colour, Colour] = (Colour.RED, Colour.ORANGE, Colour.YELLOW)
 
 
 def incident_bounds(
-    smoothed: NDArray[np.float64], affected: NDArray[np.bool_], settings: Settings
+    smoothed: NDArray[np.float64], affected: NDArray[np.bool_], risk: RiskSettings
 ) -> tuple[float, float, float]:
     """The (red, orange, yellow) lower bounds of smoothed intensity per km².
 
@@ -45,13 +45,13 @@ def incident_bounds(
     ValueError
         If the configured quantiles or thresholds do not decrease from red to yellow.
     """
-    fixed = settings.risk_incident_thresholds
+    fixed = risk.risk_incident_thresholds
     if fixed is not None:
         if not fixed[0] > fixed[1] > fixed[2] >= 0:
             msg = f"risk_incident_thresholds must decrease red > orange > yellow >= 0, got {fixed}"
             raise ValueError(msg)
         return (float(fixed[0]), float(fixed[1]), float(fixed[2]))
-    qs = settings.risk_incident_quantiles
+    qs = risk.risk_incident_quantiles
     if not 1 >= qs[0] > qs[1] > qs[2] >= 0:
         msg = f"risk_incident_quantiles must decrease red > orange > yellow in [0, 1], got {qs}"
         raise ValueError(msg)

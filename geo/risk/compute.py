@@ -37,7 +37,7 @@ from geo.risk.hazards import ScoredHazard, counting_hazards, rank_key
 from geo.risk.hotspots import contiguity, getis_ord_star
 from geo.risk.intensity import incident_groups
 from geo.risk.smoothing import empirical_bayes
-from geo.settings import Settings
+from geo.settings import RiskSettings, Settings
 
 
 @dataclass
@@ -132,24 +132,32 @@ def _incident_reasons(counts: TypeCounts) -> list[dict[str, Any]]:
     ]
 
 
-def _params(settings: Settings, as_of: datetime) -> dict[str, Any]:
+def _params(risk: RiskSettings, as_of: datetime) -> dict[str, Any]:
     return {
         "as_of": as_of.isoformat(),
-        "half_life_days": settings.risk_half_life_days,
-        "window_days": settings.risk_window_days,
-        "type_weights": dict(settings.risk_type_weights),
-        "incident_quantiles": list(settings.risk_incident_quantiles),
+        "half_life_days": risk.risk_half_life_days,
+        "window_days": risk.risk_window_days,
+        "type_weights": dict(risk.risk_type_weights),
+        "incident_quantiles": list(risk.risk_incident_quantiles),
         "incident_thresholds": (
-            list(settings.risk_incident_thresholds)
-            if settings.risk_incident_thresholds is not None
+            list(risk.risk_incident_thresholds)
+            if risk.risk_incident_thresholds is not None
             else None
         ),
-        "fdr_alpha": settings.risk_fdr_alpha,
-        "permutations": settings.risk_permutations,
-        "seed": settings.risk_seed,
-        "contiguity": settings.risk_contiguity,
-        "lec_bands": [settings.lec_red_min, settings.lec_orange_min, settings.lec_yellow_min],
-        "ls_bands": [settings.ls_red_min, settings.ls_orange_min, settings.ls_yellow_min],
+        "fdr_alpha": risk.risk_fdr_alpha,
+        "permutations": risk.risk_permutations,
+        "seed": risk.risk_seed,
+        "contiguity": risk.risk_contiguity,
+        "lec_bands": [
+            risk.lec_red_min,
+            risk.lec_orange_min,
+            risk.lec_yellow_min,
+        ],
+        "ls_bands": [
+            risk.ls_red_min,
+            risk.ls_orange_min,
+            risk.ls_yellow_min,
+        ],
     }
 
 
@@ -173,8 +181,8 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
     region = settings.region
     with engine.connect() as conn:
         rows = conn.execute(sql("risk_areas", "geo.risk"), {"region": region}).all()
-        hazards, invalid = counting_hazards(conn, settings, region=region, as_of=as_of)
-        groups = incident_groups(conn, settings, region=region, as_of=as_of)
+        hazards, invalid = counting_hazards(conn, settings.risk, region=region, as_of=as_of)
+        groups = incident_groups(conn, settings.risk, region=region, as_of=as_of)
     micro_rows = [r for r in rows if r.level == Level.MICRO.value]
     if not micro_rows:
         msg = f"region {region!r} has no micro-grids to colour; import the boundaries first"
@@ -198,15 +206,15 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
     smoothed = empirical_bayes(weighted_v, area_km2)
 
     polygons = gpd.GeoSeries(shapely.from_wkb([bytes(r.wkb) for r in micro_rows]))
-    graph = contiguity(polygons, rook=settings.risk_contiguity == "rook")
+    graph = contiguity(polygons, rook=settings.risk.risk_contiguity == "rook")
     hot = getis_ord_star(
         smoothed,
         graph,
-        permutations=settings.risk_permutations,
-        seed=settings.risk_seed,
-        alpha=settings.risk_fdr_alpha,
+        permutations=settings.risk.risk_permutations,
+        seed=settings.risk.risk_seed,
+        alpha=settings.risk.risk_fdr_alpha,
     )
-    bounds = incident_bounds(smoothed, affected, settings)
+    bounds = incident_bounds(smoothed, affected, settings.risk)
     tiers = incident_tiers(smoothed, affected, bounds)
     lower = lower_share(smoothed)
 
@@ -214,7 +222,7 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
     for h in sorted(hazards, key=rank_key):
         hazards_in[h.area_code].append(h)
     incidents_in = _by_area(placed)
-    top = settings.risk_reasons_top
+    top = settings.risk.risk_reasons_top
 
     results: list[AreaRisk] = []
     for i, r in enumerate(micro_rows):
@@ -262,7 +270,7 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
         )
 
     results += _roll_up(rows, results, hazards_in, incidents_in, top=top)
-    params = _params(settings, as_of) | {
+    params = _params(settings.risk, as_of) | {
         "incident_bounds_km2": [_round(b) for b in bounds],
         "fdr_p": hot.fdr_p,
         "micro_grids": n,

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from geo.assessment import Assessment, Colour, Method, parse_method
 from geo.database import sql
-from geo.settings import Settings
+from geo.settings import RiskSettings
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _assess(row: Any) -> Assessment:
 
 
 def counting_hazards(
-    conn: Connection, settings: Settings, *, region: str, as_of: datetime
+    conn: Connection, risk: RiskSettings, *, region: str, as_of: datetime
 ) -> tuple[list[ScoredHazard], list[dict[str, Any]]]:
     """The hazards counting at ``as_of``, scored; and those whose stored assessment is invalid.
 
@@ -89,7 +89,7 @@ def counting_hazards(
                 method=assessment.method,
                 values=assessment.values,
                 score=assessment.score,
-                colour=assessment.colour(settings),
+                colour=assessment.colour(risk),
             )
         )
     return scored, invalid

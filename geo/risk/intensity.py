@@ -21,17 +21,17 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from geo.database import sql
-from geo.settings import Settings
+from geo.settings import RiskSettings
 
 
-def type_weight(settings: Settings, incident_type: str) -> float:
+def type_weight(risk: RiskSettings, incident_type: str) -> float:
     """The harm weight of a type; a type the settings do not list weighs as ``other``."""
-    weights = settings.risk_type_weights
+    weights = risk.risk_type_weights
     return float(weights.get(incident_type, weights.get("other", 1.0)))
 
 
 def incident_groups(
-    conn: Connection, settings: Settings, *, region: str, as_of: datetime
+    conn: Connection, risk: RiskSettings, *, region: str, as_of: datetime
 ) -> pd.DataFrame:
     """Incidents per micro-grid and type known at ``as_of``.
 
@@ -46,8 +46,8 @@ def incident_groups(
         {
             "region": region,
             "as_of": as_of,
-            "half_life_days": settings.risk_half_life_days,
-            "window_days": settings.risk_window_days,
+            "half_life_days": risk.risk_half_life_days,
+            "window_days": risk.risk_window_days,
         },
     ).all()
     frame = pd.DataFrame(
@@ -55,6 +55,6 @@ def incident_groups(
         columns=["area_code", "type", "n", "decayed"],
     )
     frame["weighted"] = frame["decayed"] * frame["type"].map(
-        lambda t: type_weight(settings, str(t))
+        lambda t: type_weight(risk, str(t))
     ).astype(float)
     return frame

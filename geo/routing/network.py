@@ -88,10 +88,10 @@ def build_network(engine: Engine, settings: Settings) -> NetworkStats:
     """
     params: dict[str, object] = {
         "region": settings.region,
-        "tol": settings.route_node_tolerance_m,
-        "speed_foot": settings.route_speed_kmh_foot,
-        "speed_bicycle": settings.route_speed_kmh_bicycle,
-        "speed_vehicle": settings.route_speed_kmh_vehicle,
+        "tol": settings.routing.route_node_tolerance_m,
+        "speed_foot": settings.routing.route_speed_kmh_foot,
+        "speed_bicycle": settings.routing.route_speed_kmh_bicycle,
+        "speed_vehicle": settings.routing.route_speed_kmh_vehicle,
         **{f"barred_{kind.value}": list(BARRED[kind]) for kind in UnitKind},
     }
     region = {"region": settings.region}

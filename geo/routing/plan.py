@@ -48,7 +48,7 @@ from geo.routing.model import (
 )
 from geo.routing.network import UnitKind
 from geo.routing.solver import solve
-from geo.settings import Settings
+from geo.settings import RoutingSettings, Settings
 
 CANDIDATE_KINDS = ("hotspot", "red", "orange", "gap", "school_gate", "point")
 SOLVERS = ("pyvrp", "best", "ortools", "greedy", "exact")
@@ -175,8 +175,8 @@ def _check_request(request: PlanRequest) -> None:
             raise InputError(msg)
 
 
-def _dwell(kind: str, settings: Settings) -> int:
-    return settings.route_dwell_s_hotspot if kind == "hotspot" else settings.route_dwell_s_area
+def _dwell(kind: str, routing: RoutingSettings) -> int:
+    return routing.route_dwell_s_hotspot if kind == "hotspot" else routing.route_dwell_s_area
 
 
 def _request_places(conn: Connection, settings: Settings, request: PlanRequest) -> list[_Place]:
@@ -203,7 +203,7 @@ def _request_places(conn: Connection, settings: Settings, request: PlanRequest) 
                 raise InputError(msg)
             x, y, label = float(area.x), float(area.y), c.label or str(area.name)
         windows = [_parse_window(w, c.id) for w in c.windows]
-        dwell = _dwell(c.kind, settings) if c.dwell_s is None else c.dwell_s
+        dwell = _dwell(c.kind, settings.routing) if c.dwell_s is None else c.dwell_s
         places.append(_Place(c.id, c.kind, label, c.risk, x, y, dwell, windows))
     return places
 
@@ -222,7 +222,7 @@ def _risk_places(conn: Connection, settings: Settings) -> list[_Place]:
                 float(r.score),
                 float(r.x),
                 float(r.y),
-                _dwell(kind, settings),
+                _dwell(kind, settings.routing),
                 [],
             )
         )
@@ -274,7 +274,7 @@ def _gap_places(conn: Connection, settings: Settings, at: datetime) -> list[_Pla
             None,
             float(points[code].x),
             float(points[code].y),
-            _dwell("gap", settings),
+            _dwell("gap", settings.routing),
             [],
         )
         for code in codes
@@ -297,10 +297,13 @@ def _gather(conn: Connection, settings: Settings, request: PlanRequest) -> list[
     unique = list({p.id: p for p in reversed(places)}.values())[::-1]
     # School gates and gaps without a risk of their own rank against the riskiest candidate.
     top = max((p.risk for p in unique if p.risk is not None), default=1.0)
-    weights = {"school_gate": settings.route_school_gate_weight, "gap": settings.route_gap_weight}
+    weights = {
+        "school_gate": settings.routing.route_school_gate_weight,
+        "gap": settings.routing.route_gap_weight,
+    }
     for p in unique:
         if p.risk is None:
-            p.risk = top * weights.get(p.kind, settings.route_gap_weight)
+            p.risk = top * weights.get(p.kind, settings.routing.route_gap_weight)
     return unique
 
 
@@ -449,7 +452,7 @@ def prepare(conn: Connection, settings: Settings, request: PlanRequest) -> Prepa
     for kind in kinds:
         snaps = snap(conn, settings, kind, points)
         vertices[kind] = [
-            s.vertex if s.distance_m <= settings.route_snap_max_m else None for s in snaps
+            s.vertex if s.distance_m <= settings.routing.route_snap_max_m else None for s in snaps
         ]
         snap_m[kind] = [s.distance_m for s in snaps]
     units = []
@@ -459,7 +462,7 @@ def prepare(conn: Connection, settings: Settings, request: PlanRequest) -> Prepa
             msg = (
                 f"unit {unit.name!r}: station {unit.station!r} is "
                 f"{snap_m[unit.kind][site]:.0f} m from the {unit.kind} network "
-                f"(limit {settings.route_snap_max_m:.0f} m); build the network or move it"
+                f"(limit {settings.routing.route_snap_max_m:.0f} m); build the network or move it"
             )
             raise InputError(msg)
         units.append(Unit(site, site, 0, horizon, kinds.index(unit.kind)))
@@ -509,7 +512,7 @@ def _why_not(built: Prepared, stop: int, settings: Settings) -> str:
         nearest = min(d[place] for d in built.snap_m.values())
         return (
             f"off the road network: {nearest:.0f} m from the nearest reachable vertex "
-            f"(limit {settings.route_snap_max_m:.0f} m)"
+            f"(limit {settings.routing.route_snap_max_m:.0f} m)"
         )
     instance, ref = built.instance, built.refs[stop]
     units = range(len(instance.units))
@@ -544,7 +547,7 @@ def plan_routes(engine: Engine, settings: Settings, request: PlanRequest) -> dic
         built = prepare(conn, settings, request)
         shift_start, shift_end = built.shift_start, built.shift_end
         began = time.perf_counter()
-        limit = request.time_limit_s or settings.route_time_limit_s
+        limit = request.time_limit_s or settings.routing.route_time_limit_s
         routes = run_solver(built.instance, request.solver, limit)
         seconds = time.perf_counter() - began
         timed = timed_routes(built.instance, routes)
