@@ -44,8 +44,8 @@ import pandas as pd
 import shapely
 from sqlalchemy import text
 
-from api.cli import load_demo
 from bench import bench_settings
+from cli.main import load_demo
 from geo.coverage.compute import coverage_geojson
 from geo.coverage.covered import refresh
 from geo.coverage.gaps import gaps_geojson

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
-from api.cli import DEMO_DIR
+from cli.main import DEMO_DIR
 from geo.boundaries import import_boundaries
 from geo.crs import bd09_from_wgs84, gcj02_from_wgs84
 from geo.layers import import_layer

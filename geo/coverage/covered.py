@@ -48,8 +48,8 @@ from geo.database import sql
 from geo.settings import Settings
 
 CHUNK_FIXES = 20
-"""Fixes per chunk of a track (geo/coverage/sql/coverage_slice.sql): small pieces for the index probes
-and the buffers; the cover does not depend on it beyond rounding."""
+"""Fixes per chunk of a track (geo/coverage/sql/coverage_slice.sql): small pieces for the index
+probes and the buffers; the cover does not depend on it beyond rounding."""
 
 UNION_BATCH = 64
 """Micro-grids per statement of the final union, which bounds its memory."""

@@ -7,9 +7,10 @@ that occurred within the window before it::
 
 with w the type weights and h the half-life (settings ``risk_type_weights``,
 ``risk_half_life_days``; their sources are named there). The counting and the decay sum run in
-PostgreSQL (geo/risk/sql/risk_incidents.sql), grouped by micro-grid and type, so ten million incidents
-never leave the database; the per-type weights are applied here to those groups. Intensity is
-then reported per km² (I_i / area) and, where the population is known, per 1000 residents.
+PostgreSQL (geo/risk/sql/risk_incidents.sql), grouped by micro-grid and type, so ten million
+incidents never leave the database; the per-type weights are applied here to those groups.
+Intensity is then reported per km² (I_i / area) and, where the population is known,
+per 1000 residents.
 """
 
 from __future__ import annotations

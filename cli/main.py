@@ -18,10 +18,10 @@ import uvicorn
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from api.cli_common import err, fail, out
-from api.cli_risk import risk_app
-from api.cli_routes import import_osm_cmd, network_app, routes_app
-from api.cli_users import user_app
+from cli.common import err, fail, out
+from cli.risk import risk_app
+from cli.routes import import_osm_cmd, network_app, routes_app
+from cli.users import user_app
 from geo import clock
 from geo.access import add_demo_users, demo_passwords_left, list_users
 from geo.boundaries import import_boundaries
