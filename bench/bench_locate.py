@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the repository's packages first
 
 from bench import bench_settings  # noqa: E402 - needs the path above
+from demo import DATA  # noqa: E402
 from geo.boundaries import import_boundaries  # noqa: E402 - needs the path above
 from geo.database import drop_database, ensure_database, init_db, make_engine, sql  # noqa: E402
 from geo.levels import Level  # noqa: E402
@@ -192,7 +193,7 @@ def prepare(settings: Settings, boundaries: Path) -> Engine:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--boundaries", type=Path, default=ROOT / "data" / "boundaries")
+    parser.add_argument("--boundaries", type=Path, default=DATA)
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "gridsafe-bench"
     )

@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bench import bench_settings
-from cli.main import load_demo
+from demo.load import load_demo
 from geo.database import drop_database, make_engine
 from geo.routing.exact import solve_exact
 from geo.routing.greedy import solve_greedy

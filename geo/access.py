@@ -194,27 +194,6 @@ def demo_users(engine: Engine) -> list[User]:
     return [u for u in list_users(engine) if u.username in DEMO_USERNAMES and not u.disabled]
 
 
-def add_demo_users(engine: Engine, settings: Settings, *, grid3: str, micro: str) -> list[User]:
-    """Add one account per role with the demo password (demo mode only; existing kept)."""
-    if settings.mode != "demo":
-        msg = "demo accounts exist only in demo mode (GRIDSAFE_MODE=demo)"
-        raise InputError(msg)
-    existing = {u.username for u in list_users(engine)}
-    scopes = {Role.GRID_HEAD: grid3, Role.GRID_MEMBER: micro}
-    for name, role in zip(DEMO_USERNAMES, Role, strict=True):
-        if name not in existing:
-            add_user(
-                engine,
-                settings,
-                name,
-                role,
-                password=DEMO_PASSWORD,
-                scope=scopes.get(role),
-                display_name=f"演示 {name}",
-            )
-    return demo_users(engine)
-
-
 def set_language(engine: Engine, username: str, language: str | None) -> User:
     """Keep the pages' language a user chose (None: back to the deployment's)."""
     with engine.begin() as conn:
