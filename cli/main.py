@@ -281,7 +281,7 @@ def serve(
     # spawned interpreter has imported this CLI (geopandas, OR-Tools, PyVRP, ...), which took
     # longer than that on a busy 2-core machine, so the workers were killed and respawned for
     # ever and the server never answered. The app reads X-Forwarded-For itself, and only from
-    # GRIDSAFE_TRUSTED_PROXIES (api.auth), so uvicorn must not.
+    # GRIDSAFE_TRUSTED_PROXIES (api/routers/login.py), so uvicorn must not.
     uvicorn.run(
         "api.main:app",
         host=host,
