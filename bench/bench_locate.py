@@ -52,8 +52,6 @@ from geo.locate import ensure_cells  # noqa: E402
 from geo.records import import_records  # noqa: E402
 from geo.settings import Settings  # noqa: E402
 
-LEVELS = ("subdistrict", "grid2", "grid3", "micro")
-
 
 def _child(fn: Callable[..., dict[str, float]], args: tuple[Any, ...]) -> dict[str, float]:
     """Run ``fn(*args)`` in a fresh process; add its peak RSS in MiB."""
@@ -168,9 +166,9 @@ def prepare(settings: Settings, boundaries: Path) -> Engine:
     try:
         init_db(owner, settings)
         owner.dispose()
-        for level in LEVELS:
-            path = boundaries / f"{level}.geojson"
-            import_boundaries(engine, settings, path, level=Level(level))
+        for level in Level:
+            path = boundaries / f"{level.value}.geojson"
+            import_boundaries(engine, settings, path, level=level)
         t0 = time.perf_counter()
         with engine.begin() as conn:
             ensure_cells(conn, settings)

@@ -31,7 +31,7 @@ from geo import clock
 from geo.assessment import Colour, worst
 from geo.database import sql
 from geo.errors import InputError, NotFoundError
-from geo.levels import Level
+from geo.levels import LEVEL_ORDER, Level
 from geo.risk.colours import gate, incident_bounds, incident_tiers, lower_share, score
 from geo.risk.hazards import ScoredHazard, counting_hazards, rank_key
 from geo.risk.hotspots import contiguity, getis_ord_star
@@ -172,7 +172,9 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
     """
     region = settings.region
     with engine.connect() as conn:
-        rows = conn.execute(sql("risk_areas", "geo.risk"), {"region": region}).all()
+        rows = conn.execute(
+            sql("risk_areas", "geo.risk"), {"region": region, "levels": LEVEL_ORDER}
+        ).all()
         hazards, invalid = counting_hazards(conn, settings, region=region, as_of=as_of)
         groups = incident_groups(conn, settings, region=region, as_of=as_of)
     micro_rows = [r for r in rows if r.level == Level.MICRO.value]
