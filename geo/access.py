@@ -1,10 +1,10 @@
 """Who may see and change what: users, roles, area scopes, passwords, tokens and logins.
 
-Roles (DESIGN.md): **admin** imports, manages users and does everything; **leader** reads
-everything; **dispatcher** reads everything, plans routes, posts patrol tracks and dispatches
-cases; **grid_head** reads their own area, records visits, reports incidents and hazards and
-updates cases there; **grid_member** reads their own area, records visits and reports incidents
-and hazards there. What each role may call is declared next to each endpoint
+Roles (docs/architecture.md, "The domain in brief"): **admin** imports, manages users and does
+everything; **leader** reads everything; **dispatcher** reads everything, plans routes, posts patrol
+tracks and dispatches cases; **grid_head** reads their own area, records visits, reports incidents
+and hazards and updates cases there; **grid_member** reads their own area, records visits and
+reports incidents and hazards there. What each role may call is declared next to each endpoint
 (``api/auth.py``); what a scoped caller sees is decided by the database (row-level security,
 migration ``a0009``), so a query that forgets to filter cannot leak.
 

@@ -1,6 +1,6 @@
 """One computation of the four-colour map as of an instant: micro-grids first, then the roll-up.
 
-Micro-grid i (DESIGN.md, "The four-colour risk model"):
+Micro-grid i (docs/architecture.md, "A risk run"):
 
 - hazard colour: the worst colour of the hazards counting in i (geo/risk/hazards.py);
 - incident colour: from its weighted, decayed incidents (geo/risk/intensity.py), smoothed per km²
@@ -8,9 +8,10 @@ Micro-grid i (DESIGN.md, "The four-colour risk model"):
   geo/risk/hotspots.py);
 - colour: the worse of the two; score: see geo/risk/colours.py.
 
-A parent takes the worst colour of its micro-grids (hence of its children) and the area-weighted
-mean of their scores. Every area carries its reasons: the ranked hazards, the incident counts by
-type, and for a parent its worst children.
+A parent takes the worst colour of its micro-grids (hence of its children; 就高,
+docs/decisions/0002-jiugao-roll-up.md) and the area-weighted mean of their scores. Every area
+carries its reasons: the ranked hazards, the incident counts by type, and for a parent its worst
+children.
 """
 
 from __future__ import annotations
