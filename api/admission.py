@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.auth import shell_for, wants_page
+from api.shell import shell_for, wants_page
 from geo.settings import Settings
 from maps.chrome import error_page
 

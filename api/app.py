@@ -10,11 +10,23 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
-from api import auth
 from api.admission import Admission
 from api.errors import add_exception_handlers
 from api.guards import BodyLimit, refuse_nul
-from api.routers import admin, areas, cases, coverage, health, maps, records, risk, routes, tiles
+from api.headers import SecurityHeaders
+from api.routers import (
+    admin,
+    areas,
+    cases,
+    coverage,
+    health,
+    login,
+    maps,
+    records,
+    risk,
+    routes,
+    tiles,
+)
 from geo.database import make_engine
 from geo.settings import Settings
 from maps.assets import url
@@ -48,11 +60,11 @@ def create_app(settings: Settings) -> FastAPI:
     # Before the body limit and gzip: a request over the in-flight limit costs neither.
     app.add_middleware(Admission, settings=settings, state=app.state)
     # Outermost, so every answer gets the headers, a busy 503 or a 413 included.
-    app.add_middleware(auth.SecurityHeaders, settings=settings)
+    app.add_middleware(SecurityHeaders, settings=settings)
     add_exception_handlers(app)
     app.include_router(health.router)
-    app.include_router(auth.pages)
-    app.include_router(auth.router)
+    app.include_router(login.pages)
+    app.include_router(login.router)
     app.include_router(areas.router)
     app.include_router(admin.router)
     app.include_router(tiles.router)

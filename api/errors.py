@@ -14,8 +14,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from api.auth import admitted, route_roles, shell_for, unauthenticated, wants_page
+from api.auth import admitted, route_roles
 from api.params import OUT_OF_RANGE
+from api.shell import shell_for, unauthenticated, wants_page
 from geo.cases import CaseConflictError
 from geo.errors import (
     STORAGE_ERRNOS,

@@ -1,6 +1,6 @@
 """Benchmark: importing and computing patrol coverage on the demo district.
 
-Scenarios (units move along the demo roads, scripts/make_demo_patrols.py; each unit works one
+Scenarios (units move along the demo roads, demo/patrols.py; each unit works one
 8-hour shift a day):
 
 - ``day``: 50 units, one day, a fix every 10 s (about 250,000 fixes: the generator starts the
@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -44,8 +42,9 @@ import pandas as pd
 import shapely
 from sqlalchemy import text
 
-from api.cli import load_demo
 from bench import bench_settings
+from demo import DATA, patrols
+from demo.load import load_demo
 from geo.coverage.compute import coverage_geojson
 from geo.coverage.covered import refresh
 from geo.coverage.gaps import gaps_geojson
@@ -127,10 +126,9 @@ def scenario(name: str, settings: Settings, *, interval: float, days: int) -> li
     owner.dispose()
     engine = make_engine(settings.db)
     with tempfile.TemporaryDirectory(prefix="gridsafe-bench-") as tmp:
-        script = ROOT / "scripts" / "make_demo_patrols.py"
-        args = [sys.executable, str(script), "--out", tmp, "--units", "50", "--days", str(days)]
-        args += ["--interval", str(interval), "--end", END.astimezone(ZONE).isoformat()[:16]]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+        patrols.generate(
+            Path(tmp), end=END, timezone=ZONE.key, interval_s=interval, units=50, days=days
+        )
         csv = Path(tmp) / "tracks.csv"
         n = sum(1 for _ in csv.open()) - 1
         report = _timed(
@@ -190,7 +188,7 @@ def scenario(name: str, settings: Settings, *, interval: float, days: int) -> li
             )
         )  # fmt: skip
         _ratio(rows, f"{name}: covered m² thinned to 1 m / exact (shift)", thin_m2 / m2["shift"])
-        micro = gpd.read_file(ROOT / "data" / "boundaries" / "micro.geojson")
+        micro = gpd.read_file(DATA / "micro.geojson")
         for k in ("shift", "day"):
             base = _timed(
                 f"{name}: baseline geopandas coverage, one {k}",

@@ -34,8 +34,8 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.cli import load_demo
 from bench import bench_settings
+from demo.load import load_demo
 from geo.access import Role, add_user, get_user, issue_token
 from geo.database import drop_database, ensure_database, init_db, make_engine
 from geo.errors import NotFoundError

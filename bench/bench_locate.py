@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the repository's packages first
 
 from bench import bench_settings  # noqa: E402 - needs the path above
+from demo import DATA  # noqa: E402
 from geo.boundaries import import_boundaries  # noqa: E402 - needs the path above
 from geo.database import drop_database, ensure_database, init_db, make_engine, sql  # noqa: E402
 from geo.levels import Level  # noqa: E402
@@ -52,8 +53,6 @@ from geo.locate import ensure_cells  # noqa: E402
 from geo.records import import_records  # noqa: E402
 from geo.records.kinds import kind_sql  # noqa: E402
 from geo.settings import Settings  # noqa: E402
-
-LEVELS = ("subdistrict", "grid2", "grid3", "micro")
 
 
 def _child(fn: Callable[..., dict[str, float]], args: tuple[Any, ...]) -> dict[str, float]:
@@ -169,9 +168,9 @@ def prepare(settings: Settings, boundaries: Path) -> Engine:
     try:
         init_db(owner, settings)
         owner.dispose()
-        for level in LEVELS:
-            path = boundaries / f"{level}.geojson"
-            import_boundaries(engine, settings, path, level=Level(level))
+        for level in Level:
+            path = boundaries / f"{level.value}.geojson"
+            import_boundaries(engine, settings, path, level=level)
         t0 = time.perf_counter()
         with engine.begin() as conn:
             ensure_cells(conn, settings)
@@ -194,7 +193,7 @@ def prepare(settings: Settings, boundaries: Path) -> Engine:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--boundaries", type=Path, default=ROOT / "data" / "boundaries")
+    parser.add_argument("--boundaries", type=Path, default=DATA)
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "gridsafe-bench"
     )

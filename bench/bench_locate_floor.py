@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the repository's packages first
 
 from bench import bench_locate, bench_settings  # noqa: E402 - needs the path above
+from demo import DATA  # noqa: E402
 from geo.database import drop_database  # noqa: E402
 from geo.locate import ensure_cells  # noqa: E402
 from geo.settings import Settings  # noqa: E402
@@ -194,7 +195,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--boundaries", type=Path, default=ROOT / "data" / "boundaries")
+    parser.add_argument("--boundaries", type=Path, default=DATA)
     args = parser.parse_args()
 
     db = f"gridsafe_bench_floor_{int(time.time())}"

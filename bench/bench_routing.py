@@ -27,8 +27,8 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from api.cli import load_demo
 from bench import bench_settings
+from demo.load import load_demo
 from geo.database import drop_database, make_engine
 from geo.routing.exact import solve_exact
 from geo.routing.greedy import solve_greedy

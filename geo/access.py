@@ -1,10 +1,10 @@
 """Who may see and change what: users, roles, area scopes, passwords, tokens and logins.
 
-Roles (DESIGN.md): **admin** imports, manages users and does everything; **leader** reads
-everything; **dispatcher** reads everything, plans routes, posts patrol tracks and dispatches
-cases; **grid_head** reads their own area, records visits, reports incidents and hazards and
-updates cases there; **grid_member** reads their own area, records visits and reports incidents
-and hazards there. What each role may call is declared next to each endpoint
+Roles (docs/architecture.md, "The domain in brief"): **admin** imports, manages users and does
+everything; **leader** reads everything; **dispatcher** reads everything, plans routes, posts patrol
+tracks and dispatches cases; **grid_head** reads their own area, records visits, reports incidents
+and hazards and updates cases there; **grid_member** reads their own area, records visits and
+reports incidents and hazards there. What each role may call is declared next to each endpoint
 (``api/auth.py``); what a scoped caller sees is decided by the database (row-level security,
 migration ``a0009``), so a query that forgets to filter cannot leak.
 
@@ -192,27 +192,6 @@ def list_users(engine: Engine) -> list[User]:
 def demo_users(engine: Engine) -> list[User]:
     """The demo accounts that exist (listed on the demo-mode login page)."""
     return [u for u in list_users(engine) if u.username in DEMO_USERNAMES and not u.disabled]
-
-
-def add_demo_users(engine: Engine, settings: Settings, *, grid3: str, micro: str) -> list[User]:
-    """Add one account per role with the demo password (demo mode only; existing kept)."""
-    if settings.access.mode != "demo":
-        msg = "demo accounts exist only in demo mode (GRIDSAFE_MODE=demo)"
-        raise InputError(msg)
-    existing = {u.username for u in list_users(engine)}
-    scopes = {Role.GRID_HEAD: grid3, Role.GRID_MEMBER: micro}
-    for name, role in zip(DEMO_USERNAMES, Role, strict=True):
-        if name not in existing:
-            add_user(
-                engine,
-                settings,
-                name,
-                role,
-                password=DEMO_PASSWORD,
-                scope=scopes.get(role),
-                display_name=f"演示 {name}",
-            )
-    return demo_users(engine)
 
 
 def set_language(engine: Engine, username: str, language: str | None) -> User:

@@ -8,10 +8,11 @@ reduces both to the same components and a normalised key; :class:`AddressGazette
 text against the buildings, exactly, by key, or fuzzily within the same road number or compound.
 
 The rule that shapes the matcher: a point placed in the wrong micro-grid is the worst silent failure
-gridsafe can have (DESIGN.md). So a road name or a door, building or unit number is never guessed:
-``未来路125号`` never matches ``红专路125号`` or ``未来路123号``. Fuzziness is allowed only in a
-compound's name (``锦秀小区`` for ``锦绣小区``), and an input that fits several buildings equally
-well matches none of them; :meth:`AddressGazetteer.explain_no_match` says why.
+gridsafe can have (docs/decisions/0001-border-rule.md). So a road name or a door, building or unit
+number is never guessed: ``未来路125号`` never matches ``红专路125号`` or ``未来路123号``.
+Fuzziness is allowed only in a compound's name (``锦秀小区`` for ``锦绣小区``), and an input
+that fits several buildings equally well matches none of them;
+:meth:`AddressGazetteer.explain_no_match` says why.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from sqlalchemy import Connection, Engine, text
 
 from geo.database import sql
 from geo.errors import NotFoundError
-from geo.levels import Level
+from geo.levels import LEVEL_ORDER, Level
 
 
 def areas_geojson(
@@ -23,7 +23,12 @@ def areas_geojson(
         require_area(conn, region, parent)
         out = conn.execute(
             sql("areas_list"),
-            {"region": region, "level": level.value if level else None, "parent": parent},
+            {
+                "region": region,
+                "level": level.value if level else None,
+                "parent": parent,
+                "levels": LEVEL_ORDER,
+            },
         ).scalar_one()
     return str(out)
 

@@ -15,8 +15,8 @@ LS (风险矩阵, the likelihood × severity matrix, e.g. GB/T 27921-2011 风险
     9–14 general (yellow), < 9 low (blue).
 
 Sources differ on the bands, so the thresholds are settings (``settings.risk.lec_*_min`` and
-``settings.risk.ls_*_min``); the defaults are the ones above (DESIGN.md, "the four-colour risk
-model"). The allowed L/E/C values are not settings: they are the method itself.
+``settings.risk.ls_*_min``); the defaults are the ones above.
+The allowed L/E/C values are not settings: they are the method itself.
 
 The risk engine and the importers both use this module, so a value that is valid at import is
 exactly a value the risk engine can score.

@@ -120,8 +120,8 @@ SQUADS: dict[str, tuple[str, str]] = {
     "inspection": ("隐患排查", "hazard inspection"),
     "patrol": ("治安巡逻", "security patrol"),
 }
-"""The three squads of every level-3 grid (DESIGN.md), one per "zero": petitions, accidents,
-cases."""
+"""The three squads of every level-3 grid (docs/architecture.md), one per "zero": petitions,
+accidents, cases."""
 
 
 class CaseConflictError(GridsafeError):

@@ -431,6 +431,24 @@ def init_db(engine: Engine, settings: Settings, *, revision: str = "heads") -> s
         )
 
 
+def prepare_database(settings: Settings) -> str:
+    """Create the database if it is missing (:func:`ensure_database`) and bring its schema up
+    to date as the owner (:func:`init_db`); safe to repeat.
+
+    Returns
+    -------
+    str
+        One line saying whether the database was created and the schema's revision.
+    """
+    created = ensure_database(settings)
+    engine = make_engine(settings.db, owner=True)
+    try:
+        revision = init_db(engine, settings)
+    finally:
+        engine.dispose()
+    return f"database {'created' if created else 'up to date'}, schema at revision {revision}"
+
+
 def check_database(engine: Engine) -> dict[str, str]:
     """Return the PostgreSQL and PostGIS versions, raising when the database is unreachable."""
     try:

@@ -28,12 +28,11 @@ class Level(StrEnum):
         """The level directly below, or None for micro-grids."""
         return list(Level)[self.rank] if self.rank < len(Level) else None
 
-    @property
-    def label_zh(self) -> str:
-        """The Chinese name of the level."""
-        return {"subdistrict": "街道", "grid2": "二级网格", "grid3": "三级网格", "micro": "微网格"}[
-            self.value
-        ]
+
+LEVEL_ORDER: list[str] = [level.value for level in Level]
+"""The level words top-down, bound as ``:levels`` where a query orders areas by level
+(``array_position(CAST(:levels AS text[]), level)``), so SQL never spells the vocabulary out.
+A level's name for people comes from the message catalogue (``maps.i18n.LEVEL_NAMES``)."""
 
 
 def parse_level(value: str | int) -> Level:

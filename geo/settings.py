@@ -185,7 +185,7 @@ class AccessSettings(_Group):
 
 class IntakeSettings(_Group):
     """What comes in: upload and request sizes (api/guards.py) and the import of incidents and
-    hazards (geo/records.py)."""
+    hazards (geo/records/)."""
 
     max_upload_bytes: int = Field(
         default=200 * 1024 * 1024, gt=0, description="Largest file accepted by an upload endpoint."
@@ -442,14 +442,14 @@ class CoverageSettings(_Group):
         default=(0, 8, 16),
         description=(
             "Local start hours of the shifts of the day, ascending from 0: police and community "
-            "patrol jointly in three 8-hour shifts (DESIGN.md), 00-08, 08-16, 16-24."
+            "patrol jointly in three 8-hour shifts around the clock, 00-08, 08-16, 16-24."
         ),
     )
 
     track_gap_s: float = Field(
         default=600.0,
         gt=0,
-        description="A track splits where consecutive fixes are further apart (DESIGN.md: 10 min).",
+        description="A track splits where consecutive fixes are further apart (default 10 min).",
     )
 
     max_speed_kmh_foot: float = Field(
@@ -474,7 +474,7 @@ class CoverageSettings(_Group):
     )
 
     cover_radius_m_foot: float = Field(
-        default=30.0, gt=0, description="A fix on foot covers a disc of this radius (DESIGN.md)."
+        default=30.0, gt=0, description="A fix on foot covers a disc of this radius."
     )
 
     cover_radius_m_bicycle: float = Field(
@@ -487,7 +487,7 @@ class CoverageSettings(_Group):
     )
 
     cover_radius_m_vehicle: float = Field(
-        default=50.0, gt=0, description="A fix in a vehicle covers a disc this wide (DESIGN.md)."
+        default=50.0, gt=0, description="A fix in a vehicle covers a disc this wide."
     )
 
     coverage_thin_m: float = Field(
@@ -514,7 +514,7 @@ class CoverageSettings(_Group):
     weekly_visit_days: float = Field(
         default=7.0,
         gt=0,
-        description="Every micro-grid must be visited within this many days (每周遍访, DESIGN.md).",
+        description="Every micro-grid must be visited within this many days (每周遍访, weekly).",
     )
 
     coverage_gap_share: float = Field(

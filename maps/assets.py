@@ -1,7 +1,7 @@
 """The web pages' scripts, stylesheets and images, all served by the app itself.
 
 Government networks are often isolated, so no page may load anything from outside the app
-(DESIGN.md, "web maps work offline"). The assets come from three places, none of them a CDN:
+(docs/architecture.md, "Offline"). The assets come from three places, none of them a CDN:
 
 - ``build/vendor`` (``settings.maps.vendor_dir``): Leaflet and Leaflet.VectorGrid, fetched from
   the npm registry at install time by ``scripts/vendor.py``, pinned and integrity-checked;

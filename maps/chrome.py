@@ -43,7 +43,7 @@ NAV: tuple[NavLink, ...] = (
     NavLink("/stats", N_("Case statistics")),
 )
 """Every page a person opens without an id, in the header's order; each user sees those their
-role may call (``api.auth.nav_for``, from the routes' own role rules)."""
+role may call (``api.shell.nav_for``, from the routes' own role rules)."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Shell:
     t: Translator
     today: date
     nonce: str
-    """The response's CSP nonce (``api.auth.SecurityHeaders``)."""
+    """The response's CSP nonce (``api.headers.SecurityHeaders``)."""
     user: User | None = None
     area: str | None = None
     nav: tuple[NavLink, ...] = ()

@@ -7,6 +7,6 @@ url=$(bash scripts/setup.sh --test | tail -n 1)
 export GRIDSAFE_ADMIN_DATABASE_URL="$url"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy --strict geo api maps
+.venv/bin/mypy --strict geo api maps cli demo
 .venv/bin/mypy scripts bench tests
 exec .venv/bin/pytest "$@"

@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, BrowserContext
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from api.cli import load_demo
+from demo.load import load_demo
 from geo.database import drop_database, ensure_database, init_db, make_engine, scratch_settings
 from geo.settings import Settings
 from tests.browser import CHROMIUM, DESKTOP, PHONE, TABLET, launch

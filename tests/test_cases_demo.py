@@ -2,7 +2,7 @@
 
 The reference: 182 cases received, 174 resolved (95 %), figures changing year on year. The demo
 draws its cases from synthetic intake-channel incidents since 1 January of the previous year
-(geo/cases_demo.py), up to the moment it is loaded.
+(demo/cases.py), up to the moment it is loaded.
 """
 
 from __future__ import annotations

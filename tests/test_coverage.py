@@ -755,7 +755,7 @@ def test_covered_area_is_the_union_of_the_buffers(grid: Engine, db_settings: Set
 
 
 def test_demo_month_has_real_gaps(demo: Engine, demo_settings: Settings) -> None:
-    # The demo's synthetic month (scripts/make_demo_patrols.py) loaded by `gridsafe demo`:
+    # The demo's synthetic month (demo/patrols.py) loaded by `gridsafe demo`:
     # patrols every shift, and gaps of every kind a grid head should see.
     at = clock.utcnow()
     body = json.loads(gaps_geojson(demo, demo_settings, at=at))

@@ -1,12 +1,11 @@
-"""Checks on the committed demo district files in ``data/boundaries`` (no database needed).
+"""Checks on the committed demo district files in ``demo/data`` (no database needed).
 
-The files are made by ``scripts/make_demo_district.py``; these tests guard what the rest of the
+The files are made by ``demo/district.py``; these tests guard what the rest of the
 product assumes about them: exact tiling of the four levels, consistent codes, buildings inside
 their micro-grid and a road network noded at its intersections.
 """
 
 from collections import Counter
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -14,7 +13,8 @@ import pytest
 import shapely
 from shapely.strtree import STRtree
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "boundaries"
+from demo import DATA
+
 COUNTS = {"subdistrict": 1, "grid2": 12, "grid3": 73, "micro": 652}
 PARENT = {"grid2": "subdistrict", "grid3": "grid2", "micro": "grid3"}
 ROAD_CLASSES = ("primary", "secondary", "tertiary", "residential", "service")

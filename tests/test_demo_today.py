@@ -10,16 +10,14 @@ frozen instant, on their own.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
-import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 from sqlalchemy import Engine, text
 
+from demo import DATA, activity, patrols
 from geo import clock
 from geo.access import Role
 from geo.levels import Level
@@ -27,18 +25,6 @@ from geo.mapdata import colour_counts
 from geo.settings import Settings
 from tests.clients import api_client
 from tests.frozen import DEMO_LOADED, Instant
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_right_after_loading_the_first_pages_are_complete(
@@ -97,11 +83,8 @@ def test_the_activity_ends_at_the_moment_of_loading(demo: Engine) -> None:
 
 
 def test_the_activity_generator_ends_at_any_moment(frozen: Instant, tmp_path: Path) -> None:
-    activity = _script("make_demo_activity")
     now = clock.now(frozen.timezone)
-    paths = activity.generate(
-        ROOT / "data" / "boundaries", tmp_path, end=now, timezone=frozen.timezone
-    )
+    paths = activity.generate(DATA, tmp_path, end=now, timezone=frozen.timezone)
     incidents = pd.read_csv(paths["incidents"])
     when = pd.to_datetime(incidents["occurred_at"])
     wall = now.replace(tzinfo=None)
@@ -124,7 +107,6 @@ def test_the_activity_generator_ends_at_any_moment(frozen: Instant, tmp_path: Pa
 
 
 def test_the_patrol_generator_ends_at_any_moment(frozen: Instant, tmp_path: Path) -> None:
-    patrols = _script("make_demo_patrols")
     end = clock.now(frozen.timezone)
     patrols.make_tracks(tmp_path, end=end, seed=6, interval_s=60.0, units=3, days=2)
     patrols.make_visits(tmp_path, end=end, seed=6)

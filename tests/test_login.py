@@ -14,10 +14,10 @@ from sqlalchemy import Engine, text
 
 from api.app import create_app
 from api.auth import SESSION_COOKIE
+from demo.users import add_demo_users
 from geo.access import (
     DEMO_PASSWORD,
     Role,
-    add_demo_users,
     add_user,
     demo_passwords_left,
     login,

@@ -6,7 +6,7 @@ points well inside 80 micro-grids (on the surface of each grid shrunk by 3 m) ar
 times, as WGS84, as GCJ-02 and as BD-09 made with the forward transforms.
 
 Address-only rows of a GBK CSV are geocoded against the demo district's own gazetteer: its
-boundary and building files (data/boundaries) are imported into the test's empty database.
+boundary and building files (demo/data) are imported into the test's empty database.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
-from api.cli import DEMO_DIR
+from demo import DATA
 from geo.boundaries import import_boundaries
 from geo.crs import bd09_from_wgs84, gcj02_from_wgs84
 from geo.layers import import_layer
@@ -114,9 +114,9 @@ def test_gbk_csv_of_addresses_geocoded_against_the_demo_gazetteer(
     db: Engine, db_settings: Settings, tmp_path: Path
 ) -> None:
     for level in Level:
-        import_boundaries(db, db_settings, DEMO_DIR / f"{level.value}.geojson", level=level)
-    assert import_layer(db, db_settings, DEMO_DIR / "buildings.geojson", kind="buildings").loaded
-    buildings = gpd.read_file(DEMO_DIR / "buildings.geojson", engine="pyogrio")
+        import_boundaries(db, db_settings, DATA / f"{level.value}.geojson", level=level)
+    assert import_layer(db, db_settings, DATA / "buildings.geojson", kind="buildings").loaded
+    buildings = gpd.read_file(DATA / "buildings.geojson", engine="pyogrio")
     # Door plates of three shapes (a road number, a courtyard building, a compound's 栋 and
     # 单元), written as people write them: without the city prefix, full-width digits, 栋 for 号楼.
     written: dict[str, str] = {}  # building id -> the address as the file gives it

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, BeforeValidator, Field
 
-from api.auth import CASE_WORKERS, READERS, page, permit, request_translator
+from api.auth import CASE_WORKERS, READERS, permit
 from api.deps import EngineDep, SettingsDep
 from api.params import Day, Moment
+from api.shell import page, request_translator
 from geo import clock
 from geo.access import User
 from geo.cases import (

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from api.auth import PLANNERS, READERS, REPORTERS, page, permit, request_translator
+from api.auth import PLANNERS, READERS, REPORTERS, permit
 from api.deps import EngineDep, SettingsDep
 from api.params import InstantText
+from api.shell import page, request_translator
 from geo import clock
 from geo.coverage.checkins import import_checkin_records
 from geo.coverage.compute import coverage_geojson

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from api.auth import READERS, nav_for, page, permit, request_translator
+from api.auth import READERS, permit
 from api.deps import EngineDep, SettingsDep
 from api.params import Day
+from api.shell import nav_for, page, request_translator
 from geo import clock
 from geo.levels import Level
 from maps.assets import asset_file

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, model_validator
 
-from api.auth import NOT_GRID, PLANNERS, page, permit, request_translator
+from api.auth import NOT_GRID, PLANNERS, permit
 from api.deps import EngineDep, SettingsDep
 from api.params import Moment
+from api.shell import page, request_translator
 from geo import clock
 from geo.routing.export import plan_gpx
 from geo.routing.network import UnitKind

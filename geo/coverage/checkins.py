@@ -1,6 +1,6 @@
 """Importing grid-head check-ins (visits): person, time, position, located in a micro-grid.
 
-Grid heads (网格长) must visit every micro-grid every week (每周遍访, DESIGN.md); a check-in is
+Grid heads (网格长) must visit every micro-grid every week (每周遍访); a check-in is
 the record of one such visit. The micro-grid is found by the spatial join in the database with
 the incident border rule (``locate_micro`` of migration 0003_records: the micro-grid whose
 interior contains the point, else the smallest code among those touching it), never taken from

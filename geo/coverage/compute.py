@@ -3,8 +3,8 @@
 Per micro-grid (geo/coverage/sql/coverage_micro.sql states every rule where it is applied):
 
 - **covered share**: the tracks of the period drawn as lines through their fixes, buffered by the
-  unit kind's radius (settings: 30 m on foot and 50 m in a vehicle after DESIGN.md, 40 m by
-  bicycle), unioned and intersected with the micro-grid, over its area (computed shift by shift,
+  unit kind's radius (settings: 30 m on foot, 40 m by bicycle and 50 m in a vehicle by
+  default), unioned and intersected with the micro-grid, over its area (computed shift by shift,
   closed shifts stored: :mod:`geo.coverage.covered`);
 - **visits**: maximal runs of consecutive fixes of one track inside the micro-grid (re-entries
   count again), with **dwell** (time inside) and **deterrent visits**, those of at least

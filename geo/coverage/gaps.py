@@ -4,8 +4,7 @@ Three kinds of gap (geo/coverage/sql/coverage_gaps.sql):
 
 - **weekly**: no visit in the ``settings.coverage.weekly_visit_days`` days before ``at``, where a
   visit is a grid-head check-in or any patrol fix in the micro-grid (the weekly visit rule,
-  每周遍访, DESIGN.md: the rule is about someone having been there, so a patrol passing
-  through counts);
+  每周遍访: the rule is about someone having been there, so a patrol passing through counts);
 - **shift**: red or orange in the latest risk computation as of ``at`` (geo/risk, tables of
   migration 0003) and no visit since the current shift began;
 - **coverage**: the patrols' covered share of the micro-grid over the

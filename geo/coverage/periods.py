@@ -1,7 +1,7 @@
 """Periods of coverage: a shift of the three-shift day, a day, a week, or any range.
 
 Shifts and days are local (``settings.timezone``, Asia/Shanghai by default): police and community
-patrol jointly in three 8-hour shifts around the clock (DESIGN.md), whose start hours are the
+patrol jointly in three 8-hour shifts around the clock, whose start hours are the
 setting ``shift_start_hours`` (default 0, 8, 16: 00-08, 08-16, 16-24). Weeks are ISO weeks,
 Monday to Monday, the week of the weekly visit rule (每周遍访). Every period is half-open,
 ``[start, end)``, in UTC.

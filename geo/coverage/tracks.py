@@ -18,9 +18,9 @@ Cleaning, each step counted in the report (and every dropped row named with its 
   stops as soon as no earlier fix can give a longer chain, so a clean track costs one or two
   comparisons per fix (:func:`plausible_chain`);
 - **tracks**: a unit's fixes split into tracks where consecutive kept fixes are more than
-  ``settings.coverage.track_gap_s`` apart (DESIGN.md: 10 minutes). Track boundaries are not stored:
-  they are recomputed from the times in every query, so fixes arriving later in live batches join
-  the right track.
+  ``settings.coverage.track_gap_s`` apart (10 minutes by default). Track boundaries are not
+  stored: they are recomputed from the times in every query, so fixes arriving later in live
+  batches join the right track.
 
 The rows are staged in a temporary table (streamed with COPY), sorted there, cleaned while
 streaming back, and inserted with ``ON CONFLICT DO NOTHING`` on (region, unit, time): importing

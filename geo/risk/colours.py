@@ -11,13 +11,15 @@ Incident colour of a micro-grid (settings ``risk_incident_quantiles`` or
    control (geo/risk/hotspots.py) is shown orange. A chance peak in one small area can reach
    orange, never red.
 
-The area's colour is the worse of its hazard and incident colours (DESIGN.md). The score puts the
-colour first and the incident pressure second, so that sorting by score sorts by colour::
+The area's colour is the worse of its hazard and incident colours (a hazard is no less dangerous
+for a quiet street, a crime cluster no less for a safe building). The score puts the colour
+first and the incident pressure second, so that sorting by score sorts by colour::
 
     score = 25 · severity(colour) + 25 · (share of micro-grids with a lower smoothed intensity)
 
 (blue 0-25, yellow 25-50, orange 50-75, red 75-100). A parent's score is the area-weighted mean
-of its micro-grids' scores (DESIGN.md), i.e. how red it is on average.
+of its micro-grids' scores, i.e. how red it is on average: it tells apart parents that 就高 gives
+the same colour (docs/decisions/0002-jiugao-roll-up.md).
 """
 
 from __future__ import annotations

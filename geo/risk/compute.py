@@ -1,6 +1,6 @@
 """One computation of the four-colour map as of an instant: micro-grids first, then the roll-up.
 
-Micro-grid i (DESIGN.md, "The four-colour risk model"):
+Micro-grid i (docs/architecture.md, "A risk run"):
 
 - hazard colour: the worst colour of the hazards counting in i (geo/risk/hazards.py);
 - incident colour: from its weighted, decayed incidents (geo/risk/intensity.py), smoothed per km²
@@ -8,9 +8,10 @@ Micro-grid i (DESIGN.md, "The four-colour risk model"):
   geo/risk/hotspots.py);
 - colour: the worse of the two; score: see geo/risk/colours.py.
 
-A parent takes the worst colour of its micro-grids (hence of its children) and the area-weighted
-mean of their scores. Every area carries its reasons: the ranked hazards, the incident counts by
-type, and for a parent its worst children.
+A parent takes the worst colour of its micro-grids (hence of its children; 就高,
+docs/decisions/0002-jiugao-roll-up.md) and the area-weighted mean of their scores. Every area
+carries its reasons: the ranked hazards, the incident counts by type, and for a parent its worst
+children.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from geo import clock
 from geo.assessment import Colour, worst
 from geo.database import sql
 from geo.errors import InputError, NotFoundError
-from geo.levels import Level
+from geo.levels import LEVEL_ORDER, Level
 from geo.risk.colours import gate, incident_bounds, incident_tiers, lower_share, score
 from geo.risk.hazards import ScoredHazard, counting_hazards, rank_key
 from geo.risk.hotspots import contiguity, getis_ord_star
@@ -180,7 +181,9 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
     """
     region = settings.region
     with engine.connect() as conn:
-        rows = conn.execute(sql("risk_areas", "geo.risk"), {"region": region}).all()
+        rows = conn.execute(
+            sql("risk_areas", "geo.risk"), {"region": region, "levels": LEVEL_ORDER}
+        ).all()
         hazards, invalid = counting_hazards(conn, settings.risk, region=region, as_of=as_of)
         groups = incident_groups(conn, settings.risk, region=region, as_of=as_of)
     micro_rows = [r for r in rows if r.level == Level.MICRO.value]

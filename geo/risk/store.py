@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, Row, text
 from geo import clock
 from geo.database import sql, unscoped
 from geo.errors import NotFoundError
-from geo.levels import Level
+from geo.levels import LEVEL_ORDER, Level
 from geo.risk.compute import RiskResult, as_of_instant, compute_risk
 from geo.settings import Settings
 
@@ -158,6 +158,7 @@ def risk_geojson(
                 "run_id": run.id,
                 "previous_id": run.previous_id,
                 "level": level.value if level else None,
+                "levels": LEVEL_ORDER,
             },
         ).scalar_one()
     return str(out)

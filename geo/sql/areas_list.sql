@@ -6,7 +6,7 @@ SELECT json_build_object(
 )::text
 FROM (
     SELECT a.code,
-           array_position(ARRAY['subdistrict', 'grid2', 'grid3', 'micro'], a.level) AS rank,
+           array_position(CAST(:levels AS text[]), a.level) AS rank,
            json_build_object(
                'type', 'Feature',
                'id', a.code,

@@ -2,7 +2,7 @@
 -- cov_micro, filled for the coverage window [:c0, :at)) that need a visit, as a GeoJSON
 -- FeatureCollection in EPSG:4326. An area is a gap for any of:
 --   weekly    a micro-grid with no patrol fix and no grid-head check-in in [:w0, :at) (the
---             weekly visit rule, 每周遍访, DESIGN.md);
+--             weekly visit rule, 每周遍访);
 --   shift     a micro-grid coloured red or orange by the latest risk computation as of :at, and
 --             no patrol fix and no check-in since the start of the current shift (:s0);
 --   coverage  an area of the level whose patrol coverage over the coverage window is below

@@ -7,7 +7,7 @@
 -- crossing a bound are added back by coverage_joints.sql). Covered area: each track drawn as the
 -- line through its fixes (a single fix: the point), buffered by the unit kind's radius; the
 -- union of those buffers intersected with the micro-grid. The line, not the fixes alone: a fix
--- covers a disc (DESIGN.md), and the unit passed along the segment between two fixes of the same
+-- covers a disc (30 m on foot, 50 m in a vehicle), and the unit passed along the segment between two fixes of the same
 -- track, so the buffered line is the union of the discs and of every disc in between. At 10 s on
 -- foot (~14 m apart, 30 m discs) the two differ by the thin lenses between discs; at 30 s by
 -- bicycle (~120 m apart) discs alone would leave most of the street uncovered.

@@ -4,4 +4,4 @@ SELECT a.code, a.name, a.level, a.parent_code, a.ancestors, a.area_m2, a.populat
        CASE WHEN a.level = 'micro' THEN ST_AsBinary(a.geom) END AS wkb
 FROM areas a
 WHERE a.region = :region
-ORDER BY array_position(ARRAY['subdistrict', 'grid2', 'grid3', 'micro'], a.level), a.code
+ORDER BY array_position(CAST(:levels AS text[]), a.level), a.code

@@ -8,7 +8,7 @@ SELECT json_build_object(
         SELECT json_agg(f.feature ORDER BY f.rank, f.code)
         FROM (
             SELECT s.area_code AS code,
-                   array_position(ARRAY['subdistrict', 'grid2', 'grid3', 'micro'], s.level) AS rank,
+                   array_position(CAST(:levels AS text[]), s.level) AS rank,
                    json_build_object(
                        'type', 'Feature',
                        'id', s.area_code,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli_common import fail, out
+from cli.common import fail, out
 from geo.assessment import Colour
 from geo.database import make_engine
 from geo.errors import GridsafeError

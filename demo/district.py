@@ -1,4 +1,4 @@
-"""Generate the synthetic demo district 未来路街道 and write it to ``data/boundaries``.
+"""Generate the synthetic demo district 未来路街道 and write it to ``demo/data``.
 
 The district is invented, but it sits where the real Weilai Road (未来路) runs north-south
 through Jinshui District (金水区), Zhengzhou (郑州), at about 113.700°E, 34.755-34.775°N.
@@ -15,9 +15,9 @@ Everything is built from one planar partition so that the hierarchy tiles exactl
 
 The script then reads the files it wrote back and raises :class:`InvariantError` if any invariant
 (counts, exact tiling, validity, containment, road noding) fails.  The same seed gives
-byte-identical files.  Run from the repository root::
+byte-identical files.  Run::
 
-    .venv/bin/python scripts/make_demo_district.py --seed 20261124 --out data/boundaries
+    .venv/bin/python -m demo.district --seed 20261124 --out demo/data
 """
 
 from __future__ import annotations
@@ -41,13 +41,15 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import split
 from shapely.strtree import STRtree
 
+from demo import DATA
+
 FloatArray = NDArray[np.float64]
 Box = tuple[float, float, float, float]
 
 CRS = "EPSG:4547"  # CGCS2000 / 3-degree Gauss-Kruger CM 114E: the demo deployment CRS (metres)
 GRID = 0.01  # every vertex is snapped to this grid (m) so that shared edges match exactly
 DEFAULT_SEED = 20261124
-DEFAULT_OUT = Path("data/boundaries")
+DEFAULT_OUT = DATA
 
 SUBDISTRICT_CODE = "410105010"  # 410105 is the administrative division code of 金水区
 SUBDISTRICT_NAME = "未来路街道"
@@ -290,7 +292,7 @@ def apportion(weights: FloatArray, total: int, minimum: NDArray[np.int64]) -> ND
         Counts summing to ``total``, each at least its minimum.
     """
     quota = weights / weights.sum() * total
-    counts = np.maximum(np.floor(quota).astype(np.int64), minimum)
+    counts: NDArray[np.int64] = np.maximum(np.floor(quota).astype(np.int64), minimum)
     while counts.sum() < total:
         counts[int(np.argmax(quota - counts))] += 1
     while counts.sum() > total:
@@ -324,11 +326,12 @@ class Frame:
     def xy(self, uv: ArrayLike) -> FloatArray:
         """Convert street-frame coordinates to EPSG:4547."""
         pts = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
-        return (
+        xy: FloatArray = (
             np.asarray(self.origin)
             + np.outer(pts[:, 0], self.east)
             + np.outer(pts[:, 1], self.north)
         )
+        return xy
 
     def uv(self, xy: ArrayLike) -> FloatArray:
         """Convert EPSG:4547 coordinates to the street frame."""

@@ -4,7 +4,7 @@ Writes two CSV files into ``--out`` (a cache directory; nothing here is committe
 
 ``tracks.csv``  unit, kind, time (local, ``--timezone``), lon, lat (WGS84): GPS fixes every
                 ``--interval`` seconds of units moving along the demo roads
-                (data/boundaries/roads.geojson);
+                (demo/data/roads.geojson);
 ``visits.csv``  网格长 (grid head), 时间, 经度, 纬度, 微网格编码: weekly check-ins.
 
 The patterns leave real gaps, the ones a dispatcher and a grid head should find:
@@ -20,7 +20,7 @@ The patterns leave real gaps, the ones a dispatcher and a grid head should find:
 - each level-3 grid's head checks in at about 85 % of its micro-grids each week; six heads
   skipped the last week, so their micro-grids fail the weekly visit rule unless a patrol passed.
 
-Run: ``python scripts/make_demo_patrols.py --out DIR [--end 2026-11-24T14:00] [--seed 6]``.
+Run: ``python -m demo.patrols --out DIR [--end 2026-11-24T14:00] [--seed 6]``.
 The month ends at ``--end`` (default: now in ``--timezone``, Asia/Shanghai by default);
 ``gridsafe demo`` passes the moment it loads.
 """
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,12 +39,9 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script: the repository's packages first
+from demo import DATA
+from geo import clock
 
-from geo import clock  # noqa: E402 - needs the path above
-
-DEMO_DIR = ROOT / "data" / "boundaries"
 DEMO_ZONE = "Asia/Shanghai"
 SPEEDS_MS = {"foot": 1.3, "bicycle": 4.0, "vehicle": 8.0}
 SHIFT_HOURS = (0, 8, 16)
@@ -185,9 +181,9 @@ def make_tracks(
 ) -> int:
     """Write ``tracks.csv`` for ``units`` units over ``days`` days; return the number of rows."""
     rng = np.random.default_rng(seed)
-    net = load_network(gpd.read_file(DEMO_DIR / "roads.geojson"))
-    grid2 = gpd.read_file(DEMO_DIR / "grid2.geojson").sort_values("code").reset_index(drop=True)
-    pois = gpd.read_file(DEMO_DIR / "pois.geojson")
+    net = load_network(gpd.read_file(DATA / "roads.geojson"))
+    grid2 = gpd.read_file(DATA / "grid2.geojson").sort_values("code").reset_index(drop=True)
+    pois = gpd.read_file(DATA / "pois.geojson")
     stations = pois[pois["kind"] == "station"].geometry.tolist()
     nodes = list(net.graph.nodes)
     # The level-2 grid each road node lies in (nearest, for nodes on the outer boundary).
@@ -230,7 +226,7 @@ def make_tracks(
 def make_visits(out: Path, *, end: datetime, seed: int) -> int:
     """Write ``visits.csv`` (grid-head check-ins); return the number of rows."""
     rng = np.random.default_rng(seed + 1)
-    micro = gpd.read_file(DEMO_DIR / "micro.geojson")
+    micro = gpd.read_file(DATA / "micro.geojson")
     heads = sorted(micro["parent_code"].unique())
     lazy = set(rng.choice(heads, size=6, replace=False).tolist())
     rows = 0
@@ -259,6 +255,26 @@ def make_visits(out: Path, *, end: datetime, seed: int) -> int:
     return rows
 
 
+def generate(
+    out: Path,
+    *,
+    end: datetime,
+    timezone: str = DEMO_ZONE,
+    seed: int = 6,
+    interval_s: float = 30.0,
+    units: int = 24,
+    days: int = DAYS,
+) -> tuple[int, int]:
+    """Write ``tracks.csv`` and ``visits.csv`` into ``out`` for the month ending at ``end``, in
+    the local time of ``timezone``; return the numbers of fixes and check-ins."""
+    local_end = end.astimezone(clock.zone(timezone))
+    out.mkdir(parents=True, exist_ok=True)
+    tracks = make_tracks(
+        out, end=local_end, seed=seed, interval_s=interval_s, units=units, days=days
+    )
+    return tracks, make_visits(out, end=local_end, seed=seed)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the arguments and write both files."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -270,20 +286,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--units", type=int, default=24, help="patrol units (24 for the demo)")
     parser.add_argument("--days", type=int, default=DAYS, help="days of patrols")
     args = parser.parse_args(argv)
-    zone = clock.zone(args.timezone)
-    end = (
-        clock.read(args.end, args.timezone) if args.end else clock.now(args.timezone)
-    ).astimezone(zone)
-    args.out.mkdir(parents=True, exist_ok=True)
-    tracks = make_tracks(
+    end = clock.read(args.end, args.timezone) if args.end else clock.now(args.timezone)
+    tracks, visits = generate(
         args.out,
         end=end,
+        timezone=args.timezone,
         seed=args.seed,
         interval_s=args.interval,
         units=args.units,
         days=args.days,
     )
-    visits = make_visits(args.out, end=end, seed=args.seed)
     print(f"{args.out}: {tracks} fixes, {visits} check-ins, month ending {end.isoformat()}")
 
 

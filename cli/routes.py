@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli_common import fail, out
+from cli.common import fail, out
 from geo.database import make_engine
 from geo.errors import GridsafeError, InputError
 from geo.routing.network import UnitKind, build_network

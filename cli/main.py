@@ -4,41 +4,31 @@ from __future__ import annotations
 
 import getpass
 import os
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
-from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
-from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from api.cli_common import err, fail, out
-from api.cli_risk import risk_app
-from api.cli_routes import import_osm_cmd, network_app, routes_app
-from api.cli_users import user_app
-from geo import clock
-from geo.access import add_demo_users, demo_passwords_left, list_users
+from cli.common import err, fail, out
+from cli.risk import risk_app
+from cli.routes import import_osm_cmd, network_app, routes_app
+from cli.users import user_app
+from demo.load import load_demo
+from geo.access import demo_passwords_left, list_users
 from geo.boundaries import import_boundaries
-from geo.cases_demo import seed_demo_cases
 from geo.coverage.checkins import import_checkins
-from geo.coverage.covered import refresh
-from geo.coverage.periods import last_days
 from geo.coverage.tracks import import_tracks
-from geo.database import Acting, ensure_database, init_db, make_engine, set_acting
+from geo.database import Acting, make_engine, prepare_database, set_acting
 from geo.errors import GridsafeError
 from geo.layers import import_layer
 from geo.levels import Level
 from geo.locate import relocate
 from geo.records import add_incident_type, import_records, incident_types
 from geo.report import ImportReport
-from geo.risk import run_risk
-from geo.routing.network import build_network
 from geo.settings import Settings, SettingsError, get_settings
 
 app = typer.Typer(
@@ -55,8 +45,6 @@ app.add_typer(network_app, name="network")
 app.add_typer(routes_app, name="routes")
 app.add_typer(user_app, name="user")
 
-
-DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "boundaries"
 
 T = TypeVar("T")
 
@@ -102,14 +90,7 @@ def _print_report(report: ImportReport) -> None:
 
 
 def _prepare(settings: Settings) -> None:
-    created = _run(lambda: ensure_database(settings))
-    engine = make_engine(settings.db, owner=True)
-    try:
-        revision = _run(lambda: init_db(engine, settings))
-    finally:
-        engine.dispose()
-    what = "created" if created else "up to date"
-    out.print(f"database {what}, schema at revision {revision}", highlight=False)
+    out.print(_run(lambda: prepare_database(settings)), highlight=False)
 
 
 @app.callback()
@@ -304,7 +285,7 @@ def serve(
     # spawned interpreter has imported this CLI (geopandas, OR-Tools, PyVRP, ...), which took
     # longer than that on a busy 2-core machine, so the workers were killed and respawned for
     # ever and the server never answered. The app reads X-Forwarded-For itself, and only from
-    # GRIDSAFE_TRUSTED_PROXIES (api.auth), so uvicorn must not.
+    # GRIDSAFE_TRUSTED_PROXIES (api/routers/login.py), so uvicorn must not.
     uvicorn.run(
         "api.main:app",
         host=host,
@@ -344,107 +325,8 @@ def _check_accounts(settings: Settings) -> None:
         raise typer.Exit(1)
 
 
-def load_demo(settings: Settings, *, now: datetime | None = None) -> None:
-    """Load the demo district into the configured database (each step safe to repeat).
-
-    Its activity (incidents, hazards, cases, patrols, check-ins) ends at ``now`` (default: the
-    district's now) and reaches back to 1 January of the previous year, and the risk map is
-    computed as of that moment, so the pages open complete on the district's today.
-    """
-    moment = now if now is not None else clock.now(settings.timezone)
-    _prepare(settings)
-    engine = make_engine(settings.db)
-    try:
-        for level in Level:
-            path = DEMO_DIR / f"{level.value}.geojson"
-            _print_report(_run(partial(import_boundaries, engine, settings, path, level=level)))
-        for kind in ("buildings", "roads", "pois"):
-            path = DEMO_DIR / f"{kind}.geojson"
-            _print_report(_run(partial(import_layer, engine, settings, path, kind=kind)))
-        for line in _run(partial(build_network, engine, settings)).lines():
-            out.print(line, highlight=False)
-        _load_demo_activity(engine, settings, end=moment)
-        run_id, risk = _run(partial(run_risk, engine, settings, as_of=moment))
-        colours = risk.summary["colours"][Level.MICRO.value]
-        out.print(f"risk run {run_id}: micro-grids by colour {colours}", highlight=False)
-        opened = _run(partial(seed_demo_cases, engine, settings, now=moment))
-        out.print(f"cases: {opened} opened on intake-channel incidents", highlight=False)
-        _load_demo_patrols(engine, settings, end=moment)
-        if settings.access.mode == "demo":
-            _add_demo_users(engine, settings)
-    finally:
-        engine.dispose()
-
-
-def _add_demo_users(engine: Engine, settings: Settings) -> None:
-    """One account per role; the grid head's area is the first grid, the member's its first
-    micro-grid."""
-    with engine.connect() as conn:
-        grid3, micro = conn.execute(
-            text(
-                "SELECT g.code, min(m.code) FROM areas g JOIN areas m ON m.parent_code = g.code "
-                "WHERE g.region = :r AND g.level = 'grid3' GROUP BY g.code ORDER BY g.code "
-                "LIMIT 1"
-            ),
-            {"r": settings.region},
-        ).one()
-    for user in _run(partial(add_demo_users, engine, settings, grid3=grid3, micro=micro)):
-        where = f" in {user.scope}" if user.scope else ""
-        out.print(
-            f"demo account {user.username} ({user.role}{where}), password 'demo'",
-            highlight=False,
-        )
-
-
-def _load_demo_patrols(engine: Engine, settings: Settings, *, end: datetime) -> None:
-    """Generate the demo's month of patrols (seeded, ending at ``end``) and import it.
-
-    Fixes every 60 s keep the load near 40 s (about 320,000 fixes of 24 units; 30 s doubles it).
-    """
-    script = Path(__file__).resolve().parent.parent / "scripts" / "make_demo_patrols.py"
-    with tempfile.TemporaryDirectory(prefix="gridsafe-patrols-") as tmp:
-        subprocess.run(  # noqa: S603 - our own script, run with this interpreter
-            [
-                *(sys.executable, str(script), "--out", tmp, "--interval", "60"),
-                *("--end", end.isoformat(), "--timezone", settings.timezone),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        tracks = _run(partial(import_tracks, engine, settings, Path(tmp) / "tracks.csv"))
-        visits = _run(partial(import_checkins, engine, settings, Path(tmp) / "visits.csv"))
-        for line in (*tracks.lines()[:2], visits.lines()[0]):
-            out.print(line, markup=False, highlight=False)
-    # The last week's closed shifts stored now, so the coverage page's week opens in seconds
-    # (geo/coverage/covered.py); the week costs about 20 s more here.
-    shifts = _run(partial(refresh, engine, settings, period=last_days(end, 7), now=end))
-    stored = f"coverage: covers of {shifts} closed shift(s) of the last week stored"
-    out.print(stored, highlight=False)
-
-
-def _load_demo_activity(engine: Engine, settings: Settings, *, end: datetime) -> None:
-    """Generate the demo's incidents and hazards (seeded, ending at ``end``) and import them
-    the normal way."""
-    script = Path(__file__).resolve().parent.parent / "scripts" / "make_demo_activity.py"
-    with tempfile.TemporaryDirectory(prefix="gridsafe-demo-") as tmp:
-        subprocess.run(  # noqa: S603 - our own script, run with this interpreter
-            [
-                *(sys.executable, str(script), "--boundaries", str(DEMO_DIR), "--out", tmp),
-                *("--end", end.isoformat(), "--timezone", settings.timezone),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        for name, kind, crs in (
-            ("incidents.csv", "incidents", None),
-            ("incidents_gcj02.csv", "incidents", "gcj02"),
-            ("incidents_address.csv", "incidents", None),
-            ("hazards.csv", "hazards", None),
-        ):
-            report = _run(
-                partial(import_records, engine, settings, Path(tmp) / name, kind=kind, crs=crs)
-            )
-            out.print(report.lines()[0], markup=False, highlight=False)
+def _say(line: str) -> None:
+    out.print(line, markup=False, highlight=False)
 
 
 @app.command("demo")
@@ -457,7 +339,8 @@ def demo(
     # Demo mode: one account per role with the password 'demo', a banner on every page.
     os.environ["GRIDSAFE_MODE"] = "demo"
     get_settings.cache_clear()
-    load_demo(get_settings())
+    settings = get_settings()
+    _run(lambda: load_demo(settings, say=_say))
     if not no_serve:
         out.print(f"serving on http://{host}:{port}/ (API docs at /docs)", highlight=False)
         sys.stdout.flush()

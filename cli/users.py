@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import err, fail, out
+from cli.common import err, fail, out
 from geo.access import (
     Role,
     add_user,

@@ -28,9 +28,9 @@ The model, chosen to look like the reference sub-district rather than to be a fo
 * sources: the four intake platforms (一码解纠纷, 三零平台, 区数字化平台, 法院调解平台) for
   disputes and petitions, 110 for police matters, 119 for fires, the 12345 hotline, patrols.
 
-Run from the repository root::
+Run::
 
-    .venv/bin/python scripts/make_demo_activity.py --out /tmp/demo-activity [--end ISO]
+    .venv/bin/python -m demo.activity --out /tmp/demo-activity [--end ISO]
 
 Times are written in the district's local time (``--timezone``, Asia/Shanghai by default), as a
 register exported from a Chinese platform carries them.
@@ -39,7 +39,6 @@ register exported from a Chinese platform carries them.
 from __future__ import annotations
 
 import argparse
-import sys
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,11 +51,9 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script: the repository's packages first
-
-from geo import clock  # noqa: E402 - needs the path above
-from geo.crs import gcj02_from_wgs84  # noqa: E402
+from demo import DATA
+from geo import clock
+from geo.crs import gcj02_from_wgs84
 
 DEMO_ZONE = "Asia/Shanghai"
 """The demo district's zone (Zhengzhou), the default of ``--timezone``."""
@@ -480,7 +477,7 @@ def generate(
 def main(argv: Sequence[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--boundaries", type=Path, default=ROOT / "data" / "boundaries")
+    parser.add_argument("--boundaries", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=20261124)
     parser.add_argument("--timezone", default=DEMO_ZONE, help="the district's time zone")

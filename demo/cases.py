@@ -1,6 +1,6 @@
 """The demo district's case histories: a seeded sample of its intake-channel incidents, handled.
 
-The synthetic register (scripts/make_demo_activity.py) has about ten times the reference
+The synthetic register (demo/activity.py) has about ten times the reference
 sub-district's volume, so not every intake-channel incident becomes a case here: a fixed share
 (:data:`SHARE`) of them is drawn with a seeded generator, which gives a few hundred cases a
 year, the reference's order (182 received, 174 resolved). Each case then goes through the real
@@ -80,7 +80,7 @@ def seed_demo_cases(engine: Engine, settings: Settings, *, now: datetime | None 
     with engine.begin() as conn:
         candidates = (
             conn.execute(
-                sql("cases_demo_candidates"), {"region": settings.region, "sources": sources}
+                sql("case_candidates", "demo"), {"region": settings.region, "sources": sources}
             )
             .mappings()
             .all()
