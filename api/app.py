@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from api import auth
 from api.admission import Admission
-from api.errors import add_exception_handlers
+from api.errors import add_exception_handlers, document_errors, error_responses
 from api.guards import BodyLimit, refuse_nul
 from api.routers import admin, areas, cases, coverage, health, maps, records, risk, routes, tiles
 from geo.database import make_engine
@@ -38,6 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         dependencies=[Depends(refuse_nul)],
+        responses=error_responses(),
         # The docs page is served from the app's own copy of Swagger UI (no CDN), below.
         docs_url=None,
         redoc_url=None,
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes.pages)
     app.include_router(cases.router)
     app.include_router(cases.pages)
+    document_errors(app)
     _add_docs(app)
     return app
 

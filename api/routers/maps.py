@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from api.auth import READERS, nav_for, page, permit, request_translator
 from api.deps import EngineDep, SettingsDep
+from api.models.maps import HazardMarkers, HeatPoints
 from api.params import Day
 from geo import clock
 from geo.levels import Level
@@ -59,7 +60,7 @@ def risk_map(
     return page(request, html)
 
 
-@router.get("/maps/data/hazards", dependencies=[permit(*READERS)])
+@router.get("/maps/data/hazards", dependencies=[permit(*READERS)], response_model=HazardMarkers)
 def map_hazards(
     engine: EngineDep,
     settings: SettingsDep,
@@ -69,7 +70,7 @@ def map_hazards(
     return hazards_json(engine, settings, as_of=as_of or clock.today(settings.timezone))
 
 
-@router.get("/maps/data/incidents", dependencies=[permit(*READERS)])
+@router.get("/maps/data/incidents", dependencies=[permit(*READERS)], response_model=HeatPoints)
 def map_incidents(
     engine: EngineDep,
     settings: SettingsDep,
