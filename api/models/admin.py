@@ -20,6 +20,24 @@ class Account(Answer):
     disabled: bool
 
 
+class KeyRange(Answer):
+    """The smallest and largest value of one key column."""
+
+    min: Any
+    max: Any
+
+
+class BulkRows(Answer):
+    """The rows of a statement too big to copy: how many, and the range of each key column."""
+
+    rows: int
+    keys: dict[str, KeyRange]
+
+
+Rows = list[dict[str, Any]] | BulkRows
+"""The rows themselves (secret columns left out), or for a big statement their key ranges."""
+
+
 class AuditEntry(Answer):
     """One change: who made it, when, and the rows before and after (up to a limit)."""
 
@@ -29,5 +47,5 @@ class AuditEntry(Answer):
     action: str = Field(description="INSERT, UPDATE or DELETE")
     entity: str = Field(description="the table changed")
     rows: int = Field(description="rows the statement changed")
-    before: list[dict[str, Any]] | None
-    after: list[dict[str, Any]] | None
+    before: Rows | None = Field(description="the rows before (UPDATE, DELETE)")
+    after: Rows | None = Field(description="the rows after (INSERT, UPDATE)")
