@@ -41,8 +41,8 @@ from geo.settings import Settings
 from tests.clients import make_user, token_for
 from tests.test_maps import build_district
 
-# A budget per operation (positive and negative cases mixed): 32 operations × 40 examples
-# take about 45 s on 2 cores. The seed is fixed (derandomize), so CI runs the same requests.
+# A budget per operation (positive and negative cases mixed): 42 operations × 40 examples
+# take about 2 minutes on 2 cores. The seed is fixed (derandomize), so CI runs the same requests.
 MAX_EXAMPLES = 40
 
 
