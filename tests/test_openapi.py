@@ -3,8 +3,9 @@
 Walks ``create_app(settings).openapi()``: each operation under ``/api`` (and the health check
 and the map pages' data) must describe its success answer, a JSON one with the schema of a named
 model (not a bare ``object``), and describe its error answers with the shared error body. A route
-planted without a model proves the walk finds one. No database is needed: the spec is built
-from the routes alone.
+planted without a model proves the walk finds one (no database needed: the spec is built from
+the routes alone). On the demo district, the read routes' answers are checked against their
+models.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI, Response
+from sqlalchemy import Engine, text
 
 from api.app import create_app
 from api.models.admin import Account
 from geo.settings import Settings
+from tests.clients import api_client
 
 REF = "#/components/schemas/"
 
@@ -115,3 +118,38 @@ def test_a_route_without_a_model_is_found() -> None:
         "GET /api/planted/text",
         "GET /maps/data/planted",
     ]
+
+
+def test_demo_answers_match_their_models(demo: Engine, demo_settings: Settings) -> None:
+    """The read routes on the demo district (tracks, check-ins, a risk map, cases): the client's
+    conformance hook (tests/conformance.py) checks each answer against its model. (Plans are
+    checked so in tests/test_routing_network.py, which stores one.)"""
+    with demo.connect() as conn:
+        case_id = conn.execute(text("SELECT max(id) FROM cases")).scalar()
+        code = conn.execute(text("SELECT max(area_code) FROM risk_scores")).scalar()
+    assert case_id is not None
+    assert code is not None
+    reads: list[tuple[str, dict[str, str]]] = [
+        ("/healthz", {}),
+        ("/api/areas", {}),
+        (f"/api/areas/{code}", {}),
+        ("/api/incidents", {"limit": "200"}),
+        ("/api/hazards", {"limit": "200"}),
+        ("/api/risk", {}),
+        (f"/api/risk/{code}", {}),
+        ("/api/coverage", {"period": "week"}),
+        ("/api/coverage", {"period": "day", "level": "grid3"}),
+        ("/api/gaps", {}),
+        ("/api/gaps", {"level": "grid3"}),
+        ("/api/cases", {}),
+        (f"/api/cases/{case_id}", {}),
+        ("/api/stats", {}),
+        ("/api/admin/users", {}),
+        ("/api/admin/audit", {"limit": "1000"}),
+        ("/maps/data/hazards", {}),
+        ("/maps/data/incidents", {}),
+    ]
+    with api_client(demo_settings) as client:
+        for path, params in reads:
+            response = client.get(path, params=params)
+            assert response.status_code == 200, (path, response.text[:300])
