@@ -126,13 +126,18 @@ class Compared(Figures):
     resolution_rate_change_points: Number | None
 
 
-class NamedCompared(Compared):
-    """The figures of one type, platform (``name_zh``, ``name_en``) or grid (``name``)."""
+class Key(Answer):
+    """What a row of a breakdown is about: a type or platform (``name_zh``, ``name_en``) or a
+    grid (``name``)."""
 
-    key: str | None
+    key: str | None = Field(description="the type, platform or grid code; null: no grid")
     name_zh: str | None = None
     name_en: str | None = None
     name: str | None = None
+
+
+class NamedCompared(Compared, Key):
+    """The figures of one type, platform or grid (its key first, as the answer lists it)."""
 
 
 class Period(Answer):
