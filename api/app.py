@@ -11,7 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from api.admission import Admission
-from api.errors import add_exception_handlers
+from api.errors import add_exception_handlers, document_errors, error_responses
 from api.guards import BodyLimit, refuse_nul
 from api.headers import SecurityHeaders
 from api.routers import (
@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         dependencies=[Depends(refuse_nul)],
+        responses=error_responses(),
         # The docs page is served from the app's own copy of Swagger UI (no CDN), below.
         docs_url=None,
         redoc_url=None,
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes.pages)
     app.include_router(cases.router)
     app.include_router(cases.pages)
+    document_errors(app)
     _add_docs(app)
     return app
 

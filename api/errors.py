@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api.auth import admitted, route_roles
+from api.models.common import ErrorBody, ValidationErrorBody
 from api.params import OUT_OF_RANGE
 from api.shell import shell_for, unauthenticated, wants_page
 from geo.cases import CaseConflictError
@@ -54,6 +57,59 @@ STATUS_CODES: dict[type[Exception], int] = {
     PoolTimeoutError: 503,
     StorageError: 507,
 }
+
+
+ERROR_MEANINGS: dict[int, str] = {
+    400: "a value the request gave is wrong (the detail names it)",
+    401: "no valid credentials (a bearer token or the session cookie)",
+    403: "the caller's role or area does not allow it",
+    404: "no such thing (or none the caller's area shows)",
+    409: "the request conflicts with the stored state (a case's state or version)",
+    413: "the request body is over the limit",
+    429: "too many failed logins: wait Retry-After seconds",
+    500: "an error nobody mapped (logged; its details are kept from the caller)",
+    503: "the database is unavailable or the server busy: retry after Retry-After seconds",
+    507: "the server's disk is full",
+}
+"""What each error status means, for the OpenAPI spec."""
+
+
+def error_responses() -> dict[int | str, dict[str, object]]:
+    """The error answers of every route for the OpenAPI spec: each status of
+    :data:`STATUS_CODES` and those the app's guards give, with the JSON body they carry
+    (422: FastAPI's list of unreadable values, or an import's rejected rows)."""
+    statuses = {*STATUS_CODES.values(), 401, 413, 500} - {422}
+    out: dict[int | str, dict[str, object]] = {
+        status: {"model": ErrorBody, "description": ERROR_MEANINGS[status]}
+        for status in sorted(statuses)
+    }
+    out[422] = {
+        "model": ValidationErrorBody,
+        "description": "request values that could not be read, or an import refused as a whole",
+    }
+    return out
+
+
+def document_errors(app: FastAPI) -> None:
+    """Show every error answer as ``application/json`` in the spec, whatever the route's own
+    media type (GeoJSON, a tile, a page): FastAPI files a route's extra responses under the
+    route's media type, but the handlers above always answer an API client in JSON."""
+    build = app.openapi
+    errors = {str(status): response for status, response in error_responses().items()}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        for operation in (op for path in spec["paths"].values() for op in path.values()):
+            for status, response in operation["responses"].items():
+                if status in errors:
+                    model = cast("type[BaseModel]", errors[status]["model"])
+                    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+                    response["content"] = {"application/json": {"schema": ref}}
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 INSUFFICIENT_PRIVILEGE = "42501"

@@ -18,6 +18,7 @@ from api.app import create_app
 from geo.access import Role, User, add_user, issue_token
 from geo.database import make_engine
 from geo.settings import Settings
+from tests.conformance import conformance_check
 
 
 def make_user(
@@ -65,12 +66,14 @@ def api_client(
     app: FastAPI | None = None,
     follow_redirects: bool = True,
 ) -> TestClient:
-    """A test client of the app signed in (bearer token) as a new user of ``role``."""
+    """A test client of the app signed in (bearer token) as a new user of ``role``; every JSON
+    answer it gets is checked against the model its route declares."""
     user = make_user(settings, role, scope)
     headers = {"Authorization": f"Bearer {token_for(settings, user)}"}
-    return TestClient(
-        app or create_app(settings), headers=headers, follow_redirects=follow_redirects
-    )
+    app = app or create_app(settings)
+    client = TestClient(app, headers=headers, follow_redirects=follow_redirects)
+    client.event_hooks = {"response": [conformance_check(app)]}
+    return client
 
 
 def gridsafe(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -9,6 +9,8 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from api.auth import ADMINS, permit
 from api.deps import EngineDep, SettingsDep
+from api.models.admin import Account, AuditEntry
+from api.models.common import ImportReport
 from api.params import Moment
 from api.uploads import saved_upload
 from geo.access import list_users
@@ -20,7 +22,7 @@ from geo.levels import Level
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[permit(*ADMINS)])
 
 
-@router.post("/boundaries")
+@router.post("/boundaries", response_model=ImportReport, response_model_exclude_unset=True)
 def upload_boundaries(
     engine: EngineDep,
     settings: SettingsDep,
@@ -49,7 +51,7 @@ def upload_boundaries(
     return report.as_dict()
 
 
-@router.post("/layers/{kind}")
+@router.post("/layers/{kind}", response_model=ImportReport, response_model_exclude_unset=True)
 def upload_layer(
     kind: str,
     engine: EngineDep,
@@ -63,7 +65,7 @@ def upload_layer(
     return report.as_dict()
 
 
-@router.get("/users")
+@router.get("/users", response_model=list[Account])
 def users(engine: EngineDep) -> list[dict[str, Any]]:
     """Every account: name, role, area scope, disabled or not (never a password hash)."""
     return [
@@ -78,7 +80,7 @@ def users(engine: EngineDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=list[AuditEntry])
 def audit(
     engine: EngineDep,
     entity: Annotated[str | None, Query(description="only changes of this table")] = None,

@@ -8,15 +8,15 @@ from fastapi import APIRouter, Query, Response
 
 from api.auth import READERS, permit
 from api.deps import EngineDep, SettingsDep
+from api.models.areas import AreaCollection, AreaDetailFeature
+from api.models.common import GeoJSONResponse
 from geo.areas import area_geojson, areas_geojson
 from geo.levels import Level
 
 router = APIRouter(prefix="/api/areas", tags=["areas"], dependencies=[permit(*READERS)])
 
-GEOJSON = "application/geo+json"
 
-
-@router.get("", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+@router.get("", response_class=GeoJSONResponse, responses={200: {"model": AreaCollection}})
 def list_areas(
     engine: EngineDep,
     settings: SettingsDep,
@@ -27,10 +27,12 @@ def list_areas(
 ) -> Response:
     """Areas as a FeatureCollection with ``code``, ``name``, ``level``, ``parent_code``."""
     body = areas_geojson(engine, region=settings.region, level=level, parent=parent)
-    return Response(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
-@router.get("/{code}", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+@router.get(
+    "/{code}", response_class=GeoJSONResponse, responses={200: {"model": AreaDetailFeature}}
+)
 def get_area(code: str, engine: EngineDep, settings: SettingsDep) -> Response:
     """One area as a Feature, with its ``ancestors`` (top first) and ``children``."""
-    return Response(area_geojson(engine, region=settings.region, code=code), media_type=GEOJSON)
+    return GeoJSONResponse(area_geojson(engine, region=settings.region, code=code))

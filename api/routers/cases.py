@@ -11,6 +11,8 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from api.auth import CASE_WORKERS, READERS, permit
 from api.deps import EngineDep, SettingsDep
+from api.models.cases import Case, CaseCollection, Stats
+from api.models.common import GeoJSONResponse
 from api.params import Day, Moment
 from api.shell import page, request_translator
 from geo import clock
@@ -33,7 +35,6 @@ from maps.stats_page import EXPORT_SHEET, export_headers, stats_page
 router = APIRouter(prefix="/api", tags=["cases"], dependencies=[permit(*READERS)])
 pages = APIRouter(tags=["maps"], dependencies=[permit(*READERS)])
 
-GEOJSON = "application/geo+json"
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -102,7 +103,7 @@ class CaseStep(BaseModel):
     )
 
 
-@router.get("/cases", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+@router.get("/cases", response_class=GeoJSONResponse, responses={200: {"model": CaseCollection}})
 def get_cases(
     engine: EngineDep,
     settings: SettingsDep,
@@ -130,10 +131,10 @@ def get_cases(
         limit=limit,
         offset=offset,
     )
-    return Response(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
-@router.post("/cases", status_code=201)
+@router.post("/cases", status_code=201, response_model=Case)
 def post_case(
     engine: EngineDep,
     settings: SettingsDep,
@@ -187,13 +188,13 @@ def get_cases_export(
     )
 
 
-@router.get("/cases/{case_id}")
+@router.get("/cases/{case_id}", response_model=Case)
 def get_one_case(engine: EngineDep, settings: SettingsDep, case_id: int) -> dict[str, Any]:
     """One case with its history (who, when, why) and the states allowed next."""
     return get_case(engine, settings, case_id)
 
 
-@router.post("/cases/{case_id}/transitions")
+@router.post("/cases/{case_id}/transitions", response_model=Case)
 def post_transition(
     engine: EngineDep,
     settings: SettingsDep,
@@ -218,7 +219,7 @@ def post_transition(
     )
 
 
-@router.get("/stats")
+@router.get("/stats", response_model=Stats, response_model_exclude_unset=True)
 def get_stats(
     engine: EngineDep,
     settings: SettingsDep,

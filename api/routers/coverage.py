@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 
 from api.auth import PLANNERS, READERS, REPORTERS, permit
 from api.deps import EngineDep, SettingsDep
+from api.models.common import GeoJSONResponse, ImportReport
+from api.models.coverage import CoverageCollection, GapCollection, TrackReport
 from api.params import InstantText
 from api.shell import page, request_translator
 from geo import clock
@@ -33,7 +35,6 @@ from maps.coverage import coverage_page
 router = APIRouter(prefix="/api", tags=["coverage"], dependencies=[permit(*READERS)])
 pages = APIRouter(tags=["maps"], dependencies=[permit(*READERS)])
 
-GEOJSON = "application/geo+json"
 MAX_BATCH = 100_000
 
 
@@ -54,7 +55,12 @@ class CheckinBatch(BaseModel):
     checkins: list[dict[str, str | float | int | None]] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-@router.post("/tracks", dependencies=[permit(*PLANNERS)])
+@router.post(
+    "/tracks",
+    dependencies=[permit(*PLANNERS)],
+    response_model=TrackReport,
+    response_model_exclude_unset=True,
+)
 def post_tracks(batch: TrackBatch, engine: EngineDep, settings: SettingsDep) -> dict[str, object]:
     """Store a batch of GPS fixes, cleaned (duplicates, impossible speeds) with counts reported."""
     report = import_track_records(
@@ -68,7 +74,12 @@ def post_tracks(batch: TrackBatch, engine: EngineDep, settings: SettingsDep) -> 
     return report.as_dict()
 
 
-@router.post("/visits", dependencies=[permit(*REPORTERS)])
+@router.post(
+    "/visits",
+    dependencies=[permit(*REPORTERS)],
+    response_model=ImportReport,
+    response_model_exclude_unset=True,
+)
 def post_visits(batch: CheckinBatch, engine: EngineDep, settings: SettingsDep) -> dict[str, object]:
     """Store grid-head check-ins, each located in its micro-grid by the spatial join."""
     report = import_checkin_records(
@@ -77,7 +88,9 @@ def post_visits(batch: CheckinBatch, engine: EngineDep, settings: SettingsDep) -
     return report.as_dict()
 
 
-@router.get("/coverage", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+@router.get(
+    "/coverage", response_class=GeoJSONResponse, responses={200: {"model": CoverageCollection}}
+)
 def get_coverage(
     engine: EngineDep,
     settings: SettingsDep,
@@ -111,10 +124,10 @@ def get_coverage(
     else:
         raise InputError("give from and to, or period (shift, day or week)")
     body = coverage_geojson(engine, settings, period=chosen, level=level, area=area, units=unit)
-    return Response(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
-@router.get("/gaps", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+@router.get("/gaps", response_class=GeoJSONResponse, responses={200: {"model": GapCollection}})
 def get_gaps(
     engine: EngineDep,
     settings: SettingsDep,
@@ -131,7 +144,7 @@ def get_gaps(
     areas of a higher ``level`` whose covered share is under the bar, ranked."""
     moment = parse_instant(at, settings) if at else clock.now(settings.timezone)
     body = gaps_geojson(engine, settings, at=moment, area=area, level=level)
-    return Response(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
 @pages.get("/maps/coverage", response_class=HTMLResponse)

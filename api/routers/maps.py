@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from api.auth import READERS, permit
 from api.deps import EngineDep, SettingsDep
+from api.models.maps import HazardMarkers, HeatPoints
 from api.params import Day
 from api.shell import nav_for, page, request_translator
 from geo import clock
@@ -60,7 +61,7 @@ def risk_map(
     return page(request, html)
 
 
-@router.get("/maps/data/hazards", dependencies=[permit(*READERS)])
+@router.get("/maps/data/hazards", dependencies=[permit(*READERS)], response_model=HazardMarkers)
 def map_hazards(
     engine: EngineDep,
     settings: SettingsDep,
@@ -70,7 +71,7 @@ def map_hazards(
     return hazards_json(engine, settings, as_of=as_of or clock.today(settings.timezone))
 
 
-@router.get("/maps/data/incidents", dependencies=[permit(*READERS)])
+@router.get("/maps/data/incidents", dependencies=[permit(*READERS)], response_model=HeatPoints)
 def map_incidents(
     engine: EngineDep,
     settings: SettingsDep,

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Body, Query, Response
 
 from api.auth import READERS, REPORTERS, permit
 from api.deps import EngineDep, SettingsDep
+from api.models.common import GeoJSONResponse
+from api.models.records import HazardCollection, IncidentCollection, SubmitReport
 from api.params import InstantText
 from geo.records import list_records, submit_records
 
 router = APIRouter(prefix="/api", tags=["records"], dependencies=[permit(*READERS)])
 
-GEOJSON = "application/geo+json"
 
 RecordBody = Annotated[
     dict[str, Any] | list[dict[str, Any]],
@@ -57,7 +58,7 @@ def _list(
     **filters: Any,
 ) -> Response:
     body = list_records(engine, settings, kind=kind, **filters)
-    return Response(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
 AreaQuery = Annotated[
@@ -75,19 +76,31 @@ LimitQuery = Annotated[int, Query(ge=1, le=10_000, description="page size")]
 OffsetQuery = Annotated[int, Query(ge=0, le=2**31 - 1, description="records to skip")]
 
 
-@router.post("/incidents", dependencies=[permit(*REPORTERS)])
+@router.post(
+    "/incidents",
+    dependencies=[permit(*REPORTERS)],
+    response_model=SubmitReport,
+    response_model_exclude_unset=True,
+)
 def post_incidents(engine: EngineDep, settings: SettingsDep, body: RecordBody) -> dict[str, object]:
     """Store incidents; per record: its micro-grid and ancestors, or why it was rejected."""
     return _submit("incidents", engine, settings, body)
 
 
-@router.post("/hazards", dependencies=[permit(*REPORTERS)])
+@router.post(
+    "/hazards",
+    dependencies=[permit(*REPORTERS)],
+    response_model=SubmitReport,
+    response_model_exclude_unset=True,
+)
 def post_hazards(engine: EngineDep, settings: SettingsDep, body: RecordBody) -> dict[str, object]:
     """Store hazards with their LEC/LS assessment; per record: its area or why it was rejected."""
     return _submit("hazards", engine, settings, body)
 
 
-@router.get("/incidents", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+@router.get(
+    "/incidents", response_class=GeoJSONResponse, responses={200: {"model": IncidentCollection}}
+)
 def get_incidents(
     engine: EngineDep,
     settings: SettingsDep,
@@ -116,7 +129,9 @@ def get_incidents(
     )
 
 
-@router.get("/hazards", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+@router.get(
+    "/hazards", response_class=GeoJSONResponse, responses={200: {"model": HazardCollection}}
+)
 def get_hazards(
     engine: EngineDep,
     settings: SettingsDep,

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Query, Response
 
 from api.auth import READERS, permit
 from api.deps import EngineDep, SettingsDep
+from api.models.common import GeoJSONResponse
+from api.models.risk import RiskCollection, RiskDetail
 from api.params import DayOrMoment
 from geo.levels import Level
 from geo.risk import risk_detail, risk_geojson
 
 router = APIRouter(prefix="/api/risk", tags=["risk"], dependencies=[permit(*READERS)])
 
-GEOJSON = "application/geo+json"
 
 AsOf = Annotated[
     DayOrMoment | None,
@@ -27,7 +28,7 @@ AsOf = Annotated[
 ]
 
 
-@router.get("", response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+@router.get("", response_class=GeoJSONResponse, responses={200: {"model": RiskCollection}})
 def risk_map(
     engine: EngineDep,
     settings: SettingsDep,
@@ -37,10 +38,10 @@ def risk_map(
     """Areas with ``code``, ``name``, ``level``, ``colour``, ``score``, ``reasons``,
     ``previous_colour`` (EPSG:4326)."""
     body = risk_geojson(engine, region=settings.region, level=level, as_of=as_of, settings=settings)
-    return Response(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
-@router.get("/{code}")
+@router.get("/{code}", response_model=RiskDetail)
 def risk_area(code: str, engine: EngineDep, settings: SettingsDep, as_of: AsOf = None) -> Any:
     """Why an area has its colour: hazards, incidents by type, Gi* z/p, thresholds, history."""
     return risk_detail(engine, region=settings.region, code=code, as_of=as_of, settings=settings)

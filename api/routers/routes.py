@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from api.auth import NOT_GRID, PLANNERS, permit
 from api.deps import EngineDep, SettingsDep
+from api.models.common import GeoJSONResponse
+from api.models.routes import Plan, PlanCollection
 from api.params import Moment
 from api.shell import page, request_translator
 from geo import clock
@@ -29,7 +31,6 @@ from maps.routes import routes_page
 router = APIRouter(prefix="/api/routes", tags=["routes"], dependencies=[permit(*NOT_GRID)])
 pages = APIRouter(tags=["maps"], dependencies=[permit(*NOT_GRID)])
 
-GEOJSON = "application/geo+json"
 GPX = "application/gpx+xml"
 
 
@@ -96,7 +97,7 @@ class RouteRequest(BaseModel):
         )
 
 
-@router.post("", status_code=201, dependencies=[permit(*PLANNERS)])
+@router.post("", status_code=201, dependencies=[permit(*PLANNERS)], response_model=Plan)
 def create_plan(body: RouteRequest, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
     """Plan the shift; per unit the ordered stops with times, the road path, distance, duration
     and risk covered, plus every candidate left out and why. The plan is stored."""
@@ -104,11 +105,13 @@ def create_plan(body: RouteRequest, engine: EngineDep, settings: SettingsDep) ->
 
 
 @router.get(
-    "/{plan_id}.geojson", response_class=Response, responses={200: {"content": {GEOJSON: {}}}}
+    "/{plan_id}.geojson",
+    response_class=GeoJSONResponse,
+    responses={200: {"model": PlanCollection}},
 )
 def plan_as_geojson(plan_id: int, engine: EngineDep, settings: SettingsDep) -> Response:
     """A stored plan as GeoJSON (EPSG:4326): a path per unit, a point per station and stop."""
-    return Response(plan_geojson(engine, settings, plan_id), media_type=GEOJSON)
+    return GeoJSONResponse(plan_geojson(engine, settings, plan_id))
 
 
 @router.get("/{plan_id}.gpx", response_class=Response, responses={200: {"content": {GPX: {}}}})
@@ -119,7 +122,7 @@ def plan_as_gpx(plan_id: int, engine: EngineDep, settings: SettingsDep) -> Respo
     return Response(body, media_type=GPX, headers=headers)
 
 
-@router.get("/{plan_id}")
+@router.get("/{plan_id}", response_model=Plan)
 def read_plan(plan_id: int, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
     """A stored plan, as ``POST /api/routes`` returned it."""
     return get_plan(engine, settings, plan_id)
