@@ -14,7 +14,19 @@ from api import auth
 from api.admission import Admission
 from api.errors import add_exception_handlers
 from api.guards import BodyLimit, refuse_nul
-from api.routers import admin, areas, cases, coverage, health, maps, records, risk, routes, tiles
+from api.routers import (
+    admin,
+    areas,
+    cases,
+    coverage,
+    field,
+    health,
+    maps,
+    records,
+    risk,
+    routes,
+    tiles,
+)
 from geo.database import make_engine
 from geo.settings import Settings
 from maps.assets import url
@@ -65,6 +77,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes.pages)
     app.include_router(cases.router)
     app.include_router(cases.pages)
+    app.include_router(field.router)
+    app.include_router(field.pages)
     _add_docs(app)
     return app
 
