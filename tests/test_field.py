@@ -6,23 +6,29 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from PIL import Image
 from sqlalchemy import Engine, text
 
+from geo import clock
 from geo.access import Role
 from geo.settings import Settings
 from tests.clients import api_client
-from tests.fieldwork import ROSTER, gps_of, lonlat, photo_with_gps
-from tests.test_cases import place_grid
+from tests.fieldwork import ROSTER, gps_of, lonlat, photo_with_gps, place
+from tests.frozen import Instant
 
 
 @pytest.fixture
 def grid(db: Engine, db_settings: Settings) -> Engine:
-    place_grid(db, db_settings)
+    place(db, db_settings, as_of=clock.utcnow() - timedelta(days=1))
     return db
+
+
+def _an_hour_ago() -> str:
+    return (clock.utcnow() - timedelta(hours=1)).isoformat()
 
 
 def _report(client: Any, micro: str, *, client_id: str | None = None, photos: int = 1) -> Any:
@@ -36,7 +42,7 @@ def _report(client: Any, micro: str, *, client_id: str | None = None, photos: in
             "lon": str(lon),
             "lat": str(lat),
             "accuracy_m": "12",
-            "at": "2026-12-04T10:00:00+08:00",
+            "at": _an_hour_ago(),
             "what": "dispute",
             "description": "楼道堆物引发争吵",
         },
@@ -95,7 +101,7 @@ def test_photos_are_checked_by_content_and_counted(db: Engine, db_settings: Sett
         "kind": "hazard",
         "lon": str(lon),
         "lat": str(lat),
-        "at": "2026-12-04T10:00:00+08:00",
+        "at": _an_hour_ago(),
         "what": "消防安全",
         "likelihood": "4",
         "severity": "5",
@@ -142,10 +148,11 @@ def _png() -> bytes:
 
 
 @pytest.mark.usefixtures("grid")
-def test_checkin_outside_says_where(db_settings: Settings) -> None:
+def test_checkin_outside_says_where(db_settings: Settings, frozen: Instant) -> None:
+    tapped = frozen.local - timedelta(minutes=5)
     with api_client(db_settings, Role.GRID_HEAD, "T1") as head:
         lon, lat = lonlat("M1")
-        body = {"lon": lon, "lat": lat, "accuracy_m": 8, "at": "2026-12-04T09:00:00+08:00"}
+        body = {"lon": lon, "lat": lat, "accuracy_m": 8, "at": tapped.isoformat()}
         first = head.post("/api/field/checkins", json=body)
         again = head.post("/api/field/checkins", json=body)
         assert first.status_code == 200, first.text
@@ -160,6 +167,16 @@ def test_checkin_outside_says_where(db_settings: Settings) -> None:
         assert "T2" in refused.json()["detail"]
         assert "网格M2" in refused.json()["message"]
         assert "网格T2" in refused.json()["message"]
+        late = head.post(
+            "/api/field/checkins", json={**body, "at": (tapped + timedelta(hours=1)).isoformat()}
+        )
+        assert late.status_code == 400
+        assert "future" in late.json()["detail"]
+        stale = head.post(
+            "/api/field/checkins", json={**body, "at": (tapped - timedelta(days=8)).isoformat()}
+        )
+        assert stale.status_code == 400
+        assert "days ago" in stale.json()["detail"]
         nowhere = head.post("/api/field/checkins", json={**body, "lon": 100.0, "lat": 30.0})
         assert nowhere.status_code == 400
         assert "no micro-grid" in nowhere.json()["detail"]
@@ -179,13 +196,17 @@ def test_rectification_closes_hazard_once(db: Engine, db_settings: Settings) -> 
                 "kind": "hazard",
                 "lon": str(lon),
                 "lat": str(lat),
-                "at": "2026-12-04T10:00:00+08:00",
+                "at": _an_hour_ago(),
                 "what": "燃气安全",
                 "likelihood": "3",
                 "severity": "4",
             },
         ).json()
-        step = {"client_id": str(uuid.uuid4()), "status": "done", "on_day": "2026-12-04"}
+        step = {
+            "client_id": str(uuid.uuid4()),
+            "status": "done",
+            "on_day": clock.today(db_settings.timezone).isoformat(),
+        }
         url = f"/api/field/hazards/{hazard['id']}/rectifications"
         assert other.post(url, data=step).status_code == 404
         photo = [("photos", ("after.jpg", photo_with_gps("green"), "image/jpeg"))]

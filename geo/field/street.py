@@ -310,7 +310,8 @@ def check_in(
         A bad position or time.
     """
     _position(lon, lat)
-    when = _phone_time(settings, at, "check-in")
+    # To the second: the visit's key is (person, time), and two taps in one second are one visit.
+    when = _phone_time(settings, at, "check-in").replace(microsecond=0)
     result = import_checkin_records(
         engine,
         settings,
