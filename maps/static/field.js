@@ -17,7 +17,7 @@
   }
   function show(text, kind) {
     messageBox.textContent = text;
-    messageBox.className = "fd-message fd-" + (kind || "info");
+    messageBox.className = "fd-message fd-msg-" + (kind || "info");
     messageBox.hidden = false;
   }
   function note(text) {
@@ -250,7 +250,7 @@
       locate().then(function (p) {
         var at = new Date().toISOString();
         return post({
-          id: uuid(), kind: "checkin", url: checkin.dataset.url, label: at.slice(11, 16),
+          id: uuid(), kind: "checkin", url: checkin.dataset.url, label: checkin.dataset.label,
           json: {lon: p.lon, lat: p.lat, accuracy_m: p.accuracy, at: at}
         });
       }).catch(function (err) { show(err.message, "error"); })
