@@ -244,7 +244,7 @@ def district(make_db: Callable[..., tuple[Engine, Settings]], tmp_path_factory: 
             photos[code] = conn.execute(
                 text("SELECT max(id) FROM field_photos WHERE area_code = :c"), {"c": code}
             ).scalar_one()
-        hazards = dict(
+        hazards: dict[bool, int] = dict(
             conn.execute(
                 text(
                     "SELECT DISTINCT ON (area_code <> 'M00') area_code = 'M00', id FROM hazards "
