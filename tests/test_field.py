@@ -244,3 +244,28 @@ def test_roster_is_data_and_scoped(db_settings: Settings) -> None:
         assert seen["people"][0]["name"] == "张网格"
         assert [s["name"] for s in seen["squads"]] == ["T1调解队", "T1排查队", "T1巡逻队"]
         assert other.get("/api/grids/T1/people").status_code == 404
+
+
+@pytest.mark.usefixtures("grid")
+def test_a_grid_heads_statistics_name_their_area(db_settings: Settings) -> None:
+    with api_client(db_settings, Role.GRID_HEAD, "T1") as head:
+        page = head.get("/stats").text
+        other = head.get("/stats", params={"area": "T2"})
+    header = page.split('<div class="sub">', 1)[1].split("</div>", 1)[0]
+    assert "网格T1 (T1)" in header
+    assert "全部区域" not in header
+    assert "area=T1" in page  # the export links are of their area too
+    assert other.status_code == 404
+    with api_client(db_settings, Role.LEADER) as leader:
+        header = leader.get("/stats").text.split('<div class="sub">', 1)[1].split("</div>")[0]
+    assert "全部区域" in header
+
+
+@pytest.mark.usefixtures("grid")
+def test_a_grid_heads_dashboard_links_only_maps_of_their_levels(db_settings: Settings) -> None:
+    with api_client(db_settings, Role.GRID_HEAD, "T1") as head:
+        home = head.get("/").text
+    assert "/maps/risk?level=subdistrict" not in home
+    assert "/maps/risk?level=grid2" not in home
+    assert "/maps/risk?level=grid3" in home
+    assert 'href="/field"' in home
