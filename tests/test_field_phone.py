@@ -357,3 +357,26 @@ def test_the_grids_people_and_squads(
         assert response is not None
         assert response.status == 404
         assert tab.page.locator("#fd-roster").count() == 0
+
+
+def test_my_area_on_a_desk(
+    grid: Engine, db_settings: Settings, desktop: BrowserContext, artifacts: Path
+) -> None:
+    _incident(grid, db_settings, "M3", days_ago=2)
+    with serve(db_settings) as base:
+        tab = Tab.open(desktop, base)
+        sign_in(tab, db_settings, Role.GRID_HEAD, scope="T1")
+        tab.goto("/")
+        with tab.page.expect_navigation():
+            tab.page.locator("#gs-shell nav a", has_text="我的网格").click()
+        tab.page.wait_for_selector("#fd-map .leaflet-interactive")
+        main = tab.page.locator(".fd-main").bounding_box()
+        assert main is not None
+        assert main["width"] <= 800  # one readable column, centred on a wide screen
+        assert main["x"] > 300
+        assert tab.text("#fd-open-cases").split()[0] == "1"
+        tab.page.locator("#fd-open-cases").click()
+        tab.page.wait_for_selector("#fd-case-list")
+        assert len(tab.texts("#fd-case-list li")) == 1
+        tab.shot(artifacts / "field_cases_desk.png")
+        tab.assert_offline()
