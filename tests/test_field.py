@@ -269,3 +269,17 @@ def test_a_grid_heads_dashboard_links_only_maps_of_their_levels(db_settings: Set
     assert "/maps/risk?level=grid2" not in home
     assert "/maps/risk?level=grid3" in home
     assert 'href="/field"' in home
+
+
+@pytest.mark.usefixtures("grid")
+def test_a_report_outside_the_area_says_where_and_stores_nothing(
+    db: Engine, db_settings: Settings
+) -> None:
+    with api_client(db_settings, Role.GRID_MEMBER, "M1") as member:
+        refused = _report(member, "M2")
+    assert refused.status_code == 400
+    assert "网格M2" in refused.json()["message"]
+    assert "网格T2" in refused.json()["message"]
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incidents")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM field_photos")).scalar_one() == 0

@@ -26,6 +26,7 @@ from uuid import UUID
 from sqlalchemy import Engine
 
 from geo import clock
+from geo.areas import require_area
 from geo.coverage.checkins import import_checkin_records
 from geo.database import current_scope, sql, unscoped
 from geo.errors import InputError, NotFoundError
@@ -94,7 +95,10 @@ def where_is(engine: Engine, settings: Settings, *, lon: float, lat: float) -> P
 
 def outside(engine: Engine, settings: Settings, *, lon: float, lat: float) -> OutsideAreaError:
     """The refusal of a point outside the caller's area, naming where it is."""
-    place = where_is(engine, settings, lon=lon, lat=lat)
+    return _outside(where_is(engine, settings, lon=lon, lat=lat), lon=lon, lat=lat)
+
+
+def _outside(place: Place, *, lon: float, lat: float) -> OutsideAreaError:
     scope = current_scope() or "-"
     if place.micro_code is None:
         msg = f"the position ({lon:.6f}, {lat:.6f}) lies in no micro-grid of the district"
@@ -108,6 +112,26 @@ def outside(engine: Engine, settings: Settings, *, lon: float, lat: float) -> Ou
     return OutsideAreaError(
         msg, code="outside_area" if place.micro_code else "outside_district", params=params
     )
+
+
+def require_inside(engine: Engine, settings: Settings, *, lon: float, lat: float) -> str:
+    """The micro-grid of the caller's area holding a WGS84 point.
+
+    Raises
+    ------
+    OutsideAreaError
+        The point lies outside the caller's area (or every area); the message says where.
+    """
+    place = where_is(engine, settings, lon=lon, lat=lat)
+    if place.micro_code is not None:
+        with engine.connect() as conn:
+            try:
+                require_area(conn, settings.region, place.micro_code)
+            except NotFoundError:
+                pass
+            else:
+                return place.micro_code
+    raise _outside(place, lon=lon, lat=lat)
 
 
 def _phone_time(settings: Settings, at: datetime, what: str) -> datetime:
@@ -159,6 +183,9 @@ def report(
     _position(lon, lat)
     when = _phone_time(settings, at, "report").isoformat()
     prepared = photo_store.prepare_all(photos or [])
+    # Refused before anything is written: a scoped write outside the area would be refused by
+    # row-level security without saying where the point is.
+    require_inside(engine, settings, lon=lon, lat=lat)
     record: dict[str, Any] = {
         "source": FIELD_SOURCE,
         "source_id": str(client_id),
@@ -183,8 +210,6 @@ def report(
     result, placements = submit_records(engine, settings, [record], kind=table)
     placed = placements[0]
     if placed.rejected is not None:
-        if placed.area_code is None and "outside" in placed.rejected:
-            raise outside(engine, settings, lon=lon, lat=lat)
         raise InputError(f"{kind}: {placed.rejected}")
     with engine.begin() as conn:
         row = conn.execute(
