@@ -19,6 +19,7 @@ from api.routers import (
     areas,
     cases,
     coverage,
+    field,
     health,
     login,
     maps,
@@ -78,6 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes.pages)
     app.include_router(cases.router)
     app.include_router(cases.pages)
+    app.include_router(field.router)
+    app.include_router(field.pages)
     document_errors(app)
     _add_docs(app)
     return app

@@ -66,6 +66,8 @@ ASSETS: dict[str, Asset] = {
     },
     "gridsafe/maps.css": Asset("maps", "static/maps.css"),
     "gridsafe/risk.js": Asset("maps", "static/risk.js"),
+    "gridsafe/field.js": Asset("maps", "static/field.js"),
+    "gridsafe/field.css": Asset("maps", "static/field.css"),
 }
 """URL path under :data:`STATIC_PREFIX` → file."""
 

@@ -38,6 +38,7 @@ class NavLink:
 
 NAV: tuple[NavLink, ...] = (
     NavLink("/", N_("Overview")),
+    NavLink("/field", N_("My area")),
     NavLink("/maps/risk", N_("Four-colour map")),
     NavLink("/maps/coverage", N_("Patrol coverage")),
     NavLink("/stats", N_("Case statistics")),

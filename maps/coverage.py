@@ -92,10 +92,13 @@ def _panel(
     form: dict[str, str],
     settings: Settings,
     t: Translator,
+    *,
+    bounds: list[list[float]],
 ) -> str:
     features = gaps["features"]
     gaps_shift = datetime.fromisoformat(gaps["shift"]["from"])
     return t.env.get_template("coverage_panel.html").render(
+        bounds=json.dumps(bounds),
         period_text=period_text(PeriodKind(form["period"]), period.start, settings, t),
         area=area,
         form=form,
@@ -263,7 +266,9 @@ def coverage_page(
     west, south, east, north = shapely.total_bounds(
         [shape(f["geometry"]) for f in areas["features"]]
     )
-    fmap.fit_bounds([[south, west], [north, east]])
+    bounds = [[float(south), float(west)], [float(north), float(east)]]
+    # The panel fits the view again beside itself once drawn (coverage_panel.html).
+    fmap.fit_bounds(bounds)
     root = fmap.get_root()
     if not isinstance(root, Figure):  # a folium Map's root is always its Figure
         msg = f"folium map root is a {type(root).__name__}, not a Figure"
@@ -276,5 +281,6 @@ def coverage_page(
         ),
         name="title",
     )
-    root.html.add_child(Element(_panel(period, names, gaps, area, form, settings, t)))
+    panel = _panel(period, names, gaps, area, form, settings, t, bounds=bounds)
+    root.html.add_child(Element(panel))
     return check_offline(root.render(), allowed=allowed)

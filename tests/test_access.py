@@ -38,10 +38,12 @@ from geo.coverage.compute import tracks_geojson
 from geo.coverage.periods import between
 from geo.coverage.tracks import import_tracks
 from geo.database import acting_as, make_engine
+from geo.field import photos as photo_store
 from geo.records import submit_records
 from geo.risk import as_of_instant, run_risk
 from geo.settings import Settings
 from tests.clients import api_client, make_user, token_for
+from tests.fieldwork import photo_with_gps
 from tests.test_maps import AS_OF, CELL, X0, Y0, build_district
 from tests.test_routes_page import _plan
 from tests.test_tiles import tile_of
@@ -97,8 +99,35 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "/api/cases/{case_id}/transitions"): frozenset({A, D, H}),
     ("GET", "/api/stats"): ALL,
     ("GET", "/stats"): ALL,
+    ("POST", "/api/field/reports"): frozenset({A, D, H, M}),
+    ("POST", "/api/field/checkins"): frozenset({A, D, H, M}),
+    ("POST", "/api/field/hazards/{hazard_id}/rectifications"): frozenset({A, D, H, M}),
+    ("GET", "/api/field/photos/{photo_id}"): ALL,
+    ("GET", "/api/field/photos/{photo_id}/thumbnail"): ALL,
+    ("GET", "/api/grids/{code}/people"): ALL,
+    ("PUT", "/api/grids/{code}/people"): frozenset({A}),
+    **{
+        ("GET", path): frozenset({A, D, H, M})
+        for path in (
+            "/field",
+            "/field/cases",
+            "/field/cases/{case_id}",
+            "/field/report",
+            "/field/checkin",
+            "/field/hazards",
+            "/field/hazards/{hazard_id}",
+            "/field/grid/{code}",
+        )
+    },
 }
-PAGES = {"/", "/maps/risk", "/maps/coverage", "/maps/routes/{plan_id}", "/stats"}
+PAGES = {
+    "/",
+    "/maps/risk",
+    "/maps/coverage",
+    "/maps/routes/{plan_id}",
+    "/stats",
+    *(path for method, path in MATRIX if path.startswith("/field")),
+}
 
 TO_4547 = Transformer.from_crs(4326, 4547, always_xy=True)
 HEAD_SCOPE = "S-0-0"
@@ -136,6 +165,10 @@ class District:
     case_in: int  # a case in M00 (everyone's area)
     case_out: int  # a case in M33 (outside the grid head's and member's)
     plan_id: int
+    photo_in: int  # a photo of the incident in M00
+    photo_out: int  # a photo of the incident in M33
+    hazard_in: int  # a hazard in M00
+    hazard_out: int  # a hazard outside the grid head's and member's area
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +229,41 @@ def district(make_db: Callable[..., tuple[Engine, Settings]], tmp_path_factory: 
     case_out = open_case(
         engine, settings, incident_id=ids["inc-M33"], actor="setup", platform="hotline"
     )["id"]
-    return District(settings, case_in, case_out, int(plan["id"]))
+    photos = {}
+    with engine.begin() as conn:
+        for code in ("M00", "M33"):
+            photo_store.store(
+                conn,
+                region=settings.region,
+                record_kind="incident",
+                record_id=ids[f"inc-{code}"],
+                area_code=code,
+                photos=[photo_store.prepare(photo_with_gps(), f"{code}.jpg")],
+                taken_by="setup",
+            )
+            photos[code] = conn.execute(
+                text("SELECT max(id) FROM field_photos WHERE area_code = :c"), {"c": code}
+            ).scalar_one()
+        hazards: dict[bool, int] = dict(
+            conn.execute(
+                text(
+                    "SELECT DISTINCT ON (area_code <> 'M00') area_code = 'M00', id FROM hazards "
+                    "WHERE area_code = 'M00' OR NOT area_code = ANY(:head) "
+                    "ORDER BY area_code <> 'M00', id"
+                ),
+                {"head": sorted(HEAD_MICROS)},
+            ).all()
+        )
+    return District(
+        settings,
+        case_in,
+        case_out,
+        int(plan["id"]),
+        photos["M00"],
+        photos["M33"],
+        hazards[True],
+        hazards[False],
+    )
 
 
 @dataclass(frozen=True)
@@ -232,6 +299,8 @@ def sample(method: str, path: str, d: District) -> Call:
         "{code}": "M00",
         "{case_id}": str(d.case_in),
         "{plan_id}": str(d.plan_id),
+        "{photo_id}": str(d.photo_in),
+        "{hazard_id}": str(d.hazard_in),
         "{kind}": "roads",
         "{name:path}": "gridsafe/maps.css",
         "{layer}": "incidents",
@@ -362,6 +431,14 @@ def _reads(d: District) -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield "/api/areas/{code}", "/api/areas/M00", {}
     yield "/api/risk/{code}", "/api/risk/M00", {}
     yield "/api/cases/{case_id}", f"/api/cases/{d.case_in}", {}
+    yield "/api/field/photos/{photo_id}", f"/api/field/photos/{d.photo_in}", {}
+    yield "/api/field/photos/{photo_id}/thumbnail", f"/api/field/photos/{d.photo_in}/thumbnail", {}
+    yield "/api/grids/{code}/people", "/api/grids/S-0-0/people", {}
+    for page in ("/field", "/field/cases", "/field/report", "/field/checkin", "/field/hazards"):
+        yield page, page, {}
+    yield "/field/cases/{case_id}", f"/field/cases/{d.case_in}", {}
+    yield "/field/hazards/{hazard_id}", f"/field/hazards/{d.hazard_in}", {}
+    yield "/field/grid/{code}", "/field/grid/S-0-0", {}
 
 
 # Reads a scoped role may make that cannot show another area's records, and why.
@@ -371,6 +448,8 @@ NOT_AREA_DATA = {
 # The parameters that name an area or a record of one: outside the caller's scope, each must
 # answer 404 (it does not exist for them), on every route that has it.
 AREA_PARAMETERS = {"area": "M33", "focus": "M33", "parent": "S-1", "code": "M33"}
+# The parameters that name a record, and the district's record outside the scope for each.
+RECORD_PARAMETERS = {"case_id": "case_out", "photo_id": "photo_out", "hazard_id": "hazard_out"}
 
 
 def _scoped_reads() -> dict[str, list[str]]:
@@ -417,7 +496,9 @@ def test_a_leader_sees_everything_the_checks_look_for(district: District) -> Non
     above would see a leak."""
     seen: set[str] = set()
     with _client(district, Role.LEADER) as client:
-        for _route, url, params in _reads(district):
+        for route, url, params in _reads(district):
+            if Role.LEADER not in MATRIX["GET", route]:  # the phone pages are the reporters'
+                continue
             r = client.get(url, params=params)
             assert r.status_code == 200, (url, params, r.status_code)
             seen |= _tokens(r.content, r.headers.get("content-type", ""))
@@ -435,8 +516,9 @@ def test_outside_the_area_does_not_exist(district: District, role: Role) -> None
     with _client(district, role) as client:
         for route, names in _scoped_reads().items():
             for name in names:
-                if name == "case_id":
-                    url, params = route.replace("{case_id}", str(district.case_out)), {}
+                if name in RECORD_PARAMETERS:
+                    out = str(getattr(district, RECORD_PARAMETERS[name]))
+                    url, params = route.replace("{" + name + "}", out), {}
                 elif name not in AREA_PARAMETERS:
                     continue
                 elif "{" + name + "}" in route:
@@ -452,7 +534,13 @@ def test_outside_the_area_does_not_exist(district: District, role: Role) -> None
         assert client.get("/api/areas/M00").status_code == 200
         assert client.get(f"/api/cases/{district.case_in}").status_code == 200
     # Each kind of parameter was found on the app's routes and tried (14 routes and parameters).
-    assert {a.rsplit("?", 1)[1] for a in asked} == {"area", "focus", "parent", "code", "case_id"}
+    assert {a.rsplit("?", 1)[1] for a in asked} == {
+        "area",
+        "focus",
+        "parent",
+        "code",
+        *RECORD_PARAMETERS,
+    }
 
 
 @pytest.mark.parametrize("role", [Role.GRID_HEAD, Role.GRID_MEMBER])
@@ -676,6 +764,11 @@ TABLE_ACCESS = {
     "routing_edges": "read",
     "routing_vertices": "read",
     "spatial_ref_sys": "read",
+    "field_photos": "rls",
+    "grid_people": "rls",
+    "hazard_rectifications": "rls",
+    "squad_members": "rls",
+    "squads": "rls",
     "tokens": "none",
     "users": "none",
 }
@@ -722,7 +815,10 @@ TABLE_AUDIT: dict[str, tuple[str, ...] | str] = {
     "cases": ("id",),
     "checkins": ("id",),
     "coverage_cache": DERIVED + " (patrol covers, from fixes and areas)",
+    "field_photos": "photos: binary content kept out of the log, stored once with their record",
     "fixes": ("region", "unit", "t"),
+    "grid_people": ("id",),
+    "hazard_rectifications": ("id",),
     "gridsafe_meta": "the deployment's SRID, written only by migrations",
     "hazards": ("id",),
     "import_runs": ("id",),
@@ -739,6 +835,8 @@ TABLE_AUDIT: dict[str, tuple[str, ...] | str] = {
     "routing_edges": DERIVED + " (the road network, from roads)",
     "routing_vertices": DERIVED + " (the road network, from roads)",
     "spatial_ref_sys": "PostGIS's CRS catalogue",
+    "squad_members": ("id",),
+    "squads": ("region", "grid_code", "kind"),
     "tokens": ("id",),
     "users": ("id",),
 }

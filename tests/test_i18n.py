@@ -487,6 +487,7 @@ def test_errors_are_pages_for_browsers_and_json_for_api_clients(
 
 NAV_TITLES = {
     "/": "总览",
+    "/field": "我的网格",
     "/maps/risk": "四色图",
     "/maps/coverage": "巡逻覆盖",
     "/stats": "案件统计",

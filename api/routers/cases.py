@@ -268,11 +268,14 @@ def stats_html(
     request: Request,
     engine: EngineDep,
     settings: SettingsDep,
+    user: Annotated[User, permit(*READERS)],
     area: AreaQuery = None,
     start: Annotated[Day | None, Query(alias="from", description="first day")] = None,
     end: Annotated[Day | None, Query(alias="to", description="last day")] = None,
 ) -> HTMLResponse:
-    """The case statistics page: figures, monthly and year-on-year charts, three zeros."""
+    """The case statistics page: figures, monthly and year-on-year charts, three zeros. A grid
+    head's or member's page with no area chosen is of their area, and names it."""
+    area = area or user.scope
     first, last = _period(settings, start, end)
     t = request_translator(request)
     html = stats_page(engine, settings, t, area=area, start=first, end=last)
