@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from geo import clock
 from geo.errors import GridsafeError, NotFoundError
+from geo.labels import area_labels
 from geo.levels import Level
 from geo.mapdata import (
     area_bounds,
@@ -248,7 +249,8 @@ def risk_page(
     """Render the four-colour map of one level as of a date.
 
     Up to ``settings.map_embed_max_features`` areas are embedded as GeoJSON (coverage-simplified,
-    geo/simplify.py), with names as labels; above that the areas come from vector tiles.
+    geo/simplify.py); above that the areas come from vector tiles. Either way the names come
+    with their places inside the areas (geo/labels.py); the page shows those that fit.
 
     Raises
     ------
@@ -273,6 +275,11 @@ def risk_page(
         if base.gcj02:
             areas = shift_collection(areas)
 
+    labels = area_labels(engine, settings, level)
+    label_points = [(lb.lon, lb.lat) for lb in labels]
+    if base.gcj02:
+        label_points = shift_points(label_points)
+
     def frame(bounds: tuple[float, float, float, float]) -> list[list[float]]:
         west, south, east, north = bounds
         if base.gcj02:
@@ -295,6 +302,17 @@ def risk_page(
         "period_from": (as_of - timedelta(days=HEAT_DAYS - 1)).isoformat(),
         "mode": mode,
         "areas": areas,
+        "labels": [
+            {
+                "lines": lb.lines,
+                "lat": round(lat, 6),
+                "lon": round(lon, 6),
+                "r": round(lb.radius_m, 1),
+                "hw": round(lb.half_width_m, 1),
+                "hh": round(lb.half_height_m, 1),
+            }
+            for lb, (lon, lat) in zip(labels, label_points, strict=True)
+        ],
         "tile_url": f"/tiles/areas/{{z}}/{{x}}/{{y}}.mvt?level={level.value}&as_of={as_of}",
         "detail_url": "/api/risk/",
         "area_url": "/api/areas/",

@@ -207,6 +207,64 @@
     };
   }
 
+  // The areas' names (cfg.labels: the centre and radius of the largest circle inside each area,
+  // largest first, and the half-chords of the area through it; geo/labels.py). A name is shown
+  // when its box fits the area at the current scale (inside that circle, or within both
+  // chords), lies in the map's view, and overlaps no control and no name
+  // already placed; the others wait for a closer zoom. Placed again after every zoom and pan.
+  function nameLabels(map, cfg) {
+    const group = L.layerGroup().addTo(map);
+    const items = cfg.labels.map(function (l) {
+      return {
+        label: l,
+        tip: L.tooltip({ permanent: true, direction: "center", className: "gs-label", interactive: false })
+          .setLatLng([l.lat, l.lon]).setContent(l.lines.map(esc).join("<br>")),
+      };
+    });
+    // Each name's box as drawn, measured once off screen in the labels' own style.
+    const probe = L.DomUtil.create("div", "", map.getContainer());
+    probe.style.cssText = "position:absolute;left:-10000px;top:0;visibility:hidden";
+    const probes = items.map(function (it) {
+      const el = L.DomUtil.create("div", "leaflet-tooltip gs-label", probe);
+      el.innerHTML = it.label.lines.map(esc).join("<br>");
+      return el;
+    });
+    probes.forEach(function (el, k) { items[k].w = el.offsetWidth; items[k].h = el.offsetHeight; });
+    probe.remove();
+    const GAP = 3;
+
+    function place() {
+      const size = map.getSize();
+      const origin = map.getContainer().getBoundingClientRect();
+      const taken = Array.prototype.map.call(
+        map.getContainer().querySelectorAll(".leaflet-control"),
+        function (e) {
+          const r = e.getBoundingClientRect();
+          return [r.left - origin.left, r.top - origin.top, r.right - origin.left, r.bottom - origin.top];
+        });
+      // Metres per screen pixel at the map's centre (web mercator).
+      const centre = map.getCenter();
+      const mpp = 40075016.686 * Math.cos(centre.lat * Math.PI / 180) / (256 * Math.pow(2, map.getZoom()));
+      items.forEach(function (it) {
+        const l = it.label;
+        const p = map.latLngToContainerPoint(it.tip.getLatLng());
+        const b = [p.x - it.w / 2 - GAP, p.y - it.h / 2 - GAP, p.x + it.w / 2 + GAP, p.y + it.h / 2 + GAP];
+        const fits = (it.w * it.w + it.h * it.h) / 4 <= (l.r / mpp) * (l.r / mpp) ||
+          (it.w / 2 <= l.hw / mpp && it.h / 2 <= l.hh / mpp);
+        const seen = b[0] >= 0 && b[1] >= 0 && b[2] <= size.x && b[3] <= size.y;
+        const free = fits && seen && !taken.some(function (t) {
+          return b[0] < t[2] && t[0] < b[2] && b[1] < t[3] && t[1] < b[3];
+        });
+        if (free) {
+          taken.push(b);
+          if (!group.hasLayer(it.tip)) { group.addLayer(it.tip); }
+        } else if (group.hasLayer(it.tip)) { group.removeLayer(it.tip); }
+      });
+    }
+    map.on("zoomend moveend resize", place);
+    return place;
+  }
+
   window.gridsafeRiskMap = function (map, cfg) {
     map.createPane("gs-background").style.zIndex = 250;
     map.createPane("gs-areas").style.zIndex = 400;
@@ -255,7 +313,6 @@
 
     let areas;
     if (cfg.mode === "embed") {
-      const labels = [];
       areas = L.geoJSON(cfg.areas, {
         pane: "gs-areas",
         style: function (f) {
@@ -267,27 +324,8 @@
         onEachFeature: function (f, layer) {
           layer.bindTooltip(tooltipHtml(cfg, f.properties), { sticky: true });
           layer.on("click", function () { openDetail(f.properties.code); });
-          if (f.properties.label) {
-            labels.push({
-              layer: layer,
-              tip: L.tooltip({ permanent: true, direction: "center", className: "gs-label", interactive: false })
-                .setLatLng(f.properties.label).setContent(esc(f.properties.name)),
-              width: 14 * String(f.properties.name).length + 6,
-            });
-          }
         },
       }).addTo(map);
-      // Show a name only where its area is wide enough on screen to hold it.
-      const showLabels = function () {
-        labels.forEach(function (l) {
-          const b = l.layer.getBounds();
-          const px = map.latLngToLayerPoint(b.getNorthEast()).x - map.latLngToLayerPoint(b.getSouthWest()).x;
-          if (px >= l.width) { if (!map.hasLayer(l.tip)) { l.tip.addTo(map); } }
-          else if (map.hasLayer(l.tip)) { map.removeLayer(l.tip); }
-        });
-      };
-      map.on("zoomend", showLabels);
-      map.whenReady(showLabels);
     } else {
       // VectorGrid's canvas tiles end a click with L.DomEvent.fakeStop, which Leaflet 1.8
       // removed: without it every click on a tile throws before reaching the area.
@@ -368,7 +406,11 @@
     legendControl(cfg).addTo(map);
     L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
 
+    // Quarter zoom steps, so the district fills the screen at the first view.
+    map.options.zoomSnap = 0.25;
+    const placeLabels = nameLabels(map, cfg);
     map.fitBounds(cfg.focus_bounds || cfg.bounds, { padding: [10, 10] });
+    placeLabels();
     loadHazards();
     hazards.addTo(map);
     window.gridsafe = { map: map, areas: areas, hazards: hazards, openDetail: openDetail };
