@@ -31,7 +31,8 @@ from geo.mapdata import (
     level_counts,
     open_hazards,
 )
-from geo.risk import risk_geojson
+from geo.risk import Rule, Weight, composite_view, risk_geojson
+from geo.risk.composite import Banding
 from geo.settings import Settings
 from geo.simplify import simplify_coverage
 from maps.assets import external_urls, url
@@ -92,10 +93,34 @@ RISK_MAP_TEXT: dict[str, str] = {
     "count": N_("Count"),
     "none": N_("None"),
     "loading": N_("Loading %(code)s…"),
+    "rule": N_("Colour rule"),
+    "red_children": N_("Red child areas (%(n)s): %(names)s"),
+    "orange_children": N_("Orange child areas (%(n)s): %(names)s"),
+    "worst_colour": N_("Worst child's colour %(colour)s"),
     "cannot_load": N_("Cannot load: %(error)s"),
 }
 """Every word risk.js writes, translated on the server into the page's config (``text``);
 ``%(name)s`` placeholders are filled by the script."""
+
+
+RULE_NAMES: dict[tuple[Rule, Weight], str] = {
+    (Rule.WORST, Weight.AREA): N_("Worst child"),
+    (Rule.COMPOSITE, Weight.AREA): N_("Composite, area-weighted"),
+    (Rule.COMPOSITE, Weight.POPULATION): N_("Composite, population-weighted"),
+}
+"""The colour rules a leader chooses between on the risk map (geo/risk/composite.py)."""
+
+RULE_WORST = N_("A parent takes its worst child's colour")
+RULE_BANDS = {
+    Banding.QUARTILES: N_(
+        "Own score by quartiles of this level: red > %(red)s, orange > %(orange)s, "
+        "yellow > %(yellow)s"
+    ),
+    Banding.SCORE: N_(
+        "Own score in fixed bands: red ≥ %(red)s, orange ≥ %(orange)s, yellow ≥ %(yellow)s"
+    ),
+}
+"""What the legend says about the rule shown."""
 
 
 class OfflineViolationError(GridsafeError):
@@ -245,8 +270,11 @@ def risk_page(
     as_of: date,
     today: date,
     focus: str | None = None,
+    rule: Rule = Rule.WORST,
+    weight: Weight = Weight.AREA,
 ) -> str:
-    """Render the four-colour map of one level as of a date.
+    """Render the four-colour map of one level as of a date, its parents coloured by ``rule``
+    (micro-grids always by their own colour; geo/risk/composite.py).
 
     Up to ``settings.map_embed_max_features`` areas are embedded as GeoJSON (coverage-simplified,
     geo/simplify.py); above that the areas come from vector tiles. Either way the names come
@@ -275,6 +303,18 @@ def risk_page(
         if base.gcj02:
             areas = shift_collection(areas)
 
+    if level is Level.MICRO:
+        rule, weight = Rule.WORST, Weight.AREA
+    composite = (
+        composite_view(engine, settings, level=level, as_of=as_of, weight=weight)
+        if rule is Rule.COMPOSITE
+        else None
+    )
+    if composite is None:
+        rule_text = t._(RULE_WORST)
+    else:
+        red, orange, yellow = (f"{b:.1f}" for b in composite.bands)
+        rule_text = t._(RULE_BANDS[composite.banding], red=red, orange=orange, yellow=yellow)
     labels = area_labels(engine, settings, level)
     label_points = [(lb.lon, lb.lat) for lb in labels]
     if base.gcj02:
@@ -321,7 +361,28 @@ def risk_page(
         "colours": COLOURS,
         "colour_names": {c: {"name": t.colour(c), "meaning": t.meaning(c)} for c in COLOURS},
         "text": {key: t._(message) for key, message in RISK_MAP_TEXT.items()},
-        "colour_counts": colour_counts(engine, settings, as_of=as_of)[level],
+        "colour_counts": (
+            composite.counts() if composite else colour_counts(engine, settings, as_of=as_of)[level]
+        ),
+        "rule": rule.value,
+        "weight": weight.value,
+        "rule_name": t._(RULE_NAMES[rule, weight]),
+        "rule_text": rule_text,
+        # The choices of rule; none at the micro-grids, which have no children.
+        "rules": [
+            {"rule": r.value, "weight": w.value, "name": t._(name)}
+            for (r, w), name in RULE_NAMES.items()
+        ]
+        if level is not Level.MICRO
+        else [],
+        "composite": (
+            {
+                code: [colour.value, None if own is None else round(own, 2)]
+                for code, (colour, own) in composite.areas.items()
+            }
+            if composite
+            else None
+        ),
         "no_colour": NO_COLOUR,
         "fill_opacity": FILL_OPACITY,
         "background": base.background,

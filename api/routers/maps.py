@@ -13,6 +13,7 @@ from api.deps import EngineDep, SettingsDep
 from api.params import Day
 from geo import clock
 from geo.levels import Level
+from geo.risk import Rule, Weight
 from maps.assets import asset_file
 from maps.pages import dashboard_page, hazards_json, incidents_heat_json, risk_page
 
@@ -46,6 +47,16 @@ def risk_map(
     ] = None,
     as_of: Annotated[Day | None, Query(description="colours as of (default today)")] = None,
     focus: Annotated[str | None, Query(description="zoom to this area's code")] = None,
+    rule: Annotated[
+        Rule,
+        Query(
+            description="worst: a parent takes its worst child's colour; composite: each "
+            "level from its own score, banded per level"
+        ),
+    ] = Rule.WORST,
+    weight: Annotated[
+        Weight, Query(description="the composite score's weights: area or population")
+    ] = Weight.AREA,
 ) -> HTMLResponse:
     """The four-colour risk map (四色安全图谱) of one level."""
     today = clock.today(settings.timezone)
@@ -54,7 +65,15 @@ def risk_map(
         level = Level.MICRO if scoped else Level.GRID3
     t = request_translator(request)
     html = risk_page(
-        engine, settings, t, level=level, as_of=as_of or today, today=today, focus=focus
+        engine,
+        settings,
+        t,
+        level=level,
+        as_of=as_of or today,
+        today=today,
+        focus=focus,
+        rule=rule,
+        weight=weight,
     )
     return page(request, html)
 

@@ -42,5 +42,6 @@ def risk_map(
 
 @router.get("/{code}")
 def risk_area(code: str, engine: EngineDep, settings: SettingsDep, as_of: AsOf = None) -> Any:
-    """Why an area has its colour: hazards, incidents by type, Gi* z/p, thresholds, history."""
+    """Why an area has its colour: hazards, incidents by type, Gi* z/p, thresholds, history,
+    and its direct children (``children``: code, name, colour, score; worst first)."""
     return risk_detail(engine, region=settings.region, code=code, as_of=as_of, settings=settings)

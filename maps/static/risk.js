@@ -64,6 +64,24 @@
       esc(names.name) + "</span>";
   }
 
+  // An area's properties as the rule shown colours it: under the composite rule its colour and
+  // score are its own (cfg.composite), and its worst child's colour is kept beside them.
+  function shown(cfg, p) {
+    const own = cfg.composite && cfg.composite[p.code];
+    if (!own) { return p; }
+    return Object.assign({}, p, { colour: own[0], score: own[1], worst_colour: p.colour });
+  }
+
+  // "Red child areas (2): A, B" and the same for orange, from the explanation's children.
+  function childColours(cfg, children) {
+    return ["red", "orange"].map(function (c) {
+      const names = children.filter(function (k) { return k.colour === c; })
+        .map(function (k) { return k.name; });
+      return names.length ? "<p>" + chip(cfg, c) + " " +
+        esc(fmt(cfg, c + "_children", { n: names.length, names: names.join("、") })) + "</p>" : "";
+    }).join("");
+  }
+
   function tooltipHtml(cfg, p) {
     const reasons = topReasons(cfg, p.reasons, 3).map(function (r) {
       return "<li>" + esc(r) + "</li>";
@@ -71,6 +89,7 @@
     const score = p.score === null || p.score === undefined ? "—" : Number(p.score).toFixed(1);
     return '<div class="gs-tip"><b>' + esc(p.name) + "</b> " + esc(p.code) + "<br>" +
       chip(cfg, p.colour) + " " + esc(fmt(cfg, "score", { score: score })) +
+      (p.worst_colour ? "<br>" + esc(fmt(cfg, "worst_colour", { colour: cfg.colour_names[p.worst_colour].name })) : "") +
       (reasons ? "<ul>" + reasons + "</ul>" : "") + "</div>";
   }
 
@@ -96,11 +115,17 @@
       (d.previous_colour ? " · " + esc(cfg.text.previous) + " " + chip(cfg, d.previous_colour) : "") + "</p>" +
       "<p>" + esc(cfg.text.hazards) + " " + chip(cfg, d.hazard_colour) + " · " + esc(cfg.text.incidents) + " " +
       chip(cfg, d.incident_colour) + "</p>";
+    const own = cfg.composite && cfg.composite[d.code];
+    if (own) {
+      html += '<p class="gs-rule-line">' + esc(cfg.rule_name) + " " + chip(cfg, own[0]) + " " +
+        esc(fmt(cfg, "score", { score: num(own[1]) })) + "</p>";
+    }
+    html += childColours(cfg, d.children || []);
     html += "<h3>" + esc(cfg.text.why) + "</h3><ul>" + topReasons(cfg, r, 5).map(function (x) {
       return "<li>" + esc(x) + "</li>";
     }).join("") + "</ul>";
     const scored = {};
-    (r.children || []).forEach(function (k) { scored[k.code] = k; });
+    (d.children || []).forEach(function (k) { scored[k.code] = k; });
     const kids = children.map(function (c) { return Object.assign({}, c, scored[c.code] || {}); });
     html += "<h3>" + esc(fmt(cfg, "children", { n: kids.length })) + "</h3>" + table(cfg, kids, [
       [function (c) {
@@ -133,7 +158,8 @@
     const legend = L.control({ position: "bottomright" });
     legend.onAdd = function () {
       const div = L.DomUtil.create("div", "gs-legend");
-      let html = "<h4>" + esc(cfg.text.legend) + "</h4>";
+      let html = "<h4>" + esc(cfg.text.legend) + " · " + esc(cfg.rule_name) + "</h4>" +
+        '<div class="gs-rule-text">' + esc(cfg.rule_text) + "</div>";
       ["red", "orange", "yellow", "blue"].forEach(function (c) {
         const n = cfg.colour_names[c];
         const count = cfg.colour_counts ? cfg.colour_counts[c] : null;
@@ -178,6 +204,12 @@
         "<label>" + esc(cfg.text.level) + ' <select id="gs-level">' + levels + "</select></label>" +
         "<label>" + esc(cfg.text.as_of) + ' <input type="date" id="gs-asof" value="' + esc(cfg.as_of) +
         '" max="' + esc(cfg.today) + '"></label>' +
+        (cfg.rules.length ? '<div id="gs-rule"><h3>' + esc(cfg.text.rule) + "</h3>" +
+          cfg.rules.map(function (r) {
+            const v = r.rule + ":" + r.weight;
+            return '<label><input type="radio" name="gs-rule" value="' + esc(v) + '"' +
+              (v === cfg.rule + ":" + cfg.weight ? " checked" : "") + "> " + esc(r.name) + "</label>";
+          }).join("") + "</div>" : "") +
         "<h3>" + esc(cfg.text.layers) + "</h3>" +
         '<label><input type="checkbox" id="gs-hazards" checked> ' + esc(cfg.text.hazards) + "</label>" +
         '<label><input type="checkbox" id="gs-heat"> ' + esc(cfg.text.heat) + "</label>" +
@@ -190,6 +222,7 @@
       L.DomEvent.disableScrollPropagation(div);
       div.querySelector("#gs-level").addEventListener("change", handlers.reload);
       div.querySelector("#gs-asof").addEventListener("change", handlers.reload);
+      if (cfg.rules.length) { div.querySelector("#gs-rule").addEventListener("change", handlers.reload); }
       div.querySelector("#gs-hazards").addEventListener("change", handlers.hazards);
       div.querySelector("#gs-heat").addEventListener("change", handlers.heat);
       div.querySelector("#gs-apply").addEventListener("click", handlers.heat);
@@ -199,7 +232,8 @@
   }
 
   function vectorStyle(cfg, weight) {
-    return function (p) {
+    return function (props) {
+      const p = shown(cfg, props);
       return {
         fill: true, fillColor: cfg.colours[p.colour] || cfg.no_colour, fillOpacity: cfg.fill_opacity,
         color: "#ffffff", weight: weight, opacity: 0.9,
@@ -313,6 +347,7 @@
 
     let areas;
     if (cfg.mode === "embed") {
+      cfg.areas.features.forEach(function (f) { f.properties = shown(cfg, f.properties); });
       areas = L.geoJSON(cfg.areas, {
         pane: "gs-areas",
         style: function (f) {
@@ -338,7 +373,7 @@
       })
         .on("click", function (e) { openDetail(e.layer.properties.code); })
         .on("mouseover", function (e) {
-          tip.setContent(tooltipHtml(cfg, e.layer.properties)).setLatLng(e.latlng).addTo(map);
+          tip.setContent(tooltipHtml(cfg, shown(cfg, e.layer.properties))).setLatLng(e.latlng).addTo(map);
         })
         .on("mouseout", function () { map.removeLayer(tip); })
         .addTo(map);
@@ -388,6 +423,11 @@
       const q = new URLSearchParams(window.location.search);
       q.set("level", document.getElementById("gs-level").value);
       q.set("as_of", document.getElementById("gs-asof").value);
+      const rule = document.querySelector('input[name="gs-rule"]:checked');
+      if (rule) {
+        q.set("rule", rule.value.split(":")[0]);
+        q.set("weight", rule.value.split(":")[1]);
+      }
       q.delete("focus");
       window.location.search = q.toString();
     }
