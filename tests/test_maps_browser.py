@@ -29,6 +29,7 @@ from maps.i18n import translator
 from maps.pages import BACKGROUND, COLOURS, FILL_OPACITY
 from tests.browser import (
     Tab,
+    area_point,
     click_area,
     click_marker,
     hover_area,
@@ -356,4 +357,33 @@ def test_the_composite_view_tells_parents_apart_and_the_panel_names_red_children
 
     _choose_rule(tab, "就高（取最差下级）")
     expect(legend).to_contain_text("上级区域取其最差下级区域的颜色")
+    tab.assert_offline()
+
+
+@pytest.mark.parametrize("level", ["grid3", "micro"])
+def test_on_a_tablet_the_explanation_leaves_the_tapped_area_in_view(
+    district: Settings, site: str, tablet: BrowserContext, artifacts: Path, level: str
+) -> None:
+    """The explanation opens as a bottom sheet across the tablet's screen, and the area tapped
+    is moved above it: a finger reaches it again and a second tap opens it again."""
+    code = AREA_AT[level]
+    tab = Tab.open(tablet, site)
+    sign_in(tab, district)
+    tab.goto(f"/maps/risk?level={level}&as_of={AS_OF}")
+    name, _colour, _reasons = _explained(tab, code)
+    detail = tab.page.locator("#gs-detail")
+    tap_area(tab, code)
+    expect(detail.locator("h2")).to_contain_text(name)
+    sheet = detail.bounding_box()
+    viewport = tab.page.viewport_size
+    assert sheet is not None
+    assert viewport is not None
+    assert sheet["x"] <= 1, sheet
+    assert sheet["width"] >= viewport["width"] - 2, sheet
+    assert abs(sheet["y"] + sheet["height"] - viewport["height"]) <= 2, sheet
+    tab.shot(artifacts / f"risk_tablet_sheet_{level}.png")
+    x, y = area_point(tab, code)  # reachable beside the open sheet
+    assert y < sheet["y"], (x, y, sheet)
+    tap_area(tab, code)
+    expect(detail.locator("h2")).to_contain_text(name)
     tab.assert_offline()

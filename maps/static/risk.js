@@ -323,8 +323,23 @@
     }
 
     const detail = document.getElementById("gs-detail");
-    function openDetail(code) {
+    // Keep the place a person clicked or tapped in view beside the open explanation: under a
+    // bottom sheet (tablets, phones) it moves to the middle of the map above the sheet, under
+    // the side panel to the middle of the map on the panel's right.
+    function keepInView(latlng) {
+      const MARGIN = 24;
+      const box = map.getContainer().getBoundingClientRect();
+      const r = detail.getBoundingClientRect();
+      const c = map.latLngToContainerPoint(latlng);
+      const x = c.x + box.left, y = c.y + box.top;
+      if (x < r.left - MARGIN || x > r.right + MARGIN || y < r.top - MARGIN || y > r.bottom + MARGIN) { return; }
+      const sheet = r.width >= box.width - 1;
+      map.panBy(sheet ? [0, y - (box.top + r.top) / 2] : [x - (r.right + box.right) / 2, 0], { animate: false });
+    }
+
+    function openDetail(code, latlng) {
       detail.hidden = false;
+      if (latlng) { keepInView(latlng); }
       detail.innerHTML = "<p>" + esc(fmt(cfg, "loading", { code: code })) + "</p>";
       function get(u) {
         return fetch(u).then(function (r) {
@@ -358,7 +373,7 @@
         },
         onEachFeature: function (f, layer) {
           layer.bindTooltip(tooltipHtml(cfg, f.properties), { sticky: true });
-          layer.on("click", function () { openDetail(f.properties.code); });
+          layer.on("click", function (e) { openDetail(f.properties.code, e.latlng); });
         },
       }).addTo(map);
     } else {
@@ -371,7 +386,7 @@
         vectorTileLayerStyles: { areas: vectorStyle(cfg, weight) },
         getFeatureId: function (f) { return f.properties.code; },
       })
-        .on("click", function (e) { openDetail(e.layer.properties.code); })
+        .on("click", function (e) { openDetail(e.layer.properties.code, e.latlng); })
         .on("mouseover", function (e) {
           tip.setContent(tooltipHtml(cfg, shown(cfg, e.layer.properties))).setLatLng(e.latlng).addTo(map);
         })
