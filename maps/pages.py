@@ -31,7 +31,7 @@ from geo.mapdata import (
     level_counts,
     open_hazards,
 )
-from geo.risk import Rule, Weight, composite_view, risk_geojson
+from geo.risk import AreaChange, Rule, Weight, composite_view, risk_changes, risk_geojson
 from geo.risk.composite import Banding
 from geo.settings import Settings
 from geo.simplify import simplify_coverage
@@ -451,6 +451,84 @@ def incidents_heat_json(
     return {"count": len(points), "points": [[round(y, 6), round(x, 6)] for x, y in points]}
 
 
+CHANGE_DAYS = 7
+"""The dashboard compares today's map with the map of this many days before."""
+
+CHANGE_REASONS = {
+    "hazard_new": N_("New hazard %(name)s (%(colour)s)"),
+    "hazard_gone": N_("Hazard no longer open: %(name)s"),
+    "incidents": N_("%(type)s incidents %(before)s → %(after)s"),
+    "child_new": N_("Child area now %(colour)s: %(name)s"),
+    "child_gone": N_("Child area no longer red or orange: %(name)s"),
+}
+"""How the dashboard says why an area's colour changed."""
+
+
+def change_reasons(change: AreaChange, t: Translator, type_names: dict[str, str]) -> list[str]:
+    """The reasons behind one area's change of colour, in the reader's language."""
+    out = [
+        t._(CHANGE_REASONS["hazard_new"], name=h["name"], colour=t.colour(h["colour"]))
+        for h in change.hazards_new
+    ]
+    out += [t._(CHANGE_REASONS["hazard_gone"], name=h["name"]) for h in change.hazards_gone]
+    out += [
+        t._(
+            CHANGE_REASONS["incidents"],
+            type=type_names.get(c.type, c.type),
+            before=c.before,
+            after=c.after,
+        )
+        for c in change.incidents
+    ]
+    out += [
+        t._(CHANGE_REASONS["child_new"], name=k["name"], colour=t.colour(k["colour"]))
+        for k in change.children_new
+    ]
+    out += [t._(CHANGE_REASONS["child_gone"], name=k["name"]) for k in change.children_gone]
+    return out
+
+
+def _changes_section(
+    engine: Engine,
+    settings: Settings,
+    t: Translator,
+    *,
+    level: Level,
+    since: date,
+    until: date,
+) -> dict[str, Any]:
+    """What the dashboard's "what changed" section shows; ``missing`` when no stored map
+    answers a date."""
+    section: dict[str, Any] = {"level": level.value, "since": since, "until": until}
+    try:
+        changes = risk_changes(engine, settings, level=level, since=since, until=until)
+    except NotFoundError:
+        return section | {"missing": True, "rows": []}
+    names = {
+        k["code"]: k["name_zh"] if t.language == "zh_CN" else k["name_en"]
+        for k in incident_types(engine)
+    }
+    rows = [
+        {
+            "code": a.code,
+            "name": a.name,
+            "step": a.step,
+            "before": a.before.value if a.before else None,
+            "after": a.after.value if a.after else None,
+            "reasons": change_reasons(a, t, names),
+        }
+        for a in changes.areas
+    ]
+    return section | {
+        "missing": False,
+        "rows": rows,
+        "up": len(changes.up()),
+        "down": len(changes.down()),
+        "since_run": changes.since.date(),
+        "until_run": changes.until.date(),
+    }
+
+
 def dashboard_page(
     engine: Engine,
     settings: Settings,
@@ -458,8 +536,12 @@ def dashboard_page(
     *,
     now: datetime,
     pages: Sequence[NavLink],
+    change_level: Level = Level.GRID3,
+    change_from: date | None = None,
+    change_to: date | None = None,
 ) -> str:
     """Render the dashboard of the district's day holding ``now``: areas and colours per level,
+    what changed on the map between two dates (by default the last :data:`CHANGE_DAYS` days),
     open hazards, incidents this month against the same days last year, and links to the map
     pages the app serves.
 
@@ -498,6 +580,15 @@ def dashboard_page(
         months=months,
         change=change,
         pages=pages,
+        changes=_changes_section(
+            engine,
+            settings,
+            t,
+            level=change_level,
+            since=change_from or today - timedelta(days=CHANGE_DAYS),
+            until=change_to or today,
+        ),
+        change_levels=[{"value": lv.value, "name": t.level(lv)} for lv in Level],
         css=url("gridsafe/maps.css"),
     )
     return check_offline(html)

@@ -27,13 +27,37 @@ DASHBOARD_OWN = ("/", "/maps/risk")
 
 
 @router.get("/", response_class=HTMLResponse, dependencies=[permit(*READERS)])
-def dashboard(request: Request, engine: EngineDep, settings: SettingsDep) -> HTMLResponse:
-    """The dashboard: areas and colours per level, open hazards, incidents this month."""
+def dashboard(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    change_level: Annotated[
+        Level, Query(description="the level whose changes of colour are listed")
+    ] = Level.GRID3,
+    change_from: Annotated[
+        Day | None, Query(description="changes since this date (default a week ago)")
+    ] = None,
+    change_to: Annotated[
+        Day | None, Query(description="changes up to this date (default today)")
+    ] = None,
+) -> HTMLResponse:
+    """The dashboard: areas and colours per level, what changed on the map (the last week by
+    default), open hazards, incidents this month."""
     user = request.state.credential.user
     pages = [link for link in nav_for(request.app, user.role) if link.path not in DASHBOARD_OWN]
     t = request_translator(request)
     now = clock.now(settings.timezone)
-    return page(request, dashboard_page(engine, settings, t, now=now, pages=pages))
+    html = dashboard_page(
+        engine,
+        settings,
+        t,
+        now=now,
+        pages=pages,
+        change_level=change_level,
+        change_from=change_from,
+        change_to=change_to,
+    )
+    return page(request, html)
 
 
 @router.get("/maps/risk", response_class=HTMLResponse, dependencies=[permit(*READERS)])

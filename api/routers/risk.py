@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Response
 
 from api.auth import READERS, permit
 from api.deps import EngineDep, SettingsDep
-from api.params import DayOrMoment
+from api.params import Day, DayOrMoment
 from geo.levels import Level
-from geo.risk import risk_detail, risk_geojson
+from geo.risk import Changes, risk_changes, risk_detail, risk_geojson
 
 router = APIRouter(prefix="/api/risk", tags=["risk"], dependencies=[permit(*READERS)])
 
@@ -38,6 +38,21 @@ def risk_map(
     ``previous_colour`` (EPSG:4326)."""
     body = risk_geojson(engine, region=settings.region, level=level, as_of=as_of, settings=settings)
     return Response(body, media_type=GEOJSON)
+
+
+@router.get("/changes", response_model=Changes)
+def risk_map_changes(
+    engine: EngineDep,
+    settings: SettingsDep,
+    since: Annotated[Day, Query(alias="from", description="the earlier date")],
+    until: Annotated[Day, Query(alias="to", description="the later date")],
+    level: Annotated[Level, Query(description="the level compared")] = Level.GRID3,
+) -> Changes:
+    """The areas of one level whose colour went up or down between the stored computations
+    answering two dates, worst rise first, with the reasons that changed (hazards new or
+    gone, incident counts by type, red and orange children); 404 when no computation answers
+    a past date."""
+    return risk_changes(engine, settings, level=level, since=since, until=until)
 
 
 @router.get("/{code}")
