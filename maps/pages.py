@@ -97,6 +97,8 @@ RISK_MAP_TEXT: dict[str, str] = {
     "red_children": N_("Red child areas (%(n)s): %(names)s"),
     "orange_children": N_("Orange child areas (%(n)s): %(names)s"),
     "worst_colour": N_("Worst child's colour %(colour)s"),
+    "changed": N_("%(before)s → %(after)s"),
+    "unchanged": N_("Unchanged"),
     "cannot_load": N_("Cannot load: %(error)s"),
 }
 """Every word risk.js writes, translated on the server into the page's config (``text``);
@@ -272,9 +274,12 @@ def risk_page(
     focus: str | None = None,
     rule: Rule = Rule.WORST,
     weight: Weight = Weight.AREA,
+    since: date | None = None,
 ) -> str:
     """Render the four-colour map of one level as of a date, its parents coloured by ``rule``
-    (micro-grids always by their own colour; geo/risk/composite.py).
+    (micro-grids always by their own colour; geo/risk/composite.py). With ``since``, the map
+    shows what changed from the stored map of that date to ``as_of``: the areas that changed in
+    their new colour, outlined by direction, and a ranked list with the reasons.
 
     Up to ``settings.map_embed_max_features`` areas are embedded as GeoJSON (coverage-simplified,
     geo/simplify.py); above that the areas come from vector tiles. Either way the names come
@@ -315,6 +320,14 @@ def risk_page(
     else:
         red, orange, yellow = (f"{b:.1f}" for b in composite.bands)
         rule_text = t._(RULE_BANDS[composite.banding], red=red, orange=orange, yellow=yellow)
+    changes = (
+        _changes_section(engine, settings, t, level=level, since=since, until=as_of)
+        if since
+        else None
+    )
+    if changes is not None and changes["missing"]:
+        msg = f"no stored risk map answers {since} or {as_of}"
+        raise NotFoundError(msg, code="no_risk_run")
     labels = area_labels(engine, settings, level)
     label_points = [(lb.lon, lb.lat) for lb in labels]
     if base.gcj02:
@@ -366,8 +379,20 @@ def risk_page(
         ),
         "rule": rule.value,
         "weight": weight.value,
-        "rule_name": t._(RULE_NAMES[rule, weight]),
+        "rule_name": t._(CHANGES_NAME) if changes else t._(RULE_NAMES[rule, weight]),
         "rule_text": rule_text,
+        "changes": changes["rows"] if changes else None,
+        "changes_title": (
+            t._(
+                CHANGES_TITLE,
+                since=t.date(changes["since_run"]),
+                until=t.date(changes["until_run"]),
+                up=changes["up"],
+                down=changes["down"],
+            )
+            if changes
+            else None
+        ),
         # The choices of rule; none at the micro-grids, which have no children.
         "rules": [
             {"rule": r.value, "weight": w.value, "name": t._(name)}
@@ -453,6 +478,9 @@ def incidents_heat_json(
 
 CHANGE_DAYS = 7
 """The dashboard compares today's map with the map of this many days before."""
+
+CHANGES_NAME = N_("What changed on the map")
+CHANGES_TITLE = N_("Maps of %(since)s and %(until)s: %(up)s areas up, %(down)s down.")
 
 CHANGE_REASONS = {
     "hazard_new": N_("New hazard %(name)s (%(colour)s)"),

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import BrowserContext, expect
 from sqlalchemy import Engine, text
 
 from geo.risk import as_of_instant, run_risk
 from geo.settings import Settings
+from tests.browser import Tab, hover_area, serve, sign_in
 from tests.clients import api_client
 from tests.conftest import travel
 from tests.frozen import at
@@ -110,3 +113,37 @@ def test_the_dashboard_shows_the_last_week(week: Settings, wall: str) -> None:
     assert "微33号" in page
     assert "微00号" in page
     assert date(2025, 6, 30).isoformat() in page
+
+
+@pytest.mark.browser
+def test_a_leader_picks_two_dates_and_sees_the_changes_on_the_map(
+    week: Settings, desktop: BrowserContext, artifacts: Path
+) -> None:
+    """On the dashboard a leader types the two dates, compares, and follows the link to the
+    map: the areas that changed are drawn in their new colour with a ranked list, and hovering
+    the one that rose says what it was and why."""
+    with serve(week) as base:
+        tab = Tab.open(desktop, base)
+        sign_in(tab, week)
+        tab.goto("/")
+        section = tab.page.locator("#changes")
+        section.locator('input[name="change_from"]').fill(AS_OF.isoformat())
+        section.locator('input[name="change_to"]').fill(LATER.isoformat())
+        with tab.page.expect_navigation():
+            section.get_by_role("button", name="比较").click()
+        expect(section).to_contain_text("新增隐患 新隐患")
+        expect(section).to_contain_text("隐患已销号：隐患0")
+        tab.shot(artifacts / "dashboard_changes.png")
+        with tab.page.expect_navigation():
+            section.locator("#changes-map").click()
+        tab.page.wait_for_load_state("networkidle")
+        listed = tab.page.locator(".gs-changes li")
+        expect(listed).to_have_count(2)
+        assert "第2-2格" in listed.nth(0).inner_text()  # S-1-1 rose: first
+        assert "▲" in listed.nth(0).inner_text()
+        assert "▼" in listed.nth(1).inner_text()
+        tip = hover_area(tab, "S-1-1")
+        assert "▲" in tip
+        assert "新隐患" in tip
+        tab.shot(artifacts / "risk_changes_map.png")
+        tab.assert_offline()

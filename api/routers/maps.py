@@ -71,6 +71,10 @@ def risk_map(
     ] = None,
     as_of: Annotated[Day | None, Query(description="colours as of (default today)")] = None,
     focus: Annotated[str | None, Query(description="zoom to this area's code")] = None,
+    since: Annotated[
+        Day | None,
+        Query(description="show what changed from the stored map of this date to as_of"),
+    ] = None,
     rule: Annotated[
         Rule,
         Query(
@@ -98,6 +102,7 @@ def risk_map(
         focus=focus,
         rule=rule,
         weight=weight,
+        since=since,
     )
     return page(request, html)
 

@@ -64,9 +64,15 @@
       esc(names.name) + "</span>";
   }
 
-  // An area's properties as the rule shown colours it: under the composite rule its colour and
-  // score are its own (cfg.composite), and its worst child's colour is kept beside them.
+  // An area's properties as the map shows it: in the change view (cfg.changes) an area that
+  // changed takes its new colour and carries its change, the others no colour; under the
+  // composite rule its colour and score are its own (cfg.composite), and its worst child's
+  // colour is kept beside them.
   function shown(cfg, p) {
+    if (cfg.changes) {
+      const row = cfg.changes.find(function (c) { return c.code === p.code; });
+      return Object.assign({}, p, row ? { colour: row.after, change: row } : { colour: null, unchanged: true });
+    }
     const own = cfg.composite && cfg.composite[p.code];
     if (!own) { return p; }
     return Object.assign({}, p, { colour: own[0], score: own[1], worst_colour: p.colour });
@@ -82,7 +88,19 @@
     }).join("");
   }
 
+  function changeText(cfg, c) {
+    const name = function (x) { return x ? cfg.colour_names[x].name : "—"; };
+    return (c.step > 0 ? "▲ " : "▼ ") + fmt(cfg, "changed", { before: name(c.before), after: name(c.after) });
+  }
+
   function tooltipHtml(cfg, p) {
+    if (p.change || p.unchanged) {
+      return '<div class="gs-tip"><b>' + esc(p.name) + "</b> " + esc(p.code) + "<br>" +
+        esc(p.change ? changeText(cfg, p.change) : cfg.text.unchanged) +
+        (p.change ? "<ul>" + p.change.reasons.slice(0, 4).map(function (r) {
+          return "<li>" + esc(r) + "</li>";
+        }).join("") + "</ul>" : "") + "</div>";
+    }
     const reasons = topReasons(cfg, p.reasons, 3).map(function (r) {
       return "<li>" + esc(r) + "</li>";
     }).join("");
@@ -172,6 +190,27 @@
       return div;
     };
     return legend;
+  }
+
+  // The change view's ranked list: the areas that rose, then those that fell, with the reasons
+  // that changed; a click on a name opens the area's explanation.
+  function changesControl(cfg, open) {
+    const list = L.control({ position: "bottomleft" });
+    list.onAdd = function () {
+      const div = L.DomUtil.create("div", "gs-changes");
+      div.innerHTML = "<h3>" + esc(cfg.changes_title) + "</h3><ol>" + cfg.changes.map(function (c) {
+        return '<li class="' + (c.step > 0 ? "gs-up" : "gs-down") + '"><a href="#" data-code="' +
+          esc(c.code) + '">' + esc(c.name) + "</a> " + esc(changeText(cfg, c)) +
+          '<div class="gs-why">' + esc(c.reasons.join("；")) + "</div></li>";
+      }).join("") + "</ol>";
+      div.addEventListener("click", function (e) {
+        if (e.target.dataset && e.target.dataset.code) { e.preventDefault(); open(e.target.dataset.code); }
+      });
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    return list;
   }
 
   function titleControl(cfg) {
@@ -366,9 +405,11 @@
       areas = L.geoJSON(cfg.areas, {
         pane: "gs-areas",
         style: function (f) {
+          const c = f.properties.change;
           return {
             fillColor: cfg.colours[f.properties.colour] || cfg.no_colour,
-            fillOpacity: cfg.fill_opacity, color: "#ffffff", weight: weight, opacity: 0.95,
+            fillOpacity: cfg.fill_opacity, opacity: 0.95,
+            color: c ? (c.step > 0 ? "#111111" : "#1e7b34") : "#ffffff", weight: c ? weight + 2.5 : weight,
           };
         },
         onEachFeature: function (f, layer) {
@@ -459,6 +500,7 @@
       heat: loadHeat,
     }).addTo(map);
     legendControl(cfg).addTo(map);
+    if (cfg.changes) { changesControl(cfg, openDetail).addTo(map); }
     L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
 
     // Quarter zoom steps, so the district fills the screen at the first view.
