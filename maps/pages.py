@@ -98,6 +98,8 @@ RISK_MAP_TEXT: dict[str, str] = {
     "orange_children": N_("Orange child areas (%(n)s): %(names)s"),
     "worst_colour": N_("Worst child's colour %(colour)s"),
     "changed": N_("%(before)s → %(after)s"),
+    "poster_A3": N_("A3 poster (PDF)"),
+    "poster_A1": N_("A1 poster (PDF)"),
     "unchanged": N_("Unchanged"),
     "cannot_load": N_("Cannot load: %(error)s"),
 }

@@ -13,9 +13,11 @@ from api.deps import EngineDep, SettingsDep
 from api.params import Day
 from geo import clock
 from geo.levels import Level
+from geo.mapdata import incident_types
 from geo.risk import Rule, Weight
 from maps.assets import asset_file
 from maps.pages import dashboard_page, hazards_json, incidents_heat_json, risk_page
+from maps.poster import Paper, risk_poster
 
 router = APIRouter(tags=["maps"])
 
@@ -105,6 +107,36 @@ def risk_map(
         since=since,
     )
     return page(request, html)
+
+
+@router.get(
+    "/maps/risk.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+    dependencies=[permit(*READERS)],
+)
+def risk_map_poster(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    level: Annotated[Level, Query(description="the level drawn")] = Level.GRID3,
+    as_of: Annotated[Day | None, Query(description="colours as of (default today)")] = None,
+    size: Annotated[Paper, Query(description="the paper, landscape")] = Paper.A3,
+) -> Response:
+    """The four-colour map as a printable poster (PDF, A3 or A1), drawn offline."""
+    day = as_of or clock.today(settings.timezone)
+    t = request_translator(request)
+    names = {
+        k["code"]: k["name_zh"] if t.language == "zh_CN" else k["name_en"]
+        for k in incident_types(engine)
+    }
+    pdf = risk_poster(engine, settings, t, level=level, as_of=day, paper=size, incident_names=names)
+    filename = f"risk-{level.value}-{day.isoformat()}-{size.value}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
 
 
 @router.get("/maps/data/hazards", dependencies=[permit(*READERS)])

@@ -249,6 +249,10 @@
             return '<label><input type="radio" name="gs-rule" value="' + esc(v) + '"' +
               (v === cfg.rule + ":" + cfg.weight ? " checked" : "") + "> " + esc(r.name) + "</label>";
           }).join("") + "</div>" : "") +
+        '<p class="gs-print">' + ["A3", "A1"].map(function (size) {
+          return '<a href="/maps/risk.pdf' + query({ level: cfg.level, as_of: cfg.as_of, size: size }) +
+            '" target="_blank">' + esc(cfg.text["poster_" + size]) + "</a>";
+        }).join(" · ") + "</p>" +
         "<h3>" + esc(cfg.text.layers) + "</h3>" +
         '<label><input type="checkbox" id="gs-hazards" checked> ' + esc(cfg.text.hazards) + "</label>" +
         '<label><input type="checkbox" id="gs-heat"> ' + esc(cfg.text.heat) + "</label>" +
