@@ -52,6 +52,10 @@ FILL_OPACITY = 0.72
 BACKGROUND = "#f4f2ec"
 """The map's background colour (maps.css); with FILL_OPACITY it fixes the painted colours."""
 
+INCIDENT_MARKER_ZOOM = 17
+"""From this zoom on, the incidents under the heat layer are also drawn as markers that show
+their type and time when pointed at (a street block fills the screen)."""
+
 HEAT_DAYS = 90
 """Default period of the incident heat layer: the 90 days up to the as-of date."""
 
@@ -373,6 +377,7 @@ def risk_page(
         "area_url": "/api/areas/",
         "hazards_url": "/maps/data/hazards",
         "incidents_url": "/maps/data/incidents",
+        "incident_marker_zoom": INCIDENT_MARKER_ZOOM,
         "colours": COLOURS,
         "colour_names": {c: {"name": t.colour(c), "meaning": t.meaning(c)} for c in COLOURS},
         "text": {key: t._(message) for key, message in RISK_MAP_TEXT.items()},
@@ -471,11 +476,20 @@ def incidents_heat_json(
     date_from: date | None,
     date_to: date | None,
 ) -> dict[str, Any]:
-    """Incident positions for the heat layer, ``[lat, lon]`` as Leaflet.heat takes them."""
-    points = incident_points(engine, settings, types=types, date_from=date_from, date_to=date_to)
+    """Incident positions for the heat layer, ``[lat, lon]`` as Leaflet.heat takes them, and
+    beside each (``details``) its type and local time, for the markers shown on zoom."""
+    found = incident_points(engine, settings, types=types, date_from=date_from, date_to=date_to)
+    points = [(p.lon, p.lat) for p in found]
     if basemap(settings).gcj02:
         points = shift_points(points)
-    return {"count": len(points), "points": [[round(y, 6), round(x, 6)] for x, y in points]}
+    tz = clock.zone(settings.timezone)
+    return {
+        "count": len(points),
+        "points": [[round(y, 6), round(x, 6)] for x, y in points],
+        "details": [
+            [p.type, p.occurred_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")] for p in found
+        ],
+    }
 
 
 CHANGE_DAYS = 7

@@ -459,10 +459,21 @@
     }
 
     let heat = null;
+    // The incidents under the heat, as markers a pointer can read (type and time), shown only
+    // from cfg.incident_marker_zoom on, where they stand apart.
+    const incidents = L.layerGroup();
+    function showIncidents() {
+      const on = heat !== null && map.getZoom() >= cfg.incident_marker_zoom;
+      if (on && !map.hasLayer(incidents)) { incidents.addTo(map); }
+      if (!on && map.hasLayer(incidents)) { map.removeLayer(incidents); }
+    }
+    map.on("zoomend", showIncidents);
     function loadHeat() {
       const on = document.getElementById("gs-heat").checked;
       document.getElementById("gs-heat-filter").hidden = !on;
       if (heat) { map.removeLayer(heat); heat = null; }
+      incidents.clearLayers();
+      showIncidents();
       if (!on) { return; }
       const types = Array.prototype.map.call(
         document.querySelectorAll('#gs-heat-filter input[name="type"]:checked'),
@@ -476,6 +487,14 @@
         .then(function (d) {
           document.getElementById("gs-heat-count").textContent = fmt(cfg, "heat_count", { n: d.count });
           heat = L.heatLayer(d.points, { radius: 20, blur: 16, minOpacity: 0.35 }).addTo(map);
+          d.points.forEach(function (p, i) {
+            L.circleMarker(p, {
+              pane: "gs-points", renderer: pointsRenderer, radius: 5,
+              fillColor: "#6a3d9a", fillOpacity: 0.9, color: "#ffffff", weight: 1.5,
+            }).bindTooltip("<b>" + esc(typeName(cfg, d.details[i][0])) + "</b><br>" + esc(d.details[i][1]))
+              .addTo(incidents);
+          });
+          showIncidents();
         });
     }
 
