@@ -4,7 +4,8 @@ Modules, one concern each: ``hazards`` (assessments counting at a date), ``inten
 weight × decay per micro-grid, aggregated in SQL), ``smoothing`` (empirical Bayes), ``hotspots``
 (Getis-Ord Gi*), ``colours`` (tiers, the significance gate, the score), ``compute`` (one map and
 its roll-up), ``store`` (runs and history; what the API and the maps read), ``composite`` (each
-level coloured from its own score), ``changes`` (what changed between two dates), ``evaluate`` (hit rate and PAI).
+level coloured from its own score), ``changes`` (what changed between two dates), ``evaluate``
+(hit rate and PAI).
 """
 
 from geo.risk.changes import AreaChange, Changes, risk_changes
