@@ -5,6 +5,7 @@ names that did not fit before. Screenshots of every level's first view go to the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -89,4 +90,28 @@ def test_names_at_the_first_view_of_every_level_and_more_on_zoom(
         tab.shot(artifacts / f"risk_labels_{level}_zoomed.png")
         after = assert_readable(tab, level)
         assert set(after) - set(first), f"zooming in shows no new name at level {level}"
+        tab.assert_offline()
+
+
+@pytest.mark.parametrize("level", ["grid2", "grid3"])
+def test_the_composite_view_spreads_every_parent_level(
+    demo_settings: Settings, desktop: BrowserContext, artifacts: Path, level: str
+) -> None:
+    """On the demo district, where the worst-child rule paints most parents red, a click on the
+    composite rule colours the level in at least three colours, a quarter or so of the areas
+    each, and the legend's counts say so."""
+    with serve(demo_settings) as base:
+        tab = Tab.open(desktop, base)
+        sign_in(tab, demo_settings)
+        tab.goto(f"/maps/risk?level={level}", ready=".gs-legend")
+        with tab.page.expect_navigation():
+            tab.page.locator("#gs-rule label", has_text="综合（面积加权）").click()
+        tab.page.wait_for_load_state("networkidle")
+        tab.shot(artifacts / f"risk_composite_{level}_demo.png")
+        counts = [
+            int(n) for n in re.findall(r"\((\d+)\)", tab.page.locator(".gs-legend").inner_text())
+        ]
+        assert len(counts) == 4, counts
+        assert sum(1 for n in counts if n) >= 3, counts
+        assert max(counts) <= sum(counts) / 2, counts
         tab.assert_offline()
