@@ -159,7 +159,7 @@ class _RiskMapScript(JSCSSMixin, MacroElement):
     )
 
     def __init__(self, config: dict[str, Any]) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()  # type: ignore[no-untyped-call, unused-ignore]
         self._name = "GridsafeRiskMap"
         self.default_js = [
             ("vectorgrid", url("vendor/vectorgrid/vectorgrid.js")),
@@ -184,7 +184,7 @@ class _Attribution(MacroElement):
     )
 
     def __init__(self, prefix: str, sources: list[str]) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()  # type: ignore[no-untyped-call, unused-ignore]
         self._name = "GridsafeAttribution"
         self.prefix = _script_json(html.escape(prefix))
         self.sources = [_script_json(html.escape(s)) for s in sources]
