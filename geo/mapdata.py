@@ -105,6 +105,16 @@ def open_hazards(engine: Engine, settings: Settings, *, as_of: date) -> list[Haz
     ]
 
 
+@dataclass(frozen=True)
+class IncidentPoint:
+    """A located incident as a map point: where, what and when."""
+
+    lon: float
+    lat: float
+    type: str
+    occurred_at: datetime
+
+
 def incident_points(
     engine: Engine,
     settings: Settings,
@@ -112,9 +122,9 @@ def incident_points(
     types: tuple[str, ...] = (),
     date_from: date | None = None,
     date_to: date | None = None,
-) -> list[tuple[float, float]]:
-    """Located incidents as ``(lon, lat)``, of ``types`` (all when empty), occurred in
-    ``date_from`` .. ``date_to`` (both days included; open ends when None)."""
+) -> list[IncidentPoint]:
+    """Located incidents of ``types`` (all when empty), occurred in ``date_from`` ..
+    ``date_to`` (both days included; open ends when None)."""
     params = {
         "region": settings.region,
         "types": list(types) or None,
@@ -125,7 +135,7 @@ def incident_points(
     }
     with engine.connect() as conn:
         rows = conn.execute(sql("map_incident_points"), params).all()
-    return [(float(r.lon), float(r.lat)) for r in rows]
+    return [IncidentPoint(float(r.lon), float(r.lat), str(r.type), r.occurred_at) for r in rows]
 
 
 def incident_types(engine: Engine) -> list[dict[str, str]]:

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from geo import clock
 from geo.errors import GridsafeError, NotFoundError
+from geo.labels import area_labels
 from geo.levels import Level
 from geo.mapdata import (
     area_bounds,
@@ -30,7 +31,8 @@ from geo.mapdata import (
     level_counts,
     open_hazards,
 )
-from geo.risk import risk_geojson
+from geo.risk import AreaChange, Rule, Weight, composite_view, risk_changes, risk_geojson
+from geo.risk.composite import Banding
 from geo.settings import Settings
 from geo.simplify import simplify_coverage
 from maps.assets import external_urls, url
@@ -49,6 +51,10 @@ NO_COLOUR = "#bdbdbd"
 FILL_OPACITY = 0.72
 BACKGROUND = "#f4f2ec"
 """The map's background colour (maps.css); with FILL_OPACITY it fixes the painted colours."""
+
+INCIDENT_MARKER_ZOOM = 17
+"""From this zoom on, the incidents under the heat layer are also drawn as markers that show
+their type and time when pointed at (a street block fills the screen)."""
 
 HEAT_DAYS = 90
 """Default period of the incident heat layer: the 90 days up to the as-of date."""
@@ -91,10 +97,38 @@ RISK_MAP_TEXT: dict[str, str] = {
     "count": N_("Count"),
     "none": N_("None"),
     "loading": N_("Loading %(code)s…"),
+    "rule": N_("Colour rule"),
+    "red_children": N_("Red child areas (%(n)s): %(names)s"),
+    "orange_children": N_("Orange child areas (%(n)s): %(names)s"),
+    "worst_colour": N_("Worst child's colour %(colour)s"),
+    "changed": N_("%(before)s → %(after)s"),
+    "poster_A3": N_("A3 poster (PDF)"),
+    "poster_A1": N_("A1 poster (PDF)"),
+    "unchanged": N_("Unchanged"),
     "cannot_load": N_("Cannot load: %(error)s"),
 }
 """Every word risk.js writes, translated on the server into the page's config (``text``);
 ``%(name)s`` placeholders are filled by the script."""
+
+
+RULE_NAMES: dict[tuple[Rule, Weight], str] = {
+    (Rule.WORST, Weight.AREA): N_("Worst child"),
+    (Rule.COMPOSITE, Weight.AREA): N_("Composite, area-weighted"),
+    (Rule.COMPOSITE, Weight.POPULATION): N_("Composite, population-weighted"),
+}
+"""The colour rules a leader chooses between on the risk map (geo/risk/composite.py)."""
+
+RULE_WORST = N_("A parent takes its worst child's colour")
+RULE_BANDS = {
+    Banding.QUARTILES: N_(
+        "Own score by quartiles of this level: red > %(red)s, orange > %(orange)s, "
+        "yellow > %(yellow)s"
+    ),
+    Banding.SCORE: N_(
+        "Own score in fixed bands: red ≥ %(red)s, orange ≥ %(orange)s, yellow ≥ %(yellow)s"
+    ),
+}
+"""What the legend says about the rule shown."""
 
 
 class OfflineViolationError(GridsafeError):
@@ -125,7 +159,7 @@ class _RiskMapScript(JSCSSMixin, MacroElement):
     )
 
     def __init__(self, config: dict[str, Any]) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()  # type: ignore[no-untyped-call, unused-ignore]
         self._name = "GridsafeRiskMap"
         self.default_js = [
             ("vectorgrid", url("vendor/vectorgrid/vectorgrid.js")),
@@ -150,7 +184,7 @@ class _Attribution(MacroElement):
     )
 
     def __init__(self, prefix: str, sources: list[str]) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()  # type: ignore[no-untyped-call, unused-ignore]
         self._name = "GridsafeAttribution"
         self.prefix = _script_json(html.escape(prefix))
         self.sources = [_script_json(html.escape(s)) for s in sources]
@@ -244,12 +278,19 @@ def risk_page(
     as_of: date,
     today: date,
     focus: str | None = None,
+    rule: Rule = Rule.WORST,
+    weight: Weight = Weight.AREA,
+    since: date | None = None,
 ) -> str:
-    """Render the four-colour map of one level as of a date.
+    """Render the four-colour map of one level as of a date, its parents coloured by ``rule``
+    (micro-grids always by their own colour; geo/risk/composite.py). With ``since``, the map
+    shows what changed from the stored map of that date to ``as_of``: the areas that changed in
+    their new colour, outlined by direction, and a ranked list with the reasons.
 
     Up to ``settings.maps.map_embed_max_features`` areas are embedded as GeoJSON
-    (coverage-simplified, geo/simplify.py), with names as labels; above that the areas come from
-    vector tiles.
+    (coverage-simplified, geo/simplify.py); above that the areas come from vector tiles. Either
+    way the names come with their places inside the areas (geo/labels.py); the page shows those
+    that fit.
 
     Raises
     ------
@@ -274,6 +315,31 @@ def risk_page(
         if base.gcj02:
             areas = shift_collection(areas)
 
+    if level is Level.MICRO:
+        rule, weight = Rule.WORST, Weight.AREA
+    composite = (
+        composite_view(engine, settings, level=level, as_of=as_of, weight=weight)
+        if rule is Rule.COMPOSITE
+        else None
+    )
+    if composite is None:
+        rule_text = t._(RULE_WORST)
+    else:
+        red, orange, yellow = (f"{b:.1f}" for b in composite.bands)
+        rule_text = t._(RULE_BANDS[composite.banding], red=red, orange=orange, yellow=yellow)
+    changes = (
+        _changes_section(engine, settings, t, level=level, since=since, until=as_of)
+        if since
+        else None
+    )
+    if changes is not None and changes["missing"]:
+        msg = f"no stored risk map answers {since} or {as_of}"
+        raise NotFoundError(msg, code="no_risk_run")
+    labels = area_labels(engine, settings, level)
+    label_points = [(lb.lon, lb.lat) for lb in labels]
+    if base.gcj02:
+        label_points = shift_points(label_points)
+
     def frame(bounds: tuple[float, float, float, float]) -> list[list[float]]:
         west, south, east, north = bounds
         if base.gcj02:
@@ -296,15 +362,60 @@ def risk_page(
         "period_from": (as_of - timedelta(days=HEAT_DAYS - 1)).isoformat(),
         "mode": mode,
         "areas": areas,
+        "labels": [
+            {
+                "lines": lb.lines,
+                "lat": round(lat, 6),
+                "lon": round(lon, 6),
+                "r": round(lb.radius_m, 1),
+                "hw": round(lb.half_width_m, 1),
+                "hh": round(lb.half_height_m, 1),
+            }
+            for lb, (lon, lat) in zip(labels, label_points, strict=True)
+        ],
         "tile_url": f"/tiles/areas/{{z}}/{{x}}/{{y}}.mvt?level={level.value}&as_of={as_of}",
         "detail_url": "/api/risk/",
         "area_url": "/api/areas/",
         "hazards_url": "/maps/data/hazards",
         "incidents_url": "/maps/data/incidents",
+        "incident_marker_zoom": INCIDENT_MARKER_ZOOM,
         "colours": COLOURS,
         "colour_names": {c: {"name": t.colour(c), "meaning": t.meaning(c)} for c in COLOURS},
         "text": {key: t._(message) for key, message in RISK_MAP_TEXT.items()},
-        "colour_counts": colour_counts(engine, settings, as_of=as_of)[level],
+        "colour_counts": (
+            composite.counts() if composite else colour_counts(engine, settings, as_of=as_of)[level]
+        ),
+        "rule": rule.value,
+        "weight": weight.value,
+        "rule_name": t._(CHANGES_NAME) if changes else t._(RULE_NAMES[rule, weight]),
+        "rule_text": rule_text,
+        "changes": changes["rows"] if changes else None,
+        "changes_title": (
+            t._(
+                CHANGES_TITLE,
+                since=t.date(changes["since_run"]),
+                until=t.date(changes["until_run"]),
+                up=changes["up"],
+                down=changes["down"],
+            )
+            if changes
+            else None
+        ),
+        # The choices of rule; none at the micro-grids, which have no children.
+        "rules": [
+            {"rule": r.value, "weight": w.value, "name": t._(name)}
+            for (r, w), name in RULE_NAMES.items()
+        ]
+        if level is not Level.MICRO
+        else [],
+        "composite": (
+            {
+                code: [colour.value, None if own is None else round(own, 2)]
+                for code, (colour, own) in composite.areas.items()
+            }
+            if composite
+            else None
+        ),
         "no_colour": NO_COLOUR,
         "fill_opacity": FILL_OPACITY,
         "background": base.background,
@@ -366,11 +477,101 @@ def incidents_heat_json(
     date_from: date | None,
     date_to: date | None,
 ) -> dict[str, Any]:
-    """Incident positions for the heat layer, ``[lat, lon]`` as Leaflet.heat takes them."""
-    points = incident_points(engine, settings, types=types, date_from=date_from, date_to=date_to)
+    """Incident positions for the heat layer, ``[lat, lon]`` as Leaflet.heat takes them, and
+    beside each (``details``) its type and local time, for the markers shown on zoom."""
+    found = incident_points(engine, settings, types=types, date_from=date_from, date_to=date_to)
+    points = [(p.lon, p.lat) for p in found]
     if basemap(settings.maps).gcj02:
         points = shift_points(points)
-    return {"count": len(points), "points": [[round(y, 6), round(x, 6)] for x, y in points]}
+    tz = clock.zone(settings.timezone)
+    return {
+        "count": len(points),
+        "points": [[round(y, 6), round(x, 6)] for x, y in points],
+        "details": [
+            [p.type, p.occurred_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")] for p in found
+        ],
+    }
+
+
+CHANGE_DAYS = 7
+"""The dashboard compares today's map with the map of this many days before."""
+
+CHANGES_NAME = N_("What changed on the map")
+CHANGES_TITLE = N_("Maps of %(since)s and %(until)s: %(up)s areas up, %(down)s down.")
+
+CHANGE_REASONS = {
+    "hazard_new": N_("New hazard %(name)s (%(colour)s)"),
+    "hazard_gone": N_("Hazard no longer open: %(name)s"),
+    "incidents": N_("%(type)s incidents %(before)s → %(after)s"),
+    "child_new": N_("Child area now %(colour)s: %(name)s"),
+    "child_gone": N_("Child area no longer red or orange: %(name)s"),
+}
+"""How the dashboard says why an area's colour changed."""
+
+
+def change_reasons(change: AreaChange, t: Translator, type_names: dict[str, str]) -> list[str]:
+    """The reasons behind one area's change of colour, in the reader's language."""
+    out = [
+        t._(CHANGE_REASONS["hazard_new"], name=h["name"], colour=t.colour(h["colour"]))
+        for h in change.hazards_new
+    ]
+    out += [t._(CHANGE_REASONS["hazard_gone"], name=h["name"]) for h in change.hazards_gone]
+    out += [
+        t._(
+            CHANGE_REASONS["incidents"],
+            type=type_names.get(c.type, c.type),
+            before=c.before,
+            after=c.after,
+        )
+        for c in change.incidents
+    ]
+    out += [
+        t._(CHANGE_REASONS["child_new"], name=k["name"], colour=t.colour(k["colour"]))
+        for k in change.children_new
+    ]
+    out += [t._(CHANGE_REASONS["child_gone"], name=k["name"]) for k in change.children_gone]
+    return out
+
+
+def _changes_section(
+    engine: Engine,
+    settings: Settings,
+    t: Translator,
+    *,
+    level: Level,
+    since: date,
+    until: date,
+) -> dict[str, Any]:
+    """What the dashboard's "what changed" section shows; ``missing`` when no stored map
+    answers a date."""
+    section: dict[str, Any] = {"level": level.value, "since": since, "until": until}
+    try:
+        changes = risk_changes(engine, settings, level=level, since=since, until=until)
+    except NotFoundError:
+        return section | {"missing": True, "rows": []}
+    names = {
+        k["code"]: k["name_zh"] if t.language == "zh_CN" else k["name_en"]
+        for k in incident_types(engine)
+    }
+    rows = [
+        {
+            "code": a.code,
+            "name": a.name,
+            "step": a.step,
+            "before": a.before.value if a.before else None,
+            "after": a.after.value if a.after else None,
+            "reasons": change_reasons(a, t, names),
+        }
+        for a in changes.areas
+    ]
+    return section | {
+        "missing": False,
+        "rows": rows,
+        "up": len(changes.up()),
+        "down": len(changes.down()),
+        "since_run": changes.since.date(),
+        "until_run": changes.until.date(),
+    }
 
 
 def dashboard_page(
@@ -380,8 +581,12 @@ def dashboard_page(
     *,
     now: datetime,
     pages: Sequence[NavLink],
+    change_level: Level = Level.GRID3,
+    change_from: date | None = None,
+    change_to: date | None = None,
 ) -> str:
     """Render the dashboard of the district's day holding ``now``: areas and colours per level,
+    what changed on the map between two dates (by default the last :data:`CHANGE_DAYS` days),
     open hazards, incidents this month against the same days last year, and links to the map
     pages the app serves.
 
@@ -420,6 +625,15 @@ def dashboard_page(
         months=months,
         change=change,
         pages=pages,
+        changes=_changes_section(
+            engine,
+            settings,
+            t,
+            level=change_level,
+            since=change_from or today - timedelta(days=CHANGE_DAYS),
+            until=change_to or today,
+        ),
+        change_levels=[{"value": lv.value, "name": t.level(lv)} for lv in Level],
         css=url("gridsafe/maps.css"),
     )
     return check_offline(html)

@@ -15,11 +15,13 @@ want_test=0
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-packages=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting python3-venv)
+# fonts-wqy-zenhei: Chinese text in the printed poster (maps/poster.py) and headless pages.
+packages=(postgresql-15 postgresql-15-postgis-3 postgresql-15-pgrouting python3-venv fonts-wqy-zenhei)
 # npm fetches the web maps' browser libraries (scripts/vendor.py); a machine with npm already
 # (e.g. from NodeSource) keeps its own.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
-[ "$want_test" = 1 ] && packages+=(chromium fonts-wqy-zenhei)
+# poppler-utils: the poster test renders the PDF to PNG (pdftoppm) and reads its text.
+[ "$want_test" = 1 ] && packages+=(chromium poppler-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

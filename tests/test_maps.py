@@ -210,7 +210,7 @@ def test_map_data_endpoints(mapdist: tuple[Engine, Settings]) -> None:
         heat = client.get("/maps/data/incidents").json()
     assert sorted(h["colour"] for h in hazards) == ["blue", "orange", "red", "yellow"]
     assert before == []
-    assert heat == {"count": 0, "points": []}
+    assert heat == {"count": 0, "points": [], "details": []}
 
 
 def test_assets_are_served_with_caching(db_settings: Settings) -> None:

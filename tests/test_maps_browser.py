@@ -29,6 +29,7 @@ from maps.i18n import translator
 from maps.pages import BACKGROUND, COLOURS, FILL_OPACITY
 from tests.browser import (
     Tab,
+    area_point,
     click_area,
     click_marker,
     hover_area,
@@ -290,4 +291,99 @@ def test_a_tap_on_a_tablet_does_what_a_click_does(
             tap_marker(tab, "隐患0")
             assert "隐患0" in shown_tooltip(tab)
             expect(detail).to_be_hidden()
+    tab.assert_offline()
+
+
+def _choose_rule(tab: Tab, name: str) -> None:
+    """Click the colour rule ``name`` in the panel and wait for the page it loads."""
+    with tab.page.expect_navigation():
+        tab.page.locator("#gs-rule label", has_text=name).click()
+    tab.page.wait_for_load_state("networkidle")
+
+
+def test_the_composite_view_tells_parents_apart_and_the_panel_names_red_children(
+    district: Settings, site: str, desktop: BrowserContext, artifacts: Path
+) -> None:
+    """The worst-child view (default) and the composite view, switched on the page: in the
+    composite view the four level-3 grids of the hand-made district (equal cells, so their own
+    score is the plain mean of their micro-grids') take their colour by the quartiles of those
+    means (above the upper quartile red, the median orange, the lower yellow), the legend says
+    so, and the explanation names the red and orange children."""
+    tab = Tab.open(desktop, site)
+    sign_in(tab, district)
+    tab.goto(f"/maps/risk?level=grid3&as_of={AS_OF}", ready=READY_EMBED)
+    legend = tab.page.locator(".gs-legend")
+    expect(legend).to_contain_text("就高")
+    expect(legend).to_contain_text("上级区域取其最差下级区域的颜色")
+    micro = tab.page.request.get(f"{tab.base}/api/risk?level=micro&as_of={AS_OF}").json()
+    own: dict[str, list[float]] = {}
+    kids: dict[str, list[tuple[str, str]]] = {}
+    for f in micro["features"]:
+        p = f["properties"]
+        own.setdefault(p["parent_code"], []).append(p["score"])
+        kids.setdefault(p["parent_code"], []).append((p["name"], p["colour"]))
+    means = {code: sum(s) / len(s) for code, s in own.items()}
+    quartiles = np.quantile(list(means.values()), [0.25, 0.5, 0.75])
+    scale = ["blue", "yellow", "orange", "red"]
+    expected = {c: scale[int((m > quartiles).sum())] for c, m in means.items()}
+    assert len(set(expected.values())) >= 3, (means, expected)  # the level shows a spread
+    ranked = sorted(means, key=lambda c: means[c])
+    zh = translator("zh_CN")
+
+    _choose_rule(tab, "综合（面积加权）")
+    assert "rule=composite" in tab.page.url
+    expect(legend).to_contain_text("综合（面积加权）")
+    expect(legend).to_contain_text("四分位")
+    tab.shot(artifacts / "risk_composite_grid3.png")
+    for code, colour in expected.items():
+        tip = hover_area(tab, code)
+        assert zh.colour(colour) in tip.split("\n")[1], (code, colour, tip)
+        assert "就高颜色" in tip
+    worst = ranked[-1]
+    click_area(tab, worst)
+    detail = tab.page.locator("#gs-detail")
+    expect(detail).to_contain_text("综合（面积加权）")
+    red = [name for name, colour in kids[worst] if colour == "red"]
+    orange = [name for name, colour in kids[worst] if colour == "orange"]
+    for colour, names in (("红色", red), ("橙色", orange)):
+        if names:
+            expect(detail).to_contain_text(f"{colour}下级区域（{len(names)}）")
+            for name in names:
+                expect(detail).to_contain_text(name)
+        else:
+            expect(detail).not_to_contain_text(f"{colour}下级区域")
+    assert red or orange, kids[worst]
+    tab.shot(artifacts / "risk_composite_explain.png")
+
+    _choose_rule(tab, "就高（取最差下级）")
+    expect(legend).to_contain_text("上级区域取其最差下级区域的颜色")
+    tab.assert_offline()
+
+
+@pytest.mark.parametrize("level", ["grid3", "micro"])
+def test_on_a_tablet_the_explanation_leaves_the_tapped_area_in_view(
+    district: Settings, site: str, tablet: BrowserContext, artifacts: Path, level: str
+) -> None:
+    """The explanation opens as a bottom sheet across the tablet's screen, and the area tapped
+    is moved above it: a finger reaches it again and a second tap opens it again."""
+    code = AREA_AT[level]
+    tab = Tab.open(tablet, site)
+    sign_in(tab, district)
+    tab.goto(f"/maps/risk?level={level}&as_of={AS_OF}")
+    name, _colour, _reasons = _explained(tab, code)
+    detail = tab.page.locator("#gs-detail")
+    tap_area(tab, code)
+    expect(detail.locator("h2")).to_contain_text(name)
+    sheet = detail.bounding_box()
+    viewport = tab.page.viewport_size
+    assert sheet is not None
+    assert viewport is not None
+    assert sheet["x"] <= 1, sheet
+    assert sheet["width"] >= viewport["width"] - 2, sheet
+    assert abs(sheet["y"] + sheet["height"] - viewport["height"]) <= 2, sheet
+    tab.shot(artifacts / f"risk_tablet_sheet_{level}.png")
+    x, y = area_point(tab, code)  # reachable beside the open sheet
+    assert y < sheet["y"], (x, y, sheet)
+    tap_area(tab, code)
+    expect(detail.locator("h2")).to_contain_text(name)
     tab.assert_offline()

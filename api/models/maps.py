@@ -38,6 +38,9 @@ class HeatPoints(Answer):
 
     count: int
     points: list[LatLon]
+    details: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(
+        description="beside each point, its incident type and local time (YYYY-MM-DD HH:MM)"
+    )
 
 
 class DatabaseVersions(Answer):

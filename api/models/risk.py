@@ -92,6 +92,15 @@ class RiskHistoryEntry(Answer):
     score: Number
 
 
+class RiskChild(Answer):
+    """A direct child of an area in the same computation."""
+
+    code: str
+    name: str | None
+    colour: Colour
+    score: Number
+
+
 class RiskDetail(Answer):
     """Why an area has its colour in one computation, and its colours before."""
 
@@ -111,6 +120,7 @@ class RiskDetail(Answer):
     per_1000: Number | None
     hotspot: Hotspot | None = Field(description="micro-grids only")
     reasons: Json = Field(description=REASONS)
+    children: list[RiskChild] = Field(description="the direct children, worst first")
     thresholds: Thresholds
     run: RiskRun
     history: list[RiskHistoryEntry] = Field(description="oldest first")

@@ -15,8 +15,11 @@ from api.params import Day
 from api.shell import nav_for, page, request_translator
 from geo import clock
 from geo.levels import Level
+from geo.mapdata import incident_types
+from geo.risk import Rule, Weight
 from maps.assets import asset_file
 from maps.pages import dashboard_page, hazards_json, incidents_heat_json, risk_page
+from maps.poster import Paper, risk_poster
 
 router = APIRouter(tags=["maps"])
 
@@ -28,13 +31,37 @@ DASHBOARD_OWN = ("/", "/maps/risk")
 
 
 @router.get("/", response_class=HTMLResponse, dependencies=[permit(*READERS)])
-def dashboard(request: Request, engine: EngineDep, settings: SettingsDep) -> HTMLResponse:
-    """The dashboard: areas and colours per level, open hazards, incidents this month."""
+def dashboard(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    change_level: Annotated[
+        Level, Query(description="the level whose changes of colour are listed")
+    ] = Level.GRID3,
+    change_from: Annotated[
+        Day | None, Query(description="changes since this date (default a week ago)")
+    ] = None,
+    change_to: Annotated[
+        Day | None, Query(description="changes up to this date (default today)")
+    ] = None,
+) -> HTMLResponse:
+    """The dashboard: areas and colours per level, what changed on the map (the last week by
+    default), open hazards, incidents this month."""
     user = request.state.credential.user
     pages = [link for link in nav_for(request.app, user.role) if link.path not in DASHBOARD_OWN]
     t = request_translator(request)
     now = clock.now(settings.timezone)
-    return page(request, dashboard_page(engine, settings, t, now=now, pages=pages))
+    html = dashboard_page(
+        engine,
+        settings,
+        t,
+        now=now,
+        pages=pages,
+        change_level=change_level,
+        change_from=change_from,
+        change_to=change_to,
+    )
+    return page(request, html)
 
 
 @router.get("/maps/risk", response_class=HTMLResponse, dependencies=[permit(*READERS)])
@@ -48,6 +75,20 @@ def risk_map(
     ] = None,
     as_of: Annotated[Day | None, Query(description="colours as of (default today)")] = None,
     focus: Annotated[str | None, Query(description="zoom to this area's code")] = None,
+    since: Annotated[
+        Day | None,
+        Query(description="show what changed from the stored map of this date to as_of"),
+    ] = None,
+    rule: Annotated[
+        Rule,
+        Query(
+            description="worst: a parent takes its worst child's colour; composite: each "
+            "level from its own score, banded per level"
+        ),
+    ] = Rule.WORST,
+    weight: Annotated[
+        Weight, Query(description="the composite score's weights: area or population")
+    ] = Weight.AREA,
 ) -> HTMLResponse:
     """The four-colour risk map (四色安全图谱) of one level."""
     today = clock.today(settings.timezone)
@@ -56,9 +97,48 @@ def risk_map(
         level = Level.MICRO if scoped else Level.GRID3
     t = request_translator(request)
     html = risk_page(
-        engine, settings, t, level=level, as_of=as_of or today, today=today, focus=focus
+        engine,
+        settings,
+        t,
+        level=level,
+        as_of=as_of or today,
+        today=today,
+        focus=focus,
+        rule=rule,
+        weight=weight,
+        since=since,
     )
     return page(request, html)
+
+
+@router.get(
+    "/maps/risk.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+    dependencies=[permit(*READERS)],
+)
+def risk_map_poster(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    level: Annotated[Level, Query(description="the level drawn")] = Level.GRID3,
+    as_of: Annotated[Day | None, Query(description="colours as of (default today)")] = None,
+    size: Annotated[Paper, Query(description="the paper, landscape")] = Paper.A3,
+) -> Response:
+    """The four-colour map as a printable poster (PDF, A3 or A1), drawn offline."""
+    day = as_of or clock.today(settings.timezone)
+    t = request_translator(request)
+    names = {
+        k["code"]: k["name_zh"] if t.language == "zh_CN" else k["name_en"]
+        for k in incident_types(engine)
+    }
+    pdf = risk_poster(engine, settings, t, level=level, as_of=day, paper=size, incident_names=names)
+    filename = f"risk-{level.value}-{day.isoformat()}-{size.value}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
 
 
 @router.get("/maps/data/hazards", dependencies=[permit(*READERS)], response_model=HazardMarkers)

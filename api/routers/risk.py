@@ -10,9 +10,9 @@ from api.auth import READERS, permit
 from api.deps import EngineDep, SettingsDep
 from api.models.common import GeoJSONResponse
 from api.models.risk import RiskCollection, RiskDetail
-from api.params import DayOrMoment
+from api.params import Day, DayOrMoment
 from geo.levels import Level
-from geo.risk import risk_detail, risk_geojson
+from geo.risk import Changes, risk_changes, risk_detail, risk_geojson
 
 router = APIRouter(prefix="/api/risk", tags=["risk"], dependencies=[permit(*READERS)])
 
@@ -41,7 +41,23 @@ def risk_map(
     return GeoJSONResponse(body)
 
 
+@router.get("/changes", response_model=Changes)
+def risk_map_changes(
+    engine: EngineDep,
+    settings: SettingsDep,
+    since: Annotated[Day, Query(alias="from", description="the earlier date")],
+    until: Annotated[Day, Query(alias="to", description="the later date")],
+    level: Annotated[Level, Query(description="the level compared")] = Level.GRID3,
+) -> Changes:
+    """The areas of one level whose colour went up or down between the stored computations
+    answering two dates, worst rise first, with the reasons that changed (hazards new or
+    gone, incident counts by type, red and orange children); 404 when no computation answers
+    a past date."""
+    return risk_changes(engine, settings, level=level, since=since, until=until)
+
+
 @router.get("/{code}", response_model=RiskDetail)
 def risk_area(code: str, engine: EngineDep, settings: SettingsDep, as_of: AsOf = None) -> Any:
-    """Why an area has its colour: hazards, incidents by type, Gi* z/p, thresholds, history."""
+    """Why an area has its colour: hazards, incidents by type, Gi* z/p, thresholds, history,
+    and its direct children (``children``: code, name, colour, score; worst first)."""
     return risk_detail(engine, region=settings.region, code=code, as_of=as_of, settings=settings)

@@ -84,7 +84,7 @@ def _run_at(conn: Connection, region: str, as_of: datetime | None) -> Row[Any] |
     return conn.execute(sql("risk_run_at", "geo.risk"), {"region": region, "as_of": as_of}).first()
 
 
-def _resolve_run(
+def resolve_run(
     engine: Engine, settings: Settings, region: str, as_of: date | datetime | None
 ) -> Row[Any]:
     """The computation answering ``as_of``; today's is computed and kept on demand.
@@ -150,7 +150,7 @@ def risk_geojson(
         ``hazard_colour``, ``incident_colour``, ``previous_colour`` and ``reasons``; the
         collection's ``run`` says which computation answered.
     """
-    run = _resolve_run(engine, settings, region, as_of)
+    run = resolve_run(engine, settings, region, as_of)
     with engine.connect() as conn:
         out = conn.execute(
             sql("risk_geojson", "geo.risk"),
@@ -172,14 +172,15 @@ def risk_detail(
     as_of: date | datetime | None = None,
     settings: Settings,
 ) -> dict[str, Any]:
-    """Why an area has its colour: hazards, incidents by type, Gi*, thresholds, history.
+    """Why an area has its colour: hazards, incidents by type, Gi*, thresholds, history, and
+    every direct child with its colour (worst first).
 
     Raises
     ------
     NotFoundError
         The computation has no area with that code.
     """
-    run = _resolve_run(engine, settings, region, as_of)
+    run = resolve_run(engine, settings, region, as_of)
     with engine.connect() as conn:
         row = conn.execute(
             sql("risk_area", "geo.risk"),
@@ -190,6 +191,9 @@ def risk_detail(
             raise NotFoundError(msg)
         history = conn.execute(
             sql("risk_history", "geo.risk"), {"region": region, "code": code}
+        ).all()
+        children = conn.execute(
+            sql("risk_children", "geo.risk"), {"run_id": run.id, "region": region, "code": code}
         ).all()
     params = dict(run.params)
     tz = clock.zone(settings.timezone)
@@ -223,6 +227,9 @@ def risk_detail(
             }
         ),
         "reasons": row.reasons,
+        "children": [
+            {"code": k.code, "name": k.name, "colour": k.colour, "score": k.score} for k in children
+        ],
         "thresholds": {
             "lec_bands": params.get("lec_bands"),
             "ls_bands": params.get("ls_bands"),

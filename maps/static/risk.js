@@ -64,13 +64,50 @@
       esc(names.name) + "</span>";
   }
 
+  // An area's properties as the map shows it: in the change view (cfg.changes) an area that
+  // changed takes its new colour and carries its change, the others no colour; under the
+  // composite rule its colour and score are its own (cfg.composite), and its worst child's
+  // colour is kept beside them.
+  function shown(cfg, p) {
+    if (cfg.changes) {
+      const row = cfg.changes.find(function (c) { return c.code === p.code; });
+      return Object.assign({}, p, row ? { colour: row.after, change: row } : { colour: null, unchanged: true });
+    }
+    const own = cfg.composite && cfg.composite[p.code];
+    if (!own) { return p; }
+    return Object.assign({}, p, { colour: own[0], score: own[1], worst_colour: p.colour });
+  }
+
+  // "Red child areas (2): A, B" and the same for orange, from the explanation's children.
+  function childColours(cfg, children) {
+    return ["red", "orange"].map(function (c) {
+      const names = children.filter(function (k) { return k.colour === c; })
+        .map(function (k) { return k.name; });
+      return names.length ? "<p>" + chip(cfg, c) + " " +
+        esc(fmt(cfg, c + "_children", { n: names.length, names: names.join("、") })) + "</p>" : "";
+    }).join("");
+  }
+
+  function changeText(cfg, c) {
+    const name = function (x) { return x ? cfg.colour_names[x].name : "—"; };
+    return (c.step > 0 ? "▲ " : "▼ ") + fmt(cfg, "changed", { before: name(c.before), after: name(c.after) });
+  }
+
   function tooltipHtml(cfg, p) {
+    if (p.change || p.unchanged) {
+      return '<div class="gs-tip"><b>' + esc(p.name) + "</b> " + esc(p.code) + "<br>" +
+        esc(p.change ? changeText(cfg, p.change) : cfg.text.unchanged) +
+        (p.change ? "<ul>" + p.change.reasons.slice(0, 4).map(function (r) {
+          return "<li>" + esc(r) + "</li>";
+        }).join("") + "</ul>" : "") + "</div>";
+    }
     const reasons = topReasons(cfg, p.reasons, 3).map(function (r) {
       return "<li>" + esc(r) + "</li>";
     }).join("");
     const score = p.score === null || p.score === undefined ? "—" : Number(p.score).toFixed(1);
     return '<div class="gs-tip"><b>' + esc(p.name) + "</b> " + esc(p.code) + "<br>" +
       chip(cfg, p.colour) + " " + esc(fmt(cfg, "score", { score: score })) +
+      (p.worst_colour ? "<br>" + esc(fmt(cfg, "worst_colour", { colour: cfg.colour_names[p.worst_colour].name })) : "") +
       (reasons ? "<ul>" + reasons + "</ul>" : "") + "</div>";
   }
 
@@ -96,11 +133,17 @@
       (d.previous_colour ? " · " + esc(cfg.text.previous) + " " + chip(cfg, d.previous_colour) : "") + "</p>" +
       "<p>" + esc(cfg.text.hazards) + " " + chip(cfg, d.hazard_colour) + " · " + esc(cfg.text.incidents) + " " +
       chip(cfg, d.incident_colour) + "</p>";
+    const own = cfg.composite && cfg.composite[d.code];
+    if (own) {
+      html += '<p class="gs-rule-line">' + esc(cfg.rule_name) + " " + chip(cfg, own[0]) + " " +
+        esc(fmt(cfg, "score", { score: num(own[1]) })) + "</p>";
+    }
+    html += childColours(cfg, d.children || []);
     html += "<h3>" + esc(cfg.text.why) + "</h3><ul>" + topReasons(cfg, r, 5).map(function (x) {
       return "<li>" + esc(x) + "</li>";
     }).join("") + "</ul>";
     const scored = {};
-    (r.children || []).forEach(function (k) { scored[k.code] = k; });
+    (d.children || []).forEach(function (k) { scored[k.code] = k; });
     const kids = children.map(function (c) { return Object.assign({}, c, scored[c.code] || {}); });
     html += "<h3>" + esc(fmt(cfg, "children", { n: kids.length })) + "</h3>" + table(cfg, kids, [
       [function (c) {
@@ -133,7 +176,8 @@
     const legend = L.control({ position: "bottomright" });
     legend.onAdd = function () {
       const div = L.DomUtil.create("div", "gs-legend");
-      let html = "<h4>" + esc(cfg.text.legend) + "</h4>";
+      let html = "<h4>" + esc(cfg.text.legend) + " · " + esc(cfg.rule_name) + "</h4>" +
+        '<div class="gs-rule-text">' + esc(cfg.rule_text) + "</div>";
       ["red", "orange", "yellow", "blue"].forEach(function (c) {
         const n = cfg.colour_names[c];
         const count = cfg.colour_counts ? cfg.colour_counts[c] : null;
@@ -146,6 +190,27 @@
       return div;
     };
     return legend;
+  }
+
+  // The change view's ranked list: the areas that rose, then those that fell, with the reasons
+  // that changed; a click on a name opens the area's explanation.
+  function changesControl(cfg, open) {
+    const list = L.control({ position: "bottomleft" });
+    list.onAdd = function () {
+      const div = L.DomUtil.create("div", "gs-changes");
+      div.innerHTML = "<h3>" + esc(cfg.changes_title) + "</h3><ol>" + cfg.changes.map(function (c) {
+        return '<li class="' + (c.step > 0 ? "gs-up" : "gs-down") + '"><a href="#" data-code="' +
+          esc(c.code) + '">' + esc(c.name) + "</a> " + esc(changeText(cfg, c)) +
+          '<div class="gs-why">' + esc(c.reasons.join("；")) + "</div></li>";
+      }).join("") + "</ol>";
+      div.addEventListener("click", function (e) {
+        if (e.target.dataset && e.target.dataset.code) { e.preventDefault(); open(e.target.dataset.code); }
+      });
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    return list;
   }
 
   function titleControl(cfg) {
@@ -178,6 +243,16 @@
         "<label>" + esc(cfg.text.level) + ' <select id="gs-level">' + levels + "</select></label>" +
         "<label>" + esc(cfg.text.as_of) + ' <input type="date" id="gs-asof" value="' + esc(cfg.as_of) +
         '" max="' + esc(cfg.today) + '"></label>' +
+        (cfg.rules.length ? '<div id="gs-rule"><h3>' + esc(cfg.text.rule) + "</h3>" +
+          cfg.rules.map(function (r) {
+            const v = r.rule + ":" + r.weight;
+            return '<label><input type="radio" name="gs-rule" value="' + esc(v) + '"' +
+              (v === cfg.rule + ":" + cfg.weight ? " checked" : "") + "> " + esc(r.name) + "</label>";
+          }).join("") + "</div>" : "") +
+        '<p class="gs-print">' + ["A3", "A1"].map(function (size) {
+          return '<a href="/maps/risk.pdf' + query({ level: cfg.level, as_of: cfg.as_of, size: size }) +
+            '" target="_blank">' + esc(cfg.text["poster_" + size]) + "</a>";
+        }).join(" · ") + "</p>" +
         "<h3>" + esc(cfg.text.layers) + "</h3>" +
         '<label><input type="checkbox" id="gs-hazards" checked> ' + esc(cfg.text.hazards) + "</label>" +
         '<label><input type="checkbox" id="gs-heat"> ' + esc(cfg.text.heat) + "</label>" +
@@ -190,6 +265,7 @@
       L.DomEvent.disableScrollPropagation(div);
       div.querySelector("#gs-level").addEventListener("change", handlers.reload);
       div.querySelector("#gs-asof").addEventListener("change", handlers.reload);
+      if (cfg.rules.length) { div.querySelector("#gs-rule").addEventListener("change", handlers.reload); }
       div.querySelector("#gs-hazards").addEventListener("change", handlers.hazards);
       div.querySelector("#gs-heat").addEventListener("change", handlers.heat);
       div.querySelector("#gs-apply").addEventListener("click", handlers.heat);
@@ -199,12 +275,71 @@
   }
 
   function vectorStyle(cfg, weight) {
-    return function (p) {
+    return function (props) {
+      const p = shown(cfg, props);
       return {
         fill: true, fillColor: cfg.colours[p.colour] || cfg.no_colour, fillOpacity: cfg.fill_opacity,
         color: "#ffffff", weight: weight, opacity: 0.9,
       };
     };
+  }
+
+  // The areas' names (cfg.labels: the centre and radius of the largest circle inside each area,
+  // largest first, and the half-chords of the area through it; geo/labels.py). A name is shown
+  // when its box fits the area at the current scale (inside that circle, or within both
+  // chords), lies in the map's view, and overlaps no control and no name
+  // already placed; the others wait for a closer zoom. Placed again after every zoom and pan.
+  function nameLabels(map, cfg) {
+    const group = L.layerGroup().addTo(map);
+    const items = cfg.labels.map(function (l) {
+      return {
+        label: l,
+        tip: L.tooltip({ permanent: true, direction: "center", className: "gs-label", interactive: false })
+          .setLatLng([l.lat, l.lon]).setContent(l.lines.map(esc).join("<br>")),
+      };
+    });
+    // Each name's box as drawn, measured once off screen in the labels' own style.
+    const probe = L.DomUtil.create("div", "", map.getContainer());
+    probe.style.cssText = "position:absolute;left:-10000px;top:0;visibility:hidden";
+    const probes = items.map(function (it) {
+      const el = L.DomUtil.create("div", "leaflet-tooltip gs-label", probe);
+      el.innerHTML = it.label.lines.map(esc).join("<br>");
+      return el;
+    });
+    probes.forEach(function (el, k) { items[k].w = el.offsetWidth; items[k].h = el.offsetHeight; });
+    probe.remove();
+    const GAP = 3;
+
+    function place() {
+      const size = map.getSize();
+      const origin = map.getContainer().getBoundingClientRect();
+      const taken = Array.prototype.map.call(
+        map.getContainer().querySelectorAll(".leaflet-control"),
+        function (e) {
+          const r = e.getBoundingClientRect();
+          return [r.left - origin.left, r.top - origin.top, r.right - origin.left, r.bottom - origin.top];
+        });
+      // Metres per screen pixel at the map's centre (web mercator).
+      const centre = map.getCenter();
+      const mpp = 40075016.686 * Math.cos(centre.lat * Math.PI / 180) / (256 * Math.pow(2, map.getZoom()));
+      items.forEach(function (it) {
+        const l = it.label;
+        const p = map.latLngToContainerPoint(it.tip.getLatLng());
+        const b = [p.x - it.w / 2 - GAP, p.y - it.h / 2 - GAP, p.x + it.w / 2 + GAP, p.y + it.h / 2 + GAP];
+        const fits = (it.w * it.w + it.h * it.h) / 4 <= (l.r / mpp) * (l.r / mpp) ||
+          (it.w / 2 <= l.hw / mpp && it.h / 2 <= l.hh / mpp);
+        const seen = b[0] >= 0 && b[1] >= 0 && b[2] <= size.x && b[3] <= size.y;
+        const free = fits && seen && !taken.some(function (t) {
+          return b[0] < t[2] && t[0] < b[2] && b[1] < t[3] && t[1] < b[3];
+        });
+        if (free) {
+          taken.push(b);
+          if (!group.hasLayer(it.tip)) { group.addLayer(it.tip); }
+        } else if (group.hasLayer(it.tip)) { group.removeLayer(it.tip); }
+      });
+    }
+    map.on("zoomend moveend resize", place);
+    return place;
   }
 
   window.gridsafeRiskMap = function (map, cfg) {
@@ -231,8 +366,23 @@
     }
 
     const detail = document.getElementById("gs-detail");
-    function openDetail(code) {
+    // Keep the place a person clicked or tapped in view beside the open explanation: under a
+    // bottom sheet (tablets, phones) it moves to the middle of the map above the sheet, under
+    // the side panel to the middle of the map on the panel's right.
+    function keepInView(latlng) {
+      const MARGIN = 24;
+      const box = map.getContainer().getBoundingClientRect();
+      const r = detail.getBoundingClientRect();
+      const c = map.latLngToContainerPoint(latlng);
+      const x = c.x + box.left, y = c.y + box.top;
+      if (x < r.left - MARGIN || x > r.right + MARGIN || y < r.top - MARGIN || y > r.bottom + MARGIN) { return; }
+      const sheet = r.width >= box.width - 1;
+      map.panBy(sheet ? [0, y - (box.top + r.top) / 2] : [x - (r.right + box.right) / 2, 0], { animate: false });
+    }
+
+    function openDetail(code, latlng) {
       detail.hidden = false;
+      if (latlng) { keepInView(latlng); }
       detail.innerHTML = "<p>" + esc(fmt(cfg, "loading", { code: code })) + "</p>";
       function get(u) {
         return fetch(u).then(function (r) {
@@ -255,39 +405,22 @@
 
     let areas;
     if (cfg.mode === "embed") {
-      const labels = [];
+      cfg.areas.features.forEach(function (f) { f.properties = shown(cfg, f.properties); });
       areas = L.geoJSON(cfg.areas, {
         pane: "gs-areas",
         style: function (f) {
+          const c = f.properties.change;
           return {
             fillColor: cfg.colours[f.properties.colour] || cfg.no_colour,
-            fillOpacity: cfg.fill_opacity, color: "#ffffff", weight: weight, opacity: 0.95,
+            fillOpacity: cfg.fill_opacity, opacity: 0.95,
+            color: c ? (c.step > 0 ? "#111111" : "#1e7b34") : "#ffffff", weight: c ? weight + 2.5 : weight,
           };
         },
         onEachFeature: function (f, layer) {
           layer.bindTooltip(tooltipHtml(cfg, f.properties), { sticky: true });
-          layer.on("click", function () { openDetail(f.properties.code); });
-          if (f.properties.label) {
-            labels.push({
-              layer: layer,
-              tip: L.tooltip({ permanent: true, direction: "center", className: "gs-label", interactive: false })
-                .setLatLng(f.properties.label).setContent(esc(f.properties.name)),
-              width: 14 * String(f.properties.name).length + 6,
-            });
-          }
+          layer.on("click", function (e) { openDetail(f.properties.code, e.latlng); });
         },
       }).addTo(map);
-      // Show a name only where its area is wide enough on screen to hold it.
-      const showLabels = function () {
-        labels.forEach(function (l) {
-          const b = l.layer.getBounds();
-          const px = map.latLngToLayerPoint(b.getNorthEast()).x - map.latLngToLayerPoint(b.getSouthWest()).x;
-          if (px >= l.width) { if (!map.hasLayer(l.tip)) { l.tip.addTo(map); } }
-          else if (map.hasLayer(l.tip)) { map.removeLayer(l.tip); }
-        });
-      };
-      map.on("zoomend", showLabels);
-      map.whenReady(showLabels);
     } else {
       // VectorGrid's canvas tiles end a click with L.DomEvent.fakeStop, which Leaflet 1.8
       // removed: without it every click on a tile throws before reaching the area.
@@ -298,9 +431,9 @@
         vectorTileLayerStyles: { areas: vectorStyle(cfg, weight) },
         getFeatureId: function (f) { return f.properties.code; },
       })
-        .on("click", function (e) { openDetail(e.layer.properties.code); })
+        .on("click", function (e) { openDetail(e.layer.properties.code, e.latlng); })
         .on("mouseover", function (e) {
-          tip.setContent(tooltipHtml(cfg, e.layer.properties)).setLatLng(e.latlng).addTo(map);
+          tip.setContent(tooltipHtml(cfg, shown(cfg, e.layer.properties))).setLatLng(e.latlng).addTo(map);
         })
         .on("mouseout", function () { map.removeLayer(tip); })
         .addTo(map);
@@ -326,10 +459,21 @@
     }
 
     let heat = null;
+    // The incidents under the heat, as markers a pointer can read (type and time), shown only
+    // from cfg.incident_marker_zoom on, where they stand apart.
+    const incidents = L.layerGroup();
+    function showIncidents() {
+      const on = heat !== null && map.getZoom() >= cfg.incident_marker_zoom;
+      if (on && !map.hasLayer(incidents)) { incidents.addTo(map); }
+      if (!on && map.hasLayer(incidents)) { map.removeLayer(incidents); }
+    }
+    map.on("zoomend", showIncidents);
     function loadHeat() {
       const on = document.getElementById("gs-heat").checked;
       document.getElementById("gs-heat-filter").hidden = !on;
       if (heat) { map.removeLayer(heat); heat = null; }
+      incidents.clearLayers();
+      showIncidents();
       if (!on) { return; }
       const types = Array.prototype.map.call(
         document.querySelectorAll('#gs-heat-filter input[name="type"]:checked'),
@@ -343,6 +487,14 @@
         .then(function (d) {
           document.getElementById("gs-heat-count").textContent = fmt(cfg, "heat_count", { n: d.count });
           heat = L.heatLayer(d.points, { radius: 20, blur: 16, minOpacity: 0.35 }).addTo(map);
+          d.points.forEach(function (p, i) {
+            L.circleMarker(p, {
+              pane: "gs-points", renderer: pointsRenderer, radius: 5,
+              fillColor: "#6a3d9a", fillOpacity: 0.9, color: "#ffffff", weight: 1.5,
+            }).bindTooltip("<b>" + esc(typeName(cfg, d.details[i][0])) + "</b><br>" + esc(d.details[i][1]))
+              .addTo(incidents);
+          });
+          showIncidents();
         });
     }
 
@@ -350,6 +502,11 @@
       const q = new URLSearchParams(window.location.search);
       q.set("level", document.getElementById("gs-level").value);
       q.set("as_of", document.getElementById("gs-asof").value);
+      const rule = document.querySelector('input[name="gs-rule"]:checked');
+      if (rule) {
+        q.set("rule", rule.value.split(":")[0]);
+        q.set("weight", rule.value.split(":")[1]);
+      }
       q.delete("focus");
       window.location.search = q.toString();
     }
@@ -366,9 +523,14 @@
       heat: loadHeat,
     }).addTo(map);
     legendControl(cfg).addTo(map);
+    if (cfg.changes) { changesControl(cfg, openDetail).addTo(map); }
     L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
 
+    // Quarter zoom steps, so the district fills the screen at the first view.
+    map.options.zoomSnap = 0.25;
+    const placeLabels = nameLabels(map, cfg);
     map.fitBounds(cfg.focus_bounds || cfg.bounds, { padding: [10, 10] });
+    placeLabels();
     loadHazards();
     hazards.addTo(map);
     window.gridsafe = { map: map, areas: areas, hazards: hazards, openDetail: openDetail };
