@@ -14,7 +14,19 @@ from api import auth
 from api.admission import Admission
 from api.errors import add_exception_handlers
 from api.guards import BodyLimit, refuse_nul
-from api.routers import admin, areas, cases, coverage, health, maps, records, risk, routes, tiles
+from api.routers import (
+    admin,
+    areas,
+    cases,
+    coverage,
+    health,
+    maps,
+    records,
+    risk,
+    routes,
+    tiles,
+    units,
+)
 from geo.database import make_engine
 from geo.settings import Settings
 from maps.assets import url
@@ -63,6 +75,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(coverage.pages)
     app.include_router(routes.router)
     app.include_router(routes.pages)
+    app.include_router(units.router)
+    app.include_router(units.pages)
     app.include_router(cases.router)
     app.include_router(cases.pages)
     _add_docs(app)

@@ -39,6 +39,7 @@ from geo.records import add_incident_type, import_records, incident_types
 from geo.report import ImportReport
 from geo.risk import run_risk
 from geo.routing.network import build_network
+from geo.routing.units_demo import register_demo_units
 from geo.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -408,6 +409,8 @@ def _load_demo_patrols(engine: Engine, settings: Settings, *, end: datetime) -> 
             stdout=subprocess.DEVNULL,
         )
         tracks = _run(partial(import_tracks, engine, settings, Path(tmp) / "tracks.csv"))
+        registered = _run(partial(register_demo_units, engine, settings, Path(tmp) / "units.csv"))
+        out.print(f"patrol units: {registered} registered", highlight=False)
         visits = _run(partial(import_checkins, engine, settings, Path(tmp) / "visits.csv"))
         for line in (*tracks.lines()[:2], visits.lines()[0]):
             out.print(line, markup=False, highlight=False)

@@ -97,8 +97,14 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "/api/cases/{case_id}/transitions"): frozenset({A, D, H}),
     ("GET", "/api/stats"): ALL,
     ("GET", "/stats"): ALL,
+    ("GET", "/api/stations"): frozenset({A, L, D}),
+    ("PUT", "/api/stations/{poi_id}"): frozenset({A, D}),
+    ("GET", "/api/units"): frozenset({A, L, D}),
+    ("PUT", "/api/units/{name}"): frozenset({A, D}),
+    ("DELETE", "/api/units/{name}"): frozenset({A, D}),
+    ("GET", "/maps/units"): frozenset({A, L, D}),
 }
-PAGES = {"/", "/maps/risk", "/maps/coverage", "/maps/routes/{plan_id}", "/stats"}
+PAGES = {"/", "/maps/risk", "/maps/coverage", "/maps/routes/{plan_id}", "/stats", "/maps/units"}
 
 TO_4547 = Transformer.from_crs(4326, 4547, always_xy=True)
 HEAD_SCOPE = "S-0-0"
@@ -233,6 +239,8 @@ def sample(method: str, path: str, d: District) -> Call:
         "{case_id}": str(d.case_in),
         "{plan_id}": str(d.plan_id),
         "{kind}": "roads",
+        "{name}": "nobody",
+        "{poi_id}": "S9",
         "{name:path}": "gridsafe/maps.css",
         "{layer}": "incidents",
         "{z}": str(z),
@@ -261,7 +269,9 @@ def _client(d: District, role: Role | None) -> TestClient:
 def test_each_role_gets_what_the_matrix_says(district: District, role: Role | None) -> None:
     wrong = []
     with _client(district, role) as client:
-        for (method, path), rule in sorted(MATRIX.items(), key=lambda kv: kv[0][0] == "DELETE"):
+        # The token's own deletion last: it signs the client out.
+        last = ("DELETE", "/api/auth/token")
+        for (method, path), rule in sorted(MATRIX.items(), key=lambda kv: kv[0] == last):
             call = sample(method, path, district)
             status = client.request(call.method, call.url, **call.kwargs).status_code
             if rule == PUBLIC:
@@ -666,6 +676,7 @@ TABLE_ACCESS = {
     "incident_types": "read",
     "incidents": "rls",
     "login_attempts": "none",
+    "patrol_units": "none",
     "pois": "read",
     "risk_runs": "read",
     "risk_scores": "rls",
@@ -729,6 +740,7 @@ TABLE_AUDIT: dict[str, tuple[str, ...] | str] = {
     "incident_types": ("code",),
     "incidents": ("id",),
     "login_attempts": "itself the log of sign-ins, appended only by the sign-in path",
+    "patrol_units": ("region", "name"),
     "pois": ("id",),
     "risk_runs": ("id",),
     "risk_scores": "a risk run's output, only inserted with its audited risk_runs row",
