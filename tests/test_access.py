@@ -89,6 +89,7 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("GET", "/api/routes/{plan_id}.geojson"): frozenset({A, L, D}),
     ("GET", "/api/routes/{plan_id}.gpx"): frozenset({A, L, D}),
     ("GET", "/api/routes/{plan_id}"): frozenset({A, L, D}),
+    ("GET", "/api/routes/{plan_id}/review"): frozenset({A, L, D}),
     ("GET", "/maps/routes/{plan_id}"): frozenset({A, L, D}),
     ("GET", "/api/cases"): ALL,
     ("POST", "/api/cases"): frozenset({A, D, H}),

@@ -23,6 +23,7 @@ from geo.routing.plan import (
     plan_geojson,
     plan_routes,
 )
+from geo.routing.review import review_plan
 from maps.routes import routes_page
 
 router = APIRouter(prefix="/api/routes", tags=["routes"], dependencies=[permit(*NOT_GRID)])
@@ -116,6 +117,13 @@ def plan_as_gpx(plan_id: int, engine: EngineDep, settings: SettingsDep) -> Respo
     body = plan_gpx(get_plan(engine, settings, plan_id))
     headers = {"Content-Disposition": f'attachment; filename="route-plan-{plan_id}.gpx"'}
     return Response(body, media_type=GPX, headers=headers)
+
+
+@router.get("/{plan_id}/review")
+def plan_review(plan_id: int, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
+    """The plan against the tracks so far: each planned stop reached, late, missed or still
+    pending, and the share of the planned risk covered (geo/routing/review.py)."""
+    return review_plan(engine, settings, plan_id, now=clock.utcnow())
 
 
 @router.get("/{plan_id}")
