@@ -28,6 +28,7 @@ from api.routers import (
     units,
 )
 from geo.database import make_engine
+from geo.routing.progress import PlanJobs
 from geo.settings import Settings
 from maps.assets import url
 from maps.chrome import with_nonce
@@ -55,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.plan_jobs = PlanJobs()
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(BodyLimit, settings=settings)
     # Before the body limit and gzip: a request over the in-flight limit costs neither.

@@ -67,6 +67,7 @@ ASSETS: dict[str, Asset] = {
     "gridsafe/maps.css": Asset("maps", "static/maps.css"),
     "gridsafe/risk.js": Asset("maps", "static/risk.js"),
     "gridsafe/units.js": Asset("maps", "static/units.js"),
+    "gridsafe/plan.js": Asset("maps", "static/plan.js"),
 }
 """URL path under :data:`STATIC_PREFIX` → file."""
 

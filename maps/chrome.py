@@ -41,6 +41,7 @@ NAV: tuple[NavLink, ...] = (
     NavLink("/maps/risk", N_("Four-colour map")),
     NavLink("/maps/coverage", N_("Patrol coverage")),
     NavLink("/stats", N_("Case statistics")),
+    NavLink("/maps/routes", N_("Patrol plans")),
     NavLink("/maps/units", N_("Patrol units")),
 )
 """Every page a person opens without an id, in the header's order; each user sees those their

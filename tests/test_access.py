@@ -104,8 +104,24 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("PUT", "/api/units/{name}"): frozenset({A, D}),
     ("DELETE", "/api/units/{name}"): frozenset({A, D}),
     ("GET", "/maps/units"): frozenset({A, L, D}),
+    ("GET", "/api/routes"): frozenset({A, L, D}),
+    ("POST", "/api/routes/jobs"): frozenset({A, D}),
+    ("GET", "/api/routes/jobs/{job_id}"): frozenset({A, L, D}),
+    ("DELETE", "/api/routes/jobs/{job_id}"): frozenset({A, D}),
+    ("POST", "/api/routes/{plan_id}/save"): frozenset({A, D}),
+    ("GET", "/maps/routes"): frozenset({A, L, D}),
+    ("GET", "/maps/routes/{plan_id}/sheet/{unit_index}"): frozenset({A, L, D}),
 }
-PAGES = {"/", "/maps/risk", "/maps/coverage", "/maps/routes/{plan_id}", "/stats", "/maps/units"}
+PAGES = {
+    "/",
+    "/maps/risk",
+    "/maps/coverage",
+    "/maps/routes/{plan_id}",
+    "/stats",
+    "/maps/units",
+    "/maps/routes",
+    "/maps/routes/{plan_id}/sheet/{unit_index}",
+}
 
 TO_4547 = Transformer.from_crs(4326, 4547, always_xy=True)
 HEAD_SCOPE = "S-0-0"
@@ -242,6 +258,8 @@ def sample(method: str, path: str, d: District) -> Call:
         "{kind}": "roads",
         "{name}": "nobody",
         "{poi_id}": "S9",
+        "{job_id}": "nojob",
+        "{unit_index}": "0",
         "{name:path}": "gridsafe/maps.css",
         "{layer}": "incidents",
         "{z}": str(z),

@@ -490,6 +490,7 @@ NAV_TITLES = {
     "/maps/risk": "四色图",
     "/maps/coverage": "巡逻覆盖",
     "/stats": "案件统计",
+    "/maps/routes": "巡逻方案",
     "/maps/units": "巡逻力量",
 }
 

@@ -31,7 +31,7 @@ from geo import clock
 from geo.coverage.gaps import gaps_on
 from geo.crs import parse_crs, to_target
 from geo.database import sql
-from geo.errors import InputError, NotFoundError
+from geo.errors import GridsafeError, InputError, NotFoundError
 from geo.routing.exact import solve_exact
 from geo.routing.greedy import solve_greedy
 from geo.routing.ils import solve_pyvrp
@@ -109,6 +109,26 @@ class PlanRequest:
     gaps: bool = True
     solver: str = SOLVERS[0]
     time_limit_s: float | None = None
+    exclude: tuple[str, ...] = ()
+    """Candidate ids the dispatcher dropped from the plan: never considered."""
+    based_on: int | None = None
+    """The plan this request adjusts, when it re-plans one."""
+
+
+class PlanCancelledError(GridsafeError):
+    """The dispatcher cancelled the plan before it was stored."""
+
+
+class Progress:
+    """What a running plan reports, and whether it should stop: the planning page's job
+    (geo/routing/progress.py) passes one; the command line and the API's direct call none."""
+
+    def stage(self, name: str, *, seconds: float = 0.0) -> None:
+        """A stage begins: ``gather``, ``solve`` (expected to take ``seconds``), ``store``."""
+
+    def cancelled(self) -> bool:
+        """True when the plan should stop and store nothing."""
+        return False
 
 
 @dataclass
@@ -294,7 +314,10 @@ def _gather(conn: Connection, settings: Settings, request: PlanRequest) -> list[
         places += _gate_places(conn, settings)
     # The first of a repeated id wins: the request overrides the risk map, and a red or orange
     # micro-grid that is also a gap keeps its risk score.
-    unique = list({p.id: p for p in reversed(places)}.values())[::-1]
+    dropped = set(request.exclude)
+    unique = [
+        p for p in list({p.id: p for p in reversed(places)}.values())[::-1] if p.id not in dropped
+    ]
     # School gates and gaps without a risk of their own rank against the riskiest candidate.
     top = max((p.risk for p in unique if p.risk is not None), default=1.0)
     weights = {"school_gate": settings.route_school_gate_weight, "gap": settings.route_gap_weight}
@@ -479,24 +502,28 @@ def prepare(conn: Connection, settings: Settings, request: PlanRequest) -> Prepa
     )
 
 
-def run_solver(instance: Instance, solver: str, time_limit_s: float) -> list[list[int]]:
+def run_solver(
+    instance: Instance, solver: str, time_limit_s: float, *, progress: Progress | None = None
+) -> list[list[int]]:
     """Each unit's stop order by ``solver`` (one of :data:`SOLVERS`).
 
     ``best`` runs PyVRP and OR-Tools side by side under the same time limit and keeps the
     better plan (more risk, then less travel); ``pyvrp`` and ``ortools`` run one of them;
     ``greedy`` is the nearest-neighbour baseline and ``exact`` the optimum of a small case.
+    PyVRP's search ends early when ``progress`` is cancelled.
     """
+    stop = progress.cancelled if progress is not None else None
     if solver == "exact":
         return solve_exact(instance)
     if solver == "greedy":
         return solve_greedy(instance)
     if solver == "pyvrp":
-        return solve_pyvrp(instance, time_limit_s=time_limit_s)
+        return solve_pyvrp(instance, time_limit_s=time_limit_s, stop=stop)
     if solver == "ortools":
         return solve(instance, time_limit_s=time_limit_s)
     with ThreadPoolExecutor(max_workers=2) as pool:
         answers = [
-            pool.submit(solve_pyvrp, instance, time_limit_s=time_limit_s),
+            pool.submit(solve_pyvrp, instance, time_limit_s=time_limit_s, stop=stop),
             pool.submit(solve, instance, time_limit_s=time_limit_s),
         ]
         return better(instance, [a.result() for a in answers])
@@ -531,22 +558,33 @@ def _why_not(built: Prepared, stop: int, settings: Settings) -> str:
     return "not chosen: the units' time went to stops covering more risk"
 
 
-def plan_routes(engine: Engine, settings: Settings, request: PlanRequest) -> dict[str, Any]:
+def plan_routes(
+    engine: Engine, settings: Settings, request: PlanRequest, *, progress: Progress | None = None
+) -> dict[str, Any]:
     """Plan, store and return routes for ``request`` (see :func:`get_plan` for the shape).
 
     Raises
     ------
     InputError
         A bad unit, station, candidate, shift or option (the message names it).
+    PlanCancelledError
+        ``progress`` was cancelled: nothing is stored.
     """
     zone = clock.zone(settings.timezone)
+    report = progress or Progress()
     with engine.begin() as conn:
+        report.stage("gather")
         built = prepare(conn, settings, request)
         shift_start, shift_end = built.shift_start, built.shift_end
         began = time.perf_counter()
         limit = request.time_limit_s or settings.route_time_limit_s
-        routes = run_solver(built.instance, request.solver, limit)
+        report.stage("solve", seconds=limit)
+        routes = run_solver(built.instance, request.solver, limit, progress=report)
         seconds = time.perf_counter() - began
+        if report.cancelled():
+            msg = "the plan was cancelled before it was stored"
+            raise PlanCancelledError(msg, code="plan_cancelled")
+        report.stage("store")
         timed = timed_routes(built.instance, routes)
         visited = {s for order in routes for s in order}
         left_out = built.left_out + [
@@ -581,6 +619,7 @@ def plan_routes(engine: Engine, settings: Settings, request: PlanRequest) -> dic
                     "region": settings.region,
                     "shift_start": shift_start,
                     "shift_end": shift_end,
+                    "based_on": request.based_on,
                     "request": json.dumps(_request_json(request), ensure_ascii=False),
                     "result": json.dumps(result, ensure_ascii=False),
                 },
@@ -652,6 +691,7 @@ def _request_json(request: PlanRequest) -> dict[str, Any]:
     out["shift_start"] = request.shift_start.isoformat()
     out["shift_end"] = request.shift_end.isoformat()
     out["units"] = [{**asdict(u), "kind": u.kind.value} for u in request.units]
+    out["exclude"] = list(request.exclude)
     return out
 
 
@@ -698,7 +738,8 @@ def _store_geometry(
 def get_plan(engine: Engine, settings: Settings, plan_id: int) -> dict[str, Any]:
     """Return a stored plan.
 
-    The shape: ``id``, ``created_at``, ``shift``, ``summary``, ``left_out`` (each with its
+    The shape: ``id``, ``created_at``, ``saved_at`` (None for a draft), ``based_on`` (the plan
+    it re-planned), ``request`` (as asked), ``shift``, ``summary``, ``left_out`` (each with its
     ``reason``) and ``units``, each with its ``station`` (and its point), ``stops`` in order (with
     ``arrival``, ``start``, ``departure``, ``travel_s``, ``wait_s``, ``dwell_s``, ``risk`` and a
     point), ``legs`` (leg ``k`` ends at stop ``k``, the last at the station: ``travel_s``,
@@ -720,6 +761,9 @@ def get_plan(engine: Engine, settings: Settings, plan_id: int) -> dict[str, Any]
     plan: dict[str, Any] = {
         "id": int(row.id),
         "created_at": row.created_at.isoformat(),
+        "saved_at": row.saved_at.isoformat() if row.saved_at is not None else None,
+        "based_on": row.based_on,
+        "request": row.request,
         **row.result,
     }
     paths = {p["unit_index"]: p["geometry"] for p in row.paths}
