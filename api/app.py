@@ -20,6 +20,7 @@ from api.routers import (
     cases,
     coverage,
     health,
+    live,
     maps,
     records,
     risk,
@@ -79,6 +80,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes.pages)
     app.include_router(units.router)
     app.include_router(units.pages)
+    app.include_router(live.router)
+    app.include_router(live.pages)
     app.include_router(cases.router)
     app.include_router(cases.pages)
     _add_docs(app)

@@ -68,6 +68,7 @@ ASSETS: dict[str, Asset] = {
     "gridsafe/risk.js": Asset("maps", "static/risk.js"),
     "gridsafe/units.js": Asset("maps", "static/units.js"),
     "gridsafe/plan.js": Asset("maps", "static/plan.js"),
+    "gridsafe/live.js": Asset("maps", "static/live.js"),
 }
 """URL path under :data:`STATIC_PREFIX` → file."""
 

@@ -16,6 +16,7 @@ from shapely.geometry import shape
 from sqlalchemy import Engine
 
 from geo import clock
+from geo.coverage.choices import AreaChoice, filter_choices
 from geo.coverage.compute import coverage_and_cover, tracks_geojson
 from geo.coverage.gaps import gaps_geojson
 from geo.coverage.periods import Period, PeriodKind, shift_names, shift_number
@@ -92,10 +93,13 @@ def _panel(
     form: dict[str, str],
     settings: Settings,
     t: Translator,
+    choices: tuple[list[AreaChoice], list[str]],
 ) -> str:
     features = gaps["features"]
     gaps_shift = datetime.fromisoformat(gaps["shift"]["from"])
     return t.env.get_template("coverage_panel.html").render(
+        area_choices=choices[0],
+        unit_choices=choices[1],
         period_text=period_text(PeriodKind(form["period"]), period.start, settings, t),
         area=area,
         form=form,
@@ -274,5 +278,6 @@ def coverage_page(
         ),
         name="title",
     )
-    root.html.add_child(Element(_panel(period, names, gaps, area, form, settings, t)))
+    choices = filter_choices(engine, settings, now=now or clock.utcnow())
+    root.html.add_child(Element(_panel(period, names, gaps, area, form, settings, t, choices)))
     return check_offline(root.render(), allowed=allowed)

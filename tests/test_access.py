@@ -110,6 +110,8 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("DELETE", "/api/routes/jobs/{job_id}"): frozenset({A, D}),
     ("POST", "/api/routes/{plan_id}/save"): frozenset({A, D}),
     ("GET", "/maps/routes"): frozenset({A, L, D}),
+    ("GET", "/api/live"): frozenset({A, L, D}),
+    ("GET", "/maps/live"): frozenset({A, L, D}),
     ("GET", "/maps/routes/{plan_id}/sheet/{unit_index}"): frozenset({A, L, D}),
 }
 PAGES = {
@@ -121,6 +123,7 @@ PAGES = {
     "/maps/units",
     "/maps/routes",
     "/maps/routes/{plan_id}/sheet/{unit_index}",
+    "/maps/live",
 }
 
 TO_4547 = Transformer.from_crs(4326, 4547, always_xy=True)
