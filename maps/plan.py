@@ -68,6 +68,20 @@ PLAN_TEXT = {
     "no_plans": N_("No plan for this day yet."),
     "plan_row": N_("#%(id)s · %(start)s–%(end)s · %(units)s"),
     "not_reachable": N_("Cannot reach the server: %(error)s"),
+    "reason_dwell_too_long": N_("Its stay of %(dwell_s)s s is longer than the shift"),
+    "reason_windows_outside": N_("Its time windows (%(windows)s) are outside the shift"),
+    "reason_no_window_fits": N_("No time window (%(windows)s) fits inside the shift"),
+    "reason_off_network": N_(
+        "Off the road network: %(distance_m)s m from the nearest road (limit %(limit_m)s m)"
+    ),
+    "reason_window_unreachable": N_(
+        "No unit can reach it within its window (%(window)s): the earliest arrival is "
+        "%(arrive)s, the latest it allows %(allowed)s"
+    ),
+    "reason_unreachable": N_(
+        "No unit can reach it, stay and return to its station within the shift"
+    ),
+    "reason_not_chosen": N_("Not chosen: the units' time went to stops covering more risk"),
 }
 """Every word plan.js writes, translated on the server into the page's config."""
 

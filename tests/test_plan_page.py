@@ -5,6 +5,7 @@ a long plan cancelled."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from itertools import combinations
 from pathlib import Path
@@ -118,6 +119,9 @@ def test_plan_a_shift_through_the_page(  # noqa: PLR0915 - one dispatcher's sess
             "rows => rows.map(r => r.dataset.candidate)"
         )
         assert dropped not in planned
+        # Every candidate left out says why, in the reader's language.
+        reasons = tab.texts("#gs-left-out td:nth-child(3)")
+        assert [r for r in reasons if re.search("[A-Za-z]", r) or not r.strip()] == []
 
         # Save it, find it in the day's list, open the sheet of its unit.
         page.get_by_role("button", name="保存方案").click()

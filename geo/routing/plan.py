@@ -359,13 +359,34 @@ def _gate_slot(begin: int, end: int, horizon: int, label: str) -> _Slot | None:
     return _Slot(opens, opens, closes - opens, label, share)
 
 
+REASONS = {
+    "dwell_too_long": "its dwell of {dwell_s} s is longer than the shift",
+    "windows_outside": "its time windows ({windows}) are outside the shift",
+    "no_window_fits": "no time window ({windows}) fits inside the shift",
+    "off_network": (
+        "off the road network: {distance_m} m from the nearest reachable vertex (limit {limit_m} m)"
+    ),
+    "window_unreachable": (
+        "no unit can reach it in time for its window ({window}): the earliest arrival is "
+        "{arrive}, the latest it allows {allowed}"
+    ),
+    "unreachable": "no unit can reach it, stay and return to its station within the shift",
+    "not_chosen": "not chosen: the units' time went to stops covering more risk",
+}
+"""Why a candidate is left out, by code: the English of ``reason``; pages write the code and
+its ``reason_params`` in the reader's language."""
+
+Why = tuple[str, dict[str, Any]]
+"""A reason's code (a key of :data:`REASONS`) and its parameters."""
+
+
 def _stops_of(
     place: _Place, shift_start: datetime, horizon: int, zone: ZoneInfo
-) -> tuple[list[_Slot], str | None]:
+) -> tuple[list[_Slot], Why | None]:
     """The stops of a place, or why it has none."""
     if not place.windows:
         if place.dwell > horizon:
-            return [], f"its dwell of {place.dwell} s is longer than the shift"
+            return [], ("dwell_too_long", {"dwell_s": place.dwell})
         return [_Slot(0, horizon - place.dwell, place.dwell, None)], None
     local = shift_start.astimezone(zone)
     days = {local.date(), (local + timedelta(seconds=horizon)).date()}
@@ -387,8 +408,8 @@ def _stops_of(
     if not out:
         windows = ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in place.windows)
         if not overlaps:
-            return [], f"its time windows ({windows}) are outside the shift"
-        return [], f"no time window ({windows}) fits inside the shift"
+            return [], ("windows_outside", {"windows": windows})
+        return [], ("no_window_fits", {"windows": windows})
     return out, None
 
 
@@ -529,15 +550,13 @@ def run_solver(
         return better(instance, [a.result() for a in answers])
 
 
-def _why_not(built: Prepared, stop: int, settings: Settings) -> str:
+def _why_not(built: Prepared, stop: int, settings: Settings) -> Why:
     """Why a stop is not on any route."""
     place = built.refs[stop].place
     if all(v[place] is None for v in built.vertices.values()):
         nearest = min(d[place] for d in built.snap_m.values())
-        return (
-            f"off the road network: {nearest:.0f} m from the nearest reachable vertex "
-            f"(limit {settings.route_snap_max_m:.0f} m)"
-        )
+        limit = settings.route_snap_max_m
+        return "off_network", {"distance_m": round(nearest), "limit_m": round(limit)}
     instance, ref = built.instance, built.refs[stop]
     units = range(len(instance.units))
     if ref.window is not None:
@@ -549,13 +568,11 @@ def _why_not(built: Prepared, stop: int, settings: Settings) -> str:
                 f"{(built.shift_start + timedelta(seconds=t)).astimezone(zone):%H:%M:%S}"
                 for t in (first, latest)
             )
-            return (
-                f"no unit can reach it in time for its window ({ref.window}): the earliest "
-                f"arrival is {arrive}, the latest it allows {allowed}"
-            )
+            params = {"window": ref.window, "arrive": arrive, "allowed": allowed}
+            return "window_unreachable", params
     if all(schedule(instance, u, [stop]) is None for u in units):
-        return "no unit can reach it, stay and return to its station within the shift"
-    return "not chosen: the units' time went to stops covering more risk"
+        return "unreachable", {}
+    return "not_chosen", {}
 
 
 def plan_routes(
@@ -629,14 +646,16 @@ def plan_routes(
     return get_plan(engine, settings, plan_id)
 
 
-def _left(place: _Place, window: str | None, why: str) -> dict[str, Any]:
+def _left(place: _Place, window: str | None, why: Why) -> dict[str, Any]:
     return {
         "candidate_id": place.id,
         "kind": place.kind,
         "label": place.label,
         "risk": place.risk,
         "window": window,
-        "reason": why,
+        "reason": REASONS[why[0]].format(**why[1]),
+        "reason_code": why[0],
+        "reason_params": why[1],
     }
 
 

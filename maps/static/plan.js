@@ -248,7 +248,8 @@
     $("gs-left-out").innerHTML = "<tr><th>" + esc(cfg.text.place) + "</th><th>" + esc(cfg.text.kind) +
       "</th><th>" + esc(cfg.text.reason) + "</th></tr>" + plan.left_out.map(function (c) {
         return "<tr><td>" + esc(c.label) + (c.window ? " (" + esc(c.window) + ")" : "") + "</td><td>" +
-          esc(cfg.kinds[c.kind] || c.kind) + "</td><td>" + esc(c.reason) + "</td></tr>";
+          esc(cfg.kinds[c.kind] || c.kind) + "</td><td>" + esc(c.reason_code
+            ? fmt("reason_" + c.reason_code, c.reason_params) : c.reason) + "</td></tr>";
       }).join("");
     document.querySelectorAll("#gs-timetables .gs-drop").forEach(function (b) {
       b.addEventListener("click", function () {
