@@ -168,3 +168,28 @@ def test_a_long_plan_shows_progress_and_is_cancelled(
         )
         assert page.locator(".gs-timetable").count() == 0
         tab.assert_offline()
+
+
+def test_a_time_span_instead_of_a_shift(
+    make_db: Callable[..., tuple[Engine, Settings]], desktop: BrowserContext, artifacts: Path
+) -> None:
+    settings = _district(make_db, "planspan")
+    with serve(settings) as base:
+        tab = Tab.open(desktop, base)
+        sign_in(tab, settings, Role.DISPATCHER)
+        page = tab.page
+        tab.goto("/maps/routes", ready="#gs-units-pick")
+        page.locator("#gs-day").fill(DAY)
+        page.locator("#gs-shift").select_option(value="span")
+        page.locator("#gs-from").fill("09:30")
+        page.locator("#gs-to").fill("11:00")
+        page.locator("label.gs-unit-pick", has_text="步巡2").click()
+        _set_limit(tab, 1)
+        page.get_by_role("button", name="规划", exact=True).click()
+        expect(page.locator(".gs-timetable")).to_have_count(1, timeout=60_000)
+        assert "2026-11-24 09:30–11:00" in page.locator("#gs-plan-summary").inner_text()
+        departs = tab.texts(".gs-timetable tbody tr td:nth-child(4)")
+        assert departs
+        assert all("09:30" <= d <= "11:00" for d in departs)
+        tab.shot(artifacts / "plan_span.png")
+        tab.assert_offline()

@@ -80,6 +80,13 @@
   let job = null, timer = null;
 
   function shiftStart() {
+    if ($("gs-shift").value === "span") {
+      // A span ending at or before its start ends the next day.
+      const from = $("gs-from").value, to = $("gs-to").value;
+      const minutes = function (hm) { return Number(hm.slice(0, 2)) * 60 + Number(hm.slice(3, 5)); };
+      const length = (minutes(to) - minutes(from) + 1440) % 1440 || 1440;
+      return { start: $("gs-day").value + "T" + from + ":00", minutes: length };
+    }
     const s = cfg.shifts.find(function (x) { return String(x.number) === $("gs-shift").value; });
     const hour = String(s.start).padStart(2, "0");
     return { start: $("gs-day").value + "T" + hour + ":00:00", minutes: s.hours * 60 };
@@ -93,7 +100,10 @@
       box.parentElement.classList.toggle("gs-on-duty", duty);
     });
   }
-  $("gs-shift").addEventListener("change", function () { unitsOnDuty(); loadPlans(); });
+  $("gs-shift").addEventListener("change", function () {
+    $("gs-span").hidden = $("gs-shift").value !== "span";
+    unitsOnDuty(); loadPlans();
+  });
   $("gs-day").addEventListener("change", loadPlans);
 
   function freshRequest() {
