@@ -55,6 +55,8 @@ PLAN_TEXT = {
     "risk_window": N_("risk %(risk)s · window %(window)s"),
     "risk_only": N_("risk %(risk)s"),
     "drop": N_("Drop"),
+    "pin": N_("Pin"),
+    "pinned": N_("Pinned"),
     "dropped": N_("Dropped"),
     "remove_unit": N_("Remove unit"),
     "removed": N_("Removed"),

@@ -108,9 +108,11 @@ def test_plan_a_shift_through_the_page(  # noqa: PLR0915 - one dispatcher's sess
         first_stop = foot.locator("tbody tr").first
         dropped = first_stop.get_attribute("data-candidate")
         first_stop.get_by_role("button", name="去掉").click()
-        page.locator(".gs-timetable[data-unit='车巡1']").get_by_role(
-            "button", name="撤下力量"
-        ).click()
+        vehicle = page.locator(".gs-timetable[data-unit='车巡1']")
+        kept = vehicle.locator("tbody tr").first
+        pin = kept.get_attribute("data-candidate")
+        kept.get_by_role("button", name="固定").click()
+        vehicle.get_by_role("button", name="撤下力量").click()
         page.get_by_role("button", name="按调整重新规划").click()
         expect(page.locator("#gs-plan-title")).not_to_have_text(first_id, timeout=60_000)
         expect(page.locator(".gs-timetable")).to_have_count(1)
@@ -119,6 +121,10 @@ def test_plan_a_shift_through_the_page(  # noqa: PLR0915 - one dispatcher's sess
             "rows => rows.map(r => r.dataset.candidate)"
         )
         assert dropped not in planned
+        # The pinned stop went to the unit left, and stays pinned for the next change.
+        assert pin in planned
+        again = page.locator(f".gs-timetable tr[data-candidate='{pin}'] .gs-pin")
+        assert again.get_attribute("aria-pressed") == "true"
         # Every candidate left out says why, in the reader's language.
         reasons = tab.texts("#gs-left-out td:nth-child(3)")
         assert [r for r in reasons if re.search("[A-Za-z]", r) or not r.strip()] == []

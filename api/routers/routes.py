@@ -78,6 +78,9 @@ class RouteRequest(BaseModel):
     exclude: list[str] = Field(
         default_factory=list, description="candidate ids dropped from the plan"
     )
+    pinned: list[str] = Field(
+        default_factory=list, description="candidate ids to plan before any other"
+    )
     based_on: int | None = Field(default=None, description="the plan this one adjusts")
 
     @model_validator(mode="after")
@@ -104,6 +107,7 @@ class RouteRequest(BaseModel):
             solver=self.solver,
             time_limit_s=self.time_limit_s,
             exclude=tuple(self.exclude),
+            pinned=tuple(self.pinned),
             based_on=self.based_on,
         )
 

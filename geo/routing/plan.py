@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
@@ -111,6 +111,9 @@ class PlanRequest:
     time_limit_s: float | None = None
     exclude: tuple[str, ...] = ()
     """Candidate ids the dispatcher dropped from the plan: never considered."""
+    pinned: tuple[str, ...] = ()
+    """Candidate ids the dispatcher pinned: planned before any other stop when a unit can reach
+    them (the planner sees each worth more than all unpinned stops together)."""
     based_on: int | None = None
     """The plan this request adjusts, when it re-plans one."""
 
@@ -432,6 +435,9 @@ class Prepared:
     snap_m: dict[UnitKind, list[float]]
     left_out: list[dict[str, Any]]
     total: float
+    boost: dict[int, float] = field(default_factory=dict)
+    """What each pinned stop's prize was raised by, for the planner only: the plan reports
+    its risk without it."""
 
 
 def _stations(conn: Connection, settings: Settings, request: PlanRequest) -> dict[str, Any]:
@@ -482,6 +488,14 @@ def prepare(conn: Connection, settings: Settings, request: PlanRequest) -> Prepa
         for w in windows:
             refs.append(_StopRef(i, w.window, w.from_arrival))
             stops.append(Stop(i, risk * w.share, w.dwell, w.earliest, w.latest))
+    # A pinned stop outweighs every unpinned one together: the planner drops it last.
+    pinned = set(request.pinned)
+    boost = {
+        k: sum(s.prize for s in stops) + 1.0
+        for k, ref in enumerate(refs)
+        if places[ref.place].id in pinned
+    }
+    stops = [replace(s, prize=s.prize + boost.get(k, 0.0)) for k, s in enumerate(stops)]
 
     # Sites: the candidate places (site i is place i), then one per station used.
     station_ids = sorted({u.station for u in request.units})
@@ -520,6 +534,7 @@ def prepare(conn: Connection, settings: Settings, request: PlanRequest) -> Prepa
         snap_m,
         left_out,
         total,
+        boost,
     )
 
 
@@ -681,7 +696,7 @@ def _unit_result(
                 "candidate_id": place.id,
                 "kind": place.kind,
                 "label": place.label,
-                "risk": instance.stops[visit.stop].prize,
+                "risk": instance.stops[visit.stop].prize - built.boost.get(visit.stop, 0.0),
                 "window": ref.window,
                 "travel_s": visit.travel,
                 "arrival": _iso(shift_start, visit.arrival, zone),
@@ -700,7 +715,10 @@ def _unit_result(
         "back_travel_s": route.back_travel,
         "duration_s": route.back - start,
         "travel_s": route.travel,
-        "risk_covered": round(sum(instance.stops[v.stop].prize for v in route.visits), 6),
+        "risk_covered": round(
+            sum(instance.stops[v.stop].prize - built.boost.get(v.stop, 0.0) for v in route.visits),
+            6,
+        ),
         "stops": stops,
     }
 
@@ -711,6 +729,7 @@ def _request_json(request: PlanRequest) -> dict[str, Any]:
     out["shift_end"] = request.shift_end.isoformat()
     out["units"] = [{**asdict(u), "kind": u.kind.value} for u in request.units]
     out["exclude"] = list(request.exclude)
+    out["pinned"] = list(request.pinned)
     return out
 
 

@@ -76,6 +76,7 @@
   let current = null;           // the plan drawn
   let request = null;           // the request it answered (re-planned with the changes)
   const dropped = new Set();    // candidate ids dropped on this page
+  const pinned = new Set();     // candidate ids pinned (kept from plan to plan)
   const removed = new Set();    // unit names removed on this page
   let job = null, timer = null;
 
@@ -149,7 +150,7 @@
   }
 
   $("gs-run").addEventListener("click", function () {
-    dropped.clear(); removed.clear(); run(freshRequest());
+    dropped.clear(); removed.clear(); pinned.clear(); run(freshRequest());
   });
   $("gs-cancel").addEventListener("click", function () {
     if (job) { send("DELETE", "/api/routes/jobs/" + job).catch(function () { return null; }); }
@@ -158,6 +159,7 @@
     const body = Object.assign({}, request);
     body.units = request.units.filter(function (u) { return !removed.has(u.name); });
     body.exclude = (request.exclude || []).concat(Array.from(dropped));
+    body.pinned = Array.from(pinned).filter(function (id) { return !dropped.has(id); });
     body.based_on = current.id;
     dropped.clear(); removed.clear();
     run(body);
@@ -178,6 +180,8 @@
         candidates: r.candidates, solver: r.solver, time_limit_s: r.time_limit_s || undefined,
         exclude: r.exclude || [],
       };
+      pinned.clear();
+      (r.pinned || []).forEach(function (id) { pinned.add(id); });
       draw(plan);
       say(plan.saved_at ? fmt("saved", { time: hhmm(plan.saved_at) }) : "");
       history.replaceState(null, "", "/maps/routes?plan=" + plan.id);
@@ -242,7 +246,9 @@
         return '<tr data-candidate="' + esc(s.candidate_id) + '"><td>' + s.seq + "</td><td>" +
           esc(s.label) + "</td><td>" + esc(why) + "</td><td>" + hhmm(s.arrival) + "</td><td>" +
           esc(fmt("minutes", { n: Math.round(s.dwell_s / 60) })) + "</td><td>" + hhmm(s.departure) +
-          '</td><td><button type="button" class="gs-drop">' + esc(cfg.text.drop) + "</button></td></tr>";
+          '</td><td><button type="button" class="gs-pin" aria-pressed="' + pinned.has(s.candidate_id) +
+          '">' + esc(pinned.has(s.candidate_id) ? cfg.text.pinned : cfg.text.pin) +
+          '</button> <button type="button" class="gs-drop">' + esc(cfg.text.drop) + "</button></td></tr>";
       }).join("");
       return '<div class="gs-timetable" data-unit="' + esc(u.name) + '"><h3><i style="background:' +
         colour + '"></i>' + esc(fmt("unit_head", {
@@ -266,6 +272,14 @@
         const row = b.closest("tr"), id = row.dataset.candidate;
         if (dropped.has(id)) { dropped.delete(id); b.textContent = cfg.text.drop; row.classList.remove("gs-dropped"); }
         else { dropped.add(id); b.textContent = cfg.text.dropped; row.classList.add("gs-dropped"); }
+      });
+    });
+    document.querySelectorAll("#gs-timetables .gs-pin").forEach(function (b) {
+      b.addEventListener("click", function () {
+        const id = b.closest("tr").dataset.candidate;
+        if (pinned.has(id)) { pinned.delete(id); } else { pinned.add(id); }
+        b.setAttribute("aria-pressed", String(pinned.has(id)));
+        b.textContent = pinned.has(id) ? cfg.text.pinned : cfg.text.pin;
       });
     });
     document.querySelectorAll("#gs-timetables .gs-remove-unit").forEach(function (b) {
