@@ -70,6 +70,15 @@ PLAN_TEXT = {
     "no_plans": N_("No plan for this day yet."),
     "plan_row": N_("#%(id)s · %(start)s–%(end)s · %(units)s"),
     "not_reachable": N_("Cannot reach the server: %(error)s"),
+    "status_reached": N_("Reached"),
+    "status_late": N_("Late (%(min)s min)"),
+    "status_missed": N_("Missed"),
+    "status_pending": N_("Still ahead"),
+    "review_summary": N_(
+        "As of %(time)s: %(reached)s reached, %(late)s late, %(missed)s missed, %(pending)s "
+        "still ahead · planned risk covered %(share)s"
+    ),
+    "stayed": N_("Stayed %(min)s min"),
     "reason_dwell_too_long": N_("Its stay of %(dwell_s)s s is longer than the shift"),
     "reason_windows_outside": N_("Its time windows (%(windows)s) are outside the shift"),
     "reason_no_window_fits": N_("No time window (%(windows)s) fits inside the shift"),

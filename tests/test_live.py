@@ -90,4 +90,11 @@ def test_the_live_page_shows_and_refreshes(
         expect(tab.page.locator(".gs-live-unit[data-unit='步巡2']")).not_to_contain_text(
             "本班次无定位", timeout=40_000
         )
+        # The plan followed, against the tracks so far: its first stop was passed, not kept.
+        with tab.page.expect_navigation():
+            tab.page.locator("#gs-live-plan a").click()
+        review = tab.page.locator("#gs-review-table tr").first
+        expect(review).to_contain_text("未到")
+        expect(tab.page.locator("#gs-review-summary")).to_contain_text("截至 08:3")
+        tab.shot(artifacts / "plan_review.png")
         tab.assert_offline()

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from geo import clock
 from geo.database import sql
 from geo.routing.plan import get_plan
 from geo.settings import Settings
@@ -97,7 +98,7 @@ def review_plan(
     return {
         "plan_id": plan_id,
         "shift": plan["shift"],
-        "as_of": until.isoformat(),
+        "as_of": until.astimezone(clock.zone(settings.timezone)).isoformat(),
         "units": units,
         "summary": {
             **counts,

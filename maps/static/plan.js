@@ -183,6 +183,7 @@
       pinned.clear();
       (r.pinned || []).forEach(function (id) { pinned.add(id); });
       draw(plan);
+      review(plan);
       say(plan.saved_at ? fmt("saved", { time: hhmm(plan.saved_at) }) : "");
       history.replaceState(null, "", "/maps/routes?plan=" + plan.id);
       loadPlans();
@@ -289,6 +290,30 @@
         else { removed.add(name); b.textContent = cfg.text.removed; box.classList.add("gs-dropped"); }
       });
     });
+  }
+
+  // The plan against the tracks, once its shift has begun: each stop reached, late, missed or
+  // still ahead, and the share of the planned risk covered.
+  function review(plan) {
+    $("gs-review").hidden = true;
+    if (new Date(plan.shift.start) > new Date()) { return; }
+    send("GET", "/api/routes/" + plan.id + "/review").then(function (r) {
+      const s = r.summary;
+      $("gs-review-summary").textContent = fmt("review_summary", {
+        time: hhmm(r.as_of), reached: s.reached, late: s.late, missed: s.missed, pending: s.pending,
+        share: s.share_covered === null ? "—" : Math.round(s.share_covered * 100) + "%",
+      });
+      $("gs-review-table").innerHTML = r.units.map(function (u) {
+        return u.stops.map(function (st) {
+          const text = st.status === "late" ? fmt("status_late", { min: Math.round(st.late_s / 60) })
+            : cfg.text["status_" + st.status];
+          return '<tr class="gs-review-' + st.status + '" data-candidate="' + esc(st.candidate_id) + '"><td>' +
+            esc(u.name) + " #" + st.seq + "</td><td>" + esc(st.label) + "</td><td>" + esc(text) +
+            "</td><td>" + esc(fmt("stayed", { min: Math.round(st.stayed_s / 60) })) + "</td></tr>";
+        }).join("");
+      }).join("");
+      $("gs-review").hidden = false;
+    }).catch(function () { return null; });
   }
 
   function loadPlans() {
