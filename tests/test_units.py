@@ -93,3 +93,17 @@ def test_bad_units_and_stations_are_named(db: Engine, db_settings: Settings) -> 
     with api_client(db_settings, Role.LEADER) as client:
         assert client.get("/api/units").status_code == 200
         assert client.put("/api/units/F01", json={"station": "S1"}).status_code == 403
+
+
+def test_the_demo_registers_its_units(demo: Engine, demo_settings: Settings) -> None:
+    with api_client(demo_settings, Role.DISPATCHER) as client:
+        register = client.get("/api/units").json()
+        stations = client.get("/api/stations").json()
+    units = register["units"]
+    assert len(units) == 24
+    assert register["unregistered"] == []  # every unit its tracks name is registered
+    assert {u["station_name"] for u in units} == {s["name"] for s in stations}
+    assert sum(s["units"] for s in stations) == 24
+    by_shift = {n: [u for u in units if n in u["shifts"]] for n in (1, 2, 3)}
+    assert all(len(on) == 8 for on in by_shift.values())
+    assert all(u["last_fix"] is not None for u in units)
