@@ -39,6 +39,7 @@ PLAN_TEXT = {
     "cancelled": N_("Cancelled: nothing was stored."),
     "failed": N_("The plan failed: %(error)s"),
     "no_units": N_("Pick at least one unit."),
+    "bad_point": N_("Own points, line %(line)s: write name, longitude, latitude, risk"),
     "title": N_("Patrol plan #%(id)s"),
     "summary": N_(
         "%(date)s %(start)s–%(end)s · risk covered %(covered)s of %(total)s (%(share)s) · "

@@ -11,6 +11,7 @@ from itertools import combinations
 from pathlib import Path
 
 from playwright.sync_api import BrowserContext, expect
+from pyproj import Transformer
 from sqlalchemy import Engine
 
 from geo.access import Role
@@ -19,7 +20,7 @@ from geo.routing.units import PatrolUnit, save_unit
 from geo.settings import Settings
 from tests.browser import Tab, serve, sign_in
 from tests.test_maps import build_district
-from tests.test_routes_page import _plan
+from tests.test_routes_page import _plan, _xy
 
 DAY = "2026-11-24"
 
@@ -176,6 +177,10 @@ def test_a_long_plan_shows_progress_and_is_cancelled(
         tab.assert_offline()
 
 
+_own = Transformer.from_crs(4547, 4326, always_xy=True).transform(*_xy(2, 3))
+"""An own point: a road crossing of the hand-made district, in WGS84."""
+
+
 def test_a_time_span_instead_of_a_shift(
     make_db: Callable[..., tuple[Engine, Settings]], desktop: BrowserContext, artifacts: Path
 ) -> None:
@@ -191,8 +196,17 @@ def test_a_time_span_instead_of_a_shift(
         page.locator("#gs-to").fill("11:00")
         page.locator("label.gs-unit-pick", has_text="步巡2").click()
         _set_limit(tab, 1)
+        # An own point: a line with a word for the risk is refused, naming the line.
+        points = page.locator("#gs-points")
+        points.click()
+        page.keyboard.type("路口哨点, 113.65, 34.75, 很高")
+        page.get_by_role("button", name="规划", exact=True).click()
+        expect(page.locator("#gs-plan-status")).to_contain_text("第 1 行")
+        points.press("Control+A")
+        page.keyboard.type(f"路口哨点, {_own[0]:.6f}, {_own[1]:.6f}, 500")
         page.get_by_role("button", name="规划", exact=True).click()
         expect(page.locator(".gs-timetable")).to_have_count(1, timeout=60_000)
+        assert "路口哨点" in tab.text(".gs-timetable")
         assert "2026-11-24 09:30–11:00" in page.locator("#gs-plan-summary").inner_text()
         departs = tab.texts(".gs-timetable tbody tr td:nth-child(4)")
         assert departs

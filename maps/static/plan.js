@@ -107,6 +107,22 @@
   });
   $("gs-day").addEventListener("change", loadPlans);
 
+  // The dispatcher's own points: "name, lon, lat, risk" a line (commas of either width).
+  function ownPoints() {
+    const out = [];
+    $("gs-points").value.split("\n").forEach(function (line, i) {
+      if (!line.trim()) { return; }
+      const f = line.split(/[,，]/).map(function (x) { return x.trim(); });
+      const lon = Number(f[1]), lat = Number(f[2]), risk = Number(f[3]);
+      if (f.length !== 4 || !f[0] || !f[1] || !f[2] || !f[3] || !isFinite(lon) || !isFinite(lat) ||
+          !isFinite(risk) || risk < 0) {
+        throw new Error(fmt("bad_point", { line: i + 1 }));
+      }
+      out.push({ id: "own-" + (i + 1), kind: "point", label: f[0], lon: lon, lat: lat, risk: risk });
+    });
+    return out;
+  }
+
   function freshRequest() {
     const picked = Array.from(document.querySelectorAll("#gs-units-pick input[name=unit]:checked"))
       .map(function (b) { return b.value; });
@@ -118,6 +134,7 @@
       risk_areas: $("gs-src-risk").checked, gaps: $("gs-src-gaps").checked,
       school_gates: $("gs-src-gates").checked,
       time_limit_s: Number($("gs-limit").value) || undefined,
+      candidates: ownPoints(),
     };
   }
 
@@ -150,7 +167,9 @@
   }
 
   $("gs-run").addEventListener("click", function () {
-    dropped.clear(); removed.clear(); pinned.clear(); run(freshRequest());
+    let body;
+    try { body = freshRequest(); } catch (e) { say(e.message, true); return; }
+    dropped.clear(); removed.clear(); pinned.clear(); run(body);
   });
   $("gs-cancel").addEventListener("click", function () {
     if (job) { send("DELETE", "/api/routes/jobs/" + job).catch(function () { return null; }); }
