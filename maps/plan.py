@@ -106,9 +106,10 @@ def planning_page(
     today: date,
     current_shift: int,
     plan_id: int | None,
+    can_edit: bool,
 ) -> str:
     """The planning page for the registered units, opening on ``today``'s ``current_shift``
-    (or on plan ``plan_id``)."""
+    (or on plan ``plan_id``); its plan, re-plan and save buttons work when ``can_edit``."""
     starts = sorted(settings.shift_start_hours)
     ends = [*starts[1:], 24]
     shifts = [
@@ -136,6 +137,7 @@ def planning_page(
         units=units,
         kind_names=kind_names(t),
         time_limit=round(settings.route_time_limit_s),
+        can_edit=can_edit,
         config=config,
     )
     return check_offline(html)

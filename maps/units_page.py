@@ -40,8 +40,11 @@ def units_page(
     t: Translator,
     register: dict[str, list[dict[str, Any]]],
     stations: list[dict[str, Any]],
+    *,
+    can_edit: bool,
 ) -> str:
-    """Render the register (from :func:`geo.routing.units.unit_register`) and the stations."""
+    """Render the register (from :func:`geo.routing.units.unit_register`) and the stations;
+    read only unless ``can_edit``."""
     for unit in register["units"] + register["unregistered"]:
         unit["last_fix_text"] = fix_text(unit["last_fix"], settings, t)
     html = t.env.get_template("units.html").render(
@@ -54,5 +57,6 @@ def units_page(
         kind_names=kind_names(t),
         shifts=list(enumerate(shift_names(settings), 1)),
         text={k: t._(v) for k, v in REGISTER_TEXT.items()},
+        can_edit=can_edit,
     )
     return check_offline(html)

@@ -107,3 +107,20 @@ def test_the_demo_registers_its_units(demo: Engine, demo_settings: Settings) -> 
     by_shift = {n: [u for u in units if n in u["shifts"]] for n in (1, 2, 3)}
     assert all(len(on) == 8 for on in by_shift.values())
     assert all(u["last_fix"] is not None for u in units)
+
+
+def test_leaders_read_the_register_and_plans_without_edit_controls(
+    db: Engine, db_settings: Settings
+) -> None:
+    with api_client(db_settings, Role.DISPATCHER) as client:
+        client.put("/api/stations/S1", json=STATION)
+        client.put("/api/units/F01", json={"station": "S1", "shifts": [1]})
+        dispatcher = (client.get("/maps/units").text, client.get("/maps/routes").text)
+    with api_client(db_settings, Role.LEADER) as client:
+        leader = (client.get("/maps/units").text, client.get("/maps/routes").text)
+    assert 'class="gs-save"' in dispatcher[0]
+    assert 'class="gs-save"' not in leader[0]
+    assert "F01" in leader[0]
+    assert 'id="gs-run">' in dispatcher[1]
+    assert 'id="gs-run" disabled>' in leader[1]
+    assert "F01" in leader[1]

@@ -13,6 +13,7 @@ from api.auth import NOT_GRID, PLANNERS, page, permit, request_translator
 from api.deps import EngineDep, SettingsDep
 from api.params import Day, Moment
 from geo import clock
+from geo.access import User
 from geo.coverage.periods import shift_number
 from geo.errors import NotFoundError
 from geo.routing.export import plan_gpx
@@ -232,6 +233,7 @@ def read_plan(plan_id: int, engine: EngineDep, settings: SettingsDep) -> dict[st
 @pages.get("/maps/routes", response_class=HTMLResponse)
 def planning(
     request: Request,
+    user: Annotated[User, permit(*NOT_GRID)],
     engine: EngineDep,
     settings: SettingsDep,
     plan: Annotated[int | None, Query(description="open this stored plan")] = None,
@@ -248,6 +250,7 @@ def planning(
         today=now.date(),
         current_shift=shift_number(now, settings),
         plan_id=plan,
+        can_edit=user.role in PLANNERS,
     )
     return page(request, html)
 

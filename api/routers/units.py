@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from api.auth import NOT_GRID, PLANNERS, page, permit, request_translator
 from api.deps import EngineDep, SettingsDep
+from geo.access import User
 from geo.routing.network import UnitKind
 from geo.routing.units import (
     PatrolUnit,
@@ -121,9 +124,16 @@ def remove_unit(name: str, engine: EngineDep, settings: SettingsDep) -> Register
 
 
 @pages.get("/maps/units", response_class=HTMLResponse)
-def units_map(request: Request, engine: EngineDep, settings: SettingsDep) -> HTMLResponse:
-    """The register as a page: units and stations, edited in place."""
+def units_map(
+    request: Request,
+    user: Annotated[User, permit(*NOT_GRID)],
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    """The register as a page: units and stations, edited in place by those who plan."""
     with engine.connect() as conn:
         register = unit_register(conn, settings)
         known = stations(conn, settings)
-    return page(request, units_page(settings, request_translator(request), register, known))
+    t = request_translator(request)
+    html = units_page(settings, t, register, known, can_edit=user.role in PLANNERS)
+    return page(request, html)

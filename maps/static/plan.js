@@ -243,7 +243,8 @@
       });
     });
     if (bounds.length) {
-      map.fitBounds(bounds.reduce(function (a, b) { return a.extend(b); }), { padding: [30, 30] });
+      // Without animation: the stops are spread at the zoom the map ends at.
+      map.fitBounds(bounds.reduce(function (a, b) { return a.extend(b); }), { padding: [30, 30], animate: false });
     }
     spread();
     const sum = plan.summary;
