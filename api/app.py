@@ -21,14 +21,17 @@ from api.routers import (
     coverage,
     field,
     health,
+    live,
     login,
     maps,
     records,
     risk,
     routes,
     tiles,
+    units,
 )
 from geo.database import make_engine
+from geo.routing.progress import PlanJobs
 from geo.settings import Settings
 from maps.assets import url
 from maps.chrome import with_nonce
@@ -57,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.plan_jobs = PlanJobs()
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(BodyLimit, settings=settings)
     # Before the body limit and gzip: a request over the in-flight limit costs neither.
@@ -77,6 +81,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(coverage.pages)
     app.include_router(routes.router)
     app.include_router(routes.pages)
+    app.include_router(units.router)
+    app.include_router(units.pages)
+    app.include_router(live.router)
+    app.include_router(live.pages)
     app.include_router(cases.router)
     app.include_router(cases.pages)
     app.include_router(field.router)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from demo import DATA, activity, patrols
 from demo.cases import seed_demo_cases
+from demo.units import register_demo_units
 from demo.users import seed_demo_users
 from geo import clock
 from geo.boundaries import import_boundaries
@@ -113,6 +114,8 @@ def _load_patrols(engine: Engine, settings: Settings, *, end: datetime, say: Say
             Path(tmp), end=end, timezone=settings.timezone, interval_s=PATROL_INTERVAL_S
         )
         tracks = import_tracks(engine, settings, Path(tmp) / "tracks.csv")
+        registered = register_demo_units(engine, settings, Path(tmp) / "units.csv")
+        say(f"patrol units: {registered} registered")
         visits = import_checkins(engine, settings, Path(tmp) / "visits.csv")
         for line in (*tracks.lines()[:2], visits.lines()[0]):
             say(line)

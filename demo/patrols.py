@@ -1,10 +1,11 @@
 """Generate a seeded synthetic month of patrols for the demo district (tracks and check-ins).
 
-Writes two CSV files into ``--out`` (a cache directory; nothing here is committed):
+Writes three CSV files into ``--out`` (a cache directory; nothing here is committed):
 
 ``tracks.csv``  unit, kind, time (local, ``--timezone``), lon, lat (WGS84): GPS fixes every
                 ``--interval`` seconds of units moving along the demo roads
                 (demo/data/roads.geojson);
+``units.csv``   unit, kind, station (poi_id), shift (number): the register of the units above;
 ``visits.csv``  网格长 (grid head), 时间, 经度, 纬度, 微网格编码: weekly check-ins.
 
 The patterns leave real gaps, the ones a dispatcher and a grid head should find:
@@ -176,6 +177,17 @@ def unit_kinds(units: int) -> list[str]:
     return ["foot"] * foot + ["bicycle"] * bicycle + ["vehicle"] * (units - foot - bicycle)
 
 
+def _write_units(out: Path, units: int, station_ids: list[str]) -> None:
+    """``units.csv``: each unit's name, kind, home station and shift number, as walked below
+    (unit ``i`` starts from station ``i % stations`` in shift ``i % 3``), for the register."""
+    with (out / "units.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["unit", "kind", "station", "shift"])
+        for i, kind in enumerate(unit_kinds(units)):
+            unit = f"{kind[0].upper()}{i + 1:02d}"
+            writer.writerow([unit, kind, station_ids[i % len(station_ids)], i % 3 + 1])
+
+
 def make_tracks(
     out: Path, *, end: datetime, seed: int, interval_s: float, units: int = 24, days: int = DAYS
 ) -> int:
@@ -184,13 +196,15 @@ def make_tracks(
     net = load_network(gpd.read_file(DATA / "roads.geojson"))
     grid2 = gpd.read_file(DATA / "grid2.geojson").sort_values("code").reset_index(drop=True)
     pois = gpd.read_file(DATA / "pois.geojson")
-    stations = pois[pois["kind"] == "station"].geometry.tolist()
+    station_pois = pois[pois["kind"] == "station"]
+    stations = station_pois.geometry.tolist()
     nodes = list(net.graph.nodes)
     # The level-2 grid each road node lies in (nearest, for nodes on the outer boundary).
     owner = [int(np.argmin(grid2.distance(shapely.Point(net.coords[n])))) for n in nodes]
     beats = [i for i in range(len(grid2)) if i not in UNPATROLLED_GRID2]
     start_day = (end - timedelta(days=days)).date()
     rows = 0
+    _write_units(out, units, station_pois["poi_id"].tolist())
     with (out / "tracks.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["unit", "kind", "time", "lon", "lat"])
         writer.writeheader()

@@ -42,6 +42,9 @@ NAV: tuple[NavLink, ...] = (
     NavLink("/maps/risk", N_("Four-colour map")),
     NavLink("/maps/coverage", N_("Patrol coverage")),
     NavLink("/stats", N_("Case statistics")),
+    NavLink("/maps/routes", N_("Patrol plans")),
+    NavLink("/maps/live", N_("Live")),
+    NavLink("/maps/units", N_("Patrol units")),
 )
 """Every page a person opens without an id, in the header's order; each user sees those their
 role may call (``api.shell.nav_for``, from the routes' own role rules)."""

@@ -16,6 +16,7 @@ from shapely.geometry import shape
 from sqlalchemy import Engine
 
 from geo import clock
+from geo.coverage.choices import AreaChoice, filter_choices
 from geo.coverage.compute import coverage_and_cover, tracks_geojson
 from geo.coverage.gaps import gaps_geojson
 from geo.coverage.periods import Period, PeriodKind, shift_names, shift_number
@@ -92,6 +93,7 @@ def _panel(
     form: dict[str, str],
     settings: Settings,
     t: Translator,
+    choices: tuple[list[AreaChoice], list[str]],
     *,
     bounds: list[list[float]],
 ) -> str:
@@ -99,6 +101,8 @@ def _panel(
     gaps_shift = datetime.fromisoformat(gaps["shift"]["from"])
     return t.env.get_template("coverage_panel.html").render(
         bounds=json.dumps(bounds),
+        area_choices=choices[0],
+        unit_choices=choices[1],
         period_text=period_text(PeriodKind(form["period"]), period.start, settings, t),
         area=area,
         form=form,
@@ -281,6 +285,7 @@ def coverage_page(
         ),
         name="title",
     )
-    panel = _panel(period, names, gaps, area, form, settings, t, bounds=bounds)
+    choices = filter_choices(engine, settings, now=now or clock.utcnow())
+    panel = _panel(period, names, gaps, area, form, settings, t, choices, bounds=bounds)
     root.html.add_child(Element(panel))
     return check_offline(root.render(), allowed=allowed)

@@ -91,6 +91,7 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("GET", "/api/routes/{plan_id}.geojson"): frozenset({A, L, D}),
     ("GET", "/api/routes/{plan_id}.gpx"): frozenset({A, L, D}),
     ("GET", "/api/routes/{plan_id}"): frozenset({A, L, D}),
+    ("GET", "/api/routes/{plan_id}/review"): frozenset({A, L, D}),
     ("GET", "/maps/routes/{plan_id}"): frozenset({A, L, D}),
     ("GET", "/api/cases"): ALL,
     ("POST", "/api/cases"): frozenset({A, D, H}),
@@ -119,6 +120,21 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
             "/field/grid/{code}",
         )
     },
+    ("GET", "/api/stations"): frozenset({A, L, D}),
+    ("PUT", "/api/stations/{poi_id}"): frozenset({A, D}),
+    ("GET", "/api/units"): frozenset({A, L, D}),
+    ("PUT", "/api/units/{name}"): frozenset({A, D}),
+    ("DELETE", "/api/units/{name}"): frozenset({A, D}),
+    ("GET", "/maps/units"): frozenset({A, L, D}),
+    ("GET", "/api/routes"): frozenset({A, L, D}),
+    ("POST", "/api/routes/jobs"): frozenset({A, D}),
+    ("GET", "/api/routes/jobs/{job_id}"): frozenset({A, L, D}),
+    ("DELETE", "/api/routes/jobs/{job_id}"): frozenset({A, D}),
+    ("POST", "/api/routes/{plan_id}/save"): frozenset({A, D}),
+    ("GET", "/maps/routes"): frozenset({A, L, D}),
+    ("GET", "/api/live"): frozenset({A, L, D}),
+    ("GET", "/maps/live"): frozenset({A, L, D}),
+    ("GET", "/maps/routes/{plan_id}/sheet/{unit_index}"): frozenset({A, L, D}),
 }
 PAGES = {
     "/",
@@ -127,6 +143,10 @@ PAGES = {
     "/maps/routes/{plan_id}",
     "/stats",
     *(path for method, path in MATRIX if path.startswith("/field")),
+    "/maps/units",
+    "/maps/routes",
+    "/maps/routes/{plan_id}/sheet/{unit_index}",
+    "/maps/live",
 }
 
 TO_4547 = Transformer.from_crs(4326, 4547, always_xy=True)
@@ -302,6 +322,10 @@ def sample(method: str, path: str, d: District) -> Call:
         "{photo_id}": str(d.photo_in),
         "{hazard_id}": str(d.hazard_in),
         "{kind}": "roads",
+        "{name}": "nobody",
+        "{poi_id}": "S9",
+        "{job_id}": "nojob",
+        "{unit_index}": "0",
         "{name:path}": "gridsafe/maps.css",
         "{layer}": "incidents",
         "{z}": str(z),
@@ -330,7 +354,9 @@ def _client(d: District, role: Role | None) -> TestClient:
 def test_each_role_gets_what_the_matrix_says(district: District, role: Role | None) -> None:
     wrong = []
     with _client(district, role) as client:
-        for (method, path), rule in sorted(MATRIX.items(), key=lambda kv: kv[0][0] == "DELETE"):
+        # The token's own deletion last: it signs the client out.
+        last = ("DELETE", "/api/auth/token")
+        for (method, path), rule in sorted(MATRIX.items(), key=lambda kv: kv[0] == last):
             call = sample(method, path, district)
             status = client.request(call.method, call.url, **call.kwargs).status_code
             if rule == PUBLIC:
@@ -754,6 +780,7 @@ TABLE_ACCESS = {
     "incident_types": "read",
     "incidents": "rls",
     "login_attempts": "none",
+    "patrol_units": "none",
     "pois": "read",
     "risk_runs": "read",
     "risk_scores": "rls",
@@ -825,6 +852,7 @@ TABLE_AUDIT: dict[str, tuple[str, ...] | str] = {
     "incident_types": ("code",),
     "incidents": ("id",),
     "login_attempts": "itself the log of sign-ins, appended only by the sign-in path",
+    "patrol_units": ("region", "name"),
     "pois": ("id",),
     "risk_runs": ("id",),
     "risk_scores": "a risk run's output, only inserted with its audited risk_runs row",

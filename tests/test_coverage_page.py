@@ -136,9 +136,9 @@ def test_shift_day_week_and_unit_change_what_is_drawn(
         week = _drawn(tab, artifacts / "coverage_w.png")
         unit = whole_day["tracks"][0][0]
         tab.page.locator(f"{FORM} [name=period]").select_option("day")
-        tab.page.locator(f"{FORM} [name=unit]").fill(unit)
+        tab.page.locator(f"{FORM} [name=unit]").select_option(label=unit)
         with tab.page.expect_navigation():
-            tab.page.locator(f"{FORM} [name=unit]").press("Enter")
+            tab.page.locator(f"{FORM} button[type=submit]").click()
         one = _drawn(tab, artifacts / "coverage_unit.png")
     labels = {n: {s for _u, s in d["tracks"]} for n, d in shifts.items()}
     names = ("1 (00-08)", "2 (08-16)", "3 (16-24)")

@@ -53,7 +53,7 @@ SCOPES = {Role.GRID_HEAD: "S-0-0", Role.GRID_MEMBER: "M00"}
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 LETTERS = re.compile(r"[^\W\d_]+")
 """A run of letters of any script: what is left of a page's text must have none."""
-TECHNICAL = {"CSV", "Excel", "LEC", "LS", "Gi", "z", "km"}
+TECHNICAL = {"CSV", "Excel", "LEC", "LS", "Gi", "z", "km", "GPX", "GeoJSON"}
 """Words that are the same in every language (file formats, method names, units)."""
 
 
@@ -90,6 +90,8 @@ def _pages(site: Site, role: Role) -> list[str]:
     pages += [f"/maps/risk?level={level}" for level in ("grid3", "micro")]
     if role in (Role.ADMIN, Role.LEADER, Role.DISPATCHER):
         pages += ["/maps/risk?level=subdistrict", f"/maps/routes/{site.plan_id}"]
+        pages += ["/maps/routes", "/maps/units", "/maps/live"]
+        pages += [f"/maps/routes?plan={site.plan_id}", f"/maps/routes/{site.plan_id}/sheet/0"]
     else:
         pages.append(f"/maps/routes/{site.plan_id}")  # refused: the 403 page
     return pages
@@ -491,6 +493,9 @@ NAV_TITLES = {
     "/maps/risk": "四色图",
     "/maps/coverage": "巡逻覆盖",
     "/stats": "案件统计",
+    "/maps/routes": "巡逻方案",
+    "/maps/live": "实时",
+    "/maps/units": "巡逻力量",
 }
 
 

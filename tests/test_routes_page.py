@@ -27,8 +27,9 @@ def _xy(i: int, j: int) -> tuple[float, float]:
     return X0 + 50 + CELL * i, Y0 + 50 + CELL * j
 
 
-def _plan(engine: Engine, settings: Settings, *, gaps: bool = False) -> dict:
-    """Roads through the micro-grid centres of the hand-made district, a station, a plan."""
+def _plan(engine: Engine, settings: Settings, *, gaps: bool = False, hours: int = 1) -> dict:
+    """Roads through the micro-grid centres of the hand-made district, a station, a plan of a
+    shift from 08:00 lasting ``hours``."""
     with engine.begin() as conn:
         for k in range(4):
             for road_id, pts in (
@@ -60,7 +61,7 @@ def _plan(engine: Engine, settings: Settings, *, gaps: bool = False) -> dict:
     request = PlanRequest(
         units=[UnitInput("步巡1", "S1")],
         shift_start=datetime(2026, 11, 24, 8, 0),
-        shift_end=datetime(2026, 11, 24, 9, 0),
+        shift_end=datetime(2026, 11, 24, 8 + hours, 0),
         candidates=stops,
         risk_areas=False,
         school_gates=False,

@@ -17,6 +17,7 @@ nearest-neighbour routes (always feasible) and keeps the best feasible solution 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from pyvrp import Client, Depot, Location, ProblemData, Route, Solution, VehicleType, solve
@@ -88,13 +89,18 @@ def _problem(instance: Instance) -> tuple[ProblemData, list[int]]:
     return data, stop_of
 
 
-def solve_pyvrp(instance: Instance, *, time_limit_s: float) -> list[list[int]]:
+def solve_pyvrp(
+    instance: Instance, *, time_limit_s: float, stop: Callable[[], bool] | None = None
+) -> list[list[int]]:
     """Return each unit's stop order (indices into ``instance.stops``).
 
     Parameters
     ----------
     time_limit_s
         How long the iterated local search may run.
+    stop
+        Asked at each iteration; when it answers True the search ends early with the best
+        answer so far (a dispatcher cancelling the plan).
     """
     start = solve_greedy(instance)
     if not instance.units or all(s.latest < s.earliest for s in instance.stops):
@@ -110,9 +116,10 @@ def solve_pyvrp(instance: Instance, *, time_limit_s: float) -> list[list[int]]:
         # its target share (65 %) of feasible neighbours: usual when the shift admits few of
         # the stops. The answer's feasibility is checked below, and the greedy start is feasible.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
+        limit = MaxRuntime(time_limit_s)
         result = solve(
             data,
-            MaxRuntime(time_limit_s),
+            limit if stop is None else (lambda cost: stop() or limit(cost)),
             seed=SEED,
             collect_stats=False,
             display=False,

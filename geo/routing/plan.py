@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
@@ -31,7 +31,7 @@ from geo import clock
 from geo.coverage.gaps import gaps_on
 from geo.crs import parse_crs, to_target
 from geo.database import sql
-from geo.errors import InputError, NotFoundError
+from geo.errors import GridsafeError, InputError, NotFoundError
 from geo.routing.exact import solve_exact
 from geo.routing.greedy import solve_greedy
 from geo.routing.ils import solve_pyvrp
@@ -109,6 +109,29 @@ class PlanRequest:
     gaps: bool = True
     solver: str = SOLVERS[0]
     time_limit_s: float | None = None
+    exclude: tuple[str, ...] = ()
+    """Candidate ids the dispatcher dropped from the plan: never considered."""
+    pinned: tuple[str, ...] = ()
+    """Candidate ids the dispatcher pinned: planned before any other stop when a unit can reach
+    them (the planner sees each worth more than all unpinned stops together)."""
+    based_on: int | None = None
+    """The plan this request adjusts, when it re-plans one."""
+
+
+class PlanCancelledError(GridsafeError):
+    """The dispatcher cancelled the plan before it was stored."""
+
+
+class Progress:
+    """What a running plan reports, and whether it should stop: the planning page's job
+    (geo/routing/progress.py) passes one; the command line and the API's direct call none."""
+
+    def stage(self, name: str, *, seconds: float = 0.0) -> None:
+        """A stage begins: ``gather``, ``solve`` (expected to take ``seconds``), ``store``."""
+
+    def cancelled(self) -> bool:
+        """True when the plan should stop and store nothing."""
+        return False
 
 
 @dataclass
@@ -294,7 +317,10 @@ def _gather(conn: Connection, settings: Settings, request: PlanRequest) -> list[
         places += _gate_places(conn, settings)
     # The first of a repeated id wins: the request overrides the risk map, and a red or orange
     # micro-grid that is also a gap keeps its risk score.
-    unique = list({p.id: p for p in reversed(places)}.values())[::-1]
+    dropped = set(request.exclude)
+    unique = [
+        p for p in list({p.id: p for p in reversed(places)}.values())[::-1] if p.id not in dropped
+    ]
     # School gates and gaps without a risk of their own rank against the riskiest candidate.
     top = max((p.risk for p in unique if p.risk is not None), default=1.0)
     weights = {
@@ -339,13 +365,34 @@ def _gate_slot(begin: int, end: int, horizon: int, label: str) -> _Slot | None:
     return _Slot(opens, opens, closes - opens, label, share)
 
 
+REASONS = {
+    "dwell_too_long": "its dwell of {dwell_s} s is longer than the shift",
+    "windows_outside": "its time windows ({windows}) are outside the shift",
+    "no_window_fits": "no time window ({windows}) fits inside the shift",
+    "off_network": (
+        "off the road network: {distance_m} m from the nearest reachable vertex (limit {limit_m} m)"
+    ),
+    "window_unreachable": (
+        "no unit can reach it in time for its window ({window}): the earliest arrival is "
+        "{arrive}, the latest it allows {allowed}"
+    ),
+    "unreachable": "no unit can reach it, stay and return to its station within the shift",
+    "not_chosen": "not chosen: the units' time went to stops covering more risk",
+}
+"""Why a candidate is left out, by code: the English of ``reason``; pages write the code and
+its ``reason_params`` in the reader's language."""
+
+Why = tuple[str, dict[str, Any]]
+"""A reason's code (a key of :data:`REASONS`) and its parameters."""
+
+
 def _stops_of(
     place: _Place, shift_start: datetime, horizon: int, zone: ZoneInfo
-) -> tuple[list[_Slot], str | None]:
+) -> tuple[list[_Slot], Why | None]:
     """The stops of a place, or why it has none."""
     if not place.windows:
         if place.dwell > horizon:
-            return [], f"its dwell of {place.dwell} s is longer than the shift"
+            return [], ("dwell_too_long", {"dwell_s": place.dwell})
         return [_Slot(0, horizon - place.dwell, place.dwell, None)], None
     local = shift_start.astimezone(zone)
     days = {local.date(), (local + timedelta(seconds=horizon)).date()}
@@ -367,8 +414,8 @@ def _stops_of(
     if not out:
         windows = ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in place.windows)
         if not overlaps:
-            return [], f"its time windows ({windows}) are outside the shift"
-        return [], f"no time window ({windows}) fits inside the shift"
+            return [], ("windows_outside", {"windows": windows})
+        return [], ("no_window_fits", {"windows": windows})
     return out, None
 
 
@@ -391,6 +438,9 @@ class Prepared:
     snap_m: dict[UnitKind, list[float]]
     left_out: list[dict[str, Any]]
     total: float
+    boost: dict[int, float] = field(default_factory=dict)
+    """What each pinned stop's prize was raised by, for the planner only: the plan reports
+    its risk without it."""
 
 
 def _stations(conn: Connection, settings: Settings, request: PlanRequest) -> dict[str, Any]:
@@ -441,6 +491,14 @@ def prepare(conn: Connection, settings: Settings, request: PlanRequest) -> Prepa
         for w in windows:
             refs.append(_StopRef(i, w.window, w.from_arrival))
             stops.append(Stop(i, risk * w.share, w.dwell, w.earliest, w.latest))
+    # A pinned stop outweighs every unpinned one together: the planner drops it last.
+    pinned = set(request.pinned)
+    boost = {
+        k: sum(s.prize for s in stops) + 1.0
+        for k, ref in enumerate(refs)
+        if places[ref.place].id in pinned
+    }
+    stops = [replace(s, prize=s.prize + boost.get(k, 0.0)) for k, s in enumerate(stops)]
 
     # Sites: the candidate places (site i is place i), then one per station used.
     station_ids = sorted({u.station for u in request.units})
@@ -479,41 +537,44 @@ def prepare(conn: Connection, settings: Settings, request: PlanRequest) -> Prepa
         snap_m,
         left_out,
         total,
+        boost,
     )
 
 
-def run_solver(instance: Instance, solver: str, time_limit_s: float) -> list[list[int]]:
+def run_solver(
+    instance: Instance, solver: str, time_limit_s: float, *, progress: Progress | None = None
+) -> list[list[int]]:
     """Each unit's stop order by ``solver`` (one of :data:`SOLVERS`).
 
     ``best`` runs PyVRP and OR-Tools side by side under the same time limit and keeps the
     better plan (more risk, then less travel); ``pyvrp`` and ``ortools`` run one of them;
     ``greedy`` is the nearest-neighbour baseline and ``exact`` the optimum of a small case.
+    PyVRP's search ends early when ``progress`` is cancelled.
     """
+    stop = progress.cancelled if progress is not None else None
     if solver == "exact":
         return solve_exact(instance)
     if solver == "greedy":
         return solve_greedy(instance)
     if solver == "pyvrp":
-        return solve_pyvrp(instance, time_limit_s=time_limit_s)
+        return solve_pyvrp(instance, time_limit_s=time_limit_s, stop=stop)
     if solver == "ortools":
         return solve(instance, time_limit_s=time_limit_s)
     with ThreadPoolExecutor(max_workers=2) as pool:
         answers = [
-            pool.submit(solve_pyvrp, instance, time_limit_s=time_limit_s),
+            pool.submit(solve_pyvrp, instance, time_limit_s=time_limit_s, stop=stop),
             pool.submit(solve, instance, time_limit_s=time_limit_s),
         ]
         return better(instance, [a.result() for a in answers])
 
 
-def _why_not(built: Prepared, stop: int, settings: Settings) -> str:
+def _why_not(built: Prepared, stop: int, settings: Settings) -> Why:
     """Why a stop is not on any route."""
     place = built.refs[stop].place
     if all(v[place] is None for v in built.vertices.values()):
         nearest = min(d[place] for d in built.snap_m.values())
-        return (
-            f"off the road network: {nearest:.0f} m from the nearest reachable vertex "
-            f"(limit {settings.routing.route_snap_max_m:.0f} m)"
-        )
+        limit = settings.routing.route_snap_max_m
+        return "off_network", {"distance_m": round(nearest), "limit_m": round(limit)}
     instance, ref = built.instance, built.refs[stop]
     units = range(len(instance.units))
     if ref.window is not None:
@@ -525,31 +586,40 @@ def _why_not(built: Prepared, stop: int, settings: Settings) -> str:
                 f"{(built.shift_start + timedelta(seconds=t)).astimezone(zone):%H:%M:%S}"
                 for t in (first, latest)
             )
-            return (
-                f"no unit can reach it in time for its window ({ref.window}): the earliest "
-                f"arrival is {arrive}, the latest it allows {allowed}"
-            )
+            params = {"window": ref.window, "arrive": arrive, "allowed": allowed}
+            return "window_unreachable", params
     if all(schedule(instance, u, [stop]) is None for u in units):
-        return "no unit can reach it, stay and return to its station within the shift"
-    return "not chosen: the units' time went to stops covering more risk"
+        return "unreachable", {}
+    return "not_chosen", {}
 
 
-def plan_routes(engine: Engine, settings: Settings, request: PlanRequest) -> dict[str, Any]:
+def plan_routes(
+    engine: Engine, settings: Settings, request: PlanRequest, *, progress: Progress | None = None
+) -> dict[str, Any]:
     """Plan, store and return routes for ``request`` (see :func:`get_plan` for the shape).
 
     Raises
     ------
     InputError
         A bad unit, station, candidate, shift or option (the message names it).
+    PlanCancelledError
+        ``progress`` was cancelled: nothing is stored.
     """
     zone = clock.zone(settings.timezone)
+    report = progress or Progress()
     with engine.begin() as conn:
+        report.stage("gather")
         built = prepare(conn, settings, request)
         shift_start, shift_end = built.shift_start, built.shift_end
         began = time.perf_counter()
         limit = request.time_limit_s or settings.routing.route_time_limit_s
-        routes = run_solver(built.instance, request.solver, limit)
+        report.stage("solve", seconds=limit)
+        routes = run_solver(built.instance, request.solver, limit, progress=report)
         seconds = time.perf_counter() - began
+        if report.cancelled():
+            msg = "the plan was cancelled before it was stored"
+            raise PlanCancelledError(msg, code="plan_cancelled")
+        report.stage("store")
         timed = timed_routes(built.instance, routes)
         visited = {s for order in routes for s in order}
         left_out = built.left_out + [
@@ -584,6 +654,7 @@ def plan_routes(engine: Engine, settings: Settings, request: PlanRequest) -> dic
                     "region": settings.region,
                     "shift_start": shift_start,
                     "shift_end": shift_end,
+                    "based_on": request.based_on,
                     "request": json.dumps(_request_json(request), ensure_ascii=False),
                     "result": json.dumps(result, ensure_ascii=False),
                 },
@@ -593,14 +664,16 @@ def plan_routes(engine: Engine, settings: Settings, request: PlanRequest) -> dic
     return get_plan(engine, settings, plan_id)
 
 
-def _left(place: _Place, window: str | None, why: str) -> dict[str, Any]:
+def _left(place: _Place, window: str | None, why: Why) -> dict[str, Any]:
     return {
         "candidate_id": place.id,
         "kind": place.kind,
         "label": place.label,
         "risk": place.risk,
         "window": window,
-        "reason": why,
+        "reason": REASONS[why[0]].format(**why[1]),
+        "reason_code": why[0],
+        "reason_params": why[1],
     }
 
 
@@ -626,7 +699,7 @@ def _unit_result(
                 "candidate_id": place.id,
                 "kind": place.kind,
                 "label": place.label,
-                "risk": instance.stops[visit.stop].prize,
+                "risk": instance.stops[visit.stop].prize - built.boost.get(visit.stop, 0.0),
                 "window": ref.window,
                 "travel_s": visit.travel,
                 "arrival": _iso(shift_start, visit.arrival, zone),
@@ -645,7 +718,10 @@ def _unit_result(
         "back_travel_s": route.back_travel,
         "duration_s": route.back - start,
         "travel_s": route.travel,
-        "risk_covered": round(sum(instance.stops[v.stop].prize for v in route.visits), 6),
+        "risk_covered": round(
+            sum(instance.stops[v.stop].prize - built.boost.get(v.stop, 0.0) for v in route.visits),
+            6,
+        ),
         "stops": stops,
     }
 
@@ -655,6 +731,8 @@ def _request_json(request: PlanRequest) -> dict[str, Any]:
     out["shift_start"] = request.shift_start.isoformat()
     out["shift_end"] = request.shift_end.isoformat()
     out["units"] = [{**asdict(u), "kind": u.kind.value} for u in request.units]
+    out["exclude"] = list(request.exclude)
+    out["pinned"] = list(request.pinned)
     return out
 
 
@@ -701,7 +779,8 @@ def _store_geometry(
 def get_plan(engine: Engine, settings: Settings, plan_id: int) -> dict[str, Any]:
     """Return a stored plan.
 
-    The shape: ``id``, ``created_at``, ``shift``, ``summary``, ``left_out`` (each with its
+    The shape: ``id``, ``created_at``, ``saved_at`` (None for a draft), ``based_on`` (the plan
+    it re-planned), ``request`` (as asked), ``shift``, ``summary``, ``left_out`` (each with its
     ``reason``) and ``units``, each with its ``station`` (and its point), ``stops`` in order (with
     ``arrival``, ``start``, ``departure``, ``travel_s``, ``wait_s``, ``dwell_s``, ``risk`` and a
     point), ``legs`` (leg ``k`` ends at stop ``k``, the last at the station: ``travel_s``,
@@ -723,6 +802,9 @@ def get_plan(engine: Engine, settings: Settings, plan_id: int) -> dict[str, Any]
     plan: dict[str, Any] = {
         "id": int(row.id),
         "created_at": row.created_at.isoformat(),
+        "saved_at": row.saved_at.isoformat() if row.saved_at is not None else None,
+        "based_on": row.based_on,
+        "request": row.request,
         **row.result,
     }
     paths = {p["unit_index"]: p["geometry"] for p in row.paths}

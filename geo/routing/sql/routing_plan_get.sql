@@ -1,6 +1,6 @@
 -- A stored plan: its result, each leg's edges and length, each unit's path (the legs joined,
 -- EPSG:4326 GeoJSON) and each stop's point.
-SELECT p.id, p.created_at, p.result,
+SELECT p.id, p.created_at, p.saved_at, p.based_on, p.request, p.result,
        coalesce((
            SELECT json_agg(json_build_object(
                       'unit_index', l.unit_index, 'seq', l.seq, 'edge_ids', l.edge_ids,

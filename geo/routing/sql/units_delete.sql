@@ -1,0 +1,1 @@
+DELETE FROM patrol_units WHERE region = :region AND name = :name
