@@ -20,12 +20,12 @@ import time
 from datetime import datetime
 
 import numpy as np
-from demo import DATA as DEMO_DIR
 from playwright.sync_api import expect
 from sqlalchemy import text
 
 from bench import bench_settings
 from bench.bench_routing import SEED, candidates
+from demo import DATA as DEMO_DIR
 from geo.access import Role
 from geo.boundaries import import_boundaries
 from geo.database import drop_database, ensure_database, init_db, make_engine
