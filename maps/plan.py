@@ -135,6 +135,7 @@ def planning_page(
         css=url("gridsafe/maps.css"),
         leaflet_css=url("vendor/leaflet/leaflet.css"),
         leaflet_js=url("vendor/leaflet/leaflet.js"),
+        spread_js=url("gridsafe/spread.js"),
         script=url("gridsafe/plan.js"),
         today=today.isoformat(),
         shifts=shifts,
