@@ -268,7 +268,7 @@ def test_a_short_span_lists_every_candidate_left_out_in_chinese(
             assert not re.search("[A-Za-z_]", reason), (label, reason)
             assert any(p.fullmatch(reason) for p in patterns), (label, reason)
         assert {r[0]: r[2] for r in shown}["远点"].startswith("不在路网上")
-        page.locator("#gs-left-title").scroll_into_view_if_needed()
+        page.locator("#gs-left-out tr").last.scroll_into_view_if_needed()
         tab.shot(artifacts / "plan_left_out_list.png")
         tab.assert_offline()
 
