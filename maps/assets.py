@@ -71,6 +71,7 @@ ASSETS: dict[str, Asset] = {
     "gridsafe/units.js": Asset("maps", "static/units.js"),
     "gridsafe/plan.js": Asset("maps", "static/plan.js"),
     "gridsafe/live.js": Asset("maps", "static/live.js"),
+    "gridsafe/spread.js": Asset("maps", "static/spread.js"),
 }
 """URL path under :data:`STATIC_PREFIX` → file."""
 

@@ -36,6 +36,7 @@ def live_page(settings: Settings, t: Translator) -> str:
         css=url("gridsafe/maps.css"),
         leaflet_css=url("vendor/leaflet/leaflet.css"),
         leaflet_js=url("vendor/leaflet/leaflet.js"),
+        spread_js=url("gridsafe/spread.js"),
         script=url("gridsafe/live.js"),
         config={
             "text": {k: t._(v) for k, v in LIVE_TEXT.items()},

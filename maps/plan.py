@@ -94,6 +94,9 @@ PLAN_TEXT = {
         "No unit can reach it, stay and return to its station within the shift"
     ),
     "reason_not_chosen": N_("Not chosen: the units' time went to stops covering more risk"),
+    "reason_pinned_conflict": N_(
+        "Pinned, but no unit can serve it together with the other pinned stops"
+    ),
 }
 """Every word plan.js writes, translated on the server into the page's config."""
 
@@ -132,6 +135,7 @@ def planning_page(
         css=url("gridsafe/maps.css"),
         leaflet_css=url("vendor/leaflet/leaflet.css"),
         leaflet_js=url("vendor/leaflet/leaflet.js"),
+        spread_js=url("gridsafe/spread.js"),
         script=url("gridsafe/plan.js"),
         today=today.isoformat(),
         shifts=shifts,

@@ -44,7 +44,7 @@ def units_page(
     can_edit: bool,
 ) -> str:
     """Render the register (from :func:`geo.routing.units.unit_register`) and the stations;
-    read only unless ``can_edit``."""
+    unless ``can_edit``, a plain table with no form controls."""
     for unit in register["units"] + register["unregistered"]:
         unit["last_fix_text"] = fix_text(unit["last_fix"], settings, t)
     html = t.env.get_template("units.html").render(
@@ -53,6 +53,7 @@ def units_page(
         units=register["units"],
         unregistered=register["unregistered"],
         stations=stations,
+        station_names={s["poi_id"]: s["name"] for s in stations},
         kinds=list(kind_names(t).items()),
         kind_names=kind_names(t),
         shifts=list(enumerate(shift_names(settings.coverage), 1)),

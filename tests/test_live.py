@@ -18,7 +18,7 @@ from geo.routing.live import live_view
 from geo.routing.network import UnitKind
 from geo.routing.units import PatrolUnit, save_unit
 from geo.settings import Settings
-from tests.browser import Tab, serve, sign_in
+from tests.browser import Tab, click, hover, serve, sign_in
 from tests.test_maps import X0, Y0, build_district
 from tests.test_routes_page import _plan
 from tests.test_routing_review import _stay
@@ -85,6 +85,19 @@ def test_the_live_page_shows_and_refreshes(
         assert "按方案" in first
         assert "未登记" in next(r for r in rows if "X9" in r)
         assert "本班次无定位" in next(r for r in rows if "步巡2" in r)
+        # 步巡1 and X9 stand at the same stop: both are drawn apart, each hovered and clicked.
+        centres = {name: _centre(tab, name) for name in ("步巡1", "X9")}
+        (x1, y1), (x2, y2) = centres.values()
+        assert abs(x1 - x2) >= 16 or abs(y1 - y2) >= 16, centres
+        for name, point in centres.items():
+            tip = hover(tab, point)
+            assert name in tip
+            assert "分钟前" in tip
+            click(tab, point)
+            picked = tab.page.locator(".gs-live-unit.gs-picked")
+            expect(picked).to_have_count(1)
+            expect(picked).to_have_attribute("data-unit", name)
+        tab.shot(artifacts / "live_same_spot.png")
         # A new fix arrives: the page shows it at its next refresh, unasked.
         _stay(engine, settings, "步巡2", [113.7, 34.78], NOW, 0)
         expect(tab.page.locator(".gs-live-unit[data-unit='步巡2']")).not_to_contain_text(
@@ -98,3 +111,10 @@ def test_the_live_page_shows_and_refreshes(
         expect(tab.page.locator("#gs-review-summary")).to_contain_text("截至 08:3")
         tab.shot(artifacts / "plan_review.png")
         tab.assert_offline()
+
+
+def _centre(tab: Tab, unit: str) -> tuple[float, float]:
+    """Where the unit's marker is drawn on the screen."""
+    box = tab.page.locator(f".gs-live-marker[data-unit='{unit}']").bounding_box()
+    assert box is not None, unit
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2

@@ -18,8 +18,10 @@ from geo.access import Role
 from geo.routing.network import UnitKind
 from geo.routing.units import PatrolUnit, save_unit
 from geo.settings import Settings
+from maps.i18n import translator
+from maps.plan import PLAN_TEXT
 from tests.browser import Tab, serve, sign_in
-from tests.test_maps import build_district
+from tests.test_maps import X0, Y0, build_district
 from tests.test_routes_page import _plan, _xy
 
 DAY = "2026-11-24"
@@ -213,3 +215,71 @@ def test_a_time_span_instead_of_a_shift(
         assert all("09:30" <= d <= "11:00" for d in departs)
         tab.shot(artifacts / "plan_span.png")
         tab.assert_offline()
+
+
+def _catalogue_reasons() -> list[re.Pattern[str]]:
+    """Every left-out reason the page may write, in Chinese, as patterns of its parameters."""
+    zh = translator("zh_CN")
+    return [
+        re.compile(re.sub(r"%\\\(\w+\\\)s", ".+", re.escape(zh._(v))))
+        for k, v in PLAN_TEXT.items()
+        if k.startswith("reason_")
+    ]
+
+
+def test_a_short_span_lists_every_candidate_left_out_in_chinese(
+    make_db: Callable[..., tuple[Engine, Settings]], desktop: BrowserContext, artifacts: Path
+) -> None:
+    settings = _district(make_db, "planleft")
+    with serve(settings) as base:
+        tab = Tab.open(desktop, base)
+        sign_in(tab, settings, Role.DISPATCHER)
+        page = tab.page
+        tab.goto("/maps/routes", ready="#gs-units-pick")
+        # One foot unit for ten minutes: it cannot walk to most candidates and back.
+        page.locator("#gs-day").fill(DAY)
+        page.locator("#gs-shift").select_option(value="span")
+        page.locator("#gs-from").fill("09:30")
+        page.locator("#gs-to").fill("09:40")
+        page.locator("label.gs-unit-pick", has_text="步巡2").click()
+        _set_limit(tab, 1)
+        # Own points on road crossings, and one far off the roads.
+        lines = [f"哨点{i}{j}, {_lonlat(i, j)}, {10 + i + j}" for i, j in ((1, 1), (3, 2), (2, 3))]
+        far = Transformer.from_crs(4547, 4326, always_xy=True).transform(X0 - 5000, Y0 - 5000)
+        lines.append(f"远点, {far[0]:.6f}, {far[1]:.6f}, 50")
+        page.locator("#gs-points").click()
+        page.keyboard.type("\n".join(lines))
+        page.get_by_role("button", name="规划", exact=True).click()
+        expect(page.locator(".gs-timetable")).to_have_count(1, timeout=60_000)
+        plan_id = page.locator("#gs-plan-title").inner_text().split("#")[1].strip()
+        tab.shot(artifacts / "plan_left_out.png")
+
+        stored = page.request.get(base + f"/api/routes/{plan_id}").json()
+        left = stored["left_out"]
+        codes = {c["reason_code"] for c in left}
+        assert {"off_network", "unreachable"} <= codes, codes
+        expect(page.locator("#gs-left-title")).to_contain_text(str(len(left)))
+        shown = [row.split("\t") for row in _rows(tab)]
+        assert sorted(r[0] for r in shown) == sorted(
+            c["label"] + (f" ({c['window']})" if c["window"] else "") for c in left
+        )
+        patterns = _catalogue_reasons()
+        for label, _kind, reason in shown:
+            assert not re.search("[A-Za-z_]", reason), (label, reason)
+            assert any(p.fullmatch(reason) for p in patterns), (label, reason)
+        assert {r[0]: r[2] for r in shown}["远点"].startswith("不在路网上")
+        page.locator("#gs-left-out tr").last.scroll_into_view_if_needed()
+        tab.shot(artifacts / "plan_left_out_list.png")
+        tab.assert_offline()
+
+
+def _lonlat(i: int, j: int) -> str:
+    lon, lat = Transformer.from_crs(4547, 4326, always_xy=True).transform(*_xy(i, j))
+    return f"{lon:.6f}, {lat:.6f}"
+
+
+def _rows(tab: Tab) -> list[str]:
+    """The left-out table's rows, cells joined by tabs."""
+    return tab.page.locator("#gs-left-out tr:has(td)").evaluate_all(
+        "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()).join('\\t'))"
+    )

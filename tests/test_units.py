@@ -4,11 +4,14 @@ units seen in tracks but not registered listed as such, bad input named."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+from playwright.sync_api import BrowserContext
 from sqlalchemy import Engine, text
 
 from geo.access import Role
 from geo.settings import Settings
+from tests.browser import Tab, serve, sign_in
 from tests.clients import api_client
 
 STATION = {"name": "农业路警务站", "lon": 113.70, "lat": 34.78}
@@ -124,3 +127,27 @@ def test_leaders_read_the_register_and_plans_without_edit_controls(
     assert 'id="gs-run">' in dispatcher[1]
     assert 'id="gs-run" disabled>' in leader[1]
     assert "F01" in leader[1]
+
+
+def test_a_leader_sees_the_register_as_a_plain_table(
+    db: Engine, db_settings: Settings, desktop: BrowserContext, artifacts: Path
+) -> None:
+    with api_client(db_settings, Role.DISPATCHER) as client:
+        client.put("/api/stations/S1", json=STATION)
+        client.put("/api/units/F01", json={"station": "S1", "kind": "bicycle", "shifts": [1, 3]})
+    with serve(db_settings) as base:
+        tab = Tab.open(desktop, base)
+        sign_in(tab, db_settings, Role.LEADER)
+        tab.goto("/maps/units", ready="#gs-units")
+        tab.shot(artifacts / "units_leader.png")
+        page = tab.page
+        controls = page.locator("#gs-units, #gs-stations").locator("input, select, button")
+        assert controls.count() == 0
+        row = tab.page.locator("#gs-units tr[data-unit='F01']")
+        cells = row.locator("td").all_inner_texts()
+        assert cells[:3] == ["F01", "骑巡", "农业路警务站"]
+        assert cells[3] == "1 (00-08)、3 (16-24)"
+        station = page.locator("#gs-stations tr[data-station='S1'] td").all_inner_texts()
+        assert station[:2] == ["S1", "农业路警务站"]
+        assert page.get_by_role("button", name="保存").count() == 0
+        tab.assert_offline()

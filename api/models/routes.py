@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -96,6 +96,8 @@ class LeftOut(Answer):
     risk: Number | None
     window: str | None
     reason: str
+    reason_code: str = Field(description="the reason's code, for pages to write it in any language")
+    reason_params: dict[str, Any] = Field(description="the values the reason names")
 
 
 class PlanSummary(Answer):
@@ -116,6 +118,9 @@ class Plan(Answer):
 
     id: int
     created_at: Instant
+    saved_at: Instant | None = Field(description="None for a draft not saved")
+    based_on: int | None = Field(description="the plan it re-planned, if any")
+    request: dict[str, Any] = Field(description="the request as asked")
     shift: Shift
     units: list[UnitRoute]
     left_out: list[LeftOut]

@@ -43,6 +43,7 @@ from geo.routing.model import (
     TimedRoute,
     Unit,
     better,
+    collected,
     schedule,
     timed_routes,
 )
@@ -112,8 +113,9 @@ class PlanRequest:
     exclude: tuple[str, ...] = ()
     """Candidate ids the dispatcher dropped from the plan: never considered."""
     pinned: tuple[str, ...] = ()
-    """Candidate ids the dispatcher pinned: planned before any other stop when a unit can reach
-    them (the planner sees each worth more than all unpinned stops together)."""
+    """Candidate ids the dispatcher pinned: each is in the plan whenever a unit can reach it,
+    stay and return within the shift alongside the other pins planned (the planner sees each worth
+    more than all unpinned stops together, and :func:`keep_pinned` puts back any it dropped)."""
     based_on: int | None = None
     """The plan this request adjusts, when it re-plans one."""
 
@@ -378,6 +380,7 @@ REASONS = {
     ),
     "unreachable": "no unit can reach it, stay and return to its station within the shift",
     "not_chosen": "not chosen: the units' time went to stops covering more risk",
+    "pinned_conflict": "pinned, but no unit can serve it together with the other pinned stops",
 }
 """Why a candidate is left out, by code: the English of ``reason``; pages write the code and
 its ``reason_params`` in the reader's language."""
@@ -568,6 +571,52 @@ def run_solver(
         return better(instance, [a.result() for a in answers])
 
 
+def _pins(built: Prepared, pinned: Sequence[str]) -> list[list[int]]:
+    """The stops of each pinned place, in the order the dispatcher pinned them."""
+    of_place: dict[str, list[int]] = {}
+    for k in built.boost:
+        of_place.setdefault(built.places[built.refs[k].place].id, []).append(k)
+    return [of_place[p] for p in dict.fromkeys(pinned) if p in of_place]
+
+
+def keep_pinned(
+    instance: Instance, routes: Sequence[Sequence[int]], pins: Sequence[Sequence[int]]
+) -> list[list[int]]:
+    """``routes`` with every pinned place on them that fits, whatever the solver answered.
+
+    ``pins`` lists, for each pinned place in the dispatcher's order, its stops (one per
+    window); pins the solver planned stay. A place none of whose stops is planned is inserted
+    where it loses the least unpinned risk, then adds the least travel: at each position of each
+    unit's route, for each of its stops, the unpinned stops worth least are taken off until the
+    route keeps its windows and the shift. A place that fits no route even with only the pinned
+    stops on it stays out (:func:`_why_not` says why).
+    """
+    out = [list(order) for order in routes]
+    pinned = {s for stops in pins for s in stops}
+    for stops in pins:
+        if any(s in order for order in out for s in stops):
+            continue
+        best: tuple[tuple[float, int], int, list[int]] | None = None
+        for u, order in enumerate(out):
+            for s in stops:
+                for at in range(len(order) + 1):
+                    trial = [*order[:at], s, *order[at:]]
+                    while (timed := schedule(instance, u, trial)) is None:
+                        loose = [k for k in trial if k not in pinned]
+                        if not loose:
+                            break
+                        trial.remove(min(loose, key=lambda k: instance.stops[k].prize))
+                    if timed is None:
+                        continue
+                    lost = collected(instance, [order]) - collected(instance, [trial])
+                    key = (lost + instance.stops[s].prize, timed.travel)
+                    if best is None or key < best[0]:
+                        best = key, u, trial
+        if best is not None:
+            out[best[1]] = best[2]
+    return out
+
+
 def _why_not(built: Prepared, stop: int, settings: Settings) -> Why:
     """Why a stop is not on any route."""
     place = built.refs[stop].place
@@ -590,6 +639,8 @@ def _why_not(built: Prepared, stop: int, settings: Settings) -> Why:
             return "window_unreachable", params
     if all(schedule(instance, u, [stop]) is None for u in units):
         return "unreachable", {}
+    if stop in built.boost:
+        return "pinned_conflict", {}
     return "not_chosen", {}
 
 
@@ -615,6 +666,7 @@ def plan_routes(
         limit = request.time_limit_s or settings.routing.route_time_limit_s
         report.stage("solve", seconds=limit)
         routes = run_solver(built.instance, request.solver, limit, progress=report)
+        routes = keep_pinned(built.instance, routes, _pins(built, request.pinned))
         seconds = time.perf_counter() - began
         if report.cancelled():
             msg = "the plan was cancelled before it was stored"

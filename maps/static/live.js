@@ -1,6 +1,7 @@
 /* gridsafe live page: every poll_s seconds, /api/live: each unit on duty at its latest fix
  * (green on its plan, red off it, grey when no plan names it), the age of the fix, and the red
- * and orange micro-grids not yet patrolled this shift. */
+ * and orange micro-grids not yet patrolled this shift. Units at one spot are spread apart
+ * (spread.js); hovering a unit tells its name, fix and plan, clicking it picks its row. */
 (function () {
   "use strict";
   const cfg = JSON.parse(document.getElementById("gs-live-config").textContent);
@@ -17,7 +18,8 @@
   const map = L.map("gs-plan-map", { maxZoom: 19, minZoom: 10 });
   map.setView([34.78, 113.7], 13);
   const gapLayer = L.layerGroup().addTo(map), unitLayer = L.layerGroup().addTo(map);
-  let fitted = false;
+  let fitted = false, unitMarkers = [];
+  map.on("zoomend", function () { window.gsSpread(map, unitMarkers, 22); });
 
   function state(u) { return u.on_plan === null ? "none" : (u.on_plan ? "on" : "off"); }
   function stateText(u) {
@@ -49,19 +51,30 @@
       style: function (f) { return { color: RISK[f.properties.colour] || "#e31a1c", weight: 2, fillOpacity: 0.35 }; },
     }).addTo(gapLayer);
     const points = [];
+    unitMarkers = [];
     live.units.forEach(function (u) {
       if (!u.fix) { return; }
-      const at = [u.fix.lat, u.fix.lon];
+      const at = L.latLng(u.fix.lat, u.fix.lon);
       points.push(at);
-      L.circleMarker(at, { radius: 8, color: "#fff", weight: 2, fillColor: STATE[state(u)], fillOpacity: 1 })
-        .bindTooltip(esc(u.name), { permanent: true, direction: "right", className: "gs-label" })
-        .addTo(unitLayer);
+      const m = L.marker(at, { icon: L.divIcon({
+        className: "", iconSize: [20, 20], iconAnchor: [10, 10],
+        html: '<div class="gs-live-marker" data-unit="' + esc(u.name) + '" style="background:' + STATE[state(u)] + '"></div>',
+      }) }).bindTooltip(esc(u.name + " · " + fmt("age", { n: Math.round(u.fix.age_s / 60) }) + " · " + stateText(u)));
+      m.on("click", function () {
+        document.querySelectorAll(".gs-live-unit").forEach(function (row) {
+          row.classList.toggle("gs-picked", row.dataset.unit === u.name);
+          if (row.dataset.unit === u.name) { row.scrollIntoView({ block: "nearest" }); }
+        });
+      });
+      m.home = at;
+      m.addTo(unitLayer); unitMarkers.push(m);
     });
     if (!fitted) {
       const b = gapShapes.getBounds();
       points.forEach(function (p) { b.extend(p); });
-      if (b.isValid()) { map.fitBounds(b, { padding: [30, 30] }); fitted = true; }
+      if (b.isValid()) { map.fitBounds(b, { padding: [30, 30], animate: false }); fitted = true; }
     }
+    window.gsSpread(map, unitMarkers, 22);
   }
 
   function refresh() {

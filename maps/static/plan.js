@@ -52,25 +52,8 @@
     if (!current && hot.length) { map.fitBounds(layer.getBounds()); }
   });
 
-  // Numbered stops stay readable where they crowd: markers closer than a marker's width on the
-  // screen are spread on a small circle around their common centre, at every zoom.
-  function spread() {
-    const size = 26, placed = [];
-    stopMarkers.forEach(function (m) {
-      const p = map.latLngToLayerPoint(m.home);
-      let group = placed.find(function (g) { return g.at.distanceTo(p) < size; });
-      if (!group) { group = { at: p, members: [] }; placed.push(group); }
-      group.members.push(m);
-    });
-    placed.forEach(function (g) {
-      const n = g.members.length;
-      g.members.forEach(function (m, i) {
-        if (n === 1) { m.setLatLng(m.home); return; }
-        const angle = (2 * Math.PI * i) / n, r = size * 0.5 / Math.sin(Math.PI / Math.max(n, 2)) + 2;
-        m.setLatLng(map.layerPointToLatLng(g.at.add(L.point(r * Math.cos(angle), r * Math.sin(angle)))));
-      });
-    });
-  }
+  // Numbered stops stay readable where they crowd (spread.js), at every zoom.
+  function spread() { window.gsSpread(map, stopMarkers, 26); }
   map.on("zoomend", spread);
 
   let current = null;           // the plan drawn
