@@ -258,7 +258,7 @@ def district(make_db: Callable[..., tuple[Engine, Settings]], tmp_path_factory: 
                 record_kind="incident",
                 record_id=ids[f"inc-{code}"],
                 area_code=code,
-                photos=[photo_store.prepare(photo_with_gps(), f"{code}.jpg")],
+                photos=[photo_store.prepare(photo_with_gps(), f"{code}.jpg", settings.intake)],
                 taken_by="setup",
             )
             photos[code] = conn.execute(
