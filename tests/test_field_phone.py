@@ -5,6 +5,7 @@ and outside the area, and the grid's people. Positions come from Playwright's ge
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -382,6 +383,30 @@ def test_my_area_on_a_desk(
         tab.assert_offline()
 
 
+def _pick_photo(tab: Tab, photo: Path) -> None:
+    """Tap the photo picker (the translated label; the browser's own English control is not
+    shown), choose ``photo`` in the file chooser, and read the choice in Chinese."""
+    pick = tab.page.locator("label.fd-pick")
+    expect(pick).to_have_text("拍照或选择照片")
+    expect(tab.page.locator("#fd-chosen")).to_have_text("未选择照片")
+    box = tab.page.locator("#fd-photos").bounding_box()
+    assert box is not None
+    assert box["width"] <= 1
+    assert box["height"] <= 1
+    label_box = pick.bounding_box()
+    assert label_box is not None
+    assert label_box["height"] >= 44
+    with tab.page.expect_file_chooser() as chooser:
+        pick.tap()
+    chooser.value.set_files(str(photo))
+    expect(tab.page.locator("#fd-chosen")).to_have_text(f"已选 1 张照片：{photo.name}")
+    hint = tab.text("#fd-photos-hint")
+    assert hint == "照片：最多 4 张，每张不超过 6 MB、40 百万像素（JPEG、PNG 或 WebP）"
+    # No English word on the form but the names of units and formats (and the file's name).
+    words = set(re.findall(r"[A-Za-z]{2,}", tab.text("#fd-report")))
+    assert words <= {"MB", "JPEG", "PNG", "WebP", "jpg"}, words
+
+
 def test_pages_open_with_no_connection_and_the_report_arrives_once(
     grid: Engine, db_settings: Settings, phone_m1: BrowserContext, artifacts: Path, tmp_path: Path
 ) -> None:
@@ -419,23 +444,7 @@ def test_pages_open_with_no_connection_and_the_report_arrives_once(
         tap_area(tab, "M1")
         expect(tab.page.locator("#fd-where")).to_contain_text("地图选点位置")
         tab.page.select_option("#fd-type", label="矛盾纠纷")
-        # The photo picker is the translated label; the browser's own control is not shown.
-        pick = tab.page.locator("label.fd-pick")
-        expect(pick).to_have_text("拍照或选择照片")
-        expect(tab.page.locator("#fd-chosen")).to_have_text("未选择照片")
-        box = tab.page.locator("#fd-photos").bounding_box()
-        assert box is not None
-        assert box["width"] <= 1
-        assert box["height"] <= 1
-        label_box = pick.bounding_box()
-        assert label_box is not None
-        assert label_box["height"] >= 44
-        with tab.page.expect_file_chooser() as chooser:
-            pick.tap()
-        chooser.value.set_files(str(photo))
-        expect(tab.page.locator("#fd-chosen")).to_have_text("已选 1 张照片：楼道.jpg")
-        hint = tab.text("#fd-photos-hint")
-        assert hint == "照片：最多 4 张，每张不超过 6 MB、40 百万像素（JPEG、PNG 或 WebP）"
+        _pick_photo(tab, photo)
         tab.page.locator("#fd-send").scroll_into_view_if_needed()
         tab.shot(artifacts / "field_report_picker_offline_phone.png")
         tab.page.locator("#fd-send").tap()
