@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import Engine, text
 
 from geo import clock
@@ -464,3 +466,27 @@ def test_pages_open_with_no_connection_and_the_report_arrives_once(
         assert tab.text(".fd-progress-text").startswith("已走访 1 / 1 ")
         tab.errors = [e for e in tab.errors if "ERR_INTERNET_DISCONNECTED" not in e]
         tab.assert_offline()
+
+
+def test_signed_out_the_pages_are_not_kept_on_the_phone(
+    grid: Engine, db_settings: Settings, phone_m1: BrowserContext
+) -> None:
+    with serve(db_settings) as base:
+        tab = Tab.open(phone_m1, base)
+        sign_in(tab, db_settings, Role.GRID_MEMBER, scope="M1")
+        tab.goto("/field/report", ready="#fd-map .leaflet-interactive")
+        tab.page.wait_for_function(
+            "() => navigator.serviceWorker.controller !== null", timeout=20_000
+        )
+        with tab.page.expect_navigation(timeout=30_000):
+            tab.page.locator("#gs-logout button").tap()
+        tab.page.wait_for_load_state("load")
+        assert urlsplit(tab.page.url).path == "/login"
+        # A page of /field now leads to the login page, and the service worker forgets the
+        # pages it kept: with no connection, none opens for the next person.
+        tab.goto("/field/report")
+        assert urlsplit(tab.page.url).path == "/login"
+        phone_m1.set_offline(True)
+        with pytest.raises(PlaywrightError, match=r"net::ERR_"):
+            tab.page.goto(base + "/field/checkin")
+        phone_m1.set_offline(False)

@@ -3,9 +3,9 @@
    Network first: every page (a navigation under /field) and every asset of the app (/static/)
    is fetched; what arrives is kept in the cache, and with no connection the kept copy is
    answered. The tab pages and their assets are fetched once when the worker is installed, so
-   a page not yet opened still opens offline. A navigation that lands outside /field (the
-   session ended: the login page) empties the cache, so the pages of someone signed out are not
-   shown to the next person. Writes (POST) are never touched: field.js keeps them in its outbox.
+   a page not yet opened still opens offline. A page answered by a redirect (to the login page)
+   or a refusal empties the cache: the session ended, and the pages of someone signed out are
+   not shown to the next person. Writes (POST) are never touched: field.js keeps them in its outbox.
    PRECACHE and VERSION are set by the app in front of this file (GET /field/sw.js). */
 /* global PRECACHE, VERSION */
 "use strict";
@@ -40,8 +40,10 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) { return; }
   if (!(navigation ? path.indexOf("/field") === 0 : path.indexOf("/static/") === 0)) { return; }
   event.respondWith(fetch(request).then(function (response) {
-    var landed = new URL(response.url || request.url).pathname;
-    if (navigation && landed.indexOf("/field") !== 0) {
+    /* A page of /field answered by a redirect (to the login page) or a refusal: signed out. */
+    var signedOut = response.type === "opaqueredirect" || response.redirected ||
+      response.status === 401 || response.status === 403;
+    if (navigation && signedOut) {
       return caches.delete(CACHE).then(function () { return response; });
     }
     if (response.ok) {
