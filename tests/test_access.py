@@ -60,6 +60,7 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("GET", "/static/{name:path}"): PUBLIC,
+    ("GET", "/field/sw.js"): PUBLIC,
     ("POST", "/api/auth/token"): PUBLIC,
     ("POST", "/logout"): ALL,
     ("DELETE", "/api/auth/token"): ALL,
