@@ -89,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(cases.pages)
     app.include_router(field.router)
     app.include_router(field.pages)
+    app.include_router(field.worker)
     document_errors(app)
     _add_docs(app)
     return app

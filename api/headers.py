@@ -21,7 +21,7 @@ class SecurityHeaders:
     element they generate, ``maps.chrome.with_nonce``): no inline event handler, no injected
     script. Styles may be inline (folium and Leaflet set style attributes and write ``<style>``
     elements); data and images come from the app, and images from the configured basemap's
-    tile host.
+    tile host. Workers (the phone pages' service worker) come from the app only.
     """
 
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
@@ -32,7 +32,7 @@ class SecurityHeaders:
             img += f" {host}"
         self.rest = (
             "style-src 'self' 'unsafe-inline'; "
-            f"img-src {img}; connect-src 'self'; font-src 'self' data:; "
+            f"img-src {img}; connect-src 'self'; font-src 'self' data:; worker-src 'self'; "
             "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
         )
 

@@ -232,6 +232,40 @@ class IntakeSettings(_Group):
         description="Lowest address match score accepted (geo/address.py's default).",
     )
 
+    photo_max_bytes: int = Field(
+        default=6 * 1024 * 1024,
+        gt=0,
+        description=(
+            "Largest photo of a field report accepted, as sent (geo/field/photos.py); the most "
+            "photos of a record at this size must fit GRIDSAFE_MAX_UPLOAD_BYTES."
+        ),
+    )
+
+    photo_max_count: int = Field(
+        default=4, ge=1, description="Most photos of one field report or rectification step."
+    )
+
+    photo_max_pixels: int = Field(
+        default=40_000_000,
+        gt=0,
+        description=(
+            "Largest photo decoded, width × height in pixels; above it the file is refused "
+            "unread (a decompression bomb). 40 million is above any phone camera's photo."
+        ),
+    )
+
+    photo_stored_side: int = Field(
+        default=2048,
+        ge=16,
+        description="A stored photo's longer side at most, in pixels (it is scaled down to it).",
+    )
+
+    photo_thumb_side: int = Field(
+        default=320,
+        ge=16,
+        description="A photo's thumbnail's longer side at most, in pixels (lists and pages).",
+    )
+
 
 class AreaSettings(_Group):
     """Boundary validation tolerances (geo/boundaries.py) and the grid that locates points in

@@ -68,6 +68,7 @@ ASSETS: dict[str, Asset] = {
     "gridsafe/risk.js": Asset("maps", "static/risk.js"),
     "gridsafe/field.js": Asset("maps", "static/field.js"),
     "gridsafe/field.css": Asset("maps", "static/field.css"),
+    "gridsafe/field_sw.js": Asset("maps", "static/field_sw.js"),
     "gridsafe/units.js": Asset("maps", "static/units.js"),
     "gridsafe/plan.js": Asset("maps", "static/plan.js"),
     "gridsafe/live.js": Asset("maps", "static/live.js"),

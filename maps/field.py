@@ -9,6 +9,7 @@ script shows come from the catalogue, handed to it in a JSON block.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -22,11 +23,10 @@ from geo.cases import SQUADS, get_case, list_cases
 from geo.errors import GridsafeError, NotFoundError
 from geo.field.home import OPEN_CASE_STATES, area_summary, micro_grids
 from geo.field.people import DUTIES, my_grids, roster
-from geo.field.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from geo.field.street import HAZARD_CATEGORIES, hazard, open_hazards
 from geo.records import incident_types
 from geo.settings import Settings
-from maps.assets import url
+from maps.assets import asset_file, url
 from maps.i18n import N_, Translator
 from maps.pages import COLOURS, check_offline
 
@@ -98,8 +98,52 @@ SCRIPT_WORDS: dict[str, str] = {
     "locating": N_("Finding the phone's position…"),
     "checked_in": N_("Checked in at %(name)s."),
     "reason_needed": N_("Give the reason for reopening."),
+    "no_photo": N_("No photo chosen"),
+    "photos_chosen": N_("%(n)s photos chosen: %(names)s"),
+    "too_many_photos": N_("Too many photos: at most %(n)s"),
 }
 """What field.js says, by key (filled in the reader's language)."""
+
+
+OFFLINE_PAGES = ("/field", "/field/cases", "/field/report", "/field/checkin")
+"""The tab pages the service worker fetches when it is installed: they open with no connection
+even before they were first opened."""
+
+SERVICE_WORKER_SCOPE = "/field"
+"""The pages the service worker answers for (``/field`` and below)."""
+
+
+def _page_assets() -> list[str]:
+    return [
+        url(name)
+        for name in (
+            "gridsafe/maps.css",
+            "gridsafe/field.css",
+            "gridsafe/field.js",
+            "vendor/leaflet/leaflet.css",
+            "vendor/leaflet/leaflet.js",
+        )
+    ]
+
+
+def service_worker(settings: Settings) -> str:
+    """The service worker's script (``maps/static/field_sw.js``) with what it fetches when it is
+    installed (the tab pages and their assets) and a version that changes with either."""
+    path, _ = asset_file("gridsafe/field_sw.js", settings)
+    script = path.read_text(encoding="utf-8")
+    precache = [*OFFLINE_PAGES, *_page_assets()]
+    version = hashlib.blake2b((script + json.dumps(precache)).encode(), digest_size=8).hexdigest()
+    return f"var PRECACHE = {json.dumps(precache)};\nvar VERSION = {json.dumps(version)};\n{script}"
+
+
+def photo_limits(settings: Settings) -> dict[str, Any]:
+    """The photo limits the pages state (from ``settings.intake``): count, MB and megapixels."""
+    intake = settings.intake
+    return {
+        "n": intake.photo_max_count,
+        "mb": f"{round(intake.photo_max_bytes / 2**20, 2):g}",
+        "mp": f"{round(intake.photo_max_pixels / 1e6, 1):g}",
+    }
 
 
 def refusal(t: Translator, exc: GridsafeError) -> str:
@@ -271,8 +315,7 @@ def report_page(engine: Engine, settings: Settings, t: Translator, user: User) -
         micro_json=_json(micro),
         types=incident_types(engine),
         categories=HAZARD_CATEGORIES,
-        max_photos=MAX_PHOTOS,
-        max_mb=MAX_PHOTO_BYTES // (1024 * 1024),
+        limits=photo_limits(settings),
     )
 
 
@@ -311,7 +354,7 @@ def hazard_page(engine: Engine, settings: Settings, t: Translator, hazard_id: in
         h=found,
         steps=RECTIFICATION,
         today=clock.today(settings.timezone),
-        max_photos=MAX_PHOTOS,
+        limits=photo_limits(settings),
     )
 
 

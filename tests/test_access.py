@@ -60,6 +60,7 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("GET", "/static/{name:path}"): PUBLIC,
+    ("GET", "/field/sw.js"): PUBLIC,
     ("POST", "/api/auth/token"): PUBLIC,
     ("POST", "/logout"): ALL,
     ("DELETE", "/api/auth/token"): ALL,
@@ -258,7 +259,7 @@ def district(make_db: Callable[..., tuple[Engine, Settings]], tmp_path_factory: 
                 record_kind="incident",
                 record_id=ids[f"inc-{code}"],
                 area_code=code,
-                photos=[photo_store.prepare(photo_with_gps(), f"{code}.jpg")],
+                photos=[photo_store.prepare(photo_with_gps(), f"{code}.jpg", settings.intake)],
                 taken_by="setup",
             )
             photos[code] = conn.execute(

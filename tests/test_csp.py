@@ -67,6 +67,21 @@ def test_every_inline_script_carries_the_responses_nonce(district: tuple[Setting
     assert len(nonces) == len(pages), "a nonce was used twice"
 
 
+def test_the_field_service_worker_is_admitted_and_served(district: tuple[Settings, int]) -> None:
+    settings, _ = district
+    with api_client(settings, Role.LEADER) as client:
+        policy = client.get("/", headers={"Accept": "text/html"}).headers["content-security-policy"]
+        assert "worker-src 'self';" in policy
+        script = client.get("/field/sw.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    # Served from /field/ yet answering for /field (the home page) too.
+    assert script.headers["service-worker-allowed"] == "/field"
+    assert script.headers["cache-control"] == "no-store"
+    assert '"/field/report"' in script.text
+    assert '"/static/gridsafe/field.js"' in script.text
+
+
 def _clean(tab: Tab, *, status: int | None = None) -> None:
     """No console error, network error or CSP violation; ``status``: the page's own, expected."""
     url = tab.page.url

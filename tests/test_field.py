@@ -31,9 +31,17 @@ def _an_hour_ago() -> str:
     return (clock.utcnow() - timedelta(hours=1)).isoformat()
 
 
-def _report(client: Any, micro: str, *, client_id: str | None = None, photos: int = 1) -> Any:
+def _report(
+    client: Any,
+    micro: str,
+    *,
+    client_id: str | None = None,
+    photos: int = 1,
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
+) -> Any:
     lon, lat = lonlat(micro)
-    files = [("photos", (f"p{i}.jpg", photo_with_gps(), "image/jpeg")) for i in range(photos)]
+    if files is None:
+        files = [("photos", (f"p{i}.jpg", photo_with_gps(), "image/jpeg")) for i in range(photos)]
     return client.post(
         "/api/field/reports",
         data={
@@ -139,6 +147,42 @@ def test_photos_are_checked_by_content_and_counted(db: Engine, db_settings: Sett
         assert ok.status_code == 200, ok.text
     with db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM hazards")).scalar_one() == 1
+
+
+@pytest.mark.usefixtures("grid")
+def test_photo_limits_are_settings(db_settings: Settings) -> None:
+    settings = db_settings.replace(
+        photo_max_count=2, photo_max_bytes=40_000, photo_max_pixels=500_000, photo_thumb_side=100
+    )
+    with api_client(settings, Role.GRID_MEMBER, "M1") as member:
+        many = _report(member, "M1", photos=3)
+        assert many.status_code == 400
+        assert many.json()["detail"] == "3 photos: at most 2 per record (GRIDSAFE_PHOTO_MAX_COUNT)"
+        wide = _report(
+            member,
+            "M1",
+            files=[("photos", ("wide.jpg", photo_with_gps(size=(1000, 600)), "image/jpeg"))],
+        )
+        assert wide.status_code == 400
+        assert (
+            "'wide.jpg' has more than 500000 pixels (GRIDSAFE_PHOTO_MAX_PIXELS)"
+            in (wide.json()["detail"])
+        )
+        noisy = io.BytesIO()
+        Image.effect_noise((400, 400), 100).convert("RGB").save(noisy, format="PNG")
+        assert len(noisy.getvalue()) > 40_000
+        heavy = _report(
+            member, "M1", files=[("photos", ("heavy.png", noisy.getvalue(), "image/png"))]
+        )
+        assert heavy.status_code == 400
+        assert "at most 40000 bytes (GRIDSAFE_PHOTO_MAX_BYTES)" in heavy.json()["detail"]
+        ok = _report(member, "M1", photos=2)
+        assert ok.status_code == 200, ok.text
+        thumb = member.get(f"/api/field/photos/{ok.json()['photos'][0]}/thumbnail")
+        assert max(Image.open(io.BytesIO(thumb.content)).size) == 100
+        # The report page states the limits it was given.
+        hint = member.get("/field/report").text
+        assert "照片：最多 2 张，每张不超过 0.04 MB、0.5 百万像素" in hint
 
 
 def _png() -> bytes:

@@ -5,14 +5,17 @@ and outside the area, and the grid's people. Positions come from Playwright's ge
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import Engine, text
 
 from geo import clock
@@ -380,3 +383,110 @@ def test_my_area_on_a_desk(
         assert len(tab.texts("#fd-case-list li")) == 1
         tab.shot(artifacts / "field_cases_desk.png")
         tab.assert_offline()
+
+
+def _pick_photo(tab: Tab, photo: Path) -> None:
+    """Tap the photo picker (the translated label; the browser's own English control is not
+    shown), choose ``photo`` in the file chooser, and read the choice in Chinese."""
+    pick = tab.page.locator("label.fd-pick")
+    expect(pick).to_have_text("拍照或选择照片")
+    expect(tab.page.locator("#fd-chosen")).to_have_text("未选择照片")
+    box = tab.page.locator("#fd-photos").bounding_box()
+    assert box is not None
+    assert box["width"] <= 1
+    assert box["height"] <= 1
+    label_box = pick.bounding_box()
+    assert label_box is not None
+    assert label_box["height"] >= 44
+    with tab.page.expect_file_chooser() as chooser:
+        pick.tap()
+    chooser.value.set_files(str(photo))
+    expect(tab.page.locator("#fd-chosen")).to_have_text(f"已选 1 张照片：{photo.name}")
+    hint = tab.text("#fd-photos-hint")
+    assert hint == "照片：最多 4 张，每张不超过 6 MB、40 百万像素（JPEG、PNG 或 WebP）"
+    # No English word on the form but the names of units and formats (and the file's name).
+    words = set(re.findall(r"[A-Za-z]{2,}", tab.text("#fd-report")))
+    assert words <= {"MB", "JPEG", "PNG", "WebP", "jpg"}, words
+
+
+def test_pages_open_with_no_connection_and_the_report_arrives_once(
+    grid: Engine, db_settings: Settings, phone_m1: BrowserContext, artifacts: Path, tmp_path: Path
+) -> None:
+    engine = grid
+    photo = tmp_path / "楼道.jpg"
+    photo.write_bytes(photo_with_gps())
+    with serve(db_settings) as base:
+        tab = Tab.open(phone_m1, base)
+        sign_in(tab, db_settings, Role.GRID_MEMBER, scope="M1")
+        tab.goto("/field/report", ready="#fd-map .leaflet-interactive")
+        # The service worker has fetched the tab pages and their assets and answers for them.
+        tab.page.wait_for_function(
+            "() => navigator.serviceWorker.controller !== null", timeout=20_000
+        )
+        phone_m1.set_offline(True)
+        response = tab.page.reload(wait_until="load")
+        assert response is not None
+        assert response.from_service_worker
+        tab.page.wait_for_selector("#fd-map .leaflet-interactive")
+        expect(tab.page.locator("h1")).to_have_text("上报")
+        # Meanwhile someone checks in at M1: the page kept offline cannot know it (which shows
+        # it comes from the phone's cache, not the network).
+        lon, lat = lonlat("M1")
+        street.check_in(engine, db_settings, person="someone", lon=lon, lat=lat, at=clock.utcnow())
+        # A page not opened before opens too: tap its tab.
+        with tab.page.expect_navigation():
+            tab.page.locator(".fd-tabs a", has_text="签到").tap()
+        expect(tab.page.locator("#fd-checkin")).to_be_visible()
+        tab.page.wait_for_selector("#fd-map .leaflet-interactive")
+        tab.shot(artifacts / "field_checkin_offline_phone.png")
+        kept = tab.text(".fd-progress-text")
+        with tab.page.expect_navigation():
+            tab.page.locator(".fd-tabs a", has_text="上报").tap()
+        tab.page.wait_for_selector("#fd-map .leaflet-interactive")
+        tap_area(tab, "M1")
+        expect(tab.page.locator("#fd-where")).to_contain_text("地图选点位置")
+        tab.page.select_option("#fd-type", label="矛盾纠纷")
+        _pick_photo(tab, photo)
+        tab.page.locator("#fd-send").scroll_into_view_if_needed()
+        tab.shot(artifacts / "field_report_picker_offline_phone.png")
+        tab.page.locator("#fd-send").tap()
+        expect(tab.page.locator("#fd-outbox")).to_contain_text("等待发送：1 条")
+        expect(tab.page.locator("#fd-chosen")).to_have_text("未选择照片")
+        tab.shot(artifacts / "field_report_queued_offline_phone.png")
+        assert _count(engine, "SELECT count(*) FROM incidents") == 0
+        phone_m1.set_offline(False)
+        expect(tab.page.locator("#fd-outbox")).to_be_hidden(timeout=20_000)
+        expect(tab.page.locator("#fd-message")).to_contain_text("已发送")
+        tab.goto("/field/checkin")
+        tab.page.wait_for_timeout(1500)
+        assert _count(engine, "SELECT count(*) FROM incidents") == 1
+        assert _count(engine, "SELECT count(*) FROM field_photos") == 1
+        # Online again, the page comes from the network: it knows the check-in.
+        assert kept.startswith("已走访 0 / 1 ")
+        assert tab.text(".fd-progress-text").startswith("已走访 1 / 1 ")
+        tab.errors = [e for e in tab.errors if "ERR_INTERNET_DISCONNECTED" not in e]
+        tab.assert_offline()
+
+
+def test_signed_out_the_pages_are_not_kept_on_the_phone(
+    grid: Engine, db_settings: Settings, phone_m1: BrowserContext
+) -> None:
+    with serve(db_settings) as base:
+        tab = Tab.open(phone_m1, base)
+        sign_in(tab, db_settings, Role.GRID_MEMBER, scope="M1")
+        tab.goto("/field/report", ready="#fd-map .leaflet-interactive")
+        tab.page.wait_for_function(
+            "() => navigator.serviceWorker.controller !== null", timeout=20_000
+        )
+        with tab.page.expect_navigation(timeout=30_000):
+            tab.page.locator("#gs-logout button").tap()
+        tab.page.wait_for_load_state("load")
+        assert urlsplit(tab.page.url).path == "/login"
+        # A page of /field now leads to the login page, and the service worker forgets the
+        # pages it kept: with no connection, none opens for the next person.
+        tab.goto("/field/report")
+        assert urlsplit(tab.page.url).path == "/login"
+        phone_m1.set_offline(True)
+        with pytest.raises(PlaywrightError, match=r"net::ERR_"):
+            tab.page.goto(base + "/field/checkin")
+        phone_m1.set_offline(False)

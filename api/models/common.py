@@ -169,7 +169,7 @@ class RejectedRow(Answer):
 class ErrorBody(Answer):
     """Every JSON error answer: ``detail`` says what was wrong with which value. A refused
     import adds its ``problems``; a case conflict adds the case's state, version and the
-    states allowed next."""
+    states allowed next; a refused field write adds ``message`` for the person."""
 
     detail: str
     problems: list[RejectedRow] | None = Field(
@@ -179,6 +179,13 @@ class ErrorBody(Answer):
     state: str | None = Field(default=None, description="409: the case's state now")
     version: int | None = Field(default=None, description="409: the case's version now")
     allowed: list[str] | None = Field(default=None, description="409: the states allowed next")
+    message: str | None = Field(
+        default=None,
+        description=(
+            "400 of a field write (api/routers/field.py): the refusal in the caller's language, "
+            "e.g. the micro-grid and grid where a point outside their area lies"
+        ),
+    )
 
 
 class ValidationIssue(Answer):

@@ -33,6 +33,8 @@ from maps import field as field_pages
 
 router = APIRouter(prefix="/api", tags=["field"], dependencies=[permit(*READERS)])
 pages = APIRouter(tags=["maps"], dependencies=[permit(*REPORTERS)])
+worker = APIRouter(tags=["maps"])
+"""The phone pages' service worker: a script without anything of the caller's, served to all."""
 
 JPEG = "image/jpeg"
 
@@ -85,11 +87,11 @@ def _refusal(request: Request, exc: GridsafeError, status: int = 400) -> JSONRes
     )
 
 
-async def _files(photos: list[UploadFile] | None) -> list[tuple[str, bytes]]:
+async def _files(photos: list[UploadFile] | None, settings: Settings) -> list[tuple[str, bytes]]:
     out = []
     for upload in photos or []:
         # Read at most one byte over the limit: prepare() refuses it with its size.
-        data = await upload.read(photo_store.MAX_PHOTO_BYTES + 1)
+        data = await upload.read(settings.intake.photo_max_bytes + 1)
         out.append((upload.filename or "photo", data))
     return out
 
@@ -112,9 +114,10 @@ async def post_report(
     severity: Annotated[int | None, Form(ge=1, le=5)] = None,
     photos: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Any:
-    """An incident or hazard reported on the street, with up to four photos; idempotent on
-    ``client_id``. 400 with ``message`` when the position is outside the caller's area."""
-    files = await _files(photos)
+    """An incident or hazard reported on the street, with photos (at most
+    ``GRIDSAFE_PHOTO_MAX_COUNT``); idempotent on ``client_id``. 400 with ``message`` when the
+    position is outside the caller's area."""
+    files = await _files(photos, settings)
     try:
         return await run_in_threadpool(
             street.report,
@@ -156,7 +159,7 @@ async def post_rectification(
 ) -> Any:
     """A step of a hazard's rectification (整改) with photos; ``done`` closes the hazard.
     Idempotent on ``client_id``."""
-    files = await _files(photos)
+    files = await _files(photos, settings)
     try:
         return await run_in_threadpool(
             street.rectify,
@@ -279,6 +282,18 @@ def put_roster(engine: EngineDep, settings: SettingsDep, code: str, body: Roster
 
 
 # --------------------------------------------------------------------------- pages
+
+
+@worker.get("/field/sw.js", include_in_schema=False)
+def service_worker(settings: SettingsDep) -> Response:
+    """The service worker that lets the phone pages open with no connection. Served from
+    ``/field/`` but answering for ``/field`` too (``Service-Worker-Allowed``); never cached
+    by HTTP, so a new version is picked up at the next page load."""
+    return Response(
+        field_pages.service_worker(settings),
+        media_type="text/javascript",
+        headers={"Service-Worker-Allowed": field_pages.SERVICE_WORKER_SCOPE},
+    )
 
 
 def _now(settings: Settings) -> Any:

@@ -6,7 +6,8 @@ pixels alone (turned upright first by its EXIF orientation), so nothing of its m
 EXIF location above all, is kept; a thumbnail is stored beside it. A photo belongs to one
 record (an incident, a hazard or a rectification) and carries that record's micro-grid, which
 row-level security uses: a caller outside the area gets nothing, as if there were no photo.
-The same photo sent again for the same record (a phone resending) is kept once.
+The same photo sent again for the same record (a phone resending) is kept once. The limits (size,
+count, pixels, the stored and thumbnail sides) are settings (``settings.intake.photo_*``).
 """
 
 from __future__ import annotations
@@ -22,21 +23,12 @@ from sqlalchemy import Connection, Engine
 
 from geo.database import sql
 from geo.errors import InputError, NotFoundError
+from geo.settings import IntakeSettings
 
 RecordKind = Literal["incident", "hazard", "rectification"]
 
-MAX_PHOTOS = 4
-"""Photos per record."""
-MAX_PHOTO_BYTES = 6 * 1024 * 1024
-"""Largest photo accepted (as sent): four fit a request body."""
-MAX_PIXELS = 40_000_000
-"""Largest image (width × height) decoded; above it the file is refused (a decompression bomb)."""
 FORMATS = ("JPEG", "PNG", "WEBP")
 """What a photo may be, by its content."""
-STORED_SIDE = 2048
-"""The stored photo's longer side at most, in pixels."""
-THUMB_SIDE = 320
-"""The thumbnail's longer side at most."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +51,9 @@ def _jpeg(image: Image.Image, side: int) -> bytes:
     return out.getvalue()
 
 
-def prepare(data: bytes, name: str) -> Photo:
-    """Check one photo by its content and re-encode it without metadata.
+def prepare(data: bytes, name: str, intake: IntakeSettings) -> Photo:
+    """Check one photo by its content and re-encode it without metadata, within ``intake``'s
+    limits.
 
     Raises
     ------
@@ -71,8 +64,11 @@ def prepare(data: bytes, name: str) -> Photo:
     if not data:
         msg = f"photo {name!r} is empty"
         raise InputError(msg)
-    if len(data) > MAX_PHOTO_BYTES:
-        msg = f"photo {name!r} is {len(data)} bytes; at most {MAX_PHOTO_BYTES} bytes"
+    if len(data) > intake.photo_max_bytes:
+        msg = (
+            f"photo {name!r} is {len(data)} bytes; at most {intake.photo_max_bytes} bytes "
+            "(GRIDSAFE_PHOTO_MAX_BYTES)"
+        )
         raise InputError(msg)
     try:
         with warnings.catch_warnings():
@@ -82,8 +78,11 @@ def prepare(data: bytes, name: str) -> Photo:
             if kind not in FORMATS:
                 msg = f"photo {name!r} is {kind or 'not an image'}: use JPEG, PNG or WebP"
                 raise InputError(msg)
-            if image.width * image.height > MAX_PIXELS:
-                msg = f"photo {name!r} has more than {MAX_PIXELS} pixels"
+            if image.width * image.height > intake.photo_max_pixels:
+                msg = (
+                    f"photo {name!r} has more than {intake.photo_max_pixels} pixels "
+                    "(GRIDSAFE_PHOTO_MAX_PIXELS)"
+                )
                 raise InputError(msg)
             image.load()
             upright = ImageOps.exif_transpose(image).convert("RGB")
@@ -93,23 +92,26 @@ def prepare(data: bytes, name: str) -> Photo:
     except (OSError, SyntaxError, ValueError) as exc:
         msg = f"photo {name!r} could not be read as an image: {exc}"
         raise InputError(msg) from None
-    content = _jpeg(upright, STORED_SIDE)
+    content = _jpeg(upright, intake.photo_stored_side)
     width, height = Image.open(io.BytesIO(content)).size
     return Photo(
         sha256=hashlib.sha256(data).hexdigest(),
         content=content,
-        thumbnail=_jpeg(upright, THUMB_SIDE),
+        thumbnail=_jpeg(upright, intake.photo_thumb_side),
         width=width,
         height=height,
     )
 
 
-def prepare_all(files: list[tuple[str, bytes]]) -> list[Photo]:
-    """:func:`prepare` each of a record's photos, refusing more than :data:`MAX_PHOTOS`."""
-    if len(files) > MAX_PHOTOS:
-        msg = f"{len(files)} photos: at most {MAX_PHOTOS} per record"
+def prepare_all(files: list[tuple[str, bytes]], intake: IntakeSettings) -> list[Photo]:
+    """:func:`prepare` each of a record's photos, refusing more than ``photo_max_count``."""
+    if len(files) > intake.photo_max_count:
+        msg = (
+            f"{len(files)} photos: at most {intake.photo_max_count} per record "
+            "(GRIDSAFE_PHOTO_MAX_COUNT)"
+        )
         raise InputError(msg)
-    return [prepare(data, name) for name, data in files]
+    return [prepare(data, name, intake) for name, data in files]
 
 
 def store(

@@ -182,7 +182,7 @@ def report(
     """
     _position(lon, lat)
     when = _phone_time(settings, at, "report").isoformat()
-    prepared = photo_store.prepare_all(photos or [])
+    prepared = photo_store.prepare_all(photos or [], settings.intake)
     # Refused before anything is written: a scoped write outside the area would be refused by
     # row-level security without saying where the point is.
     require_inside(engine, settings, lon=lon, lat=lat)
@@ -267,7 +267,7 @@ def rectify(
     if on_day > clock.today(settings.timezone):
         msg = f"rectification day {on_day} is in the future"
         raise InputError(msg)
-    prepared = photo_store.prepare_all(photos or [])
+    prepared = photo_store.prepare_all(photos or [], settings.intake)
     with engine.begin() as conn:
         hazard = conn.execute(
             sql("field_hazard_get", "geo.field"), {"region": settings.region, "id": hazard_id}

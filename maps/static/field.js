@@ -182,6 +182,26 @@
   var locateButton = document.getElementById("fd-locate");
   if (locateButton) { locateButton.addEventListener("click", function () { locate().catch(function () {}); }); }
 
+  /* ---- the photo picker: its label is the button; the choice is said in the page's words ---- */
+  var picker = document.getElementById("fd-photos");
+  var chosen = document.getElementById("fd-chosen");
+  function showChosen() {
+    if (!picker || !chosen) { return; }
+    var files = Array.prototype.slice.call(picker.files || []);
+    var max = Number(picker.dataset.max);
+    chosen.className = "fd-chosen";
+    if (!files.length) {
+      chosen.textContent = say("no_photo");
+    } else if (max && files.length > max) {
+      chosen.textContent = say("too_many_photos", {n: max});
+      chosen.className = "fd-chosen fd-msg-error";
+    } else {
+      chosen.textContent = say("photos_chosen", {n: files.length,
+        names: files.map(function (f) { return f.name; }).join("、")});
+    }
+  }
+  if (picker) { picker.addEventListener("change", showChosen); }
+
   /* ---- report an incident or a hazard ---- */
   handlers.report = function (item, body) {
     show(say("sent"), "ok");
@@ -216,6 +236,7 @@
       };
       report.elements.description.value = "";
       report.elements.photos.value = "";
+      showChosen();
       post(item);
     });
   }
@@ -287,6 +308,11 @@
         }, function () { show(say("saved"), "error"); });
       });
     });
+  }
+
+  /* ---- the service worker: these pages and their assets open with no connection ---- */
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/field/sw.js", {scope: "/field"}).catch(function () {});
   }
 
   showOutbox().then(function () { if (navigator.onLine) { flush(); } });
