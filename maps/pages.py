@@ -279,13 +279,14 @@ def risk_page(
     today: date,
     focus: str | None = None,
     rule: Rule = Rule.WORST,
-    weight: Weight = Weight.AREA,
+    weight: Weight | None = None,
     since: date | None = None,
 ) -> str:
     """Render the four-colour map of one level as of a date, its parents coloured by ``rule``
-    (micro-grids always by their own colour; geo/risk/composite.py). With ``since``, the map
-    shows what changed from the stored map of that date to ``as_of``: the areas that changed in
-    their new colour, outlined by direction, and a ranked list with the reasons.
+    (micro-grids always by their own colour; geo/risk/composite.py), the composite view's score
+    weighted by ``weight`` (default ``settings.risk.risk_composite_weight``). With ``since``,
+    the map shows what changed from the stored map of that date to ``as_of``: the areas that
+    changed in their new colour, outlined by direction, and a ranked list with the reasons.
 
     Up to ``settings.maps.map_embed_max_features`` areas are embedded as GeoJSON
     (coverage-simplified, geo/simplify.py); above that the areas come from vector tiles. Either
@@ -316,7 +317,12 @@ def risk_page(
             areas = shift_collection(areas)
 
     if level is Level.MICRO:
-        rule, weight = Rule.WORST, Weight.AREA
+        rule = Rule.WORST
+    # The worst-child rule weighs nothing; its one entry in RULE_NAMES is the area's.
+    if rule is Rule.WORST:
+        weight = Weight.AREA
+    elif weight is None:
+        weight = Weight(settings.risk.risk_composite_weight)
     composite = (
         composite_view(engine, settings, level=level, as_of=as_of, weight=weight)
         if rule is Rule.COMPOSITE
