@@ -55,7 +55,7 @@ M_PER_DEG_LON_EQUATOR = 111_320.0
 """Metres per degree (WGS84 near the ground), for the local projection."""
 
 
-REASONS_CHARS = 15
+REASONS_CHARS = 17
 """Characters of the table's reasons column (from 0.86 of the width to the edge)."""
 
 
