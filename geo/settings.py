@@ -435,6 +435,15 @@ class RiskSettings(_Group):
         default=10, ge=1, description="Hazards and child areas listed in an area's reasons."
     )
 
+    risk_composite_weight: Literal["area", "population"] = Field(
+        default="area",
+        description=(
+            "What the composite view of the risk map averages an area's micro-grid scores over "
+            "when the page does not say (its weight= choice): area, or population (residents; "
+            "an area with no known residents then has no score). geo/risk/composite.py."
+        ),
+    )
+
 
 class CaseSettings(_Group):
     """Cases in a closed loop (geo/cases.py): the time from receipt to handled, per incident

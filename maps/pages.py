@@ -32,7 +32,7 @@ from geo.mapdata import (
     open_hazards,
 )
 from geo.risk import AreaChange, Rule, Weight, composite_view, risk_changes, risk_geojson
-from geo.risk.composite import Banding
+from geo.risk.composite import Banding, CompositeView
 from geo.settings import Settings
 from geo.simplify import simplify_coverage
 from maps.assets import external_urls, url
@@ -129,6 +129,113 @@ RULE_BANDS = {
     ),
 }
 """What the legend says about the rule shown."""
+
+POSTER_TEXT = {
+    "table": N_("Red and orange areas"),
+    "reasons": N_("Main reasons"),
+    "area": N_("Area"),
+    "colour": N_("Colour"),
+    "more": N_("… and %(n)s more"),
+    "north": N_("N"),
+    "title": N_("%(district)s four-colour safety map"),
+    "subtitle": N_("%(level)s · as of %(date)s · %(rule)s"),
+}
+"""The words of the map on paper: the poster (maps/poster.py) and the page's print layout."""
+
+TABLE_ROWS = 28
+"""Rows of the table of red and orange areas on paper (the poster's type grows with the paper,
+so on A1 too)."""
+
+
+def district_name(engine: Engine, settings: Settings, as_of: date) -> str:
+    """The name of the sub-district the caller sees (the region's key when none is loaded)."""
+    top = json.loads(
+        risk_geojson(
+            engine, region=settings.region, level=Level.SUBDISTRICT, as_of=as_of, settings=settings
+        )
+    )
+    return str(top["features"][0]["properties"]["name"]) if top["features"] else settings.region
+
+
+def main_reasons(t: Translator, props: dict[str, Any], types: dict[str, str]) -> str:
+    """An area's main reasons in a line: its first hazards and incident types, else its red and
+    orange children. ``types`` names the incident types."""
+    r = props.get("reasons") or {}
+    parts = [str(h["name"]) for h in r.get("hazards", [])[:2]]
+    parts += [f"{types.get(i['type'], i['type'])}×{i['count']}" for i in r.get("incidents", [])[:2]]
+    if not parts:
+        parts = [
+            f"{k['name']}（{t.colour(k['colour'])}）"
+            for k in r.get("children", [])[:2]
+            if k["colour"] in ("red", "orange")
+        ]
+    return "、".join(parts)
+
+
+def red_orange_rows(
+    t: Translator, areas: Sequence[dict[str, Any]], types: dict[str, str]
+) -> list[tuple[str, str, str]]:
+    """The table of the map on paper: (name, colour, main reasons) of the red and orange areas
+    among ``areas`` (features' properties), red first, then by falling score."""
+    rows = sorted(
+        (p for p in areas if p["colour"] in ("red", "orange")),
+        key=lambda p: (p["colour"] != "red", -(p["score"] or 0), p["code"]),
+    )
+    return [(str(p["name"]), str(p["colour"]), main_reasons(t, p, types)) for p in rows]
+
+
+def _print_sheet(
+    engine: Engine,
+    settings: Settings,
+    t: Translator,
+    config: dict[str, Any],
+    collection: dict[str, Any] | None,
+    composite: CompositeView | None,
+) -> str:
+    """What only printing shows of the risk page (maps.css @media print), as on the poster: the
+    title with the district's name and the date, and the table of the red and orange areas in
+    the colours shown (of ``collection``, the level's areas; none when they are not embedded).
+    ``config`` is the page's."""
+    shown = [f["properties"] for f in collection["features"]] if collection else []
+    if composite is not None:
+        shown = [
+            {
+                **p,
+                "colour": composite.areas[p["code"]][0].value,
+                "score": composite.areas[p["code"]][1],
+            }
+            for p in shown
+            if p["code"] in composite.areas
+        ]
+    types = {k["code"]: k["name"] for k in config["incident_types"]}
+    rows = red_orange_rows(t, shown, types)
+    as_of = date.fromisoformat(config["as_of"])
+    title = t._(POSTER_TEXT["title"], district=district_name(engine, settings, as_of))
+    subtitle = t._(
+        POSTER_TEXT["subtitle"],
+        level=config["level_name"],
+        date=config["as_of_text"],
+        rule=config["rule_name"],
+    )
+    cells = "".join(
+        f'<tr class="gs-{colour}"><td>{html.escape(name)}</td><td>{html.escape(t.colour(colour))}'
+        f"</td><td>{html.escape(reasons)}</td></tr>"
+        for name, colour, reasons in rows[:TABLE_ROWS]
+    )
+    more = (
+        f"<p>{html.escape(t._(POSTER_TEXT['more'], n=len(rows) - TABLE_ROWS))}</p>"
+        if len(rows) > TABLE_ROWS
+        else ""
+    )
+    head = "".join(
+        f"<th>{html.escape(t._(POSTER_TEXT[key]))}</th>" for key in ("area", "colour", "reasons")
+    )
+    return (
+        f'<header class="gs-print-head"><h1>{html.escape(title)}</h1>'
+        f"<p>{html.escape(subtitle)}</p></header>"
+        f'<section class="gs-print-table"><h2>{html.escape(t._(POSTER_TEXT["table"]))}</h2>'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>{more}</section>"
+    )
 
 
 class OfflineViolationError(GridsafeError):
@@ -279,13 +386,14 @@ def risk_page(
     today: date,
     focus: str | None = None,
     rule: Rule = Rule.WORST,
-    weight: Weight = Weight.AREA,
+    weight: Weight | None = None,
     since: date | None = None,
 ) -> str:
     """Render the four-colour map of one level as of a date, its parents coloured by ``rule``
-    (micro-grids always by their own colour; geo/risk/composite.py). With ``since``, the map
-    shows what changed from the stored map of that date to ``as_of``: the areas that changed in
-    their new colour, outlined by direction, and a ranked list with the reasons.
+    (micro-grids always by their own colour; geo/risk/composite.py), the composite view's score
+    weighted by ``weight`` (default ``settings.risk.risk_composite_weight``). With ``since``,
+    the map shows what changed from the stored map of that date to ``as_of``: the areas that
+    changed in their new colour, outlined by direction, and a ranked list with the reasons.
 
     Up to ``settings.maps.map_embed_max_features`` areas are embedded as GeoJSON
     (coverage-simplified, geo/simplify.py); above that the areas come from vector tiles. Either
@@ -304,7 +412,7 @@ def risk_page(
     base = basemap(settings.maps)
     n = counts.counts[level]
     mode = "embed" if n <= settings.maps.map_embed_max_features else "tiles"
-    areas = None
+    areas = collection = None
     if mode == "embed":
         collection = json.loads(
             risk_geojson(
@@ -316,7 +424,12 @@ def risk_page(
             areas = shift_collection(areas)
 
     if level is Level.MICRO:
-        rule, weight = Rule.WORST, Weight.AREA
+        rule = Rule.WORST
+    # The worst-child rule weighs nothing; its one entry in RULE_NAMES is the area's.
+    if rule is Rule.WORST:
+        weight = Weight.AREA
+    elif weight is None:
+        weight = Weight(settings.risk.risk_composite_weight)
     composite = (
         composite_view(engine, settings, level=level, as_of=as_of, weight=weight)
         if rule is Rule.COMPOSITE
@@ -441,6 +554,9 @@ def risk_page(
         name="title",
     )
     root.html.add_child(Element('<div id="gs-detail" class="gs-detail" hidden></div>'))
+    root.html.add_child(
+        Element(_print_sheet(engine, settings, t, config, collection, composite)), name="print"
+    )
     _RiskMapScript(config).add_to(fmap)
     return check_offline(root.render(), allowed=allowed)
 

@@ -34,8 +34,18 @@ from geo.labels import area_labels
 from geo.levels import Level
 from geo.risk import Rule, Weight, risk_geojson
 from geo.settings import Settings
-from maps.i18n import N_, Translator
-from maps.pages import COLOURS, NO_COLOUR, RISK_MAP_TEXT, RULE_NAMES, RULE_WORST
+from maps.i18n import Translator
+from maps.pages import (
+    COLOURS,
+    NO_COLOUR,
+    POSTER_TEXT,
+    RISK_MAP_TEXT,
+    RULE_NAMES,
+    RULE_WORST,
+    TABLE_ROWS,
+    district_name,
+    red_orange_rows,
+)
 
 CJK_FONTS = ["WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans"]
 """Font families tried in order; the first two hold Chinese."""
@@ -44,19 +54,9 @@ M_PER_DEG_LAT = 110_574.0
 M_PER_DEG_LON_EQUATOR = 111_320.0
 """Metres per degree (WGS84 near the ground), for the local projection."""
 
-TABLE_ROWS = 28
-"""Rows of the red and orange table (its type grows with the paper, so on A1 too)."""
 
-POSTER_TEXT = {
-    "table": N_("Red and orange areas"),
-    "reasons": N_("Main reasons"),
-    "area": N_("Area"),
-    "colour": N_("Colour"),
-    "more": N_("… and %(n)s more"),
-    "north": N_("N"),
-    "title": N_("%(district)s four-colour safety map"),
-    "subtitle": N_("%(level)s · as of %(date)s · %(rule)s"),
-}
+REASONS_CHARS = 17
+"""Characters of the table's reasons column (from 0.86 of the width to the edge)."""
 
 
 class Paper(StrEnum):
@@ -95,18 +95,14 @@ def _path(geom: shapely.Geometry, to_metres: Any) -> Path:
     return Path(verts, codes)
 
 
-def _reasons(t: Translator, props: dict[str, Any], types: dict[str, str]) -> str:
-    """An area's main reasons in a table cell: hazards, incidents by type, worst children."""
-    r = props.get("reasons") or {}
-    parts = [str(h["name"]) for h in r.get("hazards", [])[:2]]
-    parts += [f"{types.get(i['type'], i['type'])}×{i['count']}" for i in r.get("incidents", [])[:2]]
-    if not parts:
-        parts = [
-            f"{k['name']}（{t.colour(k['colour'])}）"
-            for k in r.get("children", [])[:2]
-            if k["colour"] in ("red", "orange")
-        ]
-    return "、".join(parts)
+def _clip(text: str, n: int) -> str:
+    """``text`` in at most ``n`` characters: whole reasons (parted by "、"), then "…" when some
+    are left out, so no count or name is cut in two."""
+    if len(text) <= n:
+        return text
+    head = text[: n - 1]
+    cut = head.rfind("、")
+    return (head[:cut] if cut > 0 else head) + "…"
 
 
 def _scale_length(width_m: float) -> float:
@@ -135,12 +131,7 @@ def risk_poster(
     fc = json.loads(
         risk_geojson(engine, region=settings.region, level=level, as_of=as_of, settings=settings)
     )
-    top = json.loads(
-        risk_geojson(
-            engine, region=settings.region, level=Level.SUBDISTRICT, as_of=as_of, settings=settings
-        )
-    )
-    district = top["features"][0]["properties"]["name"] if top["features"] else settings.region
+    district = district_name(engine, settings, as_of)
     features = fc["features"]
     geoms = [shapely.geometry.shape(f["geometry"]) for f in features]
     west, south, east, north = shapely.total_bounds(geoms) if geoms else (0, 0, 1, 1)
@@ -290,10 +281,7 @@ def _table(
     types: dict[str, str],
     k: float,
 ) -> None:
-    rows = sorted(
-        (f["properties"] for f in features if f["properties"]["colour"] in ("red", "orange")),
-        key=lambda p: (p["colour"] != "red", -(p["score"] or 0), p["code"]),
-    )
+    rows = red_orange_rows(t, [f["properties"] for f in features], types)
     limit = TABLE_ROWS
     fig.text(0.69, 0.63, t._(POSTER_TEXT["table"]), fontsize=15 * k, fontweight="bold")
     step = 0.56 / (limit + 2)
@@ -301,17 +289,12 @@ def _table(
     head = (t._(POSTER_TEXT["area"]), t._(POSTER_TEXT["colour"]), t._(POSTER_TEXT["reasons"]))
     for x, text in zip((0.69, 0.82, 0.86), head, strict=True):
         fig.text(x, y, text, fontsize=10 * k, fontweight="bold")
-    for p in rows[:limit]:
+    for name, colour, reasons in rows[:limit]:
         y -= step
-        fig.text(0.69, y, str(p["name"])[:12], fontsize=9 * k)
+        fig.text(0.69, y, name[:12], fontsize=9 * k)
         fig.text(
-            0.82,
-            y,
-            t.colour(p["colour"]),
-            fontsize=9 * k,
-            color=COLOURS[p["colour"]],
-            fontweight="bold",
+            0.82, y, t.colour(colour), fontsize=9 * k, color=COLOURS[colour], fontweight="bold"
         )
-        fig.text(0.86, y, _reasons(t, p, types)[:15], fontsize=9 * k)
+        fig.text(0.86, y, _clip(reasons, REASONS_CHARS), fontsize=9 * k)
     if len(rows) > limit:
         fig.text(0.69, y - step, t._(POSTER_TEXT["more"], n=len(rows) - limit), fontsize=9 * k)

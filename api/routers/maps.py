@@ -87,8 +87,12 @@ def risk_map(
         ),
     ] = Rule.WORST,
     weight: Annotated[
-        Weight, Query(description="the composite score's weights: area or population")
-    ] = Weight.AREA,
+        Weight | None,
+        Query(
+            description="the composite score's weights: area or population (default: the "
+            "GRIDSAFE_RISK_COMPOSITE_WEIGHT setting)"
+        ),
+    ] = None,
 ) -> HTMLResponse:
     """The four-colour risk map (四色安全图谱) of one level."""
     today = clock.today(settings.timezone)

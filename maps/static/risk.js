@@ -531,6 +531,11 @@
     const placeLabels = nameLabels(map, cfg);
     map.fitBounds(cfg.focus_bounds || cfg.bounds, { padding: [10, 10] });
     placeLabels();
+    // Printing lays the map out anew (maps.css @media print): the district fills the paper's map.
+    window.matchMedia("print").addEventListener("change", function (e) {
+      map.invalidateSize(false);
+      if (e.matches) { map.fitBounds(cfg.focus_bounds || cfg.bounds, { padding: [10, 10], animate: false }); }
+    });
     loadHazards();
     hazards.addTo(map);
     window.gridsafe = { map: map, areas: areas, hazards: hazards, openDetail: openDetail };
