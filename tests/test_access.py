@@ -79,8 +79,10 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("GET", "/api/hazards"): ALL,
     ("GET", "/api/risk"): ALL,
     ("GET", "/api/risk/{code}"): ALL,
+    ("GET", "/api/risk/changes"): ALL,
     ("GET", "/"): ALL,
     ("GET", "/maps/risk"): ALL,
+    ("GET", "/maps/risk.pdf"): ALL,
     ("GET", "/maps/data/hazards"): ALL,
     ("GET", "/maps/data/incidents"): ALL,
     ("POST", "/api/tracks"): frozenset({A, D}),
@@ -140,6 +142,7 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
 PAGES = {
     "/",
     "/maps/risk",
+    "/maps/risk.pdf",
     "/maps/coverage",
     "/maps/routes/{plan_id}",
     "/stats",

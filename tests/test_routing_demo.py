@@ -18,7 +18,9 @@ from geo.settings import Settings
 
 def test_demo_network_is_connected(demo: Engine, demo_settings: Settings) -> None:
     with demo.connect() as conn:
-        stats = conn.execute(sql("routing_network_stats"), {"region": demo_settings.region}).one()
+        stats = conn.execute(
+            sql("routing_network_stats", "geo.routing"), {"region": demo_settings.region}
+        ).one()
     assert stats.edges >= stats.roads > 400
     # Noded street grid: every vertex reachable on foot; one-way streets may strand a few by car.
     assert stats.main_foot == stats.vertices

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from api.models.common import Answer, Feature, FeatureCollection, Instant, LineString, Number, Point
+from api.models.coverage import GapCollection
 from geo.routing.network import UnitKind
 
 
@@ -168,3 +169,94 @@ class PlanCollection(FeatureCollection[PlanFeature]):
     """A stored plan as GeoJSON: each unit's path, then its station and stops."""
 
     plan_id: int
+
+
+class PlanSaved(Answer):
+    """A plan kept: when."""
+
+    saved_at: Instant
+
+
+ReviewStatus = Literal["reached", "late", "missed", "pending"]
+
+
+class ReviewStop(Answer):
+    """A planned stop against the unit's track."""
+
+    seq: int
+    candidate_id: str
+    label: str
+    risk: Number
+    planned_start: Instant
+    dwell_s: int
+    arrived: Instant | None = Field(description="the first stay long enough, if any")
+    stayed_s: int = Field(description="the longest stay within the stop's radius")
+    late_s: int | None
+    status: ReviewStatus
+
+
+class ReviewUnit(Answer):
+    """A unit's planned stops, each judged."""
+
+    name: str
+    kind: UnitKind
+    stops: list[ReviewStop]
+
+
+class ReviewSummary(Answer):
+    """How many stops were reached, late, missed or pending, and the risk covered."""
+
+    reached: int
+    late: int
+    missed: int
+    pending: int
+    risk_planned: Number = Field(description="of the stops no longer pending")
+    risk_covered: Number
+    share_covered: Number | None = Field(description="None while nothing is due")
+
+
+class PlanReview(Answer):
+    """A plan against what the tracks show, as of ``as_of``."""
+
+    plan_id: int
+    shift: Shift
+    as_of: Instant
+    units: list[ReviewUnit]
+    summary: ReviewSummary
+
+
+class LiveShift(Shift):
+    """The shift holding now."""
+
+    number: int
+    name: str
+
+
+class LiveFix(Answer):
+    """A unit's latest position this shift."""
+
+    t: Instant
+    age_s: int
+    lon: Number
+    lat: Number
+
+
+class LiveUnit(Answer):
+    """A unit on duty: where it was last seen and whether that is on its plan."""
+
+    name: str
+    kind: UnitKind
+    registered: bool = Field(description="false: seen in the tracks only")
+    fix: LiveFix | None
+    on_plan: bool | None = Field(description="None when no plan names it or it sent no fix")
+    off_plan_m: Number | None
+
+
+class Live(Answer):
+    """The units on duty now and the red/orange micro-grids not yet patrolled this shift."""
+
+    shift: LiveShift
+    as_of: Instant
+    plan_id: int | None
+    units: list[LiveUnit]
+    unpatrolled: GapCollection

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from api.auth import NOT_GRID, permit
 from api.deps import EngineDep, SettingsDep
+from api.models.routes import Live
 from api.shell import page, request_translator
 from geo import clock
 from geo.routing.live import live_view
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/api", tags=["routes"], dependencies=[permit(*NOT_GRI
 pages = APIRouter(tags=["maps"], dependencies=[permit(*NOT_GRID)])
 
 
-@router.get("/live")
+@router.get("/live", response_model=Live)
 def live(engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
     """Now: the shift, the plan followed, each unit on duty with its latest fix (its age, on or
     off the plan) and the red/orange micro-grids not patrolled this shift (GeoJSON)."""

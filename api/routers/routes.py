@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, model_validator
 from api.auth import NOT_GRID, PLANNERS, permit
 from api.deps import EngineDep, SettingsDep
 from api.models.common import GeoJSONResponse
-from api.models.routes import Plan, PlanCollection
+from api.models.routes import Plan, PlanCollection, PlanReview, PlanSaved
 from api.params import Day, Moment
 from api.shell import page, request_translator
 from geo import clock
@@ -197,7 +197,7 @@ def plans_of(
     return [PlanListed(**p) for p in found]
 
 
-@router.post("/{plan_id}/save", dependencies=[permit(*PLANNERS)])
+@router.post("/{plan_id}/save", dependencies=[permit(*PLANNERS)], response_model=PlanSaved)
 def keep_plan(plan_id: int, engine: EngineDep, settings: SettingsDep) -> dict[str, str]:
     """Keep a plan (the planning page's plans are drafts until kept)."""
     return {"saved_at": save_plan(engine, settings, plan_id)}
@@ -221,7 +221,7 @@ def plan_as_gpx(plan_id: int, engine: EngineDep, settings: SettingsDep) -> Respo
     return Response(body, media_type=GPX, headers=headers)
 
 
-@router.get("/{plan_id}/review")
+@router.get("/{plan_id}/review", response_model=PlanReview)
 def plan_review(plan_id: int, engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
     """The plan against the tracks so far: each planned stop reached, late, missed or still
     pending, and the share of the planned risk covered (geo/routing/review.py)."""
