@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import re
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -417,6 +418,12 @@ def _tokens(body: bytes, content_type: str) -> set[str]:
             [f["properties"] for layer in layers.values() for f in layer["features"]],
             ensure_ascii=False,
         ).encode()
+    elif content_type.startswith("application/pdf"):
+        # The poster's words, as a reader of the sheet sees them (poppler-utils, installed by
+        # scripts/setup.sh for the tests).
+        body = subprocess.run(
+            ["pdftotext", "-", "-"], input=body, capture_output=True, check=True
+        ).stdout
     elif content_type.startswith("application/vnd.openxmlformats"):
         book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
         cells = [str(c) for sheet in book for row in sheet.iter_rows(values_only=True)
@@ -451,6 +458,8 @@ def _reads(d: District) -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield "/api/stats", "/api/stats", {"from": "2026-01-01", "to": "2026-12-31"}
     yield "/", "/", {}
     yield "/maps/risk", "/maps/risk", {"level": "micro"}
+    yield "/maps/risk.pdf", "/maps/risk.pdf", {"level": "micro"}
+    yield "/api/risk/changes", "/api/risk/changes", {"from": day, "to": day, "level": "micro"}
     yield "/maps/coverage", "/maps/coverage", {"period": "day", "at": day}
     yield "/maps/coverage", "/maps/coverage", {"period": "shift", "at": day, "shift": "2"}
     yield "/stats", "/stats", {"from": "2026-01-01", "to": "2026-12-31"}

@@ -15,7 +15,7 @@
   function fmt(key, params) {
     return cfg.text[key].replace(/%\((\w+)\)s/g, function (_m, n) { return String(params && n in params ? params[n] : ""); });
   }
-  const map = L.map("gs-plan-map", { maxZoom: 19, minZoom: 10 });
+  const map = L.map("gs-plan-map", { attributionControl: false, maxZoom: 19, minZoom: 10 });
   map.setView([34.78, 113.7], 13);
   const gapLayer = L.layerGroup().addTo(map), unitLayer = L.layerGroup().addTo(map);
   let fitted = false, unitMarkers = [];

@@ -35,7 +35,7 @@
   function say(text, error) { status.textContent = text; status.className = error ? "gs-error" : ""; }
 
   // The map: red and orange micro-grids beneath, the plan above.
-  const map = L.map("gs-plan-map", { zoomControl: true, maxZoom: 19, minZoom: 10 });
+  const map = L.map("gs-plan-map", { zoomControl: true, attributionControl: false, maxZoom: 19, minZoom: 10 });
   map.setView([34.78, 113.7], 13);
   const planLayer = L.layerGroup().addTo(map);
   let stopMarkers = [];
