@@ -235,6 +235,12 @@ def locate_fixes(conn: Connection, region: str) -> int:
     return int(inside) + int(border)
 
 
+def unplace_fixes(conn: Connection, region: str) -> int:
+    """Mark ``region``'s fixes unplaced, for :func:`locate_fixes` to place them all again.
+    Returns the number of fixes that had a micro-grid."""
+    return int(conn.execute(job("scale_unplace", region)).rowcount)
+
+
 def located(conn: Connection, region: str) -> dict[str | None, int]:
     """``region``'s fixes per micro-grid code (None: in no micro-grid)."""
     rows = conn.execute(job("scale_located", region))
