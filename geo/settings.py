@@ -5,9 +5,10 @@ No other module reads the environment. The variables form one flat namespace
 part of the code that reads them: ``settings.db`` (connections, admission control),
 ``settings.access`` (accounts, tokens, login limits, proxies), ``settings.intake`` (uploads and
 record imports), ``settings.areas`` (boundary checks, the locate grid), ``settings.risk``,
-``settings.cases``, ``settings.coverage``, ``settings.routing`` and ``settings.maps`` (basemap,
-page and tile sizes). What every part needs (``srid``, ``timezone``, ``language``, ``region``)
-stays on :class:`Settings` itself. A function takes the group it reads, not the whole object.
+``settings.cases``, ``settings.coverage``, ``settings.routing``, ``settings.maps`` (basemap,
+page and tile sizes) and ``settings.batch`` (dask). What every part needs (``srid``,
+``timezone``, ``language``, ``region``) stays on :class:`Settings` itself. A function takes
+the group it reads, not the whole object.
 
 Each group reads its own variables (``env_prefix="GRIDSAFE_"``), so a variable keeps its name
 whatever group its setting sits in; ``docs/settings.md`` lists which variable is where. A value
@@ -708,6 +709,27 @@ class MapSettings(_Group):
     )
 
 
+class BatchSettings(_Group):
+    """Batch jobs as dask tasks, one per region (geo/scale/batch.py, `gridsafe batch`)."""
+
+    dask_scheduler: str | None = Field(
+        default=None,
+        description=(
+            "Address of a running dask.distributed scheduler (tcp://host:8786) the batch jobs "
+            "are sent to; unset: a LocalCluster of dask_workers processes on this machine, "
+            "started for the run and stopped after it."
+        ),
+    )
+    dask_workers: int = Field(
+        default=2,
+        ge=1,
+        description=(
+            "Worker processes of the LocalCluster when no scheduler is set (one thread each: "
+            "a task is one region's job, waiting mostly on PostgreSQL)."
+        ),
+    )
+
+
 class Settings(BaseSettings):
     """Deployment settings; every number in the risk, coverage and routing models lives in one
     of its groups.
@@ -754,6 +776,7 @@ class Settings(BaseSettings):
     coverage: CoverageSettings = Field(default_factory=CoverageSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     maps: MapSettings = Field(default_factory=MapSettings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
 
     def __init__(self, **values: Any) -> None:
         """Read the settings from the environment (``values`` win over it).
