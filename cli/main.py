@@ -13,6 +13,7 @@ import typer
 import uvicorn
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from cli.batch import batch_app
 from cli.common import err, fail, out
 from cli.risk import risk_app
 from cli.routes import import_osm_cmd, network_app, routes_app
@@ -44,6 +45,7 @@ app.add_typer(risk_app, name="risk")
 app.add_typer(network_app, name="network")
 app.add_typer(routes_app, name="routes")
 app.add_typer(user_app, name="user")
+app.add_typer(batch_app, name="batch")
 
 
 T = TypeVar("T")
