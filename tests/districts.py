@@ -26,3 +26,35 @@ def store_areas(conn: Connection, region: str, rows: Iterable[AreaRow]) -> None:
         _INSERT,
         [{"r": region, "c": c, "l": lv, "p": p, "a": a, "w": w} for c, lv, p, a, w in rows],
     )
+
+
+_SQUARES = text(
+    """
+INSERT INTO areas (region, code, name, level, parent_code, ancestors, geom)
+SELECT :region, :p || 'S', :p || 'S', 'subdistrict', NULL, '{}',
+       ST_Multi(ST_MakeEnvelope(:x0, :y0, :x0 + :side * 100, :y0 + :side * 100, 4547))
+UNION ALL
+SELECT :region, :p || 'G2', :p || 'G2', 'grid2', :p || 'S', ARRAY[:p || 'S'],
+       ST_Multi(ST_MakeEnvelope(:x0, :y0, :x0 + :side * 100, :y0 + :side * 100, 4547))
+UNION ALL
+SELECT :region, :p || 'G3-' || r, :p || 'G3-' || r, 'grid3', :p || 'G2',
+       ARRAY[:p || 'S', :p || 'G2'],
+       ST_Multi(ST_MakeEnvelope(:x0, :y0 + r * 100, :x0 + :side * 100, :y0 + (r + 1) * 100, 4547))
+FROM generate_series(0, :side - 1) r
+UNION ALL
+SELECT :region, :p || 'M' || (r * :side + c), :p || 'M' || (r * :side + c), 'micro',
+       :p || 'G3-' || r, ARRAY[:p || 'S', :p || 'G2', :p || 'G3-' || r],
+       ST_Multi(ST_MakeEnvelope(:x0 + c * 100, :y0 + r * 100,
+                                :x0 + (c + 1) * 100, :y0 + (r + 1) * 100, 4547))
+FROM generate_series(0, :side - 1) r, generate_series(0, :side - 1) c
+"""
+)
+
+
+def square_district(
+    conn: Connection, region: str, *, prefix: str, side: int, x0: float, y0: float
+) -> None:
+    """A district of ``side`` x ``side`` square 100 m micro-grids from ``(x0, y0)``: one
+    subdistrict and grid2, a grid3 per row, micro-grid ``<prefix>M<row * side + column>``;
+    every code starts with ``prefix``."""
+    conn.execute(_SQUARES, {"region": region, "p": prefix, "side": side, "x0": x0, "y0": y0})

@@ -15,6 +15,7 @@ data, is found nowhere (bench/RESULTS.md's finding at province scale, made small
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,30 +27,23 @@ from geo.risk import compute_risk
 from geo.risk.compute import AreaRisk
 from geo.scale.batch import Job, run_here, task
 from geo.settings import Settings
+from tests.districts import square_district
 
 AS_OF = datetime(2026, 7, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
-TOWN = {"prefix": "t", "side": 10, "x0": 470000.0, "cluster": (3, 3)}
-COUNTY = {"prefix": "c", "side": 60, "x0": 480000.0, "cluster": None}
+Y0 = 3846000.0
 
-_AREAS = """
-INSERT INTO areas (region, code, name, level, parent_code, ancestors, geom)
-SELECT :region, :p || 'S', :p || 'S', 'subdistrict', NULL, '{}',
-       ST_Multi(ST_MakeEnvelope(:x0, :y0, :x0 + :side * 100, :y0 + :side * 100, 4547))
-UNION ALL
-SELECT :region, :p || 'G2', :p || 'G2', 'grid2', :p || 'S', ARRAY[:p || 'S'],
-       ST_Multi(ST_MakeEnvelope(:x0, :y0, :x0 + :side * 100, :y0 + :side * 100, 4547))
-UNION ALL
-SELECT :region, :p || 'G3-' || r, :p || 'G3-' || r, 'grid3', :p || 'G2',
-       ARRAY[:p || 'S', :p || 'G2'],
-       ST_Multi(ST_MakeEnvelope(:x0, :y0 + r * 100, :x0 + :side * 100, :y0 + (r + 1) * 100, 4547))
-FROM generate_series(0, :side - 1) r
-UNION ALL
-SELECT :region, :p || 'M' || (r * :side + c), :p || 'M' || (r * :side + c), 'micro',
-       :p || 'G3-' || r, ARRAY[:p || 'S', :p || 'G2', :p || 'G3-' || r],
-       ST_Multi(ST_MakeEnvelope(:x0 + c * 100, :y0 + r * 100,
-                                :x0 + (c + 1) * 100, :y0 + (r + 1) * 100, 4547))
-FROM generate_series(0, :side - 1) r, generate_series(0, :side - 1) c
-"""
+
+@dataclass(frozen=True)
+class District:
+    prefix: str
+    side: int
+    x0: float
+    cluster: tuple[int, int] | None
+    """Row and column of the lower left cell of the 3 x 3 cluster."""
+
+
+TOWN = District("t", 10, 470000.0, (3, 3))
+COUNTY = District("c", 60, 480000.0, None)
 
 _INCIDENTS = """
 INSERT INTO incidents (region, source, source_id, type, occurred_at, reported_at, geom,
@@ -69,28 +63,30 @@ FROM generate_series(0, :side - 1) r, generate_series(0, :side - 1) c,
 def _district(
     conn: Connection,
     region: str,
-    district: dict[str, object],
+    district: District,
     *,
     heavy: int = 12,
     cluster: tuple[int, int] | None = None,
 ) -> None:
-    """Store ``district``'s areas and incidents under ``region``; ``cluster`` (row, column of
-    its lower left cell) overrides the district's own."""
-    block = cluster or district["cluster"]
-    params = {
-        "region": region,
-        "p": district["prefix"],
-        "side": district["side"],
-        "x0": district["x0"],
-        "y0": 3846000.0,
-        "as_of": AS_OF,
-        # No cluster: a block outside the district.
-        "r0": block[0] if isinstance(block, tuple) else -10,
-        "c0": block[1] if isinstance(block, tuple) else -10,
-        "heavy": heavy,
-    }
-    conn.execute(text(_AREAS), params)
-    conn.execute(text(_INCIDENTS), params)
+    """Store ``district``'s areas and incidents under ``region``; ``cluster`` overrides the
+    district's own."""
+    square_district(conn, region, prefix=district.prefix, side=district.side, x0=district.x0, y0=Y0)
+    # No cluster: a block outside the district.
+    r0, c0 = cluster or district.cluster or (-10, -10)
+    conn.execute(
+        text(_INCIDENTS),
+        {
+            "region": region,
+            "p": district.prefix,
+            "side": district.side,
+            "x0": district.x0,
+            "y0": Y0,
+            "as_of": AS_OF,
+            "r0": r0,
+            "c0": c0,
+            "heavy": heavy,
+        },
+    )
 
 
 @pytest.fixture
@@ -150,7 +146,7 @@ def test_a_region_s_run_does_not_depend_on_another_region_s_data(
     with db.begin() as conn:
         # A much stronger cluster next door, in another region, drawn over the same ground.
         _district(conn, "county", COUNTY, heavy=40, cluster=(20, 20))
-        _district(conn, "county2", TOWN | {"prefix": "d"}, heavy=40, cluster=(0, 0))
+        _district(conn, "county2", replace(TOWN, prefix="d"), heavy=40, cluster=(0, 0))
     after = compute_risk(db, town, as_of=AS_OF)
     assert [(a.code, a.colour, a.gi_p, a.significant) for a in after.areas] == [
         (a.code, a.colour, a.gi_p, a.significant) for a in before.areas
