@@ -28,6 +28,7 @@ from geo.scale.batch import (
     task,
 )
 from geo.settings import Settings
+from tests.clients import gridsafe
 from tests.districts import store_areas
 from tests.test_coverage import AREAS, X0, Y0
 
@@ -157,3 +158,21 @@ def test_a_batch_without_regions_or_month_is_refused(db_settings: Settings) -> N
         run_here(task(Job.LOCATE, db_settings, period=None, when=NOW), [" ", ""])
     with pytest.raises(BatchError, match="month"):
         task(Job.COVERAGE, db_settings, period=None, when=NOW)
+
+
+def test_the_command_runs_a_batch_on_a_local_cluster_and_refuses_no_region(
+    regions: Engine, db_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRIDSAFE_DASK_WORKERS", "1")
+    _unplace(regions)
+    done = gridsafe(db_settings, "batch", "locate", "--regions", "east,west")
+    assert done.returncode == 0, done.stderr
+    assert "batch locate: 2 region(s)" in done.stdout
+    lines = {ln.split("│")[1].strip(): ln for ln in done.stdout.splitlines() if "│" in ln}
+    assert {"east", "west"} <= set(lines)
+    assert all(r[3] is not None for r in _fixes(regions))
+
+    refused = gridsafe(db_settings, "batch", "coverage", "--regions", ",", "--month", "2026-11")
+    assert refused.returncode == 1
+    assert "no region given" in refused.stderr
+    assert "Traceback" not in refused.stderr
