@@ -13,7 +13,15 @@ from geo import clock
 from geo.coverage.periods import Period
 from geo.errors import GridsafeError
 from geo.risk import as_of_instant
-from geo.scale.batch import Job, dask_client, month_period, run_here, run_on_dask, task
+from geo.scale.batch import (
+    Job,
+    dask_client,
+    month_period,
+    region_list,
+    run_here,
+    run_on_dask,
+    task,
+)
 from geo.settings import get_settings
 
 batch_app = typer.Typer(
@@ -35,8 +43,9 @@ Here = Annotated[
 
 def _batch(job: Job, regions: str, *, here: bool, period: Period | None, when: datetime) -> None:
     settings = get_settings()
-    names = regions.split(",")
     try:
+        # Checked before a cluster is started for nothing.
+        names = region_list(regions.split(","))
         run = task(job, settings, period=period, when=when)
         if here:
             done = run_here(run, names)

@@ -140,7 +140,14 @@ def task(job: Job, settings: Settings, *, period: Period | None, when: datetime)
     return partial(risk_region, settings, as_of=when)
 
 
-def _regions(regions: Sequence[str]) -> list[str]:
+def region_list(regions: Sequence[str]) -> list[str]:
+    """The regions named, blanks dropped, each once, in order.
+
+    Raises
+    ------
+    BatchError
+        When none is named.
+    """
     unique = list(dict.fromkeys(r.strip() for r in regions if r.strip()))
     if not unique:
         msg = "no region given: name one or more regions (--regions A,B)"
@@ -150,7 +157,7 @@ def _regions(regions: Sequence[str]) -> list[str]:
 
 def run_here(run: Task, regions: Sequence[str]) -> list[RegionDone]:
     """The single-process path: the regions one after another in this process."""
-    return [run(region) for region in _regions(regions)]
+    return [run(region) for region in region_list(regions)]
 
 
 def run_on_dask(run: Task, regions: Sequence[str], client: Client) -> list[RegionDone]:
@@ -159,7 +166,7 @@ def run_on_dask(run: Task, regions: Sequence[str], client: Client) -> list[Regio
     A task that fails raises here (dask re-raises the worker's exception); what the other
     regions' tasks wrote stays, and the batch run again does only what is left.
     """
-    names = _regions(regions)
+    names = region_list(regions)
     futures = client.map(run, names, pure=False)
     done: list[RegionDone] = client.gather(futures, errors="raise")  # type: ignore[no-untyped-call]
     return done
