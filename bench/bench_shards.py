@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 
 from geo.scale.shards import (
     ShardMap,
@@ -63,14 +63,6 @@ class Timing:
     peak_mib: float
     placed: int
     groups: int
-
-
-def _database(cluster: PrivateCluster, name: str) -> Engine:
-    admin = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return create_engine(cluster.url(name))
 
 
 def _timed(step: Callable[[], int]) -> tuple[float, int]:
@@ -127,9 +119,9 @@ def main() -> None:
     try:
         for cluster in clusters:
             cluster.start()
-        coordinator = _database(clusters[0], "national")
-        baseline = _database(clusters[0], "baseline")
-        shards = [_database(c, "shard") for c in clusters[1:]]
+        coordinator = create_engine(clusters[0].create_database("national"))
+        baseline = create_engine(clusters[0].create_database("baseline"))
+        shards = [create_engine(c.create_database("shard")) for c in clusters[1:]]
         engines += [coordinator, baseline, *shards]
         urls = {f"s{i}": c.url("shard") for i, c in enumerate(clusters[1:])}
         placement: dict[str, str] = {}

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from cli.common import fail, out
+from cli.risk import AsOf
 from geo import clock
 from geo.coverage.periods import Period
 from geo.errors import GridsafeError
@@ -88,14 +89,7 @@ def coverage_cmd(
 @batch_app.command("risk")
 def risk_cmd(
     regions: Regions,
-    as_of: Annotated[
-        datetime | None,
-        typer.Option(
-            "--as-of",
-            formats=["%Y-%m-%d"],
-            help="use only what was known by the end of this day (local time); default: now",
-        ),
-    ] = None,
+    as_of: AsOf = None,
     here: Here = False,
 ) -> None:
     """Compute and keep each region's own risk run (its own Gi* and false-discovery control)."""

@@ -16,19 +16,22 @@ from geo.levels import Level
 from geo.risk import as_of_instant, evaluate, run_risk
 from geo.settings import get_settings
 
+AsOf = Annotated[
+    datetime | None,
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        help="use only what was known by the end of this day (local time); default: now",
+    ),
+]
+"""The ``--as-of`` day of a risk computation (``gridsafe risk compute``, ``batch risk``)."""
+
 risk_app = typer.Typer(help="The four-colour risk map.", no_args_is_help=True)
 
 
 @risk_app.command("compute")
 def compute_cmd(
-    as_of: Annotated[
-        datetime | None,
-        typer.Option(
-            "--as-of",
-            formats=["%Y-%m-%d"],
-            help="use only what was known by the end of this day (local time); default: now",
-        ),
-    ] = None,
+    as_of: AsOf = None,
 ) -> None:
     """Compute the map as of a date, keep it, and print the colours per level."""
     settings = get_settings()

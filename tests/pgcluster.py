@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
 from tests.clients import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -43,6 +45,16 @@ class PrivateCluster:
     def url(self, database: str) -> str:
         """The SQLAlchemy URL of ``database`` in this cluster."""
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """Create the database ``name`` (a plain identifier) and return its URL."""
+        admin = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            admin.dispose()
+        return self.url(name)
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""

@@ -56,14 +56,6 @@ class Run:
     baseline: Engine
 
 
-def _database(cluster: PrivateCluster, name: str) -> Engine:
-    admin = create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return create_engine(cluster.url(name))
-
-
 @pytest.fixture(scope="module")
 def run() -> Iterator[Run]:
     """Three clusters: the coordinator (with the baseline database beside it) and two shards."""
@@ -72,9 +64,9 @@ def run() -> Iterator[Run]:
     try:
         for cluster in clusters:
             cluster.start()
-        coordinator = _database(clusters[0], "national")
-        baseline = _database(clusters[0], "baseline")
-        shards = [_database(c, "shard") for c in clusters[1:]]
+        coordinator = create_engine(clusters[0].create_database("national"))
+        baseline = create_engine(clusters[0].create_database("baseline"))
+        shards = [create_engine(c.create_database("shard")) for c in clusters[1:]]
         engines += [coordinator, baseline, *shards]
         shard_map = ShardMap.from_config(
             {
