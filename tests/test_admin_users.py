@@ -159,7 +159,7 @@ def test_the_last_enabled_admin_stays(make_db: Callable[..., tuple[Engine, Setti
     only = make_user(settings, Role.ADMIN)
     for change in ({"disabled": True}, {"role": Role.LEADER}):
         with pytest.raises(InputError, match="last enabled admin"):
-            update_user(engine, settings, only.id, **change)  # type: ignore[arg-type]
+            update_user(engine, settings, only.id, **change)
     # A disabled admin does not count; a second enabled one lets the first go.
     second = make_user(settings, Role.ADMIN)
     update_user(engine, settings, second.id, disabled=True)
