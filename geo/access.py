@@ -357,17 +357,13 @@ def get_user(conn: Connection, username: str) -> User:
 
 def get_user_by_id(conn: Connection, user_id: int) -> User:
     """The account numbered ``user_id``."""
-    row = conn.execute(
-        text(
-            "SELECT id, username, role, scope_code, display_name, language, disabled_at "
-            "FROM users WHERE id = :id"
-        ),
-        {"id": user_id},
-    ).first()
-    if row is None:
+    username = conn.execute(
+        text("SELECT username FROM users WHERE id = :id"), {"id": user_id}
+    ).scalar()
+    if username is None:
         msg = f"no user numbered {user_id}"
         raise NotFoundError(msg, code="user_not_found", params={"id": user_id})
-    return _user(row)
+    return get_user(conn, username)
 
 
 def disable_user(engine: Engine, username: str) -> User:

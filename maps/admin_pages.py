@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from geo import clock
 from geo.access import SCOPED_ROLES, Account, Role, User
-from geo.audit import AuditFilter, FieldChange, RowChange, actor_user, row_changes
+from geo.audit import AuditFilter, actor_user, row_changes
 from geo.errors import GridsafeError
 from geo.levels import Level
 from geo.settings import Settings
@@ -56,6 +56,31 @@ TABLE_NAMES: dict[str, str] = {
     "tokens": N_("Sign-ins and tokens"),
 }
 """The audited tables as a person reads them (an unknown table shows its own name)."""
+FIELD_NAMES: dict[str, str] = {
+    "id": N_("Number"),
+    "code": N_("Code"),
+    "name": N_("Name"),
+    "username": N_("User name"),
+    "display_name": N_("Display name"),
+    "role": N_("Role"),
+    "scope_code": N_("Area"),
+    "disabled_at": N_("Disabled at"),
+    "language": N_("Language"),
+    "created_at": N_("Created at"),
+    "level": N_("Level"),
+    "parent_code": N_("Parent area"),
+    "type": N_("Type"),
+    "status": N_("Status"),
+    "state": N_("State"),
+    "area_code": N_("Micro-grid"),
+    "source": N_("Source"),
+    "source_id": N_("Source id"),
+    "occurred_at": N_("Occurred at"),
+    "description": N_("Description"),
+    "expires_at": N_("Expires at"),
+    "revoked_at": N_("Revoked at"),
+}
+"""Columns many tables share, as a person reads them (the column's own name is shown too)."""
 ACTION_NAMES: dict[str, str] = {
     "INSERT": N_("Added"),
     "UPDATE": N_("Changed"),
@@ -138,6 +163,7 @@ def users_page(
         rows=rows,
         roles=roles,
         data=_script_data(data),
+        new_role=str(Role.GRID_HEAD),  # the most common account; never an admin by default
         tab="users",
     )
     return check_offline(html)
@@ -230,6 +256,32 @@ def shown_value(value: Any, settings: Settings) -> str:
 
 
 @dataclass(frozen=True)
+class ShownField:
+    """One column of a row as the page shows it: its name for people, its own name, the
+    values before and after as read, changed or not."""
+
+    label: str
+    name: str
+    before: str
+    after: str
+    changed: bool
+
+
+@dataclass(frozen=True)
+class ShownRow:
+    """One row of an entry as the page shows it."""
+
+    key: str | None
+    fields: list[ShownField]
+
+
+def _value(name: str, value: Any, settings: Settings, t: Translator) -> str:
+    if name == "role" and value in set(Role):
+        return t.role(Role(value))
+    return shown_value(value, settings)
+
+
+@dataclass(frozen=True)
 class ShownEntry:
     """One audit entry as the page shows it."""
 
@@ -242,7 +294,7 @@ class ShownEntry:
     entity: str
     table_name: str
     rows: int
-    changes: list[RowChange]
+    changes: list[ShownRow]
     bulk: dict[str, Any] | None
     """The key ranges of a statement too big to log row by row."""
 
@@ -253,21 +305,21 @@ def _name(names: dict[str, str], key: str, t: Translator) -> str:
 
 
 def _shown(entry: dict[str, Any], settings: Settings, t: Translator) -> ShownEntry:
-    changes = row_changes(entry["action"], entry["before"], entry["after"])
     changes = [
-        RowChange(
+        ShownRow(
             c.key,
             [
-                FieldChange(
+                ShownField(
+                    _name(FIELD_NAMES, f.name, t),
                     f.name,
-                    shown_value(f.before, settings),
-                    shown_value(f.after, settings),
+                    _value(f.name, f.before, settings, t),
+                    _value(f.name, f.after, settings, t),
                     f.changed,
                 )
                 for f in c.fields
             ],
         )
-        for c in changes
+        for c in row_changes(entry["action"], entry["before"], entry["after"])
     ]
     side = entry["after"] if isinstance(entry["after"], dict) else entry["before"]
     return ShownEntry(
