@@ -35,8 +35,12 @@ class NewAccount(BaseModel):
     username: str = Field(min_length=1, max_length=64, description="the login name, no spaces")
     display_name: str | None = Field(default=None, max_length=200)
     role: Role
-    password: str = Field(description="the initial password (the deployment's rules apply)")
-    scope: str | None = Field(default=None, description="area code (grid heads and members)")
+    password: str = Field(
+        max_length=1000, description="the initial password (the deployment's rules apply)"
+    )
+    scope: str | None = Field(
+        default=None, max_length=200, description="area code (grid heads and members)"
+    )
 
 
 class AccountChange(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.auth import ADMINS, permit
@@ -136,7 +136,7 @@ def new_user(request: Request, body: NewAccount, engine: EngineDep, settings: Se
 @router.patch("/users/{user_id}", response_model=Account, responses=REFUSED)
 def change_user(
     request: Request,
-    user_id: int,
+    user_id: Annotated[int, Path(ge=1, le=2**62, description="the account's id")],
     body: AccountChange,
     engine: EngineDep,
     settings: SettingsDep,
