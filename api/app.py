@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(login.router)
     app.include_router(areas.router)
     app.include_router(admin.router)
+    app.include_router(admin.pages)
     app.include_router(tiles.router)
     app.include_router(records.router)
     app.include_router(risk.router)

@@ -117,13 +117,17 @@ def check_password(access: AccessSettings, password: str) -> None:
             f"password too short: {len(password)} characters, at least "
             f"{access.password_min_length} in production mode"
         )
-        raise InputError(msg)
+        raise InputError(
+            msg,
+            code="password_short",
+            params={"length": len(password), "min": access.password_min_length},
+        )
     if (
         password.lower() in {DEMO_PASSWORD, "password", "admin", "gridsafe"}
         or len(set(password)) < 4
     ):
         msg = "password refused: it is a well-known or trivial password"
-        raise InputError(msg)
+        raise InputError(msg, code="password_trivial")
 
 
 def add_user(
@@ -140,30 +144,14 @@ def add_user(
     username = username.strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         msg = f"username {username!r}: 1-64 characters, no spaces"
-        raise InputError(msg)
-    if (role in SCOPED_ROLES) != (scope is not None):
-        msg = (
-            f"role {role} needs an area scope (--scope CODE)"
-            if role in SCOPED_ROLES
-            else f"role {role} sees everything and takes no scope"
-        )
-        raise InputError(msg)
+        raise InputError(msg, code="username_invalid", params={"username": username})
     if password is not None:
         check_password(settings.access, password)
     with engine.begin() as conn:
-        if (
-            scope is not None
-            and conn.execute(
-                text("SELECT 1 FROM areas WHERE region = :r AND code = :c"),
-                {"r": settings.region, "c": scope},
-            ).first()
-            is None
-        ):
-            msg = f"scope {scope!r}: no such area"
-            raise InputError(msg)
+        _check_scope(conn, settings, role, scope)
         if conn.execute(text("SELECT 1 FROM users WHERE username = :u"), {"u": username}).first():
             msg = f"user {username!r} exists already"
-            raise InputError(msg)
+            raise InputError(msg, code="user_exists", params={"username": username})
         row = conn.execute(
             sql("access_user_insert"),
             {
@@ -177,6 +165,108 @@ def add_user(
     return _user(row)
 
 
+def _check_scope(conn: Connection, settings: Settings, role: Role, scope: str | None) -> None:
+    """Refuse a scope that does not fit the role: grid heads and members need an area of the
+    region, the other roles see everything and take none."""
+    if (role in SCOPED_ROLES) != (scope is not None):
+        if role in SCOPED_ROLES:
+            msg = f"role {role} needs an area scope (--scope CODE)"
+            raise InputError(msg, code="scope_needed", params={"role": role})
+        msg = f"role {role} sees everything and takes no scope"
+        raise InputError(msg, code="scope_refused", params={"role": role})
+    if (
+        scope is not None
+        and conn.execute(
+            text("SELECT 1 FROM areas WHERE region = :r AND code = :c"),
+            {"r": settings.region, "c": scope},
+        ).first()
+        is None
+    ):
+        msg = f"scope {scope!r}: no such area"
+        raise InputError(msg, code="scope_unknown", params={"code": scope})
+
+
+def _keep_an_admin(conn: Connection, user: User, *, role: Role, disabled: bool) -> None:
+    """Refuse a change that would leave no enabled admin (nobody could manage users again).
+
+    Changes to admins take turns (an advisory lock until commit), so two admins disabling
+    each other at once cannot both pass the count.
+    """
+    if user.role != Role.ADMIN or user.disabled or (role == Role.ADMIN and not disabled):
+        return
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('gridsafe.admins'))"))
+    others = conn.execute(
+        text(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id <> :id"
+        ),
+        {"id": user.id},
+    ).scalar_one()
+    if not others:
+        msg = f"user {user.username!r} is the last enabled admin: enable or add another admin first"
+        raise InputError(msg, code="last_admin", params={"username": user.username})
+
+
+_UNCHANGED: object = object()
+
+
+def update_user(
+    engine: Engine,
+    settings: Settings,
+    user_id: int,
+    *,
+    role: Role | None = None,
+    scope: str | object | None = _UNCHANGED,
+    display_name: str | object | None = _UNCHANGED,
+    disabled: bool | None = None,
+) -> User:
+    """Change an account's role, area scope, display name or state (None / unchanged: keep).
+
+    The role and scope are checked together (:func:`add_user`'s rules); a change that leaves
+    no enabled admin is refused; disabling revokes every token of the account, enabling keeps
+    the old ones revoked. In one transaction, logged by the audit trigger like every change.
+    """
+    with engine.begin() as conn:
+        user = get_user_by_id(conn, user_id)
+        new_role = role if role is not None else user.role
+        new_scope = user.scope if scope is _UNCHANGED else scope
+        if role is not None and role not in SCOPED_ROLES and scope is _UNCHANGED:
+            new_scope = None  # a role that sees everything drops the old area
+        new_disabled = user.disabled if disabled is None else disabled
+        if not isinstance(new_scope, str | None):
+            msg = f"scope {new_scope!r}: an area code or nothing"
+            raise InputError(msg)
+        _check_scope(conn, settings, new_role, new_scope)
+        _keep_an_admin(conn, user, role=new_role, disabled=new_disabled)
+        name = user.display_name if display_name is _UNCHANGED else display_name
+        if not isinstance(name, str | None):
+            msg = f"display name {name!r}: a text or nothing"
+            raise InputError(msg)
+        if (new_role, new_scope, name, new_disabled) == (
+            user.role,
+            user.scope,
+            user.display_name,
+            user.disabled,
+        ):
+            return user  # nothing to change, nothing logged
+        conn.execute(
+            text(
+                "UPDATE users SET role = :role, scope_code = :scope, display_name = :name, "
+                "disabled_at = CASE WHEN :disabled THEN coalesce(disabled_at, now()) END "
+                "WHERE id = :id"
+            ),
+            {
+                "id": user.id,
+                "role": str(new_role),
+                "scope": new_scope,
+                "name": name,
+                "disabled": new_disabled,
+            },
+        )
+        if new_disabled and not user.disabled:
+            _revoke_all(conn, user.id)
+        return get_user_by_id(conn, user.id)
+
+
 def list_users(engine: Engine) -> list[User]:
     """Every account, enabled or not, by name."""
     with engine.connect() as conn:
@@ -187,6 +277,42 @@ def list_users(engine: Engine) -> list[User]:
             )
         ).all()
     return [_user(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as the admin's list shows it: the user, their area's name and level, when
+    it was made and when they last signed in (None: not in the sign-in log)."""
+
+    user: User
+    scope_name: str | None
+    scope_level: str | None
+    created_at: datetime
+    last_sign_in: datetime | None
+
+
+def user_accounts(engine: Engine, settings: Settings) -> list[Account]:
+    """Every account, enabled or not, by name, for the admin's list."""
+    with engine.connect() as conn:
+        rows = conn.execute(sql("access_user_accounts"), {"region": settings.region}).all()
+    return [
+        Account(
+            user=User(
+                id=int(r.id),
+                username=str(r.username),
+                role=Role(r.role),
+                scope=r.scope_code,
+                display_name=r.display_name,
+                disabled=bool(r.disabled),
+                language=r.language,
+            ),
+            scope_name=r.scope_name,
+            scope_level=r.scope_level,
+            created_at=r.created_at,
+            last_sign_in=r.last_sign_in,
+        )
+        for r in rows
+    ]
 
 
 def demo_users(engine: Engine) -> list[User]:
@@ -229,10 +355,23 @@ def get_user(conn: Connection, username: str) -> User:
     return _user(row)
 
 
+def get_user_by_id(conn: Connection, user_id: int) -> User:
+    """The account numbered ``user_id``."""
+    username = conn.execute(
+        text("SELECT username FROM users WHERE id = :id"), {"id": user_id}
+    ).scalar()
+    if username is None:
+        msg = f"no user numbered {user_id}"
+        raise NotFoundError(msg, code="user_not_found", params={"id": user_id})
+    return get_user(conn, username)
+
+
 def disable_user(engine: Engine, username: str) -> User:
-    """Disable an account and revoke every token it holds (it can be re-enabled)."""
+    """Disable an account and revoke every token it holds (it can be re-enabled); the last
+    enabled admin cannot be disabled."""
     with engine.begin() as conn:
         user = get_user(conn, username)
+        _keep_an_admin(conn, user, role=user.role, disabled=True)
         conn.execute(
             text("UPDATE users SET disabled_at = now() WHERE id = :id AND disabled_at IS NULL"),
             {"id": user.id},

@@ -72,3 +72,14 @@ def area_name(engine: Engine, *, region: str, code: str) -> str | None:
             {"region": region, "code": code},
         ).scalar()
     return None if name is None else str(name)
+
+
+def area_outline(engine: Engine, *, region: str) -> list[dict[str, str | None]]:
+    """The region's areas without geometry (code, name, level, parent_code), top-down: the
+    tree a person picks an area from."""
+    with engine.connect() as conn:
+        rows = conn.execute(sql("areas_outline"), {"region": region, "levels": LEVEL_ORDER}).all()
+    return [
+        {"code": r.code, "name": r.name, "level": r.level, "parent_code": r.parent_code}
+        for r in rows
+    ]

@@ -73,6 +73,7 @@ ASSETS: dict[str, Asset] = {
     "gridsafe/plan.js": Asset("maps", "static/plan.js"),
     "gridsafe/live.js": Asset("maps", "static/live.js"),
     "gridsafe/spread.js": Asset("maps", "static/spread.js"),
+    "gridsafe/admin.js": Asset("maps", "static/admin.js"),
 }
 """URL path under :data:`STATIC_PREFIX` → file."""
 

@@ -45,6 +45,8 @@ NAV: tuple[NavLink, ...] = (
     NavLink("/maps/routes", N_("Patrol plans")),
     NavLink("/maps/live", N_("Live")),
     NavLink("/maps/units", N_("Patrol units")),
+    NavLink("/admin/users", N_("Users")),
+    NavLink("/admin/audit", N_("Audit log")),
 )
 """Every page a person opens without an id, in the header's order; each user sees those their
 role may call (``api.shell.nav_for``, from the routes' own role rules)."""
@@ -187,6 +189,19 @@ ERROR_DETAILS: dict[str, str] = {
     "period_too_long": N_("The period from %(start)s to %(end)s is longer than %(days)s days."),
     "role_refused": N_("Your role (%(role)s) may not open this page."),
     "login_throttled": N_("Too many failed sign-ins; try again in %(seconds)s seconds."),
+    "username_invalid": N_(
+        "The user name %(username)s cannot be used: 1 to 64 characters, no spaces."
+    ),
+    "user_exists": N_("A user named %(username)s exists already."),
+    "user_not_found": N_("No user has the number %(id)s."),
+    "scope_needed": N_("A %(role)s works in one area: pick it in the tree."),
+    "scope_refused": N_("A %(role)s sees the whole district and takes no area."),
+    "scope_unknown": N_("No area has the code %(code)s."),
+    "last_admin": N_(
+        "%(username)s is the last enabled administrator: add or enable another one first."
+    ),
+    "password_short": N_("The password is too short: %(length)s characters, at least %(min)s."),
+    "password_trivial": N_("The password is too well known or too simple."),
 }
 """What a page says for each error code (``GridsafeError.code``); an error without a code is
 shown by its status alone, never in the English of ``str(exc)``."""

@@ -73,6 +73,10 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "/api/admin/layers/{kind}"): frozenset({A}),
     ("GET", "/api/admin/users"): frozenset({A}),
     ("GET", "/api/admin/audit"): frozenset({A}),
+    ("POST", "/api/admin/users"): frozenset({A}),
+    ("PATCH", "/api/admin/users/{user_id}"): frozenset({A}),
+    ("GET", "/admin/users"): frozenset({A}),
+    ("GET", "/admin/audit"): frozenset({A}),
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.mvt"): ALL,
     ("POST", "/api/incidents"): frozenset({A, D, H, M}),
     ("POST", "/api/hazards"): frozenset({A, D, H, M}),
@@ -152,6 +156,8 @@ PAGES = {
     "/maps/routes",
     "/maps/routes/{plan_id}/sheet/{unit_index}",
     "/maps/live",
+    "/admin/users",
+    "/admin/audit",
 }
 
 TO_4547 = Transformer.from_crs(4326, 4547, always_xy=True)
@@ -331,6 +337,7 @@ def sample(method: str, path: str, d: District) -> Call:
         "{poi_id}": "S9",
         "{job_id}": "nojob",
         "{unit_index}": "0",
+        "{user_id}": "1",
         "{name:path}": "gridsafe/maps.css",
         "{layer}": "incidents",
         "{z}": str(z),

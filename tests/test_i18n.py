@@ -94,6 +94,8 @@ def _pages(site: Site, role: Role) -> list[str]:
         pages += [f"/maps/routes?plan={site.plan_id}", f"/maps/routes/{site.plan_id}/sheet/0"]
     else:
         pages.append(f"/maps/routes/{site.plan_id}")  # refused: the 403 page
+    if role == Role.ADMIN:
+        pages.append("/admin/users")
     return pages
 
 
