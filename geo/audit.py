@@ -6,10 +6,11 @@ data without leaving an entry, and it refuses to be edited. Here it is only read
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from geo.database import sql
 
@@ -48,3 +49,13 @@ def audit_entries(
         }
         for r in rows
     ]
+
+
+def source_version(conn: Connection, entities: Sequence[str]) -> int:
+    """The version of what an answer is drawn from: how many statements ever changed the
+    audited tables ``entities`` (grows with every committed change, in any commit order).
+
+    Read outside any area scope: the audit log is not readable within one (its count says
+    nothing of any area).
+    """
+    return int(conn.execute(sql("source_version"), {"entities": list(entities)}).scalar_one())
