@@ -11,6 +11,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from api.admission import Admission
+from api.auth import CheckedCredentials
+from api.cache import response_cache
 from api.errors import add_exception_handlers, document_errors, error_responses
 from api.guards import BodyLimit, refuse_nul
 from api.headers import SecurityHeaders
@@ -61,6 +63,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.plan_jobs = PlanJobs()
+    app.state.responses = response_cache(settings)
+    app.state.credentials = CheckedCredentials(settings.access.credential_cache_s)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(BodyLimit, settings=settings)
     # Before the body limit and gzip: a request over the in-flight limit costs neither.

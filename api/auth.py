@@ -16,16 +16,20 @@ something must also carry the session's CSRF token in ``X-CSRF-Token`` (the page
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from geo.access import Credential, Role, User, authenticate
+from geo import clock
+from geo.access import Credential, Role, TokenKind, User, access_generation, authenticate
 from geo.database import Acting, set_acting
 from geo.errors import AuthenticationError, PermissionDeniedError
 
@@ -76,21 +80,80 @@ def _check_csrf(request: Request, credential: Credential) -> None:
         raise PermissionDeniedError(msg)
 
 
+class CheckedCredentials:
+    """The tokens and sessions a worker checked lately, so a request does not look its caller
+    up again (one database round trip per request less).
+
+    A checked credential is used again for at most ``ttl_s`` seconds, never past its token's
+    expiry (the service's clock), and never after this process changed any account or token
+    (``geo.access.access_generation``: a revocation, a disabled account, a new password or
+    language). So a token revoked or a user disabled is refused at once by the worker that
+    made the change, and by the other workers within ``ttl_s`` (``GRIDSAFE_CREDENTIAL_CACHE_S``,
+    2 s by default). Kept by the token's hash, never the token; at most ``max_entries``.
+    """
+
+    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[tuple[str, TokenKind], tuple[Credential, float, int]] = {}
+
+    @staticmethod
+    def _key(secret: str, kind: TokenKind) -> tuple[str, TokenKind]:
+        return hashlib.sha256(secret.encode()).hexdigest(), kind
+
+    def get(self, secret: str, kind: TokenKind) -> Credential | None:
+        """The credential checked for ``secret`` if it may still be used."""
+        if self.ttl_s <= 0:
+            return None
+        entry = self._entries.get(self._key(secret, kind))
+        if entry is None:
+            return None
+        credential, checked_at, generation = entry
+        if (
+            generation != access_generation()
+            or time.monotonic() - checked_at > self.ttl_s
+            or (credential.expires_at is not None and credential.expires_at <= clock.utcnow())
+        ):
+            self._entries.pop(self._key(secret, kind), None)
+            return None
+        return credential
+
+    def check(self, engine: Engine, secret: str, kind: TokenKind) -> Credential:
+        """The holder of ``secret``: from the cache, else looked up and kept."""
+        credential = self.get(secret, kind)
+        if credential is not None:
+            return credential
+        # Read before the look-up: a change committed during it drops what it finds.
+        generation = access_generation()
+        checked_at = time.monotonic()
+        credential = authenticate(engine, secret, kind)
+        if self.ttl_s > 0:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[self._key(secret, kind)] = (credential, checked_at, generation)
+        return credential
+
+
 async def current_credential(request: Request) -> Credential:
     """The request's caller, from its bearer token or else its session cookie (cached)."""
     cached: Credential | None = getattr(request.state, "credential", None)
     if cached is not None:
         return cached
     engine = request.app.state.engine
+    checked: CheckedCredentials = request.app.state.credentials
     token = bearer(request)
     if token is not None:
-        credential = await run_in_threadpool(authenticate, engine, token, "api")
+        credential = checked.get(token, "api")
+        if credential is None:
+            credential = await run_in_threadpool(checked.check, engine, token, "api")
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
             msg = "sign in first: no bearer token and no session"
             raise AuthenticationError(msg)
-        credential = await run_in_threadpool(authenticate, engine, cookie, "session")
+        credential = checked.get(cookie, "session")
+        if credential is None:
+            credential = await run_in_threadpool(checked.check, engine, cookie, "session")
         _check_csrf(request, credential)
     request.state.credential = credential
     return credential

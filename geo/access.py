@@ -18,6 +18,7 @@ die with their user's account.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -89,6 +90,22 @@ class IssuedToken:
     secret: str
     expires_at: datetime
     csrf: str | None = None
+
+
+_changes = itertools.count(1)
+_generation = 0
+
+
+def access_generation() -> int:
+    """How many changes to accounts and tokens this process made (revocations, disabled
+    accounts, new passwords, languages): a cache of checked credentials (``api/auth.py``)
+    drops what it checked before the latest one."""
+    return _generation
+
+
+def _access_changed() -> None:
+    global _generation  # noqa: PLW0603 - one counter per process, read without a lock
+    _generation = next(_changes)
 
 
 def _hash_token(secret: str) -> str:
@@ -327,7 +344,9 @@ def set_language(engine: Engine, username: str, language: str | None) -> User:
             text("UPDATE users SET language = :language WHERE username = :u"),
             {"language": language, "u": username},
         )
-        return get_user(conn, username)
+        user = get_user(conn, username)
+    _access_changed()
+    return user
 
 
 def _revoke_all(conn: Connection, user_id: int) -> int:
@@ -377,6 +396,7 @@ def disable_user(engine: Engine, username: str) -> User:
             {"id": user.id},
         )
         _revoke_all(conn, user.id)
+    _access_changed()
     return User(**{**user.__dict__, "disabled": True})
 
 
@@ -398,6 +418,7 @@ def set_password(engine: Engine, access: AccessSettings, username: str, password
             {"h": _HASHER.hash(password), "id": user.id},
         )
         _revoke_all(conn, user.id)
+    _access_changed()
 
 
 def issue_token(
@@ -437,6 +458,7 @@ class Credential:
     user: User
     kind: TokenKind
     csrf: str | None
+    expires_at: datetime | None = None
 
 
 def authenticate(engine: Engine, secret: str, kind: TokenKind) -> Credential:
@@ -449,7 +471,7 @@ def authenticate(engine: Engine, secret: str, kind: TokenKind) -> Credential:
     if row is None:
         msg = "invalid, expired or revoked credentials"
         raise AuthenticationError(msg)
-    return Credential(user=_user(row), kind=kind, csrf=row.csrf)
+    return Credential(user=_user(row), kind=kind, csrf=row.csrf, expires_at=row.expires_at)
 
 
 def revoke_token(engine: Engine, secret: str) -> bool:
@@ -462,6 +484,7 @@ def revoke_token(engine: Engine, secret: str) -> bool:
             ),
             {"h": _hash_token(secret)},
         ).rowcount
+    _access_changed()
     return bool(n)
 
 
@@ -469,7 +492,9 @@ def revoke_user_tokens(engine: Engine, username: str) -> int:
     """Revoke every live token of a user; returns how many."""
     with engine.begin() as conn:
         user = get_user(conn, username)
-        return _revoke_all(conn, user.id)
+        n = _revoke_all(conn, user.id)
+    _access_changed()
+    return n
 
 
 def login(

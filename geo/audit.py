@@ -12,12 +12,14 @@ plan that uses its index instead of one generic plan for all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     DateTime,
     Engine,
     Text,
@@ -206,3 +208,11 @@ def row_changes(action: str, before: Any, after: Any) -> list[RowChange]:
         ]
         out.append(RowChange(_key(old or new), fields))
     return out
+def source_version(conn: Connection, entities: Sequence[str]) -> int:
+    """The version of what an answer is drawn from: how many statements ever changed the
+    audited tables ``entities`` (grows with every committed change, in any commit order).
+
+    Read outside any area scope: the audit log is not readable within one (its count says
+    nothing of any area).
+    """
+    return int(conn.execute(sql("source_version"), {"entities": list(entities)}).scalar_one())

@@ -107,6 +107,22 @@ def unscoped() -> Iterator[None]:
         _ACTING.reset(token)
 
 
+@contextmanager
+def unnamed() -> Iterator[None]:
+    """Run the enclosed transactions for no caller: no name, no area scope.
+
+    Only for reads whose answer depends on no caller (the audit log's counts that version the
+    cached answers and tiles), or an unscoped caller's reads: the transaction then starts
+    without the ``set_config`` round trip that names the actor (``_on_begin``); nothing is
+    written, so the audit log has nothing to name them in.
+    """
+    token = _ACTING.set(None)
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
+
+
 def _on_begin(conn: Connection) -> None:
     # Transaction-local settings: they end with the transaction, so a pooled connection never
     # carries one caller's identity or scope into another's request.

@@ -164,6 +164,16 @@ class AccessSettings(_Group):
         default=15.0, gt=0, description="Window of the failed-login limit (minutes)."
     )
 
+    credential_cache_s: float = Field(
+        default=2.0,
+        ge=0,
+        description=(
+            "How long a worker keeps a bearer token or session it checked (seconds; 0: check "
+            "every request). A token revoked or a user disabled through gridsafe is refused "
+            "at once by the worker that did it, and by every other worker within this time."
+        ),
+    )
+
     login_log_days: float = Field(
         default=90.0,
         gt=0,
@@ -706,6 +716,16 @@ class MapSettings(_Group):
 
     tile_max_age_s: int = Field(
         default=300, ge=0, description="Cache-Control max-age of vector tiles (risk changes daily)."
+    )
+
+    response_cache_mb: float = Field(
+        default=64.0,
+        ge=0,
+        description=(
+            "Memory (MiB, per worker, gzip-compressed) of the cache of pages and answers that "
+            "depend only on the risk run, level, scope, language and query (api/cache.py); "
+            "the least recently used go first. 0: no cache."
+        ),
     )
 
 

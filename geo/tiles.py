@@ -8,8 +8,8 @@ chosen.
 
 A tile's ETag is known before the tile is built (:func:`tile_if_changed`): it hashes the query,
 its parameters, the caller's area scope and the version of the layer's source tables (one count
-over the audit log's index), so a conditional request that still holds the current tile costs
-that count and no tile work.
+over the audit log's index, in the same query as the tile), so a conditional request that still
+holds the current tile costs that count and no tile work.
 
 Polygons stay gap-free in tiles: ``ST_AsMVTGeom`` snaps every vertex to the tile's 4096 grid, a
 deterministic function of the vertex, so an edge two neighbours share is snapped identically in
@@ -18,17 +18,19 @@ both and no sliver opens between them at any zoom.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, TextClause, text
 
 from geo import clock
 from geo.assessment import band_bounds
-from geo.database import current_scope, sql, unscoped
+from geo.audit import source_version
+from geo.database import current_scope, sql, unnamed
 from geo.errors import InputError, NotFoundError
 from geo.levels import Level
 from geo.settings import Settings
@@ -124,6 +126,49 @@ def _params(layer: str, flt: TileFilter, settings: Settings) -> dict[str, Any]:
     return {}
 
 
+@functools.cache
+def _tile_once(layer: str) -> TextClause:
+    """A layer's tile query folded with its version read and the ETag comparison: one round
+    trip answers ``(etag, tile)``, the tile NULL (never built: PostgreSQL evaluates a CASE
+    branch's subquery only when the branch is taken) when ``:if_none_match`` is current."""
+    tile_sql = sql(f"tiles_{layer}").text.strip().rstrip(";")
+    version_sql = sql("source_version").text.strip().rstrip(";")
+    return text(
+        f"WITH version AS (\n{version_sql}\n), tag AS (\n"  # noqa: S608 - our own SQL files
+        "    SELECT '\"' || md5(CAST(:etag_key AS text) || count) || '\"' AS etag FROM version\n"
+        ")\n"
+        "SELECT tag.etag, CASE WHEN tag.etag = CAST(:if_none_match AS text) THEN NULL ELSE (\n"
+        f"{tile_sql}\n) END AS tile FROM tag"
+    )
+
+
+def _tile_params(
+    settings: Settings, layer: str, z: int, x: int, y: int, flt: TileFilter
+) -> dict[str, Any]:
+    """Every parameter a layer's tile query binds."""
+    params = {
+        "z": z,
+        "x": x,
+        "y": y,
+        "srid": settings.srid,
+        "region": settings.region,
+        # Under a GCJ-02 basemap the tiles are drawn shifted, as embedded overlays are.
+        "gcj02": settings.maps.overlays_in_gcj02,
+    }
+    return params | _params(layer, flt, settings)
+
+
+def _etag_key(layer: str, params: dict[str, Any], scope: str | None) -> str:
+    """What a tile's ETag hashes besides its layer's version: its query, parameters, scope."""
+    key = json.dumps([sql(f"tiles_{layer}").text, params, scope], default=str, sort_keys=True)
+    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+
+
+def _etag(key: str, version: int) -> str:
+    """The ETag the folded query computes (``_tile_once``), for the two-step path."""
+    return '"' + hashlib.md5(f"{key}{version}".encode(), usedforsecurity=False).hexdigest() + '"'
+
+
 def tile_if_changed(
     engine: Engine,
     settings: Settings,
@@ -140,9 +185,11 @@ def tile_if_changed(
     The ETag (a quoted hex string) is computed before any tile work, from the layer's query,
     every parameter it binds (the resolved dates included), the caller's area scope (row-level
     security makes a grid head's tile differ from a leader's) and the version of the layer's
-    source tables (``tiles_version.sql``). It is read before the tile (in a transaction of its
-    own for a scoped caller), so a change committed in between gives a newer tile under the
-    older ETag, which the next conditional request replaces; never the other way round.
+    source tables (``source_version.sql``). For an unscoped caller the version read, the
+    comparison and the tile are one query (:func:`_tile_once`); a scoped caller's version is
+    read first, in a transaction of its own outside the scope (the audit log is not readable
+    within one), so a change committed in between gives a newer tile under the older ETag,
+    which the next conditional request replaces; never the other way round.
 
     Parameters
     ----------
@@ -150,30 +197,26 @@ def tile_if_changed(
         The client's ``If-None-Match`` value, if any.
     """
     check_tile(layer, z, x, y)
-    params = {
-        "z": z,
-        "x": x,
-        "y": y,
-        "srid": settings.srid,
-        "region": settings.region,
-        # Under a GCJ-02 basemap the tiles are drawn shifted, as embedded overlays are.
-        "gcj02": settings.maps.overlays_in_gcj02,
-    }
-    params |= _params(layer, flt or TileFilter(), settings)
+    params = _tile_params(settings, layer, z, x, y, flt or TileFilter())
     query = sql(f"tiles_{layer}")
     scope = current_scope()
-    sources = {"entities": list(TILE_SOURCES[layer])}
+    sources = TILE_SOURCES[layer]
+    key = _etag_key(layer, params, scope)
+    if scope is None:
+        # A tile names no one: no set_config round trip before the one query.
+        with unnamed(), engine.connect() as conn:
+            row = conn.execute(
+                _tile_once(layer),
+                {**params, "entities": list(sources), "etag_key": key, "if_none_match": etag},
+            ).one()
+        if row.etag == etag:
+            return row.etag, None
+        return row.etag, bytes(row.tile) if row.tile is not None else b""
     with engine.connect() as conn:
-        if scope is None:
-            version = conn.execute(sql("tiles_version"), sources).scalar_one()
-        else:
-            # The audit log is not readable within an area scope (its count says nothing of
-            # any area): read it in a transaction of its own, outside the scope.
-            with unscoped():
-                version = conn.execute(sql("tiles_version"), sources).scalar_one()
-                conn.rollback()
-        key = json.dumps([query.text, params, scope, version], default=str, sort_keys=True)
-        current = f'"{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"'
+        with unnamed():
+            version = source_version(conn, sources)
+            conn.rollback()
+        current = _etag(key, version)
         if etag == current:
             return current, None
         out = conn.execute(query, params).scalar()

@@ -117,31 +117,84 @@ def with_nonce(page: str, nonce: str) -> str:
     folium's ``tojson``, ``maps.pages._script_json``): folium writes its map setup in inline
     scripts of fixed templates, which the policy admits by this nonce alone.
     """
+    cuts = _script_cuts(page)
+    return PageParts.cut(page, [(cut, NONCE) for cut in cuts]).fill({NONCE: _nonce_attr(nonce)})
+
+
+def _script_cuts(page: str) -> list[int]:
+    """Where a nonce attribute goes in each script element of ``page`` (after ``<script``)."""
     parser = _ScriptTags()
     parser.feed(page)
     parser.close()
     lines = [0, *(m.end() for m in re.finditer("\n", page))]
-    cuts = [lines[line - 1] + column + len("<script") for line, column in parser.found]
-    out, last = [], 0
-    for cut in cuts:
-        out += [page[last:cut], f' nonce="{nonce}"']
-        last = cut
-    return "".join([*out, page[last:]])
+    return [lines[line - 1] + column + len("<script") for line, column in parser.found]
+
+
+def _nonce_attr(nonce: str) -> str:
+    return f' nonce="{nonce}"'
+
+
+NONCE, HEAD, BAR = "nonce", "head", "bar"
+"""The holes of a page each response fills: the CSP nonce on a script element, the CSRF token's
+``<meta>`` after ``<head>``, the shell's header after ``<body>``."""
+
+
+@dataclass(frozen=True)
+class PageParts:
+    """A generated page cut where each response puts its own parts (:data:`NONCE`,
+    :data:`HEAD`, :data:`BAR`): ``pieces[0] holes[0] pieces[1] ... holes[-1] pieces[-1]``.
+
+    The pieces are the same for everyone the page was made for, so a cache keeps them
+    (api/cache.py) and a response only fills the holes (:meth:`fill`, :func:`chrome_holes`).
+    """
+
+    pieces: tuple[str, ...]
+    holes: tuple[str, ...]
+
+    @classmethod
+    def cut(cls, page: str, cuts: list[tuple[int, str]]) -> PageParts:
+        """``page`` cut at each ``(position, hole)``; holes at one position keep their order."""
+        ordered = sorted(enumerate(cuts), key=lambda item: (item[1][0], item[0]))
+        pieces, holes, last = [], [], 0
+        for _, (position, hole) in ordered:
+            pieces.append(page[last:position])
+            holes.append(hole)
+            last = position
+        pieces.append(page[last:])
+        return cls(pieces=tuple(pieces), holes=tuple(holes))
+
+    def fill(self, values: dict[str, str]) -> str:
+        """The page with each hole filled by ``values[hole]``."""
+        out = [self.pieces[0]]
+        for hole, piece in zip(self.holes, self.pieces[1:], strict=True):
+            out += [values[hole], piece]
+        return "".join(out)
+
+
+def chrome_parts(page: str) -> PageParts:
+    """``page`` cut where :func:`with_chrome` puts the shell: a nonce on each script element,
+    the CSRF ``<meta>`` after ``<head>`` (else first), the header after ``<body>`` (else first,
+    before the ``<meta>``)."""
+    body = _BODY.search(page)
+    head = _HEAD.search(page)
+    cuts = [(body.end() if body else 0, BAR), (head.end() if head else 0, HEAD)]
+    return PageParts.cut(page, cuts + [(cut, NONCE) for cut in _script_cuts(page)])
+
+
+def chrome_holes(settings: Settings, shell: Shell) -> dict[str, str]:
+    """What fills a :class:`PageParts`' holes for one response."""
+    return {
+        NONCE: _nonce_attr(shell.nonce),
+        # Plain text from here on: adding a str to Markup would escape the page.
+        HEAD: str(Markup('<meta name="csrf-token" content="%s">') % (shell.csrf or "")),
+        BAR: str(shell_html(shell, settings)),
+    }
 
 
 def with_chrome(page: str, settings: Settings, shell: Shell) -> str:
     """``page`` with the shell's header (styled by maps.css, which every page links), the CSRF
     token for its scripts and the CSP nonce on each of them."""
-    page = with_nonce(page, shell.nonce)
-    # Plain text from here on: adding a str to Markup would escape the page.
-    head = str(Markup('<meta name="csrf-token" content="%s">') % (shell.csrf or ""))
-    match = _HEAD.search(page)
-    page = page[: match.end()] + head + page[match.end() :] if match else head + page
-    bar = str(shell_html(shell, settings))
-    match = _BODY.search(page)
-    if match is None:
-        return bar + page
-    return page[: match.end()] + bar + page[match.end() :]
+    return chrome_parts(page).fill(chrome_holes(settings, shell))
 
 
 def login_page(

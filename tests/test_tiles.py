@@ -23,7 +23,16 @@ from geo.database import acting_as
 from geo.errors import InputError, NotFoundError
 from geo.levels import Level
 from geo.settings import Settings
-from geo.tiles import TileFilter, check_tile, tile, tile_if_changed
+from geo.tiles import (
+    TILE_SOURCES,
+    TileFilter,
+    _etag_key,
+    _tile_once,
+    _tile_params,
+    check_tile,
+    tile,
+    tile_if_changed,
+)
 from tests.clients import api_client
 
 X0, Y0, SIDE = 468_000.0, 3_846_800.0, 400.0
@@ -286,6 +295,29 @@ def test_tile_endpoint_caches_and_maps_errors(district: Engine, db_settings: Set
         assert empty.content == b""
 
 
+def _tile_subplan_loops(
+    engine: Engine, settings: Settings, x: int, y: int, flt: TileFilter, etag: str
+) -> int:
+    """How many times the folded query read the areas (EXPLAIN ANALYZE's loops of its scans
+    of them: the tile branch alone reads them) for a leader's request sending ``etag``."""
+    params = _tile_params(settings, "areas", Z, x, y, flt)
+    key = _etag_key("areas", params, None)
+    params |= {"entities": list(TILE_SOURCES["areas"]), "etag_key": key, "if_none_match": etag}
+    query = text("EXPLAIN (ANALYZE, FORMAT JSON) " + _tile_once("areas").text)
+    with engine.connect() as conn:
+        plan = conn.execute(query, params).scalar_one()
+
+    def loops(node: dict[str, Any]) -> list[int]:
+        found = [int(node["Actual Loops"])] if node.get("Relation Name") == "areas" else []
+        for child in node.get("Plans", []):
+            found += loops(child)
+        return found
+
+    areas_scans = loops(plan[0]["Plan"])
+    assert areas_scans, plan
+    return max(areas_scans)
+
+
 def test_a_tiles_etag_is_known_before_the_tile_is_built(
     district: Engine, db_settings: Settings
 ) -> None:
@@ -313,13 +345,27 @@ def test_a_tiles_etag_is_known_before_the_tile_is_built(
         assert areas(etag) == (etag, None)
     finally:
         event.remove(district, "before_cursor_execute", seen)
-    assert statements
-    assert not any("ST_AsMVT" in s for s in statements)  # no tile was built for the 304
+    # One round trip: the version read, the comparison and the tile are one query, whose
+    # tile branch PostgreSQL never runs when the ETag is current.
+    assert len(statements) == 1
+    assert _tile_subplan_loops(district, db_settings, x, y, flt, etag) == 0
+    assert _tile_subplan_loops(district, db_settings, x, y, flt, '"other"') == 1
     assert areas('"other"')[1] == body
 
-    # The same address in a grid head's scope is another tile, with another ETag.
+    # The same address in a grid head's scope is another tile, with another ETag; its 304
+    # builds no tile either (the version is read on its own, then compared).
     with acting_as("head", scope="G1"):
-        assert areas()[0] != etag
+        head_etag, head_body = areas()
+        assert head_etag != etag
+        assert head_body is not None
+        statements.clear()
+        event.listen(district, "before_cursor_execute", seen)
+        try:
+            assert areas(head_etag) == (head_etag, None)
+        finally:
+            event.remove(district, "before_cursor_execute", seen)
+        assert statements
+        assert not any("ST_AsMVT" in s for s in statements)
 
     # A new incident changes the incident tiles' ETag, not the area tiles'.
     before, _ = incidents()

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.auth import READERS, permit
+from api.cache import cached_page
 from api.deps import EngineDep, SettingsDep
 from api.models.maps import HazardMarkers, HeatPoints
 from api.params import Day
@@ -64,6 +65,11 @@ def dashboard(
     return page(request, html)
 
 
+RISK_PAGE_SOURCES = ("areas", "risk_runs", "incident_types")
+"""What the four-colour page is drawn from (its hazards and incidents come from
+``/maps/data/*``): it is kept between changes to these (api/cache.py)."""
+
+
 @router.get("/maps/risk", response_class=HTMLResponse, dependencies=[permit(*READERS)])
 def risk_map(
     request: Request,
@@ -93,26 +99,29 @@ def risk_map(
             "GRIDSAFE_RISK_COMPOSITE_WEIGHT setting)"
         ),
     ] = None,
-) -> HTMLResponse:
+) -> Response:
     """The four-colour risk map (四色安全图谱) of one level."""
     today = clock.today(settings.timezone)
     if level is None:
         scoped = request.state.credential.user.scope is not None
         level = Level.MICRO if scoped else Level.GRID3
     t = request_translator(request)
-    html = risk_page(
-        engine,
-        settings,
-        t,
-        level=level,
-        as_of=as_of or today,
-        today=today,
-        focus=focus,
-        rule=rule,
-        weight=weight,
-        since=since,
+    return cached_page(
+        request,
+        sources=RISK_PAGE_SOURCES,
+        build=lambda: risk_page(
+            engine,
+            settings,
+            t,
+            level=level,
+            as_of=as_of or today,
+            today=today,
+            focus=focus,
+            rule=rule,
+            weight=weight,
+            since=since,
+        ),
     )
-    return page(request, html)
 
 
 @router.get(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api.auth import READERS, permit
+from api.cache import answer
 from api.deps import EngineDep, SettingsDep
 from api.models.common import GeoJSONResponse
 from api.models.risk import RiskCollection, RiskDetail
@@ -15,6 +16,10 @@ from geo.levels import Level
 from geo.risk import Changes, risk_changes, risk_detail, risk_geojson
 
 router = APIRouter(prefix="/api/risk", tags=["risk"], dependencies=[permit(*READERS)])
+
+RISK_SOURCES = ("areas", "risk_runs")
+"""What the risk map's answers are drawn from (the scores are written only with their run): they
+are kept between changes to these (api/cache.py)."""
 
 
 AsOf = Annotated[
@@ -30,6 +35,7 @@ AsOf = Annotated[
 
 @router.get("", response_class=GeoJSONResponse, responses={200: {"model": RiskCollection}})
 def risk_map(
+    request: Request,
     engine: EngineDep,
     settings: SettingsDep,
     level: Annotated[Level | None, Query(description="only areas of this level")] = None,
@@ -37,8 +43,14 @@ def risk_map(
 ) -> Response:
     """Areas with ``code``, ``name``, ``level``, ``colour``, ``score``, ``reasons``,
     ``previous_colour`` (EPSG:4326)."""
-    body = risk_geojson(engine, region=settings.region, level=level, as_of=as_of, settings=settings)
-    return GeoJSONResponse(body)
+    return answer(
+        request,
+        sources=RISK_SOURCES,
+        build=lambda: risk_geojson(
+            engine, region=settings.region, level=level, as_of=as_of, settings=settings
+        ),
+        media_type=GeoJSONResponse.media_type,
+    )
 
 
 @router.get("/changes", response_model=Changes)

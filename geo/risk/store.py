@@ -13,13 +13,14 @@ the colour in the computation before the one shown
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, text
 
 from geo import clock
-from geo.database import sql, unscoped
+from geo.database import advisory_lock, sql, unscoped
 from geo.errors import NotFoundError
 from geo.levels import LEVEL_ORDER, Level
 from geo.risk.compute import RiskResult, as_of_instant, compute_risk
@@ -84,6 +85,24 @@ def _run_at(conn: Connection, region: str, as_of: datetime | None) -> Row[Any] |
     return conn.execute(sql("risk_run_at", "geo.risk"), {"region": region, "as_of": as_of}).first()
 
 
+_ON_DEMAND: dict[str, threading.Lock] = {}
+"""One on-demand computation per region at a time in this process (its other requests wait for
+it without holding a database connection)."""
+
+
+def _compute_once(
+    engine: Engine, settings: Settings, region: str, instant: datetime | None, now: datetime
+) -> None:
+    """Compute and keep the map as of ``now`` unless a run answering ``instant`` is kept by
+    the time this caller's turn comes: single-flight across threads (a lock per region) and
+    across processes (a PostgreSQL advisory lock held while computing), so requests arriving
+    together store one run, not one each."""
+    with _ON_DEMAND.setdefault(region, threading.Lock()), unscoped(), engine.begin() as conn:
+        advisory_lock(conn, f"gridsafe.risk.on_demand:{region}")
+        if _run_at(conn, region, instant) is None:
+            run_risk(engine, settings, as_of=now)
+
+
 def resolve_run(
     engine: Engine, settings: Settings, region: str, as_of: date | datetime | None
 ) -> Row[Any]:
@@ -111,8 +130,7 @@ def resolve_run(
         # The map is one computation over the whole region (hot spots look across area
         # borders), kept for everyone: whoever asks first, a grid head included, has it
         # computed in full and stored, then reads only what their scope shows of it.
-        with unscoped():
-            run_risk(engine, settings, as_of=now)
+        _compute_once(engine, settings, region, instant, now)
         with engine.connect() as conn:
             run = _run_at(conn, region, instant)
     if run is None:  # only if the run just kept was deleted at once by someone else

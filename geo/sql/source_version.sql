@@ -1,4 +1,4 @@
--- The version of what a tile layer is drawn from: the number of statements that ever changed its
+-- The version of what an answer is drawn from (a tile layer, a page): the number of statements that ever changed its
 -- source tables. The audit log is append-only (its triggers refuse UPDATE, DELETE and TRUNCATE)
 -- and every statement that changes an audited table adds one row, in the same transaction, so
 -- the count grows with each committed change whichever order transactions commit in (a maximum
