@@ -3,7 +3,8 @@ single-process path writes, region by region, and running a batch again changes 
 
 Two regions hold the four 200 m micro-grids of tests/test_coverage.py (the same codes: a code
 is unique within its region) and different patrols. The dask path runs on a LocalCluster of
-two worker processes, each task on its own connection.
+two worker processes (the one ``gridsafe batch`` starts without a scheduler), each task on its
+own connection.
 """
 
 from __future__ import annotations
@@ -15,19 +16,20 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 from sqlalchemy import Engine, text
 
 from geo.coverage.tracks import import_track_records
 from geo.scale.batch import (
     BatchError,
     Job,
+    dask_client,
     month_period,
     run_here,
     run_on_dask,
     task,
 )
-from geo.settings import Settings
+from geo.settings import BatchSettings, Settings
 from tests.clients import gridsafe
 from tests.districts import store_areas
 from tests.test_coverage import AREAS, X0, Y0
@@ -39,12 +41,8 @@ NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # every shift of November is clos
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as c,
-        Client(c) as dask,
-    ):
+    """The batch's own LocalCluster (no scheduler set): two single-threaded processes."""
+    with dask_client(BatchSettings(dask_workers=2)) as dask:
         yield dask
 
 
@@ -160,12 +158,13 @@ def test_a_batch_without_regions_or_month_is_refused(db_settings: Settings) -> N
         task(Job.COVERAGE, db_settings, period=None, when=NOW)
 
 
-def test_the_command_runs_a_batch_on_a_local_cluster_and_refuses_no_region(
-    regions: Engine, db_settings: Settings, monkeypatch: pytest.MonkeyPatch
+def test_the_command_runs_a_batch_and_refuses_no_region(
+    regions: Engine, db_settings: Settings
 ) -> None:
-    monkeypatch.setenv("GRIDSAFE_DASK_WORKERS", "1")
+    # In this process (--here): a cluster of its own would take minutes to start on a loaded
+    # machine; the dask path is the one the tests above drive.
     _unplace(regions)
-    done = gridsafe(db_settings, "batch", "locate", "--regions", "east,west")
+    done = gridsafe(db_settings, "batch", "locate", "--regions", "east,west", "--here")
     assert done.returncode == 0, done.stderr
     assert "batch locate: 2 region(s)" in done.stdout
     lines = {ln.split("│")[1].strip(): ln for ln in done.stdout.splitlines() if "│" in ln}

@@ -35,8 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from functools import partial
-
-from distributed import Client, LocalCluster
+from typing import TYPE_CHECKING
 
 from geo import clock
 from geo.coverage.covered import refresh
@@ -46,6 +45,9 @@ from geo.errors import GridsafeError
 from geo.locate import relocate
 from geo.risk import run_risk
 from geo.settings import BatchSettings, Settings
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 class BatchError(GridsafeError):
@@ -176,6 +178,10 @@ def run_on_dask(run: Task, regions: Sequence[str], client: Client) -> list[Regio
 def dask_client(batch: BatchSettings) -> Iterator[Client]:
     """A client of the scheduler ``GRIDSAFE_DASK_SCHEDULER``, or of a LocalCluster of
     ``GRIDSAFE_DASK_WORKERS`` single-threaded processes started here and stopped after."""
+    # Imported here: every `gridsafe` command imports this module, only a batch on dask needs
+    # dask.distributed, and importing it takes a second or two.
+    from distributed import Client, LocalCluster  # noqa: PLC0415
+
     if batch.dask_scheduler:
         with Client(batch.dask_scheduler) as client:  # type: ignore[no-untyped-call]
             yield client
