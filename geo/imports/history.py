@@ -37,13 +37,13 @@ from geo.database import sql
 from geo.errors import InputError, NotFoundError, Problem
 from geo.imports.guess import Sample
 from geo.imports.mappings import plain_mapping
-from geo.intake.fields import ColumnMapping, cell_text
+from geo.intake.fields import IGNORED_HEADERS, ColumnMapping, cell_text
 from geo.intake.files import gdal_path
 
 PACKAGE = "geo.imports"
 
-REASON_HEADER = "原因"
-"""The column the rejected rows' reasons are written in (the header of a Chinese ledger)."""
+REASON_HEADER = next(iter(IGNORED_HEADERS))
+"""The column the rejected rows' reasons are written in, 原因 (which no import reads back)."""
 
 Numbering = Literal["line", "sheet", "index"]
 """How an importer numbers a file's rows: ``line`` a CSV record's first line (the header is line

@@ -248,6 +248,11 @@ def mapped_columns(headers: Sequence[object], mapping: ColumnMapping) -> dict[st
     return out
 
 
+IGNORED_HEADERS = frozenset({"原因"})
+"""Headers no import reads: the reason column a rejected-rows file adds
+(:data:`geo.imports.history.REASON_HEADER`), so the fixed file imports as the original did."""
+
+
 def map_headers(headers: list[object], mapping: ColumnMapping | None = None) -> HeaderMap:
     """Map a record file's headers to the :data:`RECORD_FIELDS`, an explicit ``mapping`` first.
 
@@ -268,7 +273,7 @@ def map_headers(headers: list[object], mapping: ColumnMapping | None = None) -> 
     extra: dict[str, int] = {}
     for index, header in enumerate(headers):
         name = norm_header(header)
-        if not name or index in taken:
+        if not name or index in taken or name in IGNORED_HEADERS:
             continue
         canonical = _RECORD_LOOKUP.get(name)
         if canonical in explicit:
