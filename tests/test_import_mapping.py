@@ -158,3 +158,50 @@ def test_synonyms_are_listed_added_and_refused_when_they_clash(db: Engine) -> No
     finally:
         assert remove_type_synonym(db, word="偷车")
     assert not remove_type_synonym(db, word="偷车")
+
+
+def test_tracks_and_a_layer_import_with_an_explicit_mapping(
+    grid: Engine,  # noqa: F811 - the fixture
+    db_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    lines = ["车辆,模式,记录时刻,E,N"]
+    for i in range(3):
+        lon, lat = _wgs84(20 + 10 * i, 20)
+        lines.append(f"巡1,步巡,2026-03-05 09:00:{10 * i:02d},{lon:.7f},{lat:.7f}")
+    tracks = tmp_path / "gps.csv"
+    tracks.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    guessed = _guesses("tracks", tracks, db_settings)
+    assert guessed["unit"] == ((), "none")
+    assert guessed["lon"] == (("E",), "content")
+    assert guessed["time"] == (("记录时刻",), "content")
+    with pytest.raises(InputError, match=r"no column for unit, kind"):
+        import_file(grid, db_settings, tracks, kind="tracks", source="车载GPS")
+    mapping = {"unit": "车辆", "kind": "模式", "time": "记录时刻"}
+    run = import_file(grid, db_settings, tracks, kind="tracks", source="车载GPS", mapping=mapping)
+    assert (run.report.inserted, run.report.rejected) == (3, [])
+    assert run.mapping == {**mapping, "lon": "E", "lat": "N"}
+
+    lon, lat = _wgs84(60, 60)
+    pois = tmp_path / "pois.geojson"
+    pois.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"编号": "P1", "类别": "school", "名称": "一小"}, "geometry": {"type": "Point", '
+        f'"coordinates": [{lon}, {lat}]}}}}]}}',
+        encoding="utf-8",
+    )
+    run = import_file(
+        grid,
+        db_settings,
+        pois,
+        kind="pois",
+        source="教育局",
+        mapping={"poi_id": "编号", "kind": "类别", "name": "名称"},
+    )
+    assert (run.report.inserted, run.report.rejected) == (1, [])
+    with grid.connect() as conn:
+        assert conn.execute(text("SELECT poi_id, kind, name FROM pois")).one() == (
+            "P1",
+            "school",
+            "一小",
+        )

@@ -81,13 +81,14 @@ KIND_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         _f("source", "text"),
     ),
     "tracks": (
-        _f("unit", "id"),
-        _f("kind", "text"),
+        # A unit and its kind every fix needs, from a column or the import's options.
+        _f("unit", "id", required=True),
+        _f("kind", "text", required=True),
         _f("time", "time", required=True),
         *_POINT,
     ),
     "visits": (
-        _f("person", "text"),
+        _f("person", "text", required=True),
         _f("time", "time", required=True),
         _f("area", "id"),
         *_POINT,
