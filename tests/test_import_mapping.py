@@ -205,3 +205,30 @@ def test_tracks_and_a_layer_import_with_an_explicit_mapping(
             "school",
             "一小",
         )
+
+
+def test_progress_is_told_after_every_batch(
+    grid: Engine,  # noqa: F811 - the fixture
+    db_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    lon, lat = _wgs84(50, 50)
+    lines = ["编号,类型,发生时间,经度,纬度"] + [
+        f"P{i},fire,2026-03-05 09:0{i},{lon},{lat}" for i in range(5)
+    ]
+    path = tmp_path / "five.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seen: list[tuple[int, int | None]] = []
+    run = import_file(
+        grid,
+        db_settings.replace(import_batch_rows=2),
+        path,
+        kind="incidents",
+        source="110",
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert run.report.inserted == 5
+    total = seen[0][1]
+    assert total is not None
+    assert 4 <= total <= 6  # estimated from the file's size and first rows
+    assert [done for done, _ in seen] == [0, 2, 4, 5, max(5, total)]
