@@ -800,6 +800,8 @@ TABLE_ACCESS = {
     "fixes": "rls",
     "gridsafe_meta": "read",
     "hazards": "rls",
+    "import_mappings": "none",
+    "import_rejected": "none",
     "import_runs": "insert",
     "incident_types": "read",
     "incidents": "rls",
@@ -821,6 +823,7 @@ TABLE_ACCESS = {
     "squad_members": "rls",
     "squads": "rls",
     "tokens": "none",
+    "type_synonyms": "read",
     "users": "none",
 }
 
@@ -872,6 +875,8 @@ TABLE_AUDIT: dict[str, tuple[str, ...] | str] = {
     "hazard_rectifications": ("id",),
     "gridsafe_meta": "the deployment's SRID, written only by migrations",
     "hazards": ("id",),
+    "import_mappings": ("region", "kind", "source"),
+    "import_rejected": "an import run's rejected rows, written once with its audited run",
     "import_runs": ("id",),
     "incident_types": ("code",),
     "incidents": ("id",),
@@ -890,6 +895,7 @@ TABLE_AUDIT: dict[str, tuple[str, ...] | str] = {
     "squad_members": ("id",),
     "squads": ("region", "grid_code", "kind"),
     "tokens": ("id",),
+    "type_synonyms": ("word",),
     "users": ("id",),
 }
 

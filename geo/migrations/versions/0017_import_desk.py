@@ -15,7 +15,8 @@ cells as the file held them, with the reason's code and parameters, so the rejec
 given back as the same kind of file with a reason column (geo/imports/history.py).
 
 The app's login gets its grants on the new tables from the owner's default privileges (a0013);
-grid heads' scoped role gets none. Mappings and synonyms are audited like every table people
+grid heads' scoped role may read the synonyms (a grid member's report reads the vocabulary) and
+nothing else of them. Mappings and synonyms are audited like every table people
 change. ``incidents`` and ``hazards`` get an index by id alone: an import looks for its rows'
 ids under other sources (the same records exported again under another name).
 
@@ -32,6 +33,8 @@ revision = "i0017"
 down_revision = "m0016"
 branch_labels = None
 depends_on = None
+
+SCOPED = "gridsafe_scoped"
 
 # Words a ledger writes for the built-in incident types (0002): the platforms' own names.
 BUILTIN_SYNONYMS = [
@@ -127,6 +130,8 @@ def upgrade() -> None:
         sa.CheckConstraint("word <> ''", name="type_synonyms_word_check"),
     )
     _audit("type_synonyms", "word")
+    # A grid member's report reads the vocabulary, synonyms included (like incident_types).
+    op.execute(f"GRANT SELECT ON type_synonyms TO {SCOPED}")
     synonyms = sa.table(
         "type_synonyms",
         sa.column("word", sa.Text),
@@ -167,6 +172,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(f"REVOKE ALL ON type_synonyms FROM {SCOPED}")
     op.drop_table("import_rejected")
     op.drop_index("import_runs_region_idx", table_name="import_runs")
     for column in ("mapping", "header", "encoding", "file_format", "file_name", "actor"):
