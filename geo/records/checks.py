@@ -209,10 +209,7 @@ def incident_fields(
     codes = found[index]  # factorize marks an empty cell -1: the None appended last
     checks.reject(
         present(types) & ~present(codes),
-        lambda i: (
-            f"unknown incident type {types[i]!r} (add it as a synonym of a type, or with "
-            "`gridsafe types add`)"
-        ),
+        lambda i: f"unknown incident type {types[i]!r} (add it with `gridsafe types add`)",
         code="unknown_type",
         params=lambda i: {"value": types[i]},
     )
