@@ -23,6 +23,7 @@ from api.routers import (
     coverage,
     field,
     health,
+    imports_api,
     live,
     login,
     maps,
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(areas.router)
     app.include_router(admin.router)
     app.include_router(admin.pages)
+    app.include_router(imports_api.router)
     app.include_router(tiles.router)
     app.include_router(records.router)
     app.include_router(risk.router)

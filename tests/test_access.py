@@ -52,6 +52,8 @@ from tests.test_tiles import tile_of
 ALL = frozenset(Role)
 PUBLIC = "public"
 A, L, D, H, M = Role.ADMIN, Role.LEADER, Role.DISPATCHER, Role.GRID_HEAD, Role.GRID_MEMBER
+# Who imports: admins and data officers (the role of issue 19, when it exists).
+IMPORT = frozenset(r for r in Role if r.value in {"admin", "data_officer"})
 
 # (method, path) -> who may call it: PUBLIC (no credentials needed) or the roles admitted.
 MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
@@ -77,6 +79,13 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("PATCH", "/api/admin/users/{user_id}"): frozenset({A}),
     ("GET", "/admin/users"): frozenset({A}),
     ("GET", "/admin/audit"): frozenset({A}),
+    ("GET", "/api/imports"): IMPORT,
+    ("GET", "/api/imports/mappings"): IMPORT,
+    ("GET", "/api/imports/{run_id}"): IMPORT,
+    ("GET", "/api/imports/{run_id}/rejected"): IMPORT,
+    ("GET", "/api/synonyms"): IMPORT,
+    ("PUT", "/api/synonyms/{word}"): IMPORT,
+    ("DELETE", "/api/synonyms/{word}"): IMPORT,
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.mvt"): ALL,
     ("POST", "/api/incidents"): frozenset({A, D, H, M}),
     ("POST", "/api/hazards"): frozenset({A, D, H, M}),
@@ -338,6 +347,8 @@ def sample(method: str, path: str, d: District) -> Call:
         "{job_id}": "nojob",
         "{unit_index}": "0",
         "{user_id}": "1",
+        "{run_id}": "1",
+        "{word}": "nosuchword",
         "{name:path}": "gridsafe/maps.css",
         "{layer}": "incidents",
         "{z}": str(z),
@@ -796,6 +807,8 @@ TABLE_ACCESS = {
     "fixes": "rls",
     "gridsafe_meta": "read",
     "hazards": "rls",
+    "import_mappings": "none",
+    "import_rejected": "none",
     "import_runs": "insert",
     "incident_types": "read",
     "incidents": "rls",
@@ -817,6 +830,7 @@ TABLE_ACCESS = {
     "squad_members": "rls",
     "squads": "rls",
     "tokens": "none",
+    "type_synonyms": "read",
     "users": "none",
 }
 
@@ -868,6 +882,8 @@ TABLE_AUDIT: dict[str, tuple[str, ...] | str] = {
     "hazard_rectifications": ("id",),
     "gridsafe_meta": "the deployment's SRID, written only by migrations",
     "hazards": ("id",),
+    "import_mappings": ("region", "kind", "source"),
+    "import_rejected": "an import run's rejected rows, written once with its audited run",
     "import_runs": ("id",),
     "incident_types": ("code",),
     "incidents": ("id",),
@@ -886,6 +902,7 @@ TABLE_AUDIT: dict[str, tuple[str, ...] | str] = {
     "squad_members": ("id",),
     "squads": ("region", "grid_code", "kind"),
     "tokens": ("id",),
+    "type_synonyms": ("word",),
     "users": ("id",),
 }
 
