@@ -21,6 +21,7 @@ from api.routers import (
     coverage,
     field,
     health,
+    imports_pages,
     live,
     login,
     maps,
@@ -30,6 +31,7 @@ from api.routers import (
     tiles,
     units,
 )
+from api.uploads import StagedUploads
 from geo.database import make_engine
 from geo.routing.progress import PlanJobs
 from geo.settings import Settings
@@ -61,6 +63,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.plan_jobs = PlanJobs()
+    app.state.import_jobs = imports_pages.ImportJobs()
+    app.state.staged_uploads = StagedUploads()
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(BodyLimit, settings=settings)
     # Before the body limit and gzip: a request over the in-flight limit costs neither.
@@ -90,6 +94,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(field.router)
     app.include_router(field.pages)
     app.include_router(field.worker)
+    app.include_router(imports_pages.router)
+    app.include_router(imports_pages.pages)
     document_errors(app)
     _add_docs(app)
     return app

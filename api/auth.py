@@ -40,6 +40,8 @@ PLANNERS = (Role.ADMIN, Role.DISPATCHER)
 CASE_WORKERS = (Role.ADMIN, Role.DISPATCHER, Role.GRID_HEAD)
 REPORTERS = (Role.ADMIN, Role.DISPATCHER, Role.GRID_HEAD, Role.GRID_MEMBER)
 ADMINS = (Role.ADMIN,)
+IMPORTERS = (Role.ADMIN, Role.DATA_OFFICER)
+"""Who imports files and reads the import history (data officers manage no users)."""
 NOT_GRID = (Role.ADMIN, Role.LEADER, Role.DISPATCHER)
 """Whole-district views with no area to scope them to (route plans)."""
 

@@ -73,6 +73,8 @@ ASSETS: dict[str, Asset] = {
     "gridsafe/plan.js": Asset("maps", "static/plan.js"),
     "gridsafe/live.js": Asset("maps", "static/live.js"),
     "gridsafe/spread.js": Asset("maps", "static/spread.js"),
+    "gridsafe/imports.js": Asset("maps", "static/imports.js"),
+    "gridsafe/docs.js": Asset("maps", "static/docs.js"),
 }
 """URL path under :data:`STATIC_PREFIX` → file."""
 
