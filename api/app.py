@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from api.admission import Admission
+from api.auth import page_session
 from api.errors import add_exception_handlers, document_errors, error_responses
 from api.guards import BodyLimit, refuse_nul
 from api.headers import SecurityHeaders
@@ -35,8 +35,8 @@ from api.uploads import StagedUploads
 from geo.database import make_engine
 from geo.routing.progress import PlanJobs
 from geo.settings import Settings
-from maps.assets import url
 from maps.chrome import with_nonce
+from maps.pages import docs_page
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -102,16 +102,21 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def _add_docs(app: FastAPI) -> None:
-    """``/docs``: Swagger UI over ``/openapi.json``, its script and style served by the app."""
+    """``/docs``: Swagger UI over ``/openapi.json``, its scripts and style served by the app.
+
+    For a user signed in on the pages, the docs' requests go with their session cookie, so a
+    change must carry the session's CSRF token like any page's: the page holds it in a
+    ``<meta>`` and ``docs.js`` adds it to every request that changes something (Swagger UI's
+    ``requestInterceptor``). A bearer token from the Authorize button needs none.
+    """
 
     @app.get("/docs", include_in_schema=False)
-    def docs(request: Request) -> HTMLResponse:
-        html = get_swagger_ui_html(
-            openapi_url=str(app.openapi_url),
+    async def docs(request: Request) -> HTMLResponse:
+        credential = await page_session(request)
+        html = docs_page(
             title=f"{app.title} API",
-            swagger_js_url=url("vendor/swagger-ui/swagger-ui-bundle.js"),
-            swagger_css_url=url("vendor/swagger-ui/swagger-ui.css"),
-            swagger_favicon_url=url("vendor/swagger-ui/favicon-32x32.png"),
+            openapi_url=str(app.openapi_url),
+            csrf=credential.csrf if credential is not None else None,
         )
-        # Swagger UI starts from an inline script: it carries the page's CSP nonce.
-        return HTMLResponse(with_nonce(bytes(html.body).decode(), request.state.csp_nonce))
+        # Every script of the page carries its CSP nonce.
+        return HTMLResponse(with_nonce(html, request.state.csp_nonce))

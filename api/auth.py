@@ -98,6 +98,19 @@ async def current_credential(request: Request) -> Credential:
     return credential
 
 
+async def page_session(request: Request) -> Credential | None:
+    """The caller of a public page, from its session cookie (None when not signed in, or
+    signed in no longer): what a public page needs to act for a signed-in user (its CSRF
+    token), never a check of who may call it."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        return await run_in_threadpool(authenticate, request.app.state.engine, cookie, "session")
+    except AuthenticationError:
+        return None
+
+
 # Declares the bearer scheme in the OpenAPI document (the docs page's Authorize button); the
 # credentials themselves are read by current_credential, which also takes the page session.
 BEARER = Depends(HTTPBearer(auto_error=False, description="a token from POST /api/auth/token"))

@@ -52,7 +52,7 @@ from tests.test_tiles import tile_of
 ALL = frozenset(Role)
 PUBLIC = "public"
 A, L, D, H, M = Role.ADMIN, Role.LEADER, Role.DISPATCHER, Role.GRID_HEAD, Role.GRID_MEMBER
-O = Role.DATA_OFFICER
+DO = Role.DATA_OFFICER
 
 # (method, path) -> who may call it: PUBLIC (no credentials needed) or the roles admitted.
 MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
@@ -141,11 +141,11 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("GET", "/maps/live"): frozenset({A, L, D}),
     ("GET", "/maps/routes/{plan_id}/sheet/{unit_index}"): frozenset({A, L, D}),
     # The data desk: data officers import and read the history; only admins manage users.
-    ("POST", "/api/import/uploads"): frozenset({A, O}),
-    ("POST", "/api/import/jobs"): frozenset({A, O}),
-    ("GET", "/api/import/jobs/{job_id}"): frozenset({A, O}),
-    ("GET", "/import"): frozenset({A, O}),
-    ("GET", "/upload"): frozenset({A, O}),
+    ("POST", "/api/import/uploads"): frozenset({A, DO}),
+    ("POST", "/api/import/jobs"): frozenset({A, DO}),
+    ("GET", "/api/import/jobs/{job_id}"): frozenset({A, DO}),
+    ("GET", "/import"): frozenset({A, DO}),
+    ("GET", "/upload"): frozenset({A, DO}),
     ("GET", "/admin"): frozenset({A}),
 }
 PAGES = {
