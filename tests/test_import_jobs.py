@@ -13,7 +13,7 @@ import contextlib
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ def centre(row: int, col: int) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def ledger(rows: list[tuple[str, str, str, str | None]], header: str = HEADER) -> bytes:
+def ledger(rows: Sequence[tuple[str, str, str, str | None]], header: str = HEADER) -> bytes:
     """A CSV ledger: (id, type, time, micro-grid code or a bad coordinate text) per row."""
     lines = [header]
     for ident, kind, when, where in rows:
