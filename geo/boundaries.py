@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection
 from geo.database import sql
 from geo.errors import ImportRejectedError, InputError, Problem
 from geo.intake import ALIASES, Features, cell_text, find_column, open_table, plain_value
+from geo.intake.fields import ColumnMapping, mapped_columns
 from geo.levels import Level
 from geo.locate import lock_areas, lock_cells, relocate_records
 from geo.report import ImportReport, record_run
@@ -441,6 +442,7 @@ def import_boundaries(
     layer: str | None = None,
     allow_gaps: bool = False,
     source_name: str | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> ImportReport:
     """Import the areas of one level from a vector file, all or nothing.
 
@@ -453,6 +455,9 @@ def import_boundaries(
     code_field, name_field, parent_field
         Field names; by default the first present of the aliases of ``code``, ``area_name`` and
         ``parent`` in :data:`geo.intake.fields.ALIASES`.
+    mapping
+        The same as a mapping: ``code``, ``name``, ``parent``, ``population`` → field (None:
+        the file has none); the ``*_field`` arguments win over it.
     crs
         The coordinates' CRS when the file has none or a wrong one (EPSG code, ``gcj02``, ``bd09``).
     allow_gaps
@@ -473,11 +478,22 @@ def import_boundaries(
     table = open_table(path, crs, Features(srid=settings.srid, layer=layer))
     frame = next(table.batches)
     columns = [c for c in frame.columns if c != frame.geometry.name]
+    given = dict(mapping or {})
+
+    def pick(name: str, role: str, explicit: str | None) -> str | None:
+        if explicit or name not in given:
+            return _pick_field(columns, role, explicit)
+        mapped = mapped_columns(columns, {name: given[name]})[name]
+        if len(mapped) > 1:
+            msg = f"{name!r} can be read from one field only, not {given[name]!r}"
+            raise InputError(msg, code="mapping_one_column", params={"field": name})
+        return columns[mapped[0]] if mapped else None
+
     fields = {
-        "code": _pick_field(columns, "code", code_field),
-        "name": _pick_field(columns, "area_name", name_field),
-        "parent": _pick_field(columns, "parent", parent_field),
-        "population": _pick_field(columns, "population", None),
+        "code": pick("code", "code", code_field),
+        "name": pick("name", "area_name", name_field),
+        "parent": pick("parent", "parent", parent_field),
+        "population": pick("population", "population", None),
     }
     if fields["code"] is None and not frame.empty:  # an empty file is refused as such below
         msg = (

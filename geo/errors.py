@@ -94,12 +94,19 @@ class Problem:
     ident
         The feature's code or source id when it has one.
     reason
-        What is wrong, naming the offending value.
+        What is wrong, naming the offending value (English, for the command line and the API).
+    code
+        A stable name of the reason, from which a page or a rejected-rows file writes it in the
+        reader's language with ``params`` (None: only the English text exists).
+    params
+        The values the reason names.
     """
 
     row: int | None
     ident: str | None
     reason: str
+    code: str | None = field(default=None, compare=False)
+    params: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def __str__(self) -> str:
         where = []

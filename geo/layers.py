@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -18,6 +19,7 @@ from sqlalchemy import Engine, text
 
 from geo.errors import InputError, Problem
 from geo.intake import Features, open_table, plain_value
+from geo.intake.fields import ColumnMapping, mapped_columns
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
 
@@ -79,6 +81,33 @@ def _check_geometry(geom: BaseGeometry | None, spec: LayerSpec) -> str:
     return ""
 
 
+def _mapped(frame: gpd.GeoDataFrame, spec: LayerSpec, mapping: ColumnMapping) -> gpd.GeoDataFrame:
+    """The frame with the mapped fields under their table columns' names.
+
+    Raises
+    ------
+    InputError
+        The mapping names a field the file lacks, several fields, or a column the table lacks.
+    """
+    attrs = [str(c) for c in frame.columns if c != frame.geometry.name]
+    known = set(spec.all_columns)
+    renames: dict[str, str] = {}
+    dropped = []
+    for name, indexes in mapped_columns(attrs, mapping).items():
+        if name not in known:
+            msg = f"{spec.table} have no column {name!r} (columns: {', '.join(spec.all_columns)})"
+            raise InputError(msg, code="mapping_field_unknown", params={"field": name})
+        if len(indexes) > 1:
+            msg = f"{name!r} can be read from one field only, not {mapping[name]!r}"
+            raise InputError(msg, code="mapping_one_column", params={"field": name})
+        if indexes:
+            renames[attrs[indexes[0]]] = name
+        if name in attrs and attrs.index(name) not in indexes:
+            dropped.append(name)  # a field of the column's own name the mapping set aside
+    frame = frame.drop(columns=[c for c in dropped if c not in renames])
+    return frame.rename(columns=renames)
+
+
 def import_layer(
     engine: Engine,
     settings: Settings,
@@ -87,14 +116,19 @@ def import_layer(
     kind: str,
     crs: str | int | None = None,
     source_name: str | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> ImportReport:
-    """Import a buildings, roads or POI file; every unusable row is reported, the rest load."""
+    """Import a buildings, roads or POI file; every unusable row is reported, the rest load.
+
+    ``mapping`` names the file's field of a table column (``building_id`` → ``编号``; None: the
+    file has none); a column it does not name is read from the field of its own name.
+    """
     if kind not in LAYERS:
         msg = f"unknown layer {kind!r}: use one of {', '.join(LAYERS)}"
         raise InputError(msg)
     spec = LAYERS[kind]
     table = open_table(path, crs, Features(srid=settings.srid))
-    frame = next(table.batches)
+    frame = _mapped(next(table.batches), spec, mapping or {})
     if spec.id_column not in frame.columns:
         fields = ", ".join(map(str, frame.columns))
         msg = f"{path.name}: no {spec.id_column!r} field (fields: {fields})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass, field
 
@@ -10,6 +11,31 @@ from sqlalchemy.engine import Connection
 
 from geo.errors import Problem
 from geo.locate import Relocation
+
+CANDIDATE_EXAMPLES = 5
+"""Rows named as examples of an unknown value."""
+
+
+@dataclass
+class Candidate:
+    """A value no vocabulary word means, offered as a new synonym.
+
+    Attributes
+    ----------
+    field
+        The field it was found in (``type``).
+    value
+        The value as the file writes it (``打架斗殴``).
+    count
+        Rows that hold it.
+    rows
+        The first few of them (:data:`CANDIDATE_EXAMPLES`).
+    """
+
+    field: str
+    value: str
+    count: int = 0
+    rows: list[int] = dataclasses.field(default_factory=list)
 
 
 @dataclass
@@ -30,6 +56,22 @@ class ImportReport:
     rejected: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     relocated: Relocation | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    run_id: int | None = None
+    """The import log's id of this run (set when it is recorded)."""
+
+    def add_candidates(self, field_name: str, found: list[tuple[str, int]]) -> None:
+        """Count unknown values of ``field_name`` (value, row) as candidate synonyms."""
+        known = {(c.field, c.value): c for c in self.candidates}
+        for value, row in found:
+            candidate = known.get((field_name, value))
+            if candidate is None:
+                candidate = Candidate(field_name, value)
+                known[(field_name, value)] = candidate
+                self.candidates.append(candidate)
+            candidate.count += 1
+            if len(candidate.rows) < CANDIDATE_EXAMPLES:
+                candidate.rows.append(row)
 
     @property
     def loaded(self) -> int:
@@ -52,6 +94,8 @@ class ImportReport:
         }
         if self.relocated is not None:
             out["relocated"] = asdict(self.relocated)
+        if self.candidates:
+            out["candidates"] = [asdict(c) for c in self.candidates]
         return out
 
     def lines(self) -> list[str]:
@@ -65,15 +109,22 @@ class ImportReport:
         out += [f"  warning {p}" for p in self.warnings]
         if self.relocated is not None:
             out.append(self.relocated.line())
+        out += [
+            f"  unknown {c.field} {c.value!r} in {c.count} row(s) (e.g. rows "
+            f"{', '.join(map(str, c.rows))}): add it as a synonym to import them"
+            for c in self.candidates
+        ]
         return out
 
 
 def record_run(conn: Connection, *, region: str, sha256: str, report: ImportReport) -> None:
-    """Append the report to the import log, in the import's own transaction."""
+    """Append the report to the import log, in the import's own transaction, with who ran it
+    (the audit actor of the transaction); its id is kept as ``report.run_id``."""
     conn.execute(
         text(
-            "INSERT INTO import_runs (region, kind, source, sha256, report) "
-            "VALUES (:region, :kind, :source, :sha, CAST(:report AS jsonb))"
+            "INSERT INTO import_runs (region, kind, source, sha256, report, actor) "
+            "VALUES (:region, :kind, :source, :sha, CAST(:report AS jsonb), "
+            "COALESCE(NULLIF(current_setting('gridsafe.actor', true), ''), session_user))"
         ),
         {
             "region": region,
@@ -82,4 +133,11 @@ def record_run(conn: Connection, *, region: str, sha256: str, report: ImportRepo
             "sha": sha256,
             "report": json.dumps(report.as_dict(), ensure_ascii=False),
         },
+    )
+    # Not RETURNING: a grid member's transaction may insert into the log but not read it; the
+    # identity's sequence it may use.
+    report.run_id = int(
+        conn.execute(
+            text("SELECT currval(pg_get_serial_sequence('import_runs', 'id'))")
+        ).scalar_one()
     )

@@ -7,7 +7,9 @@ same wherever it is imported. Accepted text:
 - ISO 8601: ``2025-03-01 08:30``, ``2025-03-01T08:30:00``, fractional seconds
   (``08:30:00.250``), a UTC offset (``Z``, ``+08:00``, ``+0800``);
 - the same with ``/``, ``.`` or 年/月/日 between the date parts (``2025/3/1 8:30``,
-  ``2025.03.01 08:30``, ``2025年3月1日 08:30``), as Excel and Chinese systems write them;
+  ``2025.03.01 08:30``, ``2025年3月1日 08:30``), as Excel and Chinese systems write them, and
+  the time of day in Chinese too (``2026年3月5日 9时0分``, ``9时30分15秒``; a ledger writing the
+  date and the time in two columns is read by joining them, see :mod:`geo.imports.guess`);
 - seconds since the Unix epoch written as 9 to 13 digits (milliseconds above 1e11), as GPS
   devices and some dispatch systems export them.
 
@@ -32,7 +34,16 @@ _EPOCH_RE = re.compile(r"\d{9,13}(?:\.\d+)?")
 _OFFSET_RE = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
 # What _DATE_PUNCT and the whitespace clean-up would change: date punctuation, whitespace other
 # than single spaces, leading or trailing whitespace.
-_MESSY_TIME_RE = re.compile(r"[/.年月日]|\s{2,}|[^\S ]|^\s|\s$")
+_MESSY_TIME_RE = re.compile(r"[/.年月日时分秒]|\s{2,}|[^\S ]|^\s|\s$")
+# A time of day written in Chinese: 9时0分, 9时30分15秒, 14时.
+_CHINESE_CLOCK_RE = re.compile(r"(\d{1,2})\s*时\s*(?:(\d{1,2})\s*分)?\s*(?:(\d{1,2})\s*秒)?")
+
+
+def _clock(match: re.Match[str]) -> str:
+    hour, minute, second = (int(g) if g else 0 for g in match.groups())
+    return f" {hour:02d}:{minute:02d}:{second:02d}"
+
+
 _DATE_PUNCT = str.maketrans({"/": "-", ".": "-", "年": "-", "月": "-", "日": " "})
 # The decimal point of fractional seconds ("08:30:00.5"), which is not date punctuation: kept
 # apart (as NUL, which no time contains) while _DATE_PUNCT is applied, then put back.
@@ -101,6 +112,7 @@ def _general_times(cleaned: pd.Series, zone: ZoneInfo, out: np.ndarray) -> None:
     if messy.any():
         cleaned[messy] = (
             cleaned[messy]
+            .str.replace(_CHINESE_CLOCK_RE, _clock, regex=True)
             .str.replace(_FRACTION_RE, "\\1\0", regex=True)
             .str.translate(_DATE_PUNCT)
             .str.replace("\0", ".", regex=False)

@@ -33,7 +33,14 @@ from tests.frozen import DEMO_LOADED, INSTANTS, Instant
 ARTIFACTS = Path(__file__).parent / "artifacts"
 # incident_types holds the vocabulary the schema seeds (migration 0002); tests that add types
 # remove them. The audit log refuses TRUNCATE (append-only); tests read their own entries.
-KEEP_TABLES = {"gridsafe_meta", "alembic_version", "spatial_ref_sys", "incident_types", "audit_log"}
+KEEP_TABLES = {
+    "gridsafe_meta",
+    "alembic_version",
+    "spatial_ref_sys",
+    "incident_types",
+    "type_synonyms",  # the shipped synonyms (i0017); a test adding one removes it
+    "audit_log",
+}
 
 
 @pytest.fixture(scope="session")

@@ -126,6 +126,10 @@ class Problem(Answer):
     row: int | None = Field(description="1-based row or feature number; null: file-wide")
     ident: str | None = Field(description="the row's code or source id when it has one")
     reason: str = Field(description="what is wrong, naming the offending value")
+    code: str | None = Field(
+        default=None, description="the reason's stable name (a page words it in its language)"
+    )
+    params: dict[str, str] = Field(default_factory=dict, description="the values it names")
 
 
 class Relocation(Answer):
@@ -135,6 +139,15 @@ class Relocation(Answer):
     hazards: int
     fixes: int
     checkins: int
+
+
+class Candidate(Answer):
+    """A value no vocabulary word means, offered as a new synonym."""
+
+    field: str = Field(description="the field it was found in (type)")
+    value: str = Field(description="the value as the file writes it")
+    count: int = Field(description="rows that hold it")
+    rows: list[int] = Field(description="the first few of those rows")
 
 
 class ImportReport(Answer):
@@ -152,6 +165,10 @@ class ImportReport(Answer):
     warnings: list[Problem]
     relocated: Relocation | None = Field(
         default=None, description="only when a boundary import re-assigned records"
+    )
+    candidates: list[Candidate] = Field(
+        default_factory=list,
+        description="values no vocabulary word means (unknown types), offered as synonyms",
     )
 
 

@@ -26,6 +26,7 @@ from geo.coverage.tracks import raw_connection
 from geo.database import current_scope, sql
 from geo.errors import Problem
 from geo.intake import PointBatch, Points, Source, open_table, payload_digest, records_source
+from geo.intake.fields import ColumnMapping
 from geo.locate import lock_areas
 from geo.report import ImportReport, record_run
 from geo.settings import Settings
@@ -124,6 +125,7 @@ def import_checkins(
     crs: str | int | None = None,
     person: str | None = None,
     source_name: str | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> ImportReport:
     """Import a file of grid-head check-ins (CSV, GPX waypoints, GeoJSON, GeoPackage, a
     Shapefile zipped or not).
@@ -135,8 +137,10 @@ def import_checkins(
         :mod:`geo.intake.projection`.
     person
         The grid head of rows that do not name one.
+    mapping
+        Role (``person``, ``time``, ``area``, ``lon``...) → the file's column, before the aliases.
     """
-    source = open_table(path, crs, _reader(settings, person=person))
+    source = open_table(path, crs, _reader(settings, person=person, mapping=mapping))
     return load_checkins(engine, settings, source, source_name=source_name or path.name)
 
 
@@ -156,7 +160,9 @@ def import_checkin_records(
     return load_checkins(engine, settings, source, source_name=source_name)
 
 
-def _reader(settings: Settings, *, person: str | None) -> Points:
+def _reader(
+    settings: Settings, *, person: str | None, mapping: ColumnMapping | None = None
+) -> Points:
     """How a check-in file or batch is read: every visit needs its grid head."""
     return Points(
         srid=settings.srid,
@@ -166,4 +172,5 @@ def _reader(settings: Settings, *, person: str | None) -> Points:
         timezone=settings.timezone,
         batch_rows=settings.coverage.track_batch_rows,
         gpx_layer="waypoints",
+        mapping=mapping,
     )

@@ -54,6 +54,7 @@ from geo.coverage.covered import invalidate
 from geo.database import sql
 from geo.errors import Problem
 from geo.intake import PointBatch, Points, Source, open_table, payload_digest, records_source
+from geo.intake.fields import ColumnMapping
 from geo.locate import lock_areas
 from geo.report import ImportReport, record_run
 from geo.settings import CoverageSettings, Settings
@@ -469,6 +470,7 @@ def import_tracks(
     unit: str | None = None,
     kind: str | None = None,
     source_name: str | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> TrackReport:
     """Import a file of patrol fixes (CSV, GPX, GeoJSON, GeoPackage, a Shapefile zipped or not).
 
@@ -479,13 +481,15 @@ def import_tracks(
         :mod:`geo.intake.projection`.
     unit, kind
         The unit and unit kind of rows (or GPX tracks) that do not name their own.
+    mapping
+        Role (``unit``, ``kind``, ``time``, ``lon``...) → the file's column, before the aliases.
 
     Raises
     ------
     InputError, CRSError
         The file cannot be read at all (nothing is written).
     """
-    source = open_table(path, crs, _reader(settings, unit=unit, kind=kind))
+    source = open_table(path, crs, _reader(settings, unit=unit, kind=kind, mapping=mapping))
     return load_fixes(engine, settings, source, source_name=source_name or path.name)
 
 
@@ -509,7 +513,9 @@ def import_track_records(
     return load_fixes(engine, settings, source, source_name=source_name)
 
 
-def _reader(settings: Settings, *, unit: str | None, kind: str | None) -> Points:
+def _reader(
+    settings: Settings, *, unit: str | None, kind: str | None, mapping: ColumnMapping | None = None
+) -> Points:
     """How a track file or batch is read: every fix needs its unit and unit kind."""
     return Points(
         srid=settings.srid,
@@ -519,4 +525,5 @@ def _reader(settings: Settings, *, unit: str | None, kind: str | None) -> Points
         timezone=settings.timezone,
         batch_rows=settings.coverage.track_batch_rows,
         gpx_layer="track_points",
+        mapping=mapping,
     )

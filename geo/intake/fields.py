@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +35,23 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "x": ("x", "x坐标", "横坐标", "easting"),
     "y": ("y", "y坐标", "纵坐标", "northing"),
     # Incidents and hazards.
-    "address": ("address", "addr", "地址", "详细地址", "发生地址", "事发地址", "地点"),
-    "type": ("type", "type_code", "类型", "事件类型", "案件类型", "警情类型"),
+    "address": (
+        "address",
+        "addr",
+        "地址",
+        "详细地址",
+        "发生地址",
+        "事发地址",
+        "地点",
+        "发生地点",
+        "事发地点",
+        "所在地址",
+    ),
+    "type": ("type", "type_code", "类型", "事件类型", "案件类型", "警情类型", "事件分类"),
     "occurred_at": ("occurred_at", "time", "datetime", "发生时间", "事发时间", "时间"),
-    "reported_at": ("reported_at", "上报时间", "接报时间", "报警时间"),
+    "reported_at": ("reported_at", "上报时间", "接报时间", "报警时间", "登记时间"),
     "source": ("source", "platform", "来源", "来源平台", "数据来源"),
-    "source_id": ("source_id", "id", "编号", "案件编号", "事件编号", "隐患编号"),
+    "source_id": ("source_id", "id", "编号", "案件编号", "事件编号", "隐患编号", "警情编号"),
     "description": ("description", "desc", "描述", "内容", "事件描述", "隐患描述"),
     "category": ("category", "类别", "隐患类别", "隐患类型"),
     "name": ("name", "名称", "隐患名称"),
@@ -72,6 +84,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "time": ("time", "timestamp", "datetime", "t", "时间", "定位时间", "签到时间", "打卡时间"),
     "person": ("person", "grid_head", "name", "网格长", "姓名", "人员", "签到人"),
     "area": ("micro_code", "area_code", "grid_code", "微网格", "微网格编码", "网格编码"),
+    # A date written in its own column beside a time of day (9时0分): the column guessing
+    # joins the two (geo.imports.guess); no importer reads it alone.
+    "date": ("date", "日期", "发生日期", "上报日期", "事发日期", "发现日期", "排查日期"),
 }
 """Role → the headers it is read from, in order of preference (compared after NFKC, case-folded,
 trimmed; a Shapefile's 10-byte cut of one counts too, ``occurred_a``: :func:`header_lookup`).
@@ -175,8 +190,100 @@ def find_column(columns: Iterable[object], aliases: Sequence[str]) -> str | None
 _RECORD_LOOKUP = header_lookup({role: ALIASES[role] for role in RECORD_FIELDS})
 
 
+ColumnMapping = Mapping[str, "str | Sequence[str] | None"]
+"""An explicit column mapping: field → the file's column, several columns joined by a space
+(a date column and a time-of-day column), or ``None`` (the file has no column for it, whatever
+its headers suggest). A field it does not name is found by its header aliases."""
+
+
+@dataclass(frozen=True)
+class HeaderMap:
+    """Where a record file's fields are.
+
+    Attributes
+    ----------
+    known
+        Canonical field → column index.
+    extra
+        Other header → column index (kept as the records' ``props``).
+    joined
+        Field → the column indexes whose cells are joined by a space to give it.
+    """
+
+    known: dict[str, int]
+    extra: dict[str, int]
+    joined: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+def mapped_columns(headers: Sequence[object], mapping: ColumnMapping) -> dict[str, tuple[int, ...]]:
+    """Field → the indexes of the columns ``mapping`` gives it (empty: mapped to none).
+
+    Raises
+    ------
+    InputError
+        A column the mapping names is not one of the file's headers, naming the file's headers.
+    """
+    by_header = {norm_header(h): i for i, h in enumerate(headers) if norm_header(h)}
+    out: dict[str, tuple[int, ...]] = {}
+    for name, columns in mapping.items():
+        wanted = [] if columns is None else [columns] if isinstance(columns, str) else columns
+        indexes = []
+        for column in wanted:
+            if not str(column).strip():
+                continue
+            index = by_header.get(norm_header(column))
+            if index is None:
+                fields = ", ".join(str(h) for h in headers if norm_header(h)) or "none"
+                msg = (
+                    f"the mapping gives {name!r} the column {column!r}, which the file lacks; "
+                    f"its fields: {fields}"
+                )
+                raise InputError(
+                    msg,
+                    code="mapping_column_missing",
+                    params={"field": name, "column": str(column)},
+                )
+            indexes.append(index)
+        out[name] = tuple(indexes)
+    return out
+
+
+def map_headers(headers: list[object], mapping: ColumnMapping | None = None) -> HeaderMap:
+    """Map a record file's headers to the :data:`RECORD_FIELDS`, an explicit ``mapping`` first.
+
+    A column the mapping gives a field means that field only; the other headers are matched
+    by their aliases, except to a field the mapping already gave (they are then kept as extra
+    columns).
+
+    Raises
+    ------
+    InputError
+        If two headers mean the same field (``经度`` and ``lon``) or a header is repeated, or the
+        mapping names a column the file lacks.
+    """
+    explicit = mapped_columns(headers, mapping or {})
+    taken = {i for indexes in explicit.values() for i in indexes}
+    known = {name: ix[0] for name, ix in explicit.items() if len(ix) == 1}
+    joined = {name: ix for name, ix in explicit.items() if len(ix) > 1}
+    extra: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        name = norm_header(header)
+        if not name or index in taken:
+            continue
+        canonical = _RECORD_LOOKUP.get(name)
+        if canonical in explicit:
+            canonical = None
+        target, key = (known, canonical) if canonical else (extra, name)
+        if key in target:
+            first = headers[target[key]]
+            msg = f"columns {first!r} and {header!r} both give {key!r}; keep one"
+            raise InputError(msg)
+        target[key] = index
+    return HeaderMap(known=known, extra=extra, joined=joined)
+
+
 def match_headers(headers: list[object]) -> tuple[dict[str, int], dict[str, int]]:
-    """Map a record file's headers to the :data:`RECORD_FIELDS`.
+    """Map a record file's headers to the :data:`RECORD_FIELDS` by their aliases.
 
     Returns
     -------
@@ -188,24 +295,12 @@ def match_headers(headers: list[object]) -> tuple[dict[str, int], dict[str, int]
     InputError
         If two headers mean the same field (``经度`` and ``lon``) or a header is repeated.
     """
-    known: dict[str, int] = {}
-    extra: dict[str, int] = {}
-    for index, header in enumerate(headers):
-        name = norm_header(header)
-        if not name:
-            continue
-        canonical = _RECORD_LOOKUP.get(name)
-        target, key = (known, canonical) if canonical else (extra, name)
-        if key in target:
-            first = headers[target[key]]
-            msg = f"columns {first!r} and {header!r} both give {key!r}; keep one"
-            raise InputError(msg)
-        target[key] = index
-    return known, extra
+    found = map_headers(headers)
+    return found.known, found.extra
 
 
 def check_columns(
-    path: Path, headers: Sequence[object], known: dict[str, int], required: Sequence[str]
+    path: Path, headers: Sequence[object], known: Iterable[str], required: Sequence[str]
 ) -> None:
     """Refuse a file that lacks a column every row needs, once for the file (not once a row).
 
@@ -214,12 +309,13 @@ def check_columns(
     InputError
         Naming each missing field, the headers it is read from, and the file's own fields.
     """
+    known = set(known)
     missing = [
         f"{name} (a column named {' or '.join(ALIASES[name][:4])})"
         for name in required
         if name not in known
     ]
-    if not known.keys() & set(LOCATION_FIELDS):
+    if not known & set(LOCATION_FIELDS):
         missing.append("a location (lon and lat, x and y, or address; 经度 纬度 or 地址)")
     if missing:
         fields = ", ".join(str(h) for h in headers if norm_header(h)) or "none"

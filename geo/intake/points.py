@@ -33,7 +33,7 @@ from pyproj import CRS
 from geo import clock
 from geo.crs import SourceCRS, to_target
 from geo.errors import InputError, Problem
-from geo.intake.fields import ALIASES, cell_text, find_column
+from geo.intake.fields import ALIASES, ColumnMapping, cell_text, find_column, mapped_columns
 from geo.intake.files import detect_encoding, gdal_path, read_info
 from geo.intake.projection import check_coordinates_fit, resolve_source_crs
 from geo.intake.source import Source
@@ -64,7 +64,21 @@ class PointBatch:
     rejected: list[Problem] = field(default_factory=list)
 
 
-def _pick(columns: Sequence[str], role: str) -> str | None:
+def _pick(columns: Sequence[str], role: str, mapping: ColumnMapping | None = None) -> str | None:
+    """The column of ``role``: the one ``mapping`` gives (None: none), else by its aliases.
+
+    Raises
+    ------
+    InputError
+        The mapping names a column the file lacks, or several columns (only a record's time
+        may be a date and a time of day joined).
+    """
+    if mapping is not None and role in mapping:
+        found = mapped_columns(columns, {role: mapping[role]})[role]
+        if len(found) > 1:
+            msg = f"{role!r} can be read from one column only, not {mapping[role]!r}"
+            raise InputError(msg, code="mapping_one_column", params={"field": role})
+        return str(columns[found[0]]) if found else None
     return find_column(columns, ALIASES[role])
 
 
@@ -195,7 +209,9 @@ def _ident(values: dict[str, list[str | None]], i: int) -> str | None:
     return None
 
 
-def _coordinate_columns(header: Sequence[str], *, missing: str, listed: str) -> tuple[str, str]:
+def _coordinate_columns(
+    header: Sequence[str], *, missing: str, listed: str, mapping: ColumnMapping | None = None
+) -> tuple[str, str]:
     """The columns of ``lon`` and ``lat``, else of ``x`` and ``y``.
 
     Raises
@@ -204,7 +220,7 @@ def _coordinate_columns(header: Sequence[str], *, missing: str, listed: str) -> 
         Without either pair: the message ``missing``, then the ``listed`` header.
     """
     for pair in (("lon", "lat"), ("x", "y")):
-        lon_col, lat_col = _pick(header, pair[0]), _pick(header, pair[1])
+        lon_col, lat_col = _pick(header, pair[0], mapping), _pick(header, pair[1], mapping)
         if lon_col is not None and lat_col is not None:
             return lon_col, lat_col
     msg = f"{missing} ({listed}: {', '.join(header)})"
@@ -232,6 +248,9 @@ class Points:
         Rows in a batch at the most.
     gpx_layer
         ``track_points`` (tracks) or ``waypoints`` (check-ins).
+    mapping
+        Role → the file's column (None: none), before the aliases
+        (:data:`geo.intake.fields.ColumnMapping`).
     """
 
     families: ClassVar[tuple[str, ...]] = ("csv", "gpx", "vector")
@@ -242,6 +261,7 @@ class Points:
     timezone: str
     batch_rows: int
     gpx_layer: str = "track_points"
+    mapping: ColumnMapping | None = None
 
     def open(
         self, path: Path, family: str, crs: str | int | None
@@ -260,7 +280,7 @@ class Points:
         InputError
             No column for a required role that has no default, or for the time.
         """
-        found = {role: _pick(header, role) for role in (*self.roles, "time")}
+        found = {role: _pick(header, role, self.mapping) for role in (*self.roles, "time")}
         for role in (*self.required, "time"):
             if found[role] is None and self.defaults.get(role) is None:
                 names = "/".join(ALIASES[role][:4])
@@ -304,7 +324,10 @@ class Points:
         except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise InputError(f"{path.name}: cannot be read as CSV ({exc})") from exc
         coordinates = _coordinate_columns(
-            header, missing=f"{path.name}: no lon/lat or x/y columns", listed="fields"
+            header,
+            missing=f"{path.name}: no lon/lat or x/y columns",
+            listed="fields",
+            mapping=self.mapping,
         )
         columns = self.columns(header)
         source, warnings = resolve_source_crs(None, crs, assume_wgs84=True)

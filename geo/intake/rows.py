@@ -27,7 +27,7 @@ from pyproj import CRS
 
 from geo.crs import SourceCRS
 from geo.errors import InputError, Problem
-from geo.intake.fields import cell_text, check_columns, match_headers
+from geo.intake.fields import ColumnMapping, HeaderMap, cell_text, check_columns, map_headers
 from geo.intake.files import detect_encoding, gdal_path, read_info
 from geo.intake.projection import resolve_source_crs
 
@@ -64,12 +64,11 @@ class RawBatch:
 class _Collector:
     """Accumulates rows into :class:`RawBatch` objects of at most ``size`` rows."""
 
-    def __init__(
-        self, known: dict[str, int], extra: dict[str, int], size: int, *, text: bool = False
-    ) -> None:
+    def __init__(self, found: HeaderMap, size: int, *, text: bool = False) -> None:
         self.text = text
-        self.known = known
-        self.extra = extra
+        self.known = found.known
+        self.extra = found.extra
+        self.joined = found.joined
         self.size = size
         self.rows: list[int] = []
         self.values: list[Sequence[object]] = []
@@ -98,9 +97,21 @@ class _Collector:
                 out[:] = [cell_text(v[index]) if index < len(v) else None for v in self.values]
             return out
 
+        def joined(indexes: tuple[int, ...]) -> np.ndarray:
+            # A date column and a time-of-day column read as one time ("2026-03-05 9时0分").
+            parts = [column(index) for index in indexes]
+            out = np.empty(n, dtype=object)
+            out[:] = [
+                " ".join(p for p in cells if p is not None) or None
+                for cells in zip(*parts, strict=True)
+            ]
+            return out
+
+        cells = {name: column(index) for name, index in self.known.items()}
+        cells |= {name: joined(indexes) for name, indexes in self.joined.items()}
         batch = RawBatch(
             rows=np.asarray(self.rows, dtype=np.int64),
-            cells={name: column(index) for name, index in self.known.items()},
+            cells=cells,
             extra={name: column(index) for name, index in self.extra.items()},
             problems=self.problems,
             warnings=self.warnings,
@@ -122,15 +133,24 @@ def _csv_rows(path: Path, reader: Iterator[list[str]]) -> Iterator[list[str]]:
         raise InputError(msg) from exc
 
 
-def _iter_csv(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBatch]:
+def _headers(
+    path: Path, headers: list[object], required: Sequence[str], mapping: ColumnMapping | None
+) -> HeaderMap:
+    found = map_headers(headers, mapping)
+    check_columns(path, headers, [*found.known, *found.joined], required)
+    return found
+
+
+def _iter_csv(
+    path: Path, size: int, required: Sequence[str], mapping: ColumnMapping | None
+) -> Iterator[RawBatch]:
     encoding = detect_encoding(path)
     with path.open(encoding=encoding, newline="") as fh:
         reader = csv.reader(fh)
         headers: list[object] = list(next(_csv_rows(path, reader), []))
-        known, extra = match_headers(headers)
-        check_columns(path, headers, known, required)
+        found = _headers(path, headers, required, mapping)
         width = len(headers)
-        collect = _Collector(known, extra, size, text=True)
+        collect = _Collector(found, size, text=True)
         start = reader.line_num + 1
         for values in _csv_rows(path, reader):
             row = start
@@ -138,19 +158,22 @@ def _iter_csv(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBat
             if len(values) == width and "".join(values).strip():  # the common case, first
                 collect.add(row, values)
             elif not "".join(values).strip():
-                collect.problems.append(Problem(row, None, "empty line"))
+                collect.problems.append(Problem(row, None, "empty line", "empty_row"))
             elif len(values) != width:
                 reason = (
                     f"has {len(values)} fields but the header has {width}"
                     f" ({'missing' if len(values) < width else 'extra'} columns)"
                 )
-                collect.problems.append(Problem(row, None, reason))
+                params = {"count": str(len(values)), "width": str(width)}
+                collect.problems.append(Problem(row, None, reason, "field_count", params))
             if collect.full:
                 yield collect.flush()
         yield collect.flush()
 
 
-def _iter_xlsx(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBatch]:
+def _iter_xlsx(
+    path: Path, size: int, required: Sequence[str], mapping: ColumnMapping | None
+) -> Iterator[RawBatch]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
         # The same sheet as written: a formula whose value was never saved (files written by
@@ -170,12 +193,11 @@ def _iter_xlsx(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBa
             if any(cell_text(v) for v in values):
                 headers = list(values)
                 break
-        known, extra = match_headers(headers)
-        check_columns(path, headers, known, required)
-        collect = _Collector(known, extra, size)
+        found = _headers(path, headers, required, mapping)
+        collect = _Collector(found, size)
         for row, (values, formulas) in enumerate(rows, start=header_row + 1):
             if not any(cell_text(v) for v in values):
-                collect.problems.append(Problem(row, None, "empty row"))
+                collect.problems.append(Problem(row, None, "empty row", "empty_row"))
             else:
                 collect.add(row, list(values))
                 collect.warnings += _unsaved_formulas(row, headers, values, formulas)
@@ -203,19 +225,21 @@ def _unsaved_formulas(
     ]
 
 
-def _iter_vector(path: Path, size: int, required: Sequence[str]) -> Iterator[RawBatch]:
+def _iter_vector(
+    path: Path, size: int, required: Sequence[str], mapping: ColumnMapping | None
+) -> Iterator[RawBatch]:
     info = read_info(path)
     total = int(info["features"])
     width = len(info["fields"])
-    known, extra = match_headers(list(info["fields"]))
+    found = map_headers(list(info["fields"]), mapping)
     # The point's coordinates are appended to each row's attributes as x and y.
-    known |= {"x": width, "y": width + 1}
-    known.pop("lon", None)
-    known.pop("lat", None)
-    check_columns(path, list(info["fields"]), known, required)
+    found.known.update({"x": width, "y": width + 1})
+    found.known.pop("lon", None)
+    found.known.pop("lat", None)
+    check_columns(path, list(info["fields"]), [*found.known, *found.joined], required)
     for skip in range(0, total, size):
         frame = pyogrio.read_dataframe(gdal_path(path), skip_features=skip, max_features=size)
-        collect = _Collector(known, extra, size)
+        collect = _Collector(found, size)
         geoms = frame.geometry.to_numpy()
         points = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
         x = np.where(points, shapely.get_x(geoms), np.nan)
@@ -251,11 +275,15 @@ class Rows:
         Canonical fields every row needs; a file with no column for one of them, or for a
         location (:data:`geo.intake.fields.LOCATION_FIELDS`), is refused as a whole (raised when
         the first batch is read).
+    mapping
+        An explicit column mapping (:data:`geo.intake.fields.ColumnMapping`); the fields it
+        does not name are found by their header aliases.
     """
 
     families: ClassVar[tuple[str, ...]] = ("csv", "excel", "vector")
     batch_rows: int
     required: Sequence[str] = ()
+    mapping: ColumnMapping | None = None
 
     def open(
         self, path: Path, family: str, crs: str | int | None
@@ -265,4 +293,4 @@ class Rows:
         file_crs = CRS.from_user_input(declared) if declared else None
         source, warnings = resolve_source_crs(file_crs, crs, assume_wgs84=True)
         read = {"csv": _iter_csv, "excel": _iter_xlsx, "vector": _iter_vector}[family]
-        return source, warnings, read(path, self.batch_rows, self.required)
+        return source, warnings, read(path, self.batch_rows, self.required, self.mapping)

@@ -38,15 +38,35 @@ class Checks:
 
     def __init__(self, n: int) -> None:
         self.reasons = np.full(n, None, dtype=object)
+        self.codes: list[str | None] = [None] * n
+        self.params: list[dict[str, str]] = [{} for _ in range(n)]
 
     @property
     def good(self) -> np.ndarray:
         return np.asarray(pd.isna(self.reasons))
 
-    def reject(self, mask: np.ndarray, reason: str | Callable[[int], str]) -> None:
-        """Reject rows where ``mask`` holds, with ``reason(i)`` or a fixed text."""
+    def reject(
+        self,
+        mask: np.ndarray,
+        reason: str | Callable[[int], str],
+        *,
+        code: str | None = None,
+        params: Callable[[int], dict[str, object]] | None = None,
+    ) -> None:
+        """Reject rows where ``mask`` holds, with ``reason(i)`` or a fixed text, and the
+        reason's ``code`` and ``params(i)`` (what a page or a rejected-rows file words in the
+        reader's language)."""
         for i in np.flatnonzero(mask & self.good):
             self.reasons[i] = reason(int(i)) if callable(reason) else reason
+            self.codes[i] = code
+            if params is not None:
+                self.params[i] = {k: str(v) for k, v in params(int(i)).items()}
+
+    def refuse(self, i: int, reason: str, code: str | None = None, **params: object) -> None:
+        """Reject row ``i`` (a check made row by row), with the reason's code and values."""
+        self.reasons[i] = reason
+        self.codes[i] = code
+        self.params[i] = {k: str(v) for k, v in params.items()}
 
 
 def present(values: np.ndarray) -> np.ndarray:
@@ -65,9 +85,14 @@ def numbers(values: np.ndarray, name: str, checks: Checks) -> np.ndarray:
             f"{name} {values[i]!r} is not a "
             + ("finite number" if str(values[i]).lstrip("+-").casefold() == "nan" else "number")
         ),
+        code="not_a_number",
+        params=lambda i: {"field": name, "value": values[i]},
     )
     checks.reject(
-        given & np.isinf(parsed), lambda i: f"{name} {values[i]!r} is not a finite number"
+        given & np.isinf(parsed),
+        lambda i: f"{name} {values[i]!r} is not a finite number",
+        code="not_a_number",
+        params=lambda i: {"field": name, "value": values[i]},
     )
     return parsed
 
@@ -79,6 +104,8 @@ def times(values: np.ndarray, name: str, zone: ZoneInfo, checks: Checks) -> np.n
     checks.reject(
         present(values) & np.isnan(out),
         lambda i: f"{name} {values[i]!r} is not a date/time (use e.g. 2025-03-01 08:30)",
+        code="not_a_time",
+        params=lambda i: {"field": name, "value": values[i]},
     )
     return out
 
@@ -112,9 +139,21 @@ def coordinates(
                 f"lat/lon look swapped ({names[0]}={raw_x[i]}, {names[1]}={raw_y[i]}): "
                 "the other way round it is a point in China; fix the columns"
             ),
+            code="lat_lon_swapped",
+            params=lambda i: {"x": raw_x[i], "y": raw_y[i]},
         )
-        checks.reject(given & lon_bad, lambda i: f"{names[0]} {raw_x[i]} is out of -180..180")
-        checks.reject(given & lat_bad, lambda i: f"{names[1]} {raw_y[i]} is out of -90..90")
+        checks.reject(
+            given & lon_bad,
+            lambda i: f"{names[0]} {raw_x[i]} is out of -180..180",
+            code="out_of_range",
+            params=lambda i: {"field": names[0], "value": raw_x[i], "range": "-180..180"},
+        )
+        checks.reject(
+            given & lat_bad,
+            lambda i: f"{names[1]} {raw_y[i]} is out of -90..90",
+            code="out_of_range",
+            params=lambda i: {"field": names[1], "value": raw_y[i], "range": "-90..90"},
+        )
     elif source.crs is not None and source.crs.area_of_use is not None:
         west, south, east, north = source.crs.area_of_use.bounds
         ok = given & checks.good
@@ -144,7 +183,9 @@ def cell_values(cells: dict[str, np.ndarray], name: str, n: int) -> np.ndarray:
 
 
 def required(values: np.ndarray, name: str, checks: Checks) -> None:
-    checks.reject(~present(values), f"{name} is empty")
+    checks.reject(
+        ~present(values), f"{name} is empty", code="field_empty", params=lambda i: {"field": name}
+    )
 
 
 def digests(cells: dict[str, np.ndarray], n: int) -> np.ndarray:
@@ -168,7 +209,12 @@ def incident_fields(
     codes = found[index]  # factorize marks an empty cell -1: the None appended last
     checks.reject(
         present(types) & ~present(codes),
-        lambda i: f"unknown incident type {types[i]!r} (add it with `gridsafe types add`)",
+        lambda i: (
+            f"unknown incident type {types[i]!r} (add it as a synonym of a type, or with "
+            "`gridsafe types add`)"
+        ),
+        code="unknown_type",
+        params=lambda i: {"value": types[i]},
     )
     occurred_raw = cell_values(cells, "occurred_at", n)
     required(occurred_raw, "occurred_at", checks)
@@ -245,7 +291,12 @@ def hazard_fields(
         elif str(word).strip().casefold() in _STATUS_WORDS:
             status[i] = _STATUS_WORDS[str(word).strip().casefold()]
         else:
-            checks.reasons[i] = f"unknown status {word!r}: use open or closed (未整改/已整改)"
+            checks.refuse(
+                int(i),
+                f"unknown status {word!r}: use open or closed (未整改/已整改)",
+                "unknown_status",
+                value=word,
+            )
             continue
         if (status[i] == "closed") != has_closed:
             checks.reasons[i] = (

@@ -24,23 +24,32 @@ Every located point is then placed by one set-based, polygon-driven join in the 
 border rule of ``locate_micro``, see :mod:`geo.locate`); a point outside every micro-grid is kept
 with a null area and reported.
 
-A record with no ``source`` column takes the file's name as its source; one with no id takes
-``h:`` and a digest of its cells, so that re-importing the same file still changes nothing.
+Sources: a source is the platform or ledger a file comes from (``--source``; the page's source
+field). Ids are unique within a source, so re-importing a source's file updates its records
+instead of duplicating them. A row's ``source`` column wins; a file without one takes the
+given source, else (the old default) its file name without the extension. A row whose id and
+content (type or category, and time) a record of ANOTHER source already holds is rejected with
+a reason naming that source, so the same records exported again under another name are never
+stored twice: import them again with that source to update them.
+
+A record with no id takes ``h:`` and a digest of its cells, so that re-importing the same file
+still changes nothing.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
 
-from geo.crs import parse_crs
+from geo.crs import SourceCRS, parse_crs
 from geo.intake import RawBatch, Rows, match_headers, open_table, prefetch
+from geo.intake.fields import ColumnMapping
 from geo.locate import lock_areas
 from geo.records.context import import_context
 from geo.records.kinds import Placement, kind_sql, record_kind
@@ -57,6 +66,9 @@ def import_records(
     kind: str,
     crs: str | int | None = None,
     source_name: str | None = None,
+    source: str | None = None,
+    mapping: ColumnMapping | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import a file of incidents or hazards; good rows load, every bad row is reported.
 
@@ -70,7 +82,16 @@ def import_records(
         The coordinates' CRS (EPSG code, ``gcj02``, ``bd09``); default: the file's own CRS,
         else WGS84.
     source_name
-        Name for the report and the default ``source`` of rows (default: the file's name).
+        Name for the report when ``source`` is not given (default: the file's name); its stem
+        is then the default ``source`` of rows.
+    source
+        The platform or ledger the file comes from: the ``source`` of every row that names
+        none, and the report's source (see the module docstring).
+    mapping
+        Field → the file's column(s) (:data:`geo.intake.fields.ColumnMapping`); the fields it
+        does not name are found by their header aliases.
+    progress
+        Called after each batch is written with the rows read so far.
 
     Returns
     -------
@@ -87,18 +108,34 @@ def import_records(
     CRSError
         ``crs`` is not a usable CRS.
     """
-    name = source_name or path.name
-    rows = Rows(batch_rows=settings.intake.import_batch_rows, required=record_kind(kind).required)
+    name = source or source_name or path.name
+    rows = Rows(
+        batch_rows=settings.intake.import_batch_rows,
+        required=record_kind(kind).required,
+        mapping=mapping,
+    )
     table = open_table(path, crs, rows)
     batches = prefetch(table.batches)
     with engine.begin() as conn:
         lock_areas(conn, settings)
         ctx = import_context(conn, settings, kind, name, table.crs.name)
-        ctx.default_source = Path(name).stem
+        ctx.default_source = source or Path(name).stem
         ctx.report.warnings += table.warnings
-        run_import(ctx, settings, ((b, table.crs) for b in batches))
+        run_import(ctx, settings, _counted(batches, table.crs, progress))
         record_run(conn, region=settings.region, sha256=table.digest, report=ctx.report)
     return ctx.report
+
+
+def _counted(
+    batches: Iterator[RawBatch], crs: SourceCRS, progress: Callable[[int], None] | None
+) -> Iterator[tuple[RawBatch, SourceCRS]]:
+    """The batches with their CRS, telling ``progress`` the rows read once each is written."""
+    done = 0
+    for batch in batches:
+        yield batch, crs
+        done += len(batch) + len(batch.problems)
+        if progress is not None:
+            progress(done)
 
 
 def _batch_from_records(records: Sequence[dict[str, Any]], rows: list[int]) -> RawBatch:

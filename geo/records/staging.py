@@ -52,7 +52,12 @@ def _locate_by_address(
     for i, match in zip(rows, matches, strict=True):
         if match is None:
             why = gazetteer.explain_no_match(str(addresses[i]), min_score=ctx.min_score)
-            checks.reasons[i] = f"address {addresses[i]!r} not found: {why}"
+            checks.refuse(
+                int(i),
+                f"address {addresses[i]!r} not found: {why}",
+                "address_not_found",
+                value=addresses[i],
+            )
             continue
         px[i], py[i] = ctx.building_points[match.key_id]
         scores[i] = match.score
@@ -74,7 +79,11 @@ def stage_batch(ctx: ImportContext, batch: RawBatch, source: SourceCRS) -> int:
     px, py, has_coords = coordinates(cells, source, ctx.srid, checks)
     addresses = cell_values(cells, "address", n)
     by_address = ~has_coords & present(addresses)
-    checks.reject(~has_coords & ~by_address, "no usable location: no coordinates and no address")
+    checks.reject(
+        ~has_coords & ~by_address,
+        "no usable location: no coordinates and no address",
+        code="no_location",
+    )
     scores = _locate_by_address(ctx, addresses, by_address & checks.good, px, py, checks)
     sources = cell_values(cells, "source", n)
     sources = np.where(present(sources), sources, ctx.default_source)
@@ -83,7 +92,20 @@ def stage_batch(ctx: ImportContext, batch: RawBatch, source: SourceCRS) -> int:
         ids = np.where(present(ids), ids, digests(cells, n))
     good = checks.good
     for i in np.flatnonzero(~good):
-        ctx.report.rejected.append(Problem(int(batch.rows[i]), ids[i], str(checks.reasons[i])))
+        ctx.report.rejected.append(
+            Problem(
+                int(batch.rows[i]),
+                ids[i],
+                str(checks.reasons[i]),
+                checks.codes[i],
+                checks.params[i],
+            )
+        )
+    if ctx.kind.name == "incidents":
+        unknown = [i for i in np.flatnonzero(~good) if checks.codes[i] == "unknown_type"]
+        ctx.report.add_candidates(
+            "type", [(str(cells["type"][i]), int(batch.rows[i])) for i in unknown]
+        )
     keep = np.flatnonzero(good)
     keys = pd.DataFrame({"source": sources[keep], "id": ids[keep]})
     dup = keys.duplicated(keep="last").to_numpy()
@@ -166,6 +188,21 @@ def _take_write_turn(ctx: ImportContext) -> None:
     )
 
 
+def reject_other_sources(ctx: ImportContext) -> None:
+    """Take out of the staged batch the rows whose id and content a record of another source
+    holds (records_other_source.sql), each reported with that source and how to update it."""
+    twins = ctx.conn.execute(kind_sql("other_source", ctx.kind.name), {"region": ctx.region})
+    for row, ident, other in twins:
+        reason = (
+            f"same id and content as a record stored under source {other!r}: nothing was "
+            f"duplicated; if these are the same records, import the file again with source "
+            f"{other!r} to update them"
+        )
+        ctx.report.rejected.append(
+            Problem(int(row), str(ident), reason, "other_source", {"source": str(other)})
+        )
+
+
 def upsert_staged(ctx: ImportContext) -> None:
     """Locate the staged rows (one join), upsert them, count, and report those outside."""
     ctx.conn.execute(
@@ -215,6 +252,7 @@ def run_import(
         # identifiers from KINDS
         ctx.conn.execute(kind_sql("truncate", ctx.kind.name))
         if stage_batch(ctx, batch, source):
+            reject_other_sources(ctx)
             upsert_staged(ctx)
             if on_batch is not None:
                 on_batch(batch)

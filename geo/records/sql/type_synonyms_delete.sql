@@ -1,0 +1,2 @@
+-- Forget the synonym :w.
+DELETE FROM type_synonyms WHERE word = :w
