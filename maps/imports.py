@@ -3,18 +3,16 @@ the columns, run with a progress bar, read the report), the history of imports, 
 landing page. The work itself is done through the import job API (``api/routers/imports_pages``)
 by ``maps/static/imports.js``.
 
-Rejected rows' reasons come from the importers in English; :func:`reason_text` gives each its
-Chinese (or English) form from the catalogue by the pattern it follows, keeping the values it
-names (the column, the bad value, the row it repeats).
+A rejected row's reason is worded for the reader by :func:`maps.reasons.reason_text`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from geo import clock
 from geo.levels import Level
 from geo.settings import Settings
 from maps.assets import url
@@ -56,23 +54,33 @@ FIELD_NAMES: dict[str, str] = {
     "status": N_("Status"),
     "closed_at": N_("Time it was closed"),
     "unit": N_("Patrol unit"),
-    "kind": N_("Moves by"),
+    "kind": N_("Kind"),
     "time": N_("Time"),
     "person": N_("Person"),
     "area": N_("Micro-grid code"),
     "code": N_("Area code"),
-    "area_name": N_("Area name"),
     "parent": N_("Parent area code"),
     "population": N_("Population"),
+    "building_id": N_("Building id"),
+    "floors": N_("Floors"),
+    "residents": N_("Residents"),
+    "road_id": N_("Road id"),
+    "road_class": N_("Road class"),
+    "oneway": N_("One-way"),
+    "maxspeed_kmh": N_("Speed limit (km/h)"),
+    "lanes": N_("Lanes"),
+    "poi_id": N_("Point id"),
 }
 """Each field a column may be mapped to, as an officer reads it."""
 
 BASIS_NAMES: dict[str, str] = {
-    "header": N_("the column is named %(alias)s"),
+    "explicit": N_("chosen by you"),
+    "remembered": N_("as in this source's last import"),
+    "header": N_("by the column's name"),
+    "content": N_("by what its cells hold"),
     "none": N_("no column looks like it"),
-    "chosen": N_("chosen by you"),
 }
-"""Why a column was guessed for a field."""
+"""Why a field has its column (``geo.imports.guess.Basis``)."""
 
 COUNT_NAMES: dict[str, str] = {
     "loaded": N_("rows in the database"),
@@ -96,91 +104,11 @@ PAGE_TEXT: dict[str, str] = {
     "no_column": N_("(no column)"),
     "synonym_added": N_("Added: %(word)s now means %(type)s."),
     "add_synonym": N_("Add as a synonym"),
+    "date_and_time": N_("%(date)s + %(time)s"),
+    "required": N_("required"),
+    "rows_of": N_("%(n)s rows, e.g. row %(rows)s"),
 }
 """What the page's script says, in the reader's language (handed to it as JSON)."""
-
-REASONS: tuple[tuple[str, str], ...] = (
-    (r"^(?P<field>\w+) is empty$", N_("%(field)s is empty")),
-    (r"^missing (?P<field>\w+)$", N_("%(field)s is missing")),
-    (r"^empty (line|row)$", N_("empty row")),
-    (
-        r"^unknown incident type (?P<value>'.*?'|\".*?\")",
-        N_("unknown incident type %(value)s: add it as a synonym below, or fix the cell"),
-    ),
-    (
-        r"^(?P<field>\w+) (?P<value>'.*?'|\".*?\") is not a date/time",
-        N_("%(field)s %(value)s is not a date and time (write e.g. 2025-03-01 08:30)"),
-    ),
-    (r"^unreadable time (?P<value>.*)$", N_("the time %(value)s cannot be read")),
-    (
-        r"^(?P<field>\w+) (?P<value>'.*?'|\".*?\") is not a (finite )?number",
-        N_("%(field)s %(value)s is not a number"),
-    ),
-    (
-        r"^(?P<field>\w+) (?P<value>\S+) is out of (?P<range>\S+)$",
-        N_("%(field)s %(value)s is outside %(range)s"),
-    ),
-    (r"^lat/lon look swapped", N_("longitude and latitude look swapped: swap the two columns")),
-    (
-        r"^(?P<field>\w+) is empty but (?P<other>\w+) is given$",
-        N_("%(field)s is empty but %(other)s is given"),
-    ),
-    (
-        r"do not fit (?P<crs>[^(]+) \(",
-        N_("the coordinates do not lie where %(crs)s can: the wrong coordinate system?"),
-    ),
-    (r"^missing or non-numeric coordinates$", N_("the coordinates are missing or not numbers")),
-    (r"^coordinates \(0, 0\)", N_("the coordinates are (0, 0): the receiver had no fix")),
-    (
-        r"^has (?P<n>\d+) fields but the header has (?P<width>\d+)",
-        N_("the row has %(n)s cells but the header %(width)s"),
-    ),
-    (r"^duplicate id \(first seen at row (?P<row>\d+)\)", N_("the same id as row %(row)s")),
-    (
-        r"^same source and id as row (?P<row>\d+)",
-        N_("the same source and id as row %(row)s, which wins"),
-    ),
-    (r"^duplicate (fix|check-in)", N_("the same as an earlier row (duplicate)")),
-    (r"^outside every area", N_("outside every area: kept with no area")),
-    (r"^outside ", N_("outside your area")),
-    (
-        r"^unknown unit kind (?P<value>'.*?')",
-        N_("unknown way of moving %(value)s (use foot, bicycle or vehicle)"),
-    ),
-    (r"^unknown status (?P<value>'.*?')", N_("unknown status %(value)s (use 未整改 or 已整改)")),
-    (r"^a closed hazard needs closed_at", N_("a closed hazard needs the time it was closed")),
-    (r"assessment needs (?P<fields>.+)$", N_("the assessment needs %(fields)s")),
-    (r"^geometry is a (?P<kind>\w+), not a Point", N_("the geometry is a %(kind)s, not a point")),
-    (r"^coordinates cannot be projected", N_("the coordinates cannot be converted")),
-)
-"""Each importer's reason (a pattern) → how an officer reads it; named groups are kept."""
-_REASONS = [(re.compile(pattern), message) for pattern, message in REASONS]
-UNKNOWN_TYPE = re.compile(r"^unknown incident type (?:'(?P<a>.*?)'|\"(?P<b>.*?)\")")
-
-
-def reason_text(reason: str, t: Translator) -> str:
-    """An importer's reason for rejecting a row, in the reader's language (a reason no
-    pattern knows is shown as the importer wrote it, after "Other problem:")."""
-    for pattern, message in _REASONS:
-        match = pattern.search(reason)
-        if match is not None:
-            values = {k: v for k, v in match.groupdict().items() if v is not None}
-            if "field" in values:
-                values["field"] = t._(FIELD_NAMES.get(values["field"], values["field"]))
-            if "other" in values:
-                values["other"] = t._(FIELD_NAMES.get(values["other"], values["other"]))
-            return t._(message, **values)
-    return t._("Other problem: %(reason)s", reason=reason)
-
-
-def unknown_types(rejected: Sequence[dict[str, Any]]) -> list[str]:
-    """The incident type words a report rejected rows for, each once, in the order met."""
-    seen: dict[str, None] = {}
-    for problem in rejected:
-        match = UNKNOWN_TYPE.search(str(problem.get("reason", "")))
-        if match is not None:
-            seen[match.group("a") if match.group("a") is not None else match.group("b")] = None
-    return list(seen)
 
 
 @dataclass(frozen=True)
@@ -241,13 +169,56 @@ def import_page(
     return check_offline(html)
 
 
+def run_what(run: dict[str, Any], t: Translator) -> str:
+    """What a run imported, as a person reads it (``boundaries:micro`` → the level's name)."""
+    kind, _, level = str(run["kind"]).partition(":")
+    what = t._(KIND_NAMES.get(kind, kind))
+    if level in {lv.value for lv in Level}:
+        what = f"{what} · {t.level(Level(level))}"
+    return what
+
+
+def run_when(run: dict[str, Any], settings: Settings, t: Translator) -> str:
+    """When a run ended, in the district's time."""
+    at = run.get("finished_at")
+    if at is None:
+        return ""
+    local = at.astimezone(clock.zone(settings.timezone))
+    return f"{t.date(local.date())} {local:%H:%M}"
+
+
 def history_page(settings: Settings, t: Translator, runs: Sequence[dict[str, Any]]) -> str:
-    """The history of imports, newest first (each run a dict of the import log)."""
+    """The history of imports, newest first (each run as ``geo.imports.list_imports`` gives it)."""
+    shown = [{**r, "what": run_what(r, t), "when": run_when(r, settings, t)} for r in runs]
     html = t.env.get_template("import_history.html").render(
+        css=url("gridsafe/maps.css"), runs=shown
+    )
+    return check_offline(html)
+
+
+def run_page(
+    settings: Settings,
+    t: Translator,
+    run: dict[str, Any],
+    *,
+    rejected: Sequence[tuple[int | None, str | None, str]],
+    warnings: Sequence[tuple[int | None, str | None, str]],
+) -> str:
+    """One run's report (``geo.imports.get_import``): who, when, the file, the mapping used,
+    the counts, every rejected row with its reason (worded by the caller) and the download."""
+    mapping = [
+        (t._(FIELD_NAMES.get(k, k)), " + ".join(v) if isinstance(v, list) else v)
+        for k, v in (run.get("mapping") or {}).items()
+        if v
+    ]
+    html = t.env.get_template("import_run.html").render(
         css=url("gridsafe/maps.css"),
-        runs=runs,
-        kind_names={k: t._(v) for k, v in KIND_NAMES.items()},
-        region=settings.region,
+        run={**run, "what": run_what(run, t), "when": run_when(run, settings, t)},
+        counts=[(k, run[k]) for k in ("loaded", "inserted", "updated", "unchanged", "rejected")],
+        count_names={k: t._(v) for k, v in COUNT_NAMES.items()},
+        mapping=mapping,
+        rejected=[{"row": r, "ident": i, "text": x} for r, i, x in rejected],
+        warnings=[{"row": r, "ident": i, "text": x} for r, i, x in warnings],
     )
     return check_offline(html)
 

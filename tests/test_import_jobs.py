@@ -56,7 +56,7 @@ GOOD_AND_BAD = [
     ("A1", "dispute", "2026-11-20 09:00", "M00"),
     ("A2", "fire", "2026-11-20 10:00", "M11"),
     ("A3", "assault", "2026-11-21 22:15", "M23"),
-    ("A4", "打架斗殴", "2026-11-21 23:00", "M01"),  # a word the vocabulary does not know
+    ("A4", "寻衅滋事", "2026-11-21 23:00", "M01"),  # a word the vocabulary does not know
     ("A5", "dispute", "yesterday-ish", "M02"),  # a time that cannot be read
     ("A6", "dispute", "2026-11-22 08:00", "east"),  # a longitude that is not a number
 ]
@@ -107,15 +107,18 @@ def test_preview_then_run_then_report(desk: tuple[Engine, Settings]) -> None:
         assert preview["crs"] == "EPSG:4326"
         assert preview["headers"] == HEADER.split(",")
         assert [r[0] for r in preview["rows"]] == [r[0] for r in GOOD_AND_BAD]
-        guesses = preview["guesses"]
+        guesses = {g["field"]: g for g in preview["guesses"]}
         assert guesses["source_id"] == {
-            "column": "事件编号",
+            "field": "source_id",
+            "columns": ["事件编号"],
             "basis": "header",
-            "alias": "事件编号",
+            "required": False,
         }
-        assert guesses["lon"]["column"] == "经度"
-        assert guesses["type"]["column"] == "事件类型"
-        assert guesses["reported_at"] == {"column": None, "basis": "none", "alias": None}
+        assert guesses["lon"]["columns"] == ["经度"]
+        assert guesses["type"]["columns"] == ["事件类型"]
+        assert guesses["type"]["required"]
+        assert guesses["reported_at"]["basis"] == "none"
+        assert preview["source"] == "台账"
         # Nothing is written by looking.
         assert counts(engine) == before
 
@@ -131,13 +134,16 @@ def test_preview_then_run_then_report(desk: tuple[Engine, Settings]) -> None:
     assert (report["inserted"], report["updated"], report["unchanged"]) == (3, 0, 0)
     reasons = {p["row"]: p["reason_text"] for p in report["rejected"]}
     assert sorted(reasons) == [5, 6, 7]
-    assert "打架斗殴" in reasons[5]
+    assert "寻衅滋事" in reasons[5]
     assert "未知的事件类型" in reasons[5]
     assert "yesterday-ish" in reasons[6]
     assert "不是日期时间" in reasons[6]
     assert "east" in reasons[7]
     assert "不是数字" in reasons[7]
-    assert report["unknown_types"] == ["打架斗殴"]
+    assert [(c["field"], c["value"], c["rows"]) for c in report["candidates"]] == [
+        ("type", "寻衅滋事", [5])
+    ]
+    assert job["run_id"] is not None
     assert counts(engine) == (before[0] + 3, before[1] + 1)
 
 

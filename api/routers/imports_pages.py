@@ -11,32 +11,27 @@ mid-way leaves nothing half-imported.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine
 
 from api.auth import ADMINS, IMPORTERS, permit
 from api.deps import EngineDep, SettingsDep
 from api.shell import page, request_translator
 from api.uploads import StagedUploads
-from geo.boundaries import import_boundaries
-from geo.coverage.checkins import import_checkins
-from geo.coverage.tracks import import_tracks
+from geo.errors import ImportRejectedError, Problem
+from geo.imports import get_import, import_file, list_imports, preview_import
 from geo.intake.files import suffixes
-from geo.intake.preview import preview_file
 from geo.jobs import Job, Jobs
-from geo.layers import import_layer
 from geo.levels import Level
-from geo.records import import_records, incident_types
+from geo.records import incident_types
 from geo.report import ImportReport
-from geo.settings import Settings
-from maps.imports import admin_page, import_page, reason_text, unknown_types
+from maps.imports import admin_page, history_page, import_page, run_page
+from maps.reasons import reason_text
 
 router = APIRouter(prefix="/api/import", tags=["imports"], dependencies=[permit(*IMPORTERS)])
 pages = APIRouter(tags=["maps"])
@@ -45,6 +40,8 @@ Kind = Literal[
     "boundaries", "incidents", "hazards", "tracks", "visits", "buildings", "roads", "pois"
 ]
 UPLOAD_SUFFIXES = suffixes("csv", "excel", "vector", "gpx")
+HISTORY_ROWS = 200
+"""Runs the history page lists (the newest)."""
 IMPORT_WORKERS = 1
 """Imports run one at a time: each holds the areas' lock for its whole transaction."""
 
@@ -84,11 +81,12 @@ def _caller(request: Request) -> str:
 
 
 class GuessOut(BaseModel):
-    """The column a field is read from, and why."""
+    """The column(s) a field is read from, and why."""
 
-    column: str | None
-    basis: str = Field(description="header (its name is one the field is known by), none, ...")
-    alias: str | None = None
+    field: str
+    columns: list[str] = Field(description="none, one, or a date column and a time column")
+    basis: str = Field(description="explicit, remembered, header, content or none")
+    required: bool
 
 
 class UploadOut(BaseModel):
@@ -98,46 +96,67 @@ class UploadOut(BaseModel):
     name: str
     size: int
     kind: Kind
+    source: str = Field(description="the source its records will be stored under")
     format: str
     encoding: str | None
     crs: str
     headers: list[str]
     rows: list[list[str | None]] = Field(description="the first rows, as text")
-    guesses: dict[str, GuessOut] = Field(description="field → the column found for it")
+    total_estimate: int | None = Field(description="about how many rows the file holds")
+    guesses: list[GuessOut] = Field(description="each field's column, in the kind's order")
 
 
 @router.post("/uploads", status_code=201)
 def upload_file(
     request: Request,
+    engine: EngineDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="CSV, Excel, GeoJSON, GeoPackage, Shapefile")],
     kind: Annotated[Kind, Form()],
+    level: Annotated[Level | None, Form(description="boundaries: their level")] = None,
+    source: Annotated[str | None, Form(max_length=200)] = None,
     crs: Annotated[str | None, Form(description="EPSG code, gcj02 or bd09")] = None,
 ) -> UploadOut:
     """Keep an uploaded file for its import and show its head: the first rows, the encoding,
-    the CRS and each field's column as guessed. Nothing is written to the database."""
-    staged = staged_uploads(request).receive(
+    the CRS and each field's column with the basis of the guess (the source's remembered
+    mapping first). Nothing is written to the database."""
+    uploads = staged_uploads(request)
+    staged = uploads.receive(
         file,
         owner=_caller(request),
         max_bytes=settings.intake.max_upload_bytes,
         suffixes=UPLOAD_SUFFIXES,
     )
     try:
-        preview = preview_file(staged.path, kind=kind, crs=crs or None)
+        preview = preview_import(
+            engine,
+            settings,
+            staged.path,
+            kind=kind,
+            source=source or Path(staged.name).stem,
+            level=level or Level.MICRO,
+            crs=crs or None,
+        )
     except BaseException:
-        staged_uploads(request).drop(staged.id)
+        uploads.drop(staged.id)
         raise
+    sample = preview.sample
     return UploadOut(
         upload=staged.id,
         name=staged.name,
         size=staged.size,
         kind=kind,
-        format=preview.format,
-        encoding=preview.encoding,
+        source=preview.source,
+        format=sample.file_format,
+        encoding=sample.encoding,
         crs=preview.crs,
-        headers=preview.headers,
-        rows=preview.rows,
-        guesses={k: GuessOut(**asdict(g)) for k, g in preview.guesses.items()},
+        headers=sample.headers,
+        rows=sample.rows,
+        total_estimate=sample.total_estimate,
+        guesses=[
+            GuessOut(field=g.field, columns=list(g.columns), basis=g.basis, required=g.required)
+            for g in preview.guesses
+        ],
     )
 
 
@@ -149,8 +168,9 @@ class ImportRequest(BaseModel):
     level: Level | None = Field(None, description="boundaries: the level of the areas")
     source: str | None = Field(None, max_length=200, description="where the records come from")
     crs: str | None = Field(None, description="EPSG code, gcj02 or bd09")
-    mapping: dict[str, str] = Field(
-        default_factory=dict, description="field → the file's column holding it"
+    mapping: dict[str, str | list[str] | None] = Field(
+        default_factory=dict,
+        description="field → the file's column holding it (a date and a time column; null: none)",
     )
 
 
@@ -163,38 +183,8 @@ class ImportJobOut(BaseModel):
     progress: float = Field(ge=0, le=1)
     elapsed_s: float
     error: str | None
+    run_id: int | None = Field(None, description="once done: the import log's run")
     report: dict[str, Any] | None = Field(None, description="once done: the import's report")
-
-
-def run_import(
-    engine: Engine, settings: Settings, path: Path, body: ImportRequest, name: str
-) -> ImportReport:
-    """Import ``path`` as ``body`` says, with the importer of its kind."""
-    crs = body.crs or None
-    importers: dict[str, Callable[[], ImportReport]] = {
-        "incidents": lambda: import_records(
-            engine, settings, path, kind="incidents", crs=crs, source_name=name
-        ),
-        "hazards": lambda: import_records(
-            engine, settings, path, kind="hazards", crs=crs, source_name=name
-        ),
-        "tracks": lambda: import_tracks(engine, settings, path, crs=crs, source_name=name),
-        "visits": lambda: import_checkins(engine, settings, path, crs=crs, source_name=name),
-        "boundaries": lambda: import_boundaries(
-            engine,
-            settings,
-            path,
-            level=body.level or Level.MICRO,
-            code_field=body.mapping.get("code"),
-            name_field=body.mapping.get("area_name"),
-            parent_field=body.mapping.get("parent"),
-            crs=crs,
-            source_name=name,
-        ),
-    }
-    if body.kind in importers:
-        return importers[body.kind]()
-    return import_layer(engine, settings, path, kind=body.kind, crs=crs, source_name=name)
 
 
 @router.post("/jobs", status_code=202)
@@ -202,36 +192,63 @@ def start_import(
     request: Request, body: ImportRequest, engine: EngineDep, settings: SettingsDep
 ) -> ImportJobOut:
     """Import an uploaded file in the background; poll ``GET /api/import/jobs/{id}`` for its
-    progress and, once done, its report."""
+    progress and, once done, its report. The mapping is remembered for the source."""
     owner = _caller(request)
-    staged = staged_uploads(request).get(body.upload, owner=owner)
     uploads = staged_uploads(request)
+    staged = uploads.get(body.upload, owner=owner)
 
     def work(job: ImportJob) -> dict[str, Any]:
         job.stage("import")
+
+        def progress(done: int, total: int | None) -> None:
+            job.done = min(1.0, done / total) if total else 0.0
+
+        level = body.level or Level.MICRO
         try:
-            report = run_import(engine, settings, staged.path, body, staged.name)
+            run = import_file(
+                engine,
+                settings,
+                staged.path,
+                kind=body.kind,
+                source=body.source or None,
+                level=level if body.kind == "boundaries" else None,
+                crs=body.crs or None,
+                mapping=body.mapping or None,
+                file_name=staged.name,
+                progress=progress,
+            )
+        except ImportRejectedError as exc:
+            # Boundaries are all or nothing: the run is logged, its problems are the report.
+            source = body.source or Path(staged.name).stem
+            refused = ImportReport(kind=body.kind, source=source, rejected=list(exc.problems))
+            return {"report": refused.as_dict(), "run_id": None}
         finally:
             uploads.drop(staged.id)
-        return {"report": report.as_dict()}
+        return {"report": run.report.as_dict(), "run_id": run.run_id}
 
     job = import_jobs(request).start(work, owner=owner)
     return _job_out(request, job)
 
 
+def problem_of(found: dict[str, Any]) -> Problem:
+    """A problem as a report's JSON holds it."""
+    return Problem(
+        found.get("row"),
+        found.get("ident"),
+        str(found.get("reason", "")),
+        found.get("code"),
+        dict(found.get("params") or {}),
+    )
+
+
 def _job_out(request: Request, job: ImportJob) -> ImportJobOut:
-    report = None
-    if job.result is not None:
-        t = request_translator(request)
-        report = dict(job.result["report"])
-        report["rejected"] = [
-            {**p, "reason_text": reason_text(str(p["reason"]), t)} for p in report["rejected"]
-        ]
-        report["unknown_types"] = unknown_types(report["rejected"])
-        report["warnings"] = [
-            {**p, "reason_text": reason_text(str(p["reason"]), t)} for p in report["warnings"]
-        ]
-    return ImportJobOut(**job.as_dict(), report=report)
+    if job.result is None:
+        return ImportJobOut(**job.as_dict())
+    t = request_translator(request)
+    report = dict(job.result["report"])
+    for key in ("rejected", "warnings"):
+        report[key] = [{**p, "reason_text": reason_text(problem_of(p), t)} for p in report[key]]
+    return ImportJobOut(**job.as_dict(), run_id=job.result["run_id"], report=report)
 
 
 @router.get("/jobs/{job_id}")
@@ -250,6 +267,32 @@ def import_form(request: Request, engine: EngineDep, settings: SettingsDep) -> H
         incident_types=incident_types(engine),
         max_bytes=settings.intake.max_upload_bytes,
     )
+    return page(request, html)
+
+
+@pages.get("/import/history", response_class=HTMLResponse, dependencies=[permit(*IMPORTERS)])
+def import_history(request: Request, engine: EngineDep, settings: SettingsDep) -> HTMLResponse:
+    """Every import, newest first: when, who, what, the file and its digest, the counts."""
+    runs = list_imports(engine, settings.region, limit=HISTORY_ROWS)
+    return page(request, history_page(settings, request_translator(request), runs))
+
+
+@pages.get(
+    "/import/history/{run_id}", response_class=HTMLResponse, dependencies=[permit(*IMPORTERS)]
+)
+def import_run(
+    request: Request, run_id: int, engine: EngineDep, settings: SettingsDep
+) -> HTMLResponse:
+    """One import's report: the mapping it used, its counts, every rejected row and why."""
+    t = request_translator(request)
+    run = get_import(engine, settings.region, run_id)
+    report = run.get("report") or {}
+
+    def worded(key: str) -> list[tuple[int | None, str | None, str]]:
+        found = [problem_of(p) for p in report.get(key, [])]
+        return [(p.row, p.ident, reason_text(p, t)) for p in found]
+
+    html = run_page(settings, t, run, rejected=worded("rejected"), warnings=worded("warnings"))
     return page(request, html)
 
 

@@ -50,6 +50,8 @@
     const form = new FormData();
     form.append("kind", $("gs-kind").value);
     form.append("crs", $("gs-crs").value);
+    form.append("source", $("gs-source").value.trim());
+    if ($("gs-kind").value === "boundaries") { form.append("level", $("gs-level").value); }
     form.append("file", file);
     const bar = $("gs-upload-progress");
     bar.hidden = false; bar.value = 0;
@@ -83,30 +85,40 @@
     $("gs-preview-format").textContent = p.format;
     $("gs-preview-encoding").textContent = p.encoding || "—";
     $("gs-preview-crs").textContent = p.crs;
+    $("gs-preview-source").textContent = p.source;
     const mapping = $("gs-mapping").querySelector("tbody");
     mapping.textContent = "";
-    const fields = Object.keys(p.guesses);
-    $("gs-mapping-box").hidden = fields.length === 0;
-    fields.forEach(function (field) {
-      const guess = p.guesses[field];
+    $("gs-mapping-box").hidden = p.guesses.length === 0;
+    p.guesses.forEach(function (guess) {
+      const field = guess.field;
       const tr = document.createElement("tr");
       tr.dataset.field = field;
-      cell(tr, data.fields[field] || field, "th");
+      const name = cell(tr, data.fields[field] || field, "th");
+      if (guess.required) {
+        const mark = document.createElement("small");
+        mark.className = "gs-required";
+        mark.textContent = " " + text.required;
+        name.appendChild(mark);
+      }
       const select = document.createElement("select");
       select.name = field;
       select.setAttribute("aria-label", data.fields[field] || field);
-      [""].concat(p.headers).forEach(function (h) {
+      const choices = [null].concat(p.headers.map(function (h) { return [h]; }));
+      if (guess.columns.length > 1) { choices.push(guess.columns); }
+      choices.forEach(function (columns) {
         const option = document.createElement("option");
-        option.value = h;
-        option.textContent = h === "" ? text.no_column : h;
-        option.selected = h === (guess.column || "");
+        option.value = JSON.stringify(columns === null ? null : columns.length === 1 ? columns[0] : columns);
+        option.textContent = columns === null ? text.no_column : columns.length === 1 ? columns[0]
+          : say(text.date_and_time, {date: columns[0], time: columns[1]});
+        option.selected = JSON.stringify(columns || []) === JSON.stringify(guess.columns);
         select.appendChild(option);
       });
       const why = document.createElement("td");
-      why.className = "gs-basis";
-      why.textContent = say(data.basis[guess.basis] || guess.basis, {alias: guess.alias || ""});
+      why.className = "gs-basis gs-basis-" + guess.basis;
+      why.textContent = data.basis[guess.basis] || guess.basis;
       select.addEventListener("change", function () {
-        why.textContent = data.basis.chosen;
+        why.textContent = data.basis.explicit;
+        why.className = "gs-basis gs-basis-explicit";
         tr.classList.add("gs-chosen");
       });
       cell(tr, "").appendChild(select);
@@ -136,11 +148,10 @@
   $("gs-run").addEventListener("click", function () {
     const mapping = {};
     document.querySelectorAll("#gs-mapping tbody tr").forEach(function (tr) {
-      const column = tr.querySelector("select").value;
-      if (column) { mapping[tr.dataset.field] = column; }
+      mapping[tr.dataset.field] = JSON.parse(tr.querySelector("select").value);
     });
     const body = {upload: upload.upload, kind: upload.kind, mapping: mapping,
-                  source: $("gs-source").value.trim() || null, crs: $("gs-crs").value || null,
+                  source: upload.source, crs: $("gs-crs").value || null,
                   level: upload.kind === "boundaries" ? $("gs-level").value : null};
     $("gs-run").disabled = true;
     fetch("/api/import/jobs", {method: "POST", body: JSON.stringify(body),
@@ -191,8 +202,8 @@
     $("gs-rejected-box").hidden = r.rejected.length === 0;
     $("gs-rejected-title").textContent = say(data.counts.rejected_rows, {n: r.rejected.length});
     const link = $("gs-rejected-file");
-    link.hidden = !r.rejected_file;
-    if (r.rejected_file) { link.href = r.rejected_file; }
+    link.hidden = !job.run_id;
+    if (job.run_id) { link.href = "/api/imports/" + job.run_id + "/rejected"; }
     const warnings = $("gs-warnings");
     warnings.textContent = "";
     r.warnings.forEach(function (p) {
@@ -201,19 +212,22 @@
       warnings.appendChild(li);
     });
     $("gs-warnings-box").hidden = r.warnings.length === 0;
-    synonyms(r.unknown_types || []);
-    if (r.run_id) { $("gs-run-link").href = "/import/history/" + r.run_id; }
+    synonyms((r.candidates || []).filter(function (c) { return c.field === "type"; }));
+    if (job.run_id) { $("gs-run-link").href = "/import/history/" + job.run_id; }
     show("report");
   }
 
-  function synonyms(words) {
+  function synonyms(candidates) {
     const box = $("gs-synonyms");
     const body = box.querySelector("tbody");
     body.textContent = "";
-    box.hidden = words.length === 0;
-    words.forEach(function (word) {
+    box.hidden = candidates.length === 0;
+    candidates.forEach(function (candidate) {
+      const word = candidate.value;
       const tr = document.createElement("tr");
+      tr.dataset.word = word;
       cell(tr, word, "th");
+      cell(tr, say(text.rows_of, {n: candidate.count, rows: candidate.rows.join(", ")})).className = "gs-hint";
       const select = document.createElement("select");
       select.setAttribute("aria-label", word);
       data.types.forEach(function (pair) {
@@ -227,8 +241,8 @@
       button.textContent = text.add_synonym;
       button.className = "gs-add-synonym";
       button.addEventListener("click", function () {
-        fetch("/api/import/synonyms", {method: "POST",
-              body: JSON.stringify({word: word, type: select.value}),
+        fetch("/api/synonyms/" + encodeURIComponent(word), {method: "PUT",
+              body: JSON.stringify({code: select.value}),
               headers: {"Content-Type": "application/json", "X-CSRF-Token": token()}})
           .then(answer)
           .then(function () {
