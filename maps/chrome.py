@@ -45,7 +45,7 @@ NAV: tuple[NavLink, ...] = (
     NavLink("/maps/routes", N_("Patrol plans")),
     NavLink("/maps/live", N_("Live")),
     NavLink("/maps/units", N_("Patrol units")),
-    NavLink("/import", N_("Import")),
+    NavLink("/import", N_("Data import")),
     NavLink("/admin", N_("Administration")),
 )
 """Every page a person opens without an id, in the header's order; each user sees those their
