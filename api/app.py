@@ -21,6 +21,7 @@ from api.routers import (
     coverage,
     field,
     health,
+    imports_api,
     imports_pages,
     live,
     login,
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(login.router)
     app.include_router(areas.router)
     app.include_router(admin.router)
+    app.include_router(imports_api.router)
     app.include_router(tiles.router)
     app.include_router(records.router)
     app.include_router(risk.router)

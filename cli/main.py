@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
@@ -19,15 +19,12 @@ from cli.routes import import_osm_cmd, network_app, routes_app
 from cli.users import user_app
 from demo.load import load_demo
 from geo.access import demo_passwords_left, list_users
-from geo.boundaries import import_boundaries
-from geo.coverage.checkins import import_checkins
-from geo.coverage.tracks import import_tracks
 from geo.database import Acting, make_engine, prepare_database, set_acting
 from geo.errors import GridsafeError
-from geo.layers import import_layer
+from geo.imports import import_file
 from geo.levels import Level
 from geo.locate import relocate
-from geo.records import add_incident_type, import_records, incident_types
+from geo.records import add_incident_type, incident_types
 from geo.report import ImportReport
 from geo.settings import Settings, SettingsError, get_settings
 
@@ -51,6 +48,53 @@ T = TypeVar("T")
 CrsOption = Annotated[
     str | None, typer.Option("--crs", help="EPSG code (EPSG:4490, 4326, ...), gcj02 or bd09")
 ]
+SourceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--source",
+        help=(
+            "the platform or ledger the file comes from: ids are unique within a source, and "
+            "importing a source's file again updates its rows instead of duplicating them "
+            "(default: the file's name without its extension)"
+        ),
+    ),
+]
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        help=(
+            "FIELD=COLUMN: read FIELD from the file's COLUMN (FIELD=DATE+TIME joins a date "
+            "column and a time-of-day column; FIELD= reads it from none); repeat for each "
+            "field; kept for the source's next file"
+        ),
+    ),
+]
+
+
+def _mapping(pairs: list[str] | None) -> dict[str, str | list[str] | None]:
+    """``--map`` options as a column mapping (:mod:`geo.imports`)."""
+    out: dict[str, str | list[str] | None] = {}
+    for pair in pairs or []:
+        name, sep, columns = pair.partition("=")
+        if not sep or not name.strip():
+            err.print(f"--map {pair!r}: write FIELD=COLUMN", highlight=False)
+            raise typer.Exit(2)
+        parts = [c.strip() for c in columns.split("+") if c.strip()]
+        out[name.strip()] = None if not parts else parts[0] if len(parts) == 1 else parts
+    return out
+
+
+def _import(path: Path, kind: str, **kw: Any) -> None:
+    """Import ``path`` through the data desk's one way in, and print its report."""
+    settings = get_settings()
+    engine = make_engine(settings.db)
+    try:
+        run = _run(lambda: import_file(engine, settings, path, kind=kind, **kw))
+    finally:
+        engine.dispose()
+    out.print(f"import run {run.run_id}", highlight=False)
+    _print_report(run.report)
 
 
 def _run(step: Callable[[], T]) -> T:
@@ -123,32 +167,27 @@ def import_boundaries_cmd(
     allow_gaps: Annotated[
         bool, typer.Option(help="report gaps between siblings as warnings (level split over files)")
     ] = False,
+    source: SourceOption = None,
+    mapping: MapOption = None,
 ) -> None:
     """Import one level's boundaries, all or nothing."""
-    settings = get_settings()
-    engine = make_engine(settings.db)
-    report = _run(
-        lambda: import_boundaries(
-            engine,
-            settings,
-            path,
-            level=level,
-            code_field=code_field,
-            name_field=name_field,
-            parent_field=parent_field,
-            crs=crs,
-            layer=layer,
-            allow_gaps=allow_gaps,
-        )
+    fields = {"code": code_field, "name": name_field, "parent": parent_field}
+    _import(
+        path,
+        "boundaries",
+        level=level,
+        crs=crs,
+        source=source,
+        mapping=_mapping(mapping) | {k: v for k, v in fields.items() if v},
+        options={"layer": layer, "allow_gaps": allow_gaps},
     )
-    _print_report(report)
 
 
 def _layer_command(kind: str) -> None:
-    def command(path: Path, crs: CrsOption = None) -> None:
-        settings = get_settings()
-        engine = make_engine(settings.db)
-        _print_report(_run(lambda: import_layer(engine, settings, path, kind=kind, crs=crs)))
+    def command(
+        path: Path, crs: CrsOption = None, source: SourceOption = None, mapping: MapOption = None
+    ) -> None:
+        _import(path, kind, crs=crs, source=source, mapping=_mapping(mapping))
 
     command.__doc__ = f"Import the district's {kind} (upserted by id; bad rows reported)."
     import_app.command(kind)(command)
@@ -161,13 +200,10 @@ import_app.command("osm")(import_osm_cmd)
 
 
 def _records_command(kind: str) -> None:
-    def command(path: Path, crs: CrsOption = None) -> None:
-        settings = get_settings()
-        engine = make_engine(settings.db)
-        try:
-            _print_report(_run(lambda: import_records(engine, settings, path, kind=kind, crs=crs)))
-        finally:
-            engine.dispose()
+    def command(
+        path: Path, crs: CrsOption = None, source: SourceOption = None, mapping: MapOption = None
+    ) -> None:
+        _import(path, kind, crs=crs, source=source, mapping=_mapping(mapping))
 
     command.__doc__ = (
         f"Import {kind} from CSV (UTF-8/GBK), .xlsx, GeoJSON, GeoPackage or Shapefile; "
@@ -188,16 +224,18 @@ def import_tracks_cmd(
     kind: Annotated[
         str | None, typer.Option(help="foot, bicycle or vehicle, for rows that name none")
     ] = None,
+    source: SourceOption = None,
+    mapping: MapOption = None,
 ) -> None:
     """Import patrol GPS fixes (CSV, GPX, GeoJSON, GeoPackage), cleaned, with counts."""
-    settings = get_settings()
-    engine = make_engine(settings.db)
-    try:
-        _print_report(
-            _run(lambda: import_tracks(engine, settings, path, crs=crs, unit=unit, kind=kind))
-        )
-    finally:
-        engine.dispose()
+    _import(
+        path,
+        "tracks",
+        crs=crs,
+        source=source,
+        mapping=_mapping(mapping),
+        options={"unit": unit, "kind": kind},
+    )
 
 
 @import_app.command("visits")
@@ -205,14 +243,18 @@ def import_visits_cmd(
     path: Path,
     crs: CrsOption = None,
     person: Annotated[str | None, typer.Option(help="grid head of rows that name none")] = None,
+    source: SourceOption = None,
+    mapping: MapOption = None,
 ) -> None:
     """Import grid-head check-ins (CSV, GPX waypoints, GeoJSON), located in their micro-grids."""
-    settings = get_settings()
-    engine = make_engine(settings.db)
-    try:
-        _print_report(_run(lambda: import_checkins(engine, settings, path, crs=crs, person=person)))
-    finally:
-        engine.dispose()
+    _import(
+        path,
+        "visits",
+        crs=crs,
+        source=source,
+        mapping=_mapping(mapping),
+        options={"person": person},
+    )
 
 
 @app.command("locate")

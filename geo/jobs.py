@@ -46,6 +46,8 @@ class Job:
     finished: float | None = None
     result: dict[str, Any] | None = None
     error: str | None = None
+    failure: GridsafeError | None = None
+    """The error a failed job ended with (its code and params word it for a reader)."""
     _cancel: threading.Event = field(default_factory=threading.Event)
 
     def stage(self, name: str) -> None:
@@ -114,7 +116,7 @@ class Jobs(Generic[J]):
         except JobCancelledError:
             job.state = "cancelled"
         except GridsafeError as exc:
-            job.state, job.error = "failed", str(exc)
+            job.state, job.error, job.failure = "failed", str(exc), exc
         except Exception as exc:  # a job's thread must record every failure for the poller
             job.state, job.error = "failed", f"{type(exc).__name__}: the {self._name} failed"
             raise

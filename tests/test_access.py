@@ -53,6 +53,8 @@ ALL = frozenset(Role)
 PUBLIC = "public"
 A, L, D, H, M = Role.ADMIN, Role.LEADER, Role.DISPATCHER, Role.GRID_HEAD, Role.GRID_MEMBER
 DO = Role.DATA_OFFICER
+# Who imports: admins and data officers (who manage no users).
+IMPORT = frozenset({A, DO})
 
 # (method, path) -> who may call it: PUBLIC (no credentials needed) or the roles admitted.
 MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
@@ -74,6 +76,13 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "/api/admin/layers/{kind}"): frozenset({A}),
     ("GET", "/api/admin/users"): frozenset({A}),
     ("GET", "/api/admin/audit"): frozenset({A}),
+    ("GET", "/api/imports"): IMPORT,
+    ("GET", "/api/imports/mappings"): IMPORT,
+    ("GET", "/api/imports/{run_id}"): IMPORT,
+    ("GET", "/api/imports/{run_id}/rejected"): IMPORT,
+    ("GET", "/api/synonyms"): IMPORT,
+    ("PUT", "/api/synonyms/{word}"): IMPORT,
+    ("DELETE", "/api/synonyms/{word}"): IMPORT,
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.mvt"): ALL,
     ("POST", "/api/incidents"): frozenset({A, D, H, M}),
     ("POST", "/api/hazards"): frozenset({A, D, H, M}),
@@ -342,6 +351,8 @@ def sample(method: str, path: str, d: District) -> Call:
         "{poi_id}": "S9",
         "{job_id}": "nojob",
         "{unit_index}": "0",
+        "{run_id}": "1",
+        "{word}": "nosuchword",
         "{name:path}": "gridsafe/maps.css",
         "{layer}": "incidents",
         "{z}": str(z),

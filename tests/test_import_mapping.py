@@ -1,8 +1,8 @@
 """Column guessing with its basis, explicit and remembered mappings, synonyms (issue 19).
 
-The Excel ledger of a platform (事件编号, 事件类型, 上报时间, 经度, 纬度, 发生地点) with its own words
-for types (打架斗殴) imports after its columns are guessed; a type no word means is reported as a
-candidate synonym, and imports once an officer adds it.
+The Excel ledger of a platform (事件编号, 事件类型, 上报时间, 经度, 纬度, 发生地点) with its own
+words for types (打架斗殴) imports after its columns are guessed; a type no word means is
+reported as a candidate synonym, and imports once an officer adds it.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def test_an_explicit_mapping_wins_and_a_wrong_one_is_named(
     )
     assert guesses["address"] == ((), "explicit")
     assert guesses["description"] == (("发生地点",), "explicit")
-    with pytest.raises(InputError, match="发生时间.*which the file lacks"):
+    with pytest.raises(InputError, match=r"发生时间.*which the file lacks"):
         _guesses("incidents", path, db_settings, mapping={"occurred_at": "发生时间"})
     with pytest.raises(InputError, match="no field 'colour'"):
         _guesses("incidents", path, db_settings, mapping={"colour": "事件类型"})
@@ -118,7 +118,8 @@ def test_the_ledger_imports_with_synonyms_and_offers_an_unknown_type(
         (4, "unknown_type", {"value": "高空抛物"})
     ]
     assert [(c.value, c.count, c.rows) for c in report.candidates] == [("高空抛物", 1, [4])]
-    assert seen[0] == (0, 3) and seen[-1][0] == 3
+    assert seen[0] == (0, 3)
+    assert seen[-1][0] == 3
     with grid.connect() as conn:
         stored = conn.execute(
             text(

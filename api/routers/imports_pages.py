@@ -31,7 +31,7 @@ from geo.levels import Level
 from geo.records import incident_types
 from geo.report import ImportReport
 from maps.imports import admin_page, history_page, import_page, run_page
-from maps.reasons import reason_text
+from maps.reasons import import_error_text, reason_text
 
 router = APIRouter(prefix="/api/import", tags=["imports"], dependencies=[permit(*IMPORTERS)])
 pages = APIRouter(tags=["maps"])
@@ -242,9 +242,12 @@ def problem_of(found: dict[str, Any]) -> Problem:
 
 
 def _job_out(request: Request, job: ImportJob) -> ImportJobOut:
-    if job.result is None:
-        return ImportJobOut(**job.as_dict())
     t = request_translator(request)
+    if job.result is None:
+        out = ImportJobOut(**job.as_dict())
+        if job.failure is not None:
+            out.error = import_error_text(job.failure, t)
+        return out
     report = dict(job.result["report"])
     for key in ("rejected", "warnings"):
         report[key] = [{**p, "reason_text": reason_text(problem_of(p), t)} for p in report[key]]

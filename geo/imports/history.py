@@ -31,7 +31,7 @@ from typing import Any, Literal
 import pyogrio
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from geo.database import sql
 from geo.errors import InputError, NotFoundError, Problem
@@ -189,7 +189,13 @@ def list_imports(
         rows = conn.execute(
             sql("runs_list", PACKAGE), {"region": region, "before": before_id, "limit": limit}
         ).mappings()
-        return [dict(r) for r in rows]
+        return [_plain(r) for r in rows]
+
+
+def _plain(row: RowMapping) -> dict[str, Any]:
+    out = dict(row)
+    out["finished_at"] = out["finished_at"].isoformat()
+    return out
 
 
 def get_import(engine: Engine, region: str, run_id: int) -> dict[str, Any]:
@@ -209,7 +215,7 @@ def get_import(engine: Engine, region: str, run_id: int) -> dict[str, Any]:
     if found is None:
         msg = f"no import run {run_id}"
         raise NotFoundError(msg, code="import_not_found", params={"id": run_id})
-    return dict(found)
+    return _plain(found)
 
 
 def rejected_file(

@@ -68,3 +68,10 @@ def forget_mapping(engine: Engine, region: str, *, kind: str, source: str) -> bo
             sql("mapping_delete", PACKAGE), {"region": region, "kind": kind, "source": source}
         )
     return bool(result.rowcount)
+
+
+def list_mappings(engine: Engine, region: str) -> list[dict[str, object]]:
+    """Every remembered mapping of the region: kind, source, mapping and when it was kept."""
+    with engine.connect() as conn:
+        rows = conn.execute(sql("mapping_list", PACKAGE), {"region": region}).mappings()
+        return [{**r, "updated_at": r["updated_at"].isoformat()} for r in rows]
