@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from geo import clock
@@ -179,11 +180,11 @@ def run_what(run: dict[str, Any], t: Translator) -> str:
 
 
 def run_when(run: dict[str, Any], settings: Settings, t: Translator) -> str:
-    """When a run ended, in the district's time."""
+    """When a run ended (an ISO 8601 instant), in the district's time."""
     at = run.get("finished_at")
     if at is None:
         return ""
-    local = at.astimezone(clock.zone(settings.timezone))
+    local = datetime.fromisoformat(str(at)).astimezone(clock.zone(settings.timezone))
     return f"{t.date(local.date())} {local:%H:%M}"
 
 

@@ -257,7 +257,7 @@ def test_the_admin_landing_page_and_a_change_from_the_api_docs(
     block.locator(".opblock-summary").click()
     block.get_by_role("button", name="Try it out").click()
     block.locator('input[type="file"]').set_input_files(str(empty))
-    block.locator("tr[data-param-name='level'] select").select_option("micro")
+    block.locator("tr[data-property-name='level'] select").select_option("micro")
     block.get_by_role("button", name="Execute").click()
     status = block.locator(".live-responses-table .response-col_status").first
     status.wait_for(timeout=TIMEOUT_MS)
