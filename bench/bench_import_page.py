@@ -112,7 +112,7 @@ def main() -> None:
             "| progress steps | rows/s vs baseline | peak vs baseline |"
         )
         print("|---|---|---|---|---|---|---|---|---|---|")
-        with serve_process(settings, tmp) as (base, pid):
+        with serve_process(settings, tmp, start_s=300) as (base, pid):
             client = httpx.Client(
                 base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=600
             )
