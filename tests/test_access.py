@@ -154,6 +154,8 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "/api/import/jobs"): frozenset({A, DO}),
     ("GET", "/api/import/jobs/{job_id}"): frozenset({A, DO}),
     ("GET", "/import"): frozenset({A, DO}),
+    ("GET", "/import/history"): frozenset({A, DO}),
+    ("GET", "/import/history/{run_id}"): frozenset({A, DO}),
     ("GET", "/upload"): frozenset({A, DO}),
     ("GET", "/admin"): frozenset({A}),
 }
@@ -170,6 +172,8 @@ PAGES = {
     "/maps/routes/{plan_id}/sheet/{unit_index}",
     "/maps/live",
     "/import",
+    "/import/history",
+    "/import/history/{run_id}",
     "/upload",
     "/admin",
 }
