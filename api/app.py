@@ -7,12 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from api.admission import Admission
 from api.auth import CheckedCredentials
 from api.cache import response_cache
+from api.auth import page_session
 from api.errors import add_exception_handlers, document_errors, error_responses
 from api.guards import BodyLimit, refuse_nul
 from api.headers import SecurityHeaders
@@ -24,6 +24,7 @@ from api.routers import (
     field,
     health,
     imports_api,
+    imports_pages,
     live,
     login,
     maps,
@@ -33,11 +34,12 @@ from api.routers import (
     tiles,
     units,
 )
+from api.uploads import StagedUploads
 from geo.database import make_engine
 from geo.routing.progress import PlanJobs
 from geo.settings import Settings
-from maps.assets import url
 from maps.chrome import with_nonce
+from maps.pages import docs_page
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -66,6 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.plan_jobs = PlanJobs()
     app.state.responses = response_cache(settings)
     app.state.credentials = CheckedCredentials(settings.access.credential_cache_s)
+    app.state.import_jobs = imports_pages.ImportJobs()
+    app.state.staged_uploads = StagedUploads()
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(BodyLimit, settings=settings)
     # Before the body limit and gzip: a request over the in-flight limit costs neither.
@@ -97,22 +101,29 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(field.router)
     app.include_router(field.pages)
     app.include_router(field.worker)
+    app.include_router(imports_pages.router)
+    app.include_router(imports_pages.pages)
     document_errors(app)
     _add_docs(app)
     return app
 
 
 def _add_docs(app: FastAPI) -> None:
-    """``/docs``: Swagger UI over ``/openapi.json``, its script and style served by the app."""
+    """``/docs``: Swagger UI over ``/openapi.json``, its scripts and style served by the app.
+
+    For a user signed in on the pages, the docs' requests go with their session cookie, so a
+    change must carry the session's CSRF token like any page's: the page holds it in a
+    ``<meta>`` and ``docs.js`` adds it to every request that changes something (Swagger UI's
+    ``requestInterceptor``). A bearer token from the Authorize button needs none.
+    """
 
     @app.get("/docs", include_in_schema=False)
-    def docs(request: Request) -> HTMLResponse:
-        html = get_swagger_ui_html(
-            openapi_url=str(app.openapi_url),
+    async def docs(request: Request) -> HTMLResponse:
+        credential = await page_session(request)
+        html = docs_page(
             title=f"{app.title} API",
-            swagger_js_url=url("vendor/swagger-ui/swagger-ui-bundle.js"),
-            swagger_css_url=url("vendor/swagger-ui/swagger-ui.css"),
-            swagger_favicon_url=url("vendor/swagger-ui/favicon-32x32.png"),
+            openapi_url=str(app.openapi_url),
+            csrf=credential.csrf if credential is not None else None,
         )
-        # Swagger UI starts from an inline script: it carries the page's CSP nonce.
-        return HTMLResponse(with_nonce(bytes(html.body).decode(), request.state.csp_nonce))
+        # Every script of the page carries its CSP nonce.
+        return HTMLResponse(with_nonce(html, request.state.csp_nonce))

@@ -44,6 +44,8 @@ PLANNERS = (Role.ADMIN, Role.DISPATCHER)
 CASE_WORKERS = (Role.ADMIN, Role.DISPATCHER, Role.GRID_HEAD)
 REPORTERS = (Role.ADMIN, Role.DISPATCHER, Role.GRID_HEAD, Role.GRID_MEMBER)
 ADMINS = (Role.ADMIN,)
+IMPORTERS = (Role.ADMIN, Role.DATA_OFFICER)
+"""Who imports files and reads the import history (data officers manage no users)."""
 NOT_GRID = (Role.ADMIN, Role.LEADER, Role.DISPATCHER)
 """Whole-district views with no area to scope them to (route plans)."""
 
@@ -157,6 +159,19 @@ async def current_credential(request: Request) -> Credential:
         _check_csrf(request, credential)
     request.state.credential = credential
     return credential
+
+
+async def page_session(request: Request) -> Credential | None:
+    """The caller of a public page, from its session cookie (None when not signed in, or
+    signed in no longer): what a public page needs to act for a signed-in user (its CSRF
+    token), never a check of who may call it."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        return await run_in_threadpool(authenticate, request.app.state.engine, cookie, "session")
+    except AuthenticationError:
+        return None
 
 
 # Declares the bearer scheme in the OpenAPI document (the docs page's Authorize button); the

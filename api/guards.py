@@ -40,10 +40,14 @@ async def refuse_nul(request: Request) -> None:
         raise InputError(msg)
 
 
+UPLOAD_PATHS = ("/api/admin/", "/api/import/uploads")
+"""Where files are uploaded: the admin imports and the import page's uploads."""
+
+
 class BodyLimit:
     """Refuse a request body over its limit with a 413 that names the limit and its setting.
 
-    Uploads (multipart bodies under ``/api/admin``) may be ``max_upload_bytes`` plus room for
+    Uploads (multipart bodies to :data:`UPLOAD_PATHS`) may be ``max_upload_bytes`` plus room for
     the multipart framing; every other body (JSON record, track and check-in batches, route
     requests, case steps) ``max_body_bytes``. A declared ``Content-Length`` over the limit is
     refused before anything is read; a streamed body is cut off at the limit. Starlette would
@@ -56,7 +60,7 @@ class BodyLimit:
 
     def _limit(self, scope: Scope) -> tuple[int, str]:
         content_type = Headers(scope=scope).get("content-type", "")
-        if scope["path"].startswith("/api/admin/") and content_type.startswith("multipart/"):
+        if scope["path"].startswith(UPLOAD_PATHS) and content_type.startswith("multipart/"):
             return (
                 self.settings.intake.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
                 "GRIDSAFE_MAX_UPLOAD_BYTES",

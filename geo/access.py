@@ -4,9 +4,10 @@ Roles (docs/architecture.md, "The domain in brief"): **admin** imports, manages 
 everything; **leader** reads everything; **dispatcher** reads everything, plans routes, posts patrol
 tracks and dispatches cases; **grid_head** reads their own area, records visits, reports incidents
 and hazards and updates cases there; **grid_member** reads their own area, records visits and
-reports incidents and hazards there. What each role may call is declared next to each endpoint
-(``api/auth.py``); what a scoped caller sees is decided by the database (row-level security,
-migration ``a0009``), so a query that forgets to filter cannot leak.
+reports incidents and hazards there; **data_officer** (数据员) reads everything, imports files
+and reads the import history, but manages no users. What each role may call is declared next
+to each endpoint (``api/auth.py``); what a scoped caller sees is decided by the database
+(row-level security, migration ``a0009``), so a query that forgets to filter cannot leak.
 
 Secrets: passwords are stored as argon2id hashes (argon2-cffi, its default parameters, rehashed
 when those change); tokens are 256-bit random strings of which only the SHA-256 is stored, so
@@ -41,13 +42,14 @@ from geo.settings import AccessSettings, Settings
 
 
 class Role(StrEnum):
-    """The five roles; the value is what the database and the API use."""
+    """The six roles; the value is what the database and the API use."""
 
     ADMIN = "admin"
     LEADER = "leader"
     DISPATCHER = "dispatcher"
     GRID_HEAD = "grid_head"
     GRID_MEMBER = "grid_member"
+    DATA_OFFICER = "data_officer"
 
 
 SCOPED_ROLES = frozenset({Role.GRID_HEAD, Role.GRID_MEMBER})
@@ -55,7 +57,7 @@ SCOPED_ROLES = frozenset({Role.GRID_HEAD, Role.GRID_MEMBER})
 
 TokenKind = Literal["session", "api"]
 
-DEMO_USERNAMES = ("admin", "leader", "dispatcher", "head", "member")
+DEMO_USERNAMES = ("admin", "leader", "dispatcher", "head", "member", "officer")
 """The accounts ``gridsafe demo`` adds, one per role in :class:`Role`'s order (demo mode)."""
 DEMO_PASSWORD = "demo"  # noqa: S105 - refused outside demo mode (check_password)
 _HASHER = PasswordHasher()

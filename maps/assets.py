@@ -74,6 +74,8 @@ ASSETS: dict[str, Asset] = {
     "gridsafe/live.js": Asset("maps", "static/live.js"),
     "gridsafe/spread.js": Asset("maps", "static/spread.js"),
     "gridsafe/admin.js": Asset("maps", "static/admin.js"),
+    "gridsafe/imports.js": Asset("maps", "static/imports.js"),
+    "gridsafe/docs.js": Asset("maps", "static/docs.js"),
 }
 """URL path under :data:`STATIC_PREFIX` → file."""
 

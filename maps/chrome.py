@@ -47,6 +47,8 @@ NAV: tuple[NavLink, ...] = (
     NavLink("/maps/units", N_("Patrol units")),
     NavLink("/admin/users", N_("Users")),
     NavLink("/admin/audit", N_("Audit log")),
+    NavLink("/import", N_("Data import")),
+    NavLink("/admin", N_("Administration")),
 )
 """Every page a person opens without an id, in the header's order; each user sees those their
 role may call (``api.shell.nav_for``, from the routes' own role rules)."""

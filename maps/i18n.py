@@ -50,6 +50,7 @@ ROLE_NAMES: dict[Role, str] = {
     Role.DISPATCHER: N_("Dispatcher"),
     Role.GRID_HEAD: N_("Grid head"),
     Role.GRID_MEMBER: N_("Grid member"),
+    Role.DATA_OFFICER: N_("Data officer"),
 }
 LEVEL_NAMES: dict[Level, str] = {
     Level.SUBDISTRICT: N_("Sub-district"),

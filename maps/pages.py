@@ -753,3 +753,39 @@ def dashboard_page(
         css=url("gridsafe/maps.css"),
     )
     return check_offline(html)
+
+
+_DOCS = Template(
+    """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{{ title }}</title>
+<meta name="csrf-token" content="{{ csrf }}">
+<link rel="icon" type="image/png" href="{{ favicon }}">
+<link rel="stylesheet" href="{{ css }}">
+</head>
+<body>
+<div id="swagger-ui" data-openapi="{{ openapi_url }}"></div>
+<script src="{{ bundle }}"></script>
+<script src="{{ script }}"></script>
+</body>
+</html>
+""",
+    autoescape=True,
+)
+
+
+def docs_page(*, title: str, openapi_url: str, csrf: str | None) -> str:
+    """The API docs page (Swagger UI, served by the app), with the signed-in user's CSRF token
+    for ``docs.js`` to send with every change (empty when nobody is signed in)."""
+    html = _DOCS.render(
+        title=title,
+        csrf=csrf or "",
+        openapi_url=openapi_url,
+        favicon=url("vendor/swagger-ui/favicon-32x32.png"),
+        css=url("vendor/swagger-ui/swagger-ui.css"),
+        bundle=url("vendor/swagger-ui/swagger-ui-bundle.js"),
+        script=url("gridsafe/docs.js"),
+    )
+    return check_offline(html)

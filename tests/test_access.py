@@ -52,8 +52,9 @@ from tests.test_tiles import tile_of
 ALL = frozenset(Role)
 PUBLIC = "public"
 A, L, D, H, M = Role.ADMIN, Role.LEADER, Role.DISPATCHER, Role.GRID_HEAD, Role.GRID_MEMBER
-# Who imports: admins and data officers (the role of issue 19, when it exists).
-IMPORT = frozenset(r for r in Role if r.value in {"admin", "data_officer"})
+DO = Role.DATA_OFFICER
+# Who imports: admins and data officers (who manage no users).
+IMPORT = frozenset({A, DO})
 
 # (method, path) -> who may call it: PUBLIC (no credentials needed) or the roles admitted.
 MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
@@ -152,6 +153,15 @@ MATRIX: dict[tuple[str, str], str | frozenset[Role]] = {
     ("GET", "/api/live"): frozenset({A, L, D}),
     ("GET", "/maps/live"): frozenset({A, L, D}),
     ("GET", "/maps/routes/{plan_id}/sheet/{unit_index}"): frozenset({A, L, D}),
+    # The data desk: data officers import and read the history; only admins manage users.
+    ("POST", "/api/import/uploads"): frozenset({A, DO}),
+    ("POST", "/api/import/jobs"): frozenset({A, DO}),
+    ("GET", "/api/import/jobs/{job_id}"): frozenset({A, DO}),
+    ("GET", "/import"): frozenset({A, DO}),
+    ("GET", "/import/history"): frozenset({A, DO}),
+    ("GET", "/import/history/{run_id}"): frozenset({A, DO}),
+    ("GET", "/upload"): frozenset({A, DO}),
+    ("GET", "/admin"): frozenset({A}),
 }
 PAGES = {
     "/",
@@ -167,6 +177,11 @@ PAGES = {
     "/maps/live",
     "/admin/users",
     "/admin/audit",
+    "/import",
+    "/import/history",
+    "/import/history/{run_id}",
+    "/upload",
+    "/admin",
 }
 
 TO_4547 = Transformer.from_crs(4326, 4547, always_xy=True)

@@ -69,9 +69,9 @@ def _multipart(total: int, *, level: str = "subdistrict") -> Iterator[bytes]:
 
 
 @contextlib.contextmanager
-def _serve(db_settings: Settings, tmp: Path) -> Iterator[tuple[str, int]]:
+def _serve(db_settings: Settings, tmp: Path, *, start_s: float = 30) -> Iterator[tuple[str, int]]:
     """``gridsafe serve`` on a free port with the test database and ``tmp`` as its temporary
-    directory; yields the base URL and its pid."""
+    directory (given ``start_s`` seconds to start); yields the base URL and its pid."""
     port = free_port()
     env = {**os.environ, "GRIDSAFE_DATABASE_URL": db_settings.db.database_url, "TMPDIR": str(tmp)}
     exe = Path(sys.executable).with_name("gridsafe")
@@ -82,7 +82,7 @@ def _serve(db_settings: Settings, tmp: Path) -> Iterator[tuple[str, int]]:
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + start_s
     try:
         while True:
             try:

@@ -31,7 +31,8 @@ from geo import clock
 from geo.coverage.gaps import gaps_on
 from geo.crs import parse_crs, to_target
 from geo.database import sql
-from geo.errors import GridsafeError, InputError, NotFoundError
+from geo.errors import InputError, NotFoundError
+from geo.jobs import JobCancelledError
 from geo.routing.exact import solve_exact
 from geo.routing.greedy import solve_greedy
 from geo.routing.ils import solve_pyvrp
@@ -120,7 +121,7 @@ class PlanRequest:
     """The plan this request adjusts, when it re-plans one."""
 
 
-class PlanCancelledError(GridsafeError):
+class PlanCancelledError(JobCancelledError):
     """The dispatcher cancelled the plan before it was stored."""
 
 
