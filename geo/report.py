@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import text
@@ -10,6 +13,9 @@ from sqlalchemy.engine import Connection
 
 from geo.errors import Problem
 from geo.locate import Relocation
+
+OUTSIDE = "outside every area: kept with no area"
+"""The warning for a record located outside every micro-grid (stored with no area)."""
 
 
 @dataclass
@@ -30,6 +36,18 @@ class ImportReport:
     rejected: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     relocated: Relocation | None = None
+    # Seconds spent per step of the import (read, checks, times, stage, locate, upsert,
+    # commit), summed over its batches: what bench/bench_import.py tabulates; not stored.
+    timings: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+
+    @contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        """Add the time the ``with`` block takes to ``timings[step]``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
 
     @property
     def loaded(self) -> int:
@@ -65,6 +83,20 @@ class ImportReport:
         out += [f"  warning {p}" for p in self.warnings]
         if self.relocated is not None:
             out.append(self.relocated.line())
+        return out
+
+    def summary_lines(self, details: str) -> list[str]:
+        """:meth:`lines` for a terminal, the full list being in the file ``details``: the points
+        outside every area (thousands in a city's file) are counted in one line, where the first
+        of them was."""
+        outside = sum(p.reason == OUTSIDE for p in self.warnings)
+        out: list[str] = []
+        for line in self.lines():
+            if not line.endswith(OUTSIDE):
+                out.append(line)
+            elif outside:
+                out.append(f"  {outside:,} points outside the district; list in {details}")
+                outside = 0
         return out
 
 
