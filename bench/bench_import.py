@@ -280,6 +280,7 @@ def main() -> None:
             anchor.append(measured(["--child", "anchor", str(csv), micro], env))
             walls = f"gridsafe {ours[-1]['wall']:.2f} s, anchor {anchor[-1]['wall']:.2f} s"
             print(f"run {i + 1}: {walls}", file=sys.stderr)
+            print(json.dumps({"ours": ours[-1], "anchor": anchor[-1]}), file=sys.stderr)
         rows = [
             _median_row("gridsafe import", ours, OURS_STEPS),
             _median_row("geopandas + to_postgis", anchor, ANCHOR_STEPS),
