@@ -3,6 +3,7 @@ micro-grids by one join, and upserted by ``(region, source, source_id, key_scope
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -246,27 +247,46 @@ def run_import(
 
     # Leaving the block waits for the batch being written, also when this thread fails: the
     # transaction is rolled back only once the connection is free.
+    raw = cast(psycopg.Connection, ctx.conn.connection.driver_connection)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridsafe-write") as writer:
-        writing: Future[None] | None = None
-        for batch, source in batches:
-            if writing is not None and "address" in batch.cells:
-                writing.result()
-                writing = None
-            with ctx.report.timed("checks"):
-                keep, columns = _checked(ctx, batch, source)
-            if writing is not None:
-                writing.result()
-                writing = None
-            if keep is None:
-                continue
-            # identifiers from KINDS
-            ctx.conn.execute(kind_sql("truncate", ctx.kind.name))
-            with ctx.report.timed("stage"):
-                _copy_staged(ctx, columns, keep)
-            if len(keep):
-                writing = writer.submit(write, batch)
-        if writing is not None:
-            writing.result()
+        try:
+            _pipeline(ctx, batches, writer, write)
+        except BaseException:
+            # Ctrl-C or a failed check while the database writes: cancel that statement, as
+            # the driver does for a statement this thread runs, so nothing waits on it (a
+            # connection already lost has nothing to cancel; its error is the one raised).
+            with contextlib.suppress(psycopg.Error):
+                raw.cancel_safe(timeout=10)
+            raise
     ctx.report.rejected.sort(key=lambda p: p.row or 0)
     # Written by two threads: in file order again (file-wide warnings, with no row, first).
     ctx.report.warnings.sort(key=lambda p: p.row or 0)
+
+
+def _pipeline(
+    ctx: ImportContext,
+    batches: Iterable[tuple[RawBatch, SourceCRS]],
+    writer: ThreadPoolExecutor,
+    write: Callable[[RawBatch], None],
+) -> None:
+    """Check and stage each batch in this thread, write it in ``writer`` (see run_import)."""
+    writing: Future[None] | None = None
+    for batch, source in batches:
+        if writing is not None and "address" in batch.cells:
+            writing.result()
+            writing = None
+        with ctx.report.timed("checks"):
+            keep, columns = _checked(ctx, batch, source)
+        if writing is not None:
+            writing.result()
+            writing = None
+        if keep is None:
+            continue
+        # identifiers from KINDS
+        ctx.conn.execute(kind_sql("truncate", ctx.kind.name))
+        with ctx.report.timed("stage"):
+            _copy_staged(ctx, columns, keep)
+        if len(keep):
+            writing = writer.submit(write, batch)
+    if writing is not None:
+        writing.result()
