@@ -10,9 +10,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse
 
 from api.admission import Admission
-from api.auth import CheckedCredentials
+from api.auth import CheckedCredentials, page_session
 from api.cache import response_cache
-from api.auth import page_session
 from api.errors import add_exception_handlers, document_errors, error_responses
 from api.guards import BodyLimit, refuse_nul
 from api.headers import SecurityHeaders

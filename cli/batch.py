@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -11,19 +11,15 @@ from rich.table import Table
 from cli.common import fail, out
 from cli.risk import AsOf
 from geo import clock
-from geo.coverage.periods import Period
 from geo.errors import GridsafeError
-from geo.risk import as_of_instant
-from geo.scale.batch import (
-    Job,
-    dask_client,
-    month_period,
-    region_list,
-    run_here,
-    run_on_dask,
-    task,
-)
 from geo.settings import get_settings
+
+if TYPE_CHECKING:
+    from geo.coverage.periods import Period
+    from geo.scale.batch import Job
+
+# geo.scale.batch (dask, the risk engine) is imported by the commands, so that `gridsafe --help`
+# starts without it.
 
 batch_app = typer.Typer(
     help=(
@@ -43,6 +39,14 @@ Here = Annotated[
 
 
 def _batch(job: Job, regions: str, *, here: bool, period: Period | None, when: datetime) -> None:
+    from geo.scale.batch import (  # noqa: PLC0415 - see the imports above
+        dask_client,
+        region_list,
+        run_here,
+        run_on_dask,
+        task,
+    )
+
     settings = get_settings()
     try:
         # Checked before a cluster is started for nothing.
@@ -69,6 +73,8 @@ def _batch(job: Job, regions: str, *, here: bool, period: Period | None, when: d
 @batch_app.command("locate")
 def locate_cmd(regions: Regions, here: Here = False) -> None:
     """Place every record of each region again in its micro-grids (only changes are written)."""
+    from geo.scale.batch import Job  # noqa: PLC0415 - see the imports above
+
     _batch(Job.LOCATE, regions, here=here, period=None, when=clock.utcnow())
 
 
@@ -81,6 +87,8 @@ def coverage_cmd(
     here: Here = False,
 ) -> None:
     """Store the covers of every closed shift of a month, per region (stored shifts are kept)."""
+    from geo.scale.batch import Job, month_period  # noqa: PLC0415 - see the imports above
+
     settings = get_settings()
     period = month_period(month.date(), settings)
     _batch(Job.COVERAGE, regions, here=here, period=period, when=clock.utcnow())
@@ -93,6 +101,9 @@ def risk_cmd(
     here: Here = False,
 ) -> None:
     """Compute and keep each region's own risk run (its own Gi* and false-discovery control)."""
+    from geo.risk import as_of_instant  # noqa: PLC0415 - see the imports above
+    from geo.scale.batch import Job  # noqa: PLC0415 - see the imports above
+
     settings = get_settings()
     when = as_of_instant(as_of.date() if as_of else None, settings.timezone)
     _batch(Job.RISK, regions, here=here, period=None, when=when)

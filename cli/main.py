@@ -7,10 +7,9 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-import uvicorn
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from cli.batch import batch_app
@@ -18,16 +17,18 @@ from cli.common import err, fail, out
 from cli.risk import risk_app
 from cli.routes import import_osm_cmd, network_app, routes_app
 from cli.users import user_app
-from demo.load import load_demo
-from geo.access import demo_passwords_left, list_users
 from geo.database import Acting, make_engine, prepare_database, set_acting
 from geo.errors import GridsafeError
-from geo.imports import import_file
 from geo.levels import Level
-from geo.locate import relocate
-from geo.records import add_incident_type, incident_types
-from geo.report import ImportReport
 from geo.settings import Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from geo.report import ImportReport
+
+# Each command imports the part of the domain it runs, in its body: an import of incidents then
+# starts without the risk engine (scipy, esda, libpysal), the route solvers (OR-Tools, PyVRP),
+# the demo's generators or the web server, and `gridsafe --help` without any of them
+# (tests/test_cli_startup.py checks which modules a command line start loads).
 
 app = typer.Typer(
     help="gridsafe: four-colour risk maps, patrol coverage and routes.", no_args_is_help=True
@@ -87,8 +88,11 @@ def _mapping(pairs: list[str] | None) -> dict[str, str | list[str] | None]:
     return out
 
 
-def _import(path: Path, kind: str, **kw: Any) -> None:
-    """Import ``path`` through the data desk's one way in, and print its report."""
+def _import(path: Path, kind: str, details: Path | None = None, **kw: Any) -> None:
+    """Import ``path`` through the data desk's one way in, and print its report (with
+    ``details``, long lists go to that file: see :func:`_print_report`)."""
+    from geo.imports import import_file  # noqa: PLC0415 - see the imports above
+
     settings = get_settings()
     engine = make_engine(settings.db)
     try:
@@ -96,7 +100,7 @@ def _import(path: Path, kind: str, **kw: Any) -> None:
     finally:
         engine.dispose()
     out.print(f"import run {run.run_id}", highlight=False)
-    _print_report(run.report)
+    _print_report(run.report, details)
 
 
 def _run(step: Callable[[], T]) -> T:
@@ -128,8 +132,14 @@ def _run(step: Callable[[], T]) -> T:
         raise typer.Exit(130) from exc
 
 
-def _print_report(report: ImportReport) -> None:
-    for line in report.lines():
+def _print_report(report: ImportReport, details: Path | None = None) -> None:
+    """Print the report; with ``details``, points outside every area are one line and the full
+    report (every row) is written to that file."""
+    lines = report.lines()
+    if details is not None and report.summary_lines(str(details)) != lines:
+        details.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        lines = report.summary_lines(str(details))
+    for line in lines:
         out.print(line, markup=False, highlight=False)
     if report.loaded == 0:
         raise typer.Exit(1)
@@ -201,11 +211,26 @@ for _kind in ("buildings", "roads", "pois"):
 import_app.command("osm")(import_osm_cmd)
 
 
+ReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        help="file for the full report when points outside the district are summarised "
+        "(default: FILE.report.txt in the current directory)",
+    ),
+]
+
+
 def _records_command(kind: str) -> None:
     def command(
-        path: Path, crs: CrsOption = None, source: SourceOption = None, mapping: MapOption = None
+        path: Path,
+        crs: CrsOption = None,
+        source: SourceOption = None,
+        mapping: MapOption = None,
+        report: ReportOption = None,
     ) -> None:
-        _import(path, kind, crs=crs, source=source, mapping=_mapping(mapping))
+        details = report or Path(f"{path.name}.report.txt")
+        _import(path, kind, details, crs=crs, source=source, mapping=_mapping(mapping))
 
     command.__doc__ = (
         f"Import {kind} from CSV (UTF-8/GBK), .xlsx, GeoJSON, GeoPackage or Shapefile; "
@@ -265,6 +290,8 @@ def locate_cmd() -> None:
 
     A boundary import does this by itself; this is for areas changed by other means.
     """
+    from geo.locate import relocate  # noqa: PLC0415 - see the imports above
+
     settings = get_settings()
     engine = make_engine(settings.db)
     try:
@@ -281,6 +308,8 @@ app.add_typer(types_app, name="types")
 @types_app.command("list")
 def types_list() -> None:
     """List the incident types (code, Chinese and English name, three-zero goal)."""
+    from geo.records import incident_types  # noqa: PLC0415 - see the imports above
+
     engine = make_engine(get_settings().db)
     try:
         for t in _run(lambda: incident_types(engine)):
@@ -304,6 +333,8 @@ def types_add(
     ] = None,
 ) -> None:
     """Add an incident type (or rename one added before); built-in types cannot change."""
+    from geo.records import add_incident_type  # noqa: PLC0415 - see the imports above
+
     engine = make_engine(get_settings().db)
     try:
         new = _run(lambda: add_incident_type(engine, code=code, name_zh=zh, name_en=en, zero=zero))
@@ -323,6 +354,8 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
     """Serve the API and the web maps."""
+    import uvicorn  # noqa: PLC0415 - see the imports above
+
     _check_accounts(get_settings())
     # With --workers, uvicorn's supervisor pings each new worker and kills it when no answer
     # comes within timeout_worker_healthcheck (5 s by default); a worker answers only once the
@@ -344,6 +377,8 @@ def _check_accounts(settings: Settings) -> None:
     """Before serving: warn when no account can sign in, and in production mode refuse to
     serve while demo accounts keep the demo password (their sessions and tokens would still
     work, whatever the login says)."""
+    from geo.access import demo_passwords_left, list_users  # noqa: PLC0415 - as above
+
     engine = make_engine(settings.db)
     try:
         accounts = list_users(engine)
@@ -380,6 +415,8 @@ def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="load only, do not serve")] = False,
 ) -> None:
     """Load the demo district (boundaries, buildings, roads, POIs) and serve it, in demo mode."""
+    from demo.load import load_demo  # noqa: PLC0415 - see the imports above
+
     # Demo mode: one account per role with the password 'demo', a banner on every page.
     os.environ["GRIDSAFE_MODE"] = "demo"
     get_settings.cache_clear()

@@ -13,9 +13,10 @@ from geo.assessment import Colour
 from geo.database import make_engine
 from geo.errors import GridsafeError
 from geo.levels import Level
-from geo.risk import as_of_instant, evaluate, run_risk
 from geo.settings import get_settings
 
+# geo.risk (scipy, esda, libpysal) is imported by the commands that use it, so that
+# `gridsafe --help` and every other command start without it.
 AsOf = Annotated[
     datetime | None,
     typer.Option(
@@ -34,6 +35,8 @@ def compute_cmd(
     as_of: AsOf = None,
 ) -> None:
     """Compute the map as of a date, keep it, and print the colours per level."""
+    from geo.risk import as_of_instant, run_risk  # noqa: PLC0415 - see the imports above
+
     settings = get_settings()
     engine = make_engine(settings.db)
     when = as_of_instant(as_of.date() if as_of else None, settings.timezone)
@@ -70,6 +73,8 @@ def evaluate_cmd(
     ] = 90,
 ) -> None:
     """Hit rate and PAI of red+orange for the next period, against raw counts and uniform."""
+    from geo.risk import evaluate  # noqa: PLC0415 - see the imports above
+
     settings = get_settings()
     engine = make_engine(settings.db)
     try:

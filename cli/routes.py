@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -13,10 +13,15 @@ from rich.table import Table
 from cli.common import fail, out
 from geo.database import make_engine
 from geo.errors import GridsafeError, InputError
+from geo.routing.model import SOLVERS
 from geo.routing.network import UnitKind, build_network
-from geo.routing.osm import import_osm_roads
-from geo.routing.plan import SOLVERS, PlanRequest, UnitInput, plan_routes
 from geo.settings import get_settings
+
+if TYPE_CHECKING:
+    from geo.routing.plan import UnitInput
+
+# The planner (OR-Tools, PyVRP) and the OSM reader (geopandas) are imported by the commands
+# that use them, so that `gridsafe --help` and every other command start without them.
 
 network_app = typer.Typer(help="The road network for routing (pgRouting).", no_args_is_help=True)
 routes_app = typer.Typer(help="Patrol route plans.", no_args_is_help=True)
@@ -41,6 +46,8 @@ def build_cmd() -> None:
 
 def import_osm_cmd(path: Path) -> None:
     """Import the routable ways of an OSM extract (.osm.pbf) as roads, then build the network."""
+    from geo.routing.osm import import_osm_roads  # noqa: PLC0415 - see the imports above
+
     settings = get_settings()
     engine = make_engine(settings.db)
     try:
@@ -57,6 +64,8 @@ def import_osm_cmd(path: Path) -> None:
 
 
 def _unit(text: str) -> UnitInput:
+    from geo.routing.plan import UnitInput  # noqa: PLC0415 - see the imports above
+
     parts = text.split(":")
     if len(parts) not in {2, 3}:
         msg = f"--unit {text!r}: write NAME:STATION or NAME:STATION:KIND"
@@ -79,6 +88,8 @@ def plan_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print the whole plan as JSON")] = False,
 ) -> None:
     """Plan routes for a shift over the risk map's red/orange micro-grids and the school gates."""
+    from geo.routing.plan import PlanRequest, plan_routes  # noqa: PLC0415 - as above
+
     settings = get_settings()
     engine = make_engine(settings.db)
     try:

@@ -24,6 +24,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Literal
 
 from argon2 import PasswordHasher
@@ -61,9 +62,14 @@ DEMO_USERNAMES = ("admin", "leader", "dispatcher", "head", "member", "officer")
 """The accounts ``gridsafe demo`` adds, one per role in :class:`Role`'s order (demo mode)."""
 DEMO_PASSWORD = "demo"  # noqa: S105 - refused outside demo mode (check_password)
 _HASHER = PasswordHasher()
-# Verified against when the user does not exist, so a wrong name costs as long as a wrong
-# password and response times do not tell which names exist.
-_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a wrong name costs as long as a wrong
+    password and response times do not tell which names exist. Made on first use: hashing takes
+    most of a second, which every command line start paid when it was made at import."""
+    return _HASHER.hash(secrets.token_hex(16))
 
 
 @dataclass(frozen=True)
@@ -603,6 +609,6 @@ def demo_passwords_left(engine: Engine) -> list[str]:
 
 def _verify(stored: str | None, password: str) -> bool:
     try:
-        return _HASHER.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _HASHER.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False

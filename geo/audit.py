@@ -208,6 +208,8 @@ def row_changes(action: str, before: Any, after: Any) -> list[RowChange]:
         ]
         out.append(RowChange(_key(old or new), fields))
     return out
+
+
 def source_version(conn: Connection, entities: Sequence[str]) -> int:
     """The version of what an answer is drawn from: how many statements ever changed the
     audited tables ``entities`` (grows with every committed change, in any commit order).

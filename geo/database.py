@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
-from alembic import command
-from alembic.config import Config
 from psycopg import sql as pgsql
 from sqlalchemy import Engine, TextClause, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
@@ -26,6 +24,9 @@ from sqlalchemy.exc import OperationalError
 
 from geo.errors import BusyError, DatabaseUnavailableError, GridsafeError
 from geo.settings import DatabaseSettings, Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 class SchemaError(GridsafeError):
@@ -401,6 +402,10 @@ def drop_database(db: DatabaseSettings) -> None:
 
 
 def _alembic_config(conn: Connection, settings: Settings) -> Config:
+    # Imported here: alembic (and mako, pygments) take half a second to import, and only
+    # `gridsafe db init` and the server's start-up migrate; every other command starts without.
+    from alembic.config import Config  # noqa: PLC0415 - lazy, see above
+
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(str(resources.files("geo"))) / "migrations"))
     cfg.attributes["connection"] = conn
@@ -437,6 +442,8 @@ def init_db(engine: Engine, settings: Settings, *, revision: str = "heads") -> s
                 )
                 raise SchemaError(msg)
         # "heads": should features again add migrations on branches of their own, all are applied.
+        from alembic import command  # noqa: PLC0415 - lazy, see _alembic_config
+
         command.upgrade(_alembic_config(conn, settings), revision)
         return str(
             conn.execute(

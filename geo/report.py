@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import text
@@ -36,6 +39,10 @@ class Candidate:
     value: str
     count: int = 0
     rows: list[int] = dataclasses.field(default_factory=list)
+
+
+OUTSIDE = "outside every area: kept with no area"
+"""The warning for a record located outside every micro-grid (stored with no area)."""
 
 
 @dataclass
@@ -72,6 +79,19 @@ class ImportReport:
             candidate.count += 1
             if len(candidate.rows) < CANDIDATE_EXAMPLES:
                 candidate.rows.append(row)
+
+    # Seconds spent per step of the import (read, checks, times, stage, locate, upsert,
+    # commit), summed over its batches: what bench/bench_import.py tabulates; not stored.
+    timings: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+
+    @contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        """Add the time the ``with`` block takes to ``timings[step]``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
 
     @property
     def loaded(self) -> int:
@@ -114,6 +134,20 @@ class ImportReport:
             f"{', '.join(map(str, c.rows))}): add it as a synonym to import them"
             for c in self.candidates
         ]
+        return out
+
+    def summary_lines(self, details: str) -> list[str]:
+        """:meth:`lines` for a terminal, the full list being in the file ``details``: the points
+        outside every area (thousands in a city's file) are counted in one line, where the first
+        of them was."""
+        outside = sum(p.reason == OUTSIDE for p in self.warnings)
+        out: list[str] = []
+        for line in self.lines():
+            if not line.endswith(OUTSIDE):
+                out.append(line)
+            elif outside:
+                out.append(f"  {outside:,} points outside the district; list in {details}")
+                outside = 0
         return out
 
 

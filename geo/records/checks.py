@@ -215,8 +215,9 @@ def incident_fields(
     )
     occurred_raw = cell_values(cells, "occurred_at", n)
     required(occurred_raw, "occurred_at", checks)
-    occurred = times(occurred_raw, "occurred_at", ctx.zone, checks)
-    reported = times(cell_values(cells, "reported_at", n), "reported_at", ctx.zone, checks)
+    with ctx.report.timed("times"):
+        occurred = times(occurred_raw, "occurred_at", ctx.zone, checks)
+        reported = times(cell_values(cells, "reported_at", n), "reported_at", ctx.zone, checks)
     return {
         "type": codes,
         "occurred_s": occurred,

@@ -3,8 +3,10 @@ micro-grids by one join, and upserted by ``(region, source, source_id, key_scope
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import cast
 
 import numpy as np
@@ -31,6 +33,7 @@ from geo.records.checks import (
 from geo.records.context import ImportContext
 from geo.records.kinds import COMMON_STAGE, kind_sql
 from geo.records.vocabulary import type_lookup
+from geo.report import OUTSIDE
 from geo.settings import Settings
 
 
@@ -66,11 +69,25 @@ def _locate_by_address(
 
 def stage_batch(ctx: ImportContext, batch: RawBatch, source: SourceCRS) -> int:
     """Check a batch, COPY its good rows into the staging table; return how many."""
+    with ctx.report.timed("checks"):
+        keep, columns = _checked(ctx, batch, source)
+    if keep is None:
+        return 0
+    with ctx.report.timed("stage"):
+        _copy_staged(ctx, columns, keep)
+    return len(keep)
+
+
+def _checked(
+    ctx: ImportContext, batch: RawBatch, source: SourceCRS
+) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """The positions of the batch's rows to stage and the staged columns (rows rejected or
+    superseded reported); ``None`` for an empty batch."""
     ctx.report.rejected += batch.problems
     ctx.report.warnings += batch.warnings
     n = len(batch)
     if n == 0:
-        return 0
+        return None, {}
     cells = batch.cells
     checks = Checks(n)
     fields = (incident_fields if ctx.kind.name == "incidents" else hazard_fields)(
@@ -137,7 +154,11 @@ def stage_batch(ctx: ImportContext, batch: RawBatch, source: SourceCRS) -> int:
         "source_crs": _where_none(by_address, source.name, n),
         "props": props,
     }
-    columns = {**common, **fields}
+    return keep, {**common, **fields}
+
+
+def _copy_staged(ctx: ImportContext, columns: dict[str, np.ndarray], keep: np.ndarray) -> None:
+    """COPY the rows ``keep`` of ``columns`` into the staging tables."""
     raw = cast(psycopg.Connection, ctx.conn.connection.driver_connection)
     with raw.cursor() as cur:
         for table, stage_columns in (
@@ -156,7 +177,6 @@ def stage_batch(ctx: ImportContext, batch: RawBatch, source: SourceCRS) -> int:
                 copy.write(payload)
             # Statistics, so the locate join hashes the batch against the cell lookup.
             cur.execute(f"ANALYZE {table}")
-    return len(keep)
 
 
 def _where_none(mask: np.ndarray, value: str, n: int) -> np.ndarray:
@@ -205,24 +225,23 @@ def reject_other_sources(ctx: ImportContext) -> None:
 
 def upsert_staged(ctx: ImportContext) -> None:
     """Locate the staged rows (one join), upsert them, count, and report those outside."""
-    ctx.conn.execute(
-        sql("records_locate", "geo.records"),
-        {"region": ctx.region, "srid": ctx.srid, "cell_m": ctx.cell_m},
-    )
-    ctx.conn.execute(text("ANALYZE staged_places"))
+    with ctx.report.timed("locate"):
+        ctx.conn.execute(
+            sql("records_locate", "geo.records"),
+            {"region": ctx.region, "srid": ctx.srid, "cell_m": ctx.cell_m},
+        )
+        ctx.conn.execute(text("ANALYZE staged_places"))
     if not ctx.writing:
         _take_write_turn(ctx)
         ctx.writing = True
-    inserted, updated, unchanged, outside = ctx.conn.execute(
-        kind_sql("upsert", ctx.kind.name), {"region": ctx.region, "srid": ctx.srid}
-    ).one()
+    with ctx.report.timed("upsert"):
+        inserted, updated, unchanged, outside = ctx.conn.execute(
+            kind_sql("upsert", ctx.kind.name), {"region": ctx.region, "srid": ctx.srid}
+        ).one()
     ctx.report.inserted += int(inserted)
     ctx.report.updated += int(updated)
     ctx.report.unchanged += int(unchanged)
-    ctx.report.warnings += [
-        Problem(int(row), str(ident), "outside every area: kept with no area")
-        for row, ident in outside
-    ]
+    ctx.report.warnings += [Problem(int(row), str(ident), OUTSIDE) for row, ident in outside]
 
 
 def _column_types(conn: Connection, tables: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -240,6 +259,15 @@ def run_import(
     batches: Iterable[tuple[RawBatch, SourceCRS]],
     on_batch: Callable[[RawBatch], None] | None = None,
 ) -> None:
+    """Check, stage, locate and upsert every batch, in the caller's transaction.
+
+    The database's work on one batch (the locate join and the upsert, then ``on_batch``) runs
+    in a second thread while this one checks the next batch: the driver waits on the server
+    without the GIL, so on two cores the checks cost next to nothing. Only one thread uses the
+    connection at a time: the next batch is staged once the previous one is written, and a
+    batch that geocodes addresses waits before its checks (the gazetteer is read on the
+    connection).
+    """
     ctx.types = type_lookup(ctx.conn) if ctx.kind.name == "incidents" else {}
     ctx.conn.execute(
         sql("records_session", "geo.records"),
@@ -248,12 +276,55 @@ def run_import(
     ctx.cell_m = ensure_cells(ctx.conn, settings, deadline=ctx.deadline)
     ctx.conn.execute(kind_sql("stage", ctx.kind.name))
     ctx.stage_types = _column_types(ctx.conn, ("staged_records", f"staged_{ctx.kind.name}"))
+
+    def write(batch: RawBatch) -> None:
+        reject_other_sources(ctx)
+        upsert_staged(ctx)
+        if on_batch is not None:
+            on_batch(batch)
+
+    # Leaving the block waits for the batch being written, also when this thread fails: the
+    # transaction is rolled back only once the connection is free.
+    raw = cast(psycopg.Connection, ctx.conn.connection.driver_connection)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridsafe-write") as writer:
+        try:
+            _pipeline(ctx, batches, writer, write)
+        except BaseException:
+            # Ctrl-C or a failed check while the database writes: cancel that statement, as
+            # the driver does for a statement this thread runs, so nothing waits on it (a
+            # connection already lost has nothing to cancel; its error is the one raised).
+            with contextlib.suppress(psycopg.Error):
+                raw.cancel_safe(timeout=10)
+            raise
+    ctx.report.rejected.sort(key=lambda p: p.row or 0)
+    # Written by two threads: in file order again (file-wide warnings, with no row, first).
+    ctx.report.warnings.sort(key=lambda p: p.row or 0)
+
+
+def _pipeline(
+    ctx: ImportContext,
+    batches: Iterable[tuple[RawBatch, SourceCRS]],
+    writer: ThreadPoolExecutor,
+    write: Callable[[RawBatch], None],
+) -> None:
+    """Check and stage each batch in this thread, write it in ``writer`` (see run_import)."""
+    writing: Future[None] | None = None
     for batch, source in batches:
+        if writing is not None and "address" in batch.cells:
+            writing.result()
+            writing = None
+        with ctx.report.timed("checks"):
+            keep, columns = _checked(ctx, batch, source)
+        if writing is not None:
+            writing.result()
+            writing = None
+        if keep is None:
+            continue
         # identifiers from KINDS
         ctx.conn.execute(kind_sql("truncate", ctx.kind.name))
-        if stage_batch(ctx, batch, source):
-            reject_other_sources(ctx)
-            upsert_staged(ctx)
-            if on_batch is not None:
-                on_batch(batch)
-    ctx.report.rejected.sort(key=lambda p: p.row or 0)
+        with ctx.report.timed("stage"):
+            _copy_staged(ctx, columns, keep)
+        if len(keep):
+            writing = writer.submit(write, batch)
+    if writing is not None:
+        writing.result()

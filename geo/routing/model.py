@@ -20,6 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+SOLVERS = ("pyvrp", "best", "ortools", "greedy", "exact")
+"""The planners a request may name; the first is the default (bench/RESULTS.md: PyVRP reaches
+the exact optimum of every small case and covers the most risk in the dispatcher's case).
+Named here, where nothing imports a solver, so the command line can offer them quickly."""
+
 # Travel time standing for "no path": larger than any shift, small enough to add without overflow.
 UNREACHABLE = 10**9
 

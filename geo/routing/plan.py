@@ -38,6 +38,7 @@ from geo.routing.greedy import solve_greedy
 from geo.routing.ils import solve_pyvrp
 from geo.routing.matrix import snap, store_legs, travel_matrix
 from geo.routing.model import (
+    SOLVERS,
     UNREACHABLE,
     Instance,
     Stop,
@@ -53,9 +54,6 @@ from geo.routing.solver import solve
 from geo.settings import RoutingSettings, Settings
 
 CANDIDATE_KINDS = ("hotspot", "red", "orange", "gap", "school_gate", "point")
-SOLVERS = ("pyvrp", "best", "ortools", "greedy", "exact")
-"""The planners a request may name; the first is the default (bench/RESULTS.md: PyVRP reaches
-the exact optimum of every small case and covers the most risk in the dispatcher's case)."""
 MAX_SHIFT = timedelta(hours=24)
 WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
