@@ -76,7 +76,11 @@ class Colour(StrEnum):
     @property
     def severity(self) -> int:
         """3 for red down to 0 for blue: larger is worse."""
-        return {"red": 3, "orange": 2, "yellow": 1, "blue": 0}[self.value]
+        return _SEVERITY[self.value]
+
+
+_SEVERITY = {"red": 3, "orange": 2, "yellow": 1, "blue": 0}
+"""Built once: a risk run asks for severities millions of times."""
 
 
 def worst(colours: Iterable[Colour]) -> Colour:

@@ -16,16 +16,19 @@ children.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from time import perf_counter
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 from sqlalchemy import Engine
 
 from geo import clock
@@ -35,7 +38,7 @@ from geo.errors import InputError, NotFoundError
 from geo.levels import LEVEL_ORDER, Level
 from geo.risk.colours import gate, incident_bounds, incident_tiers, lower_share, score
 from geo.risk.hazards import ScoredHazard, counting_hazards, rank_key
-from geo.risk.hotspots import contiguity, getis_ord_star
+from geo.risk.hotspots import HotSpots, contiguity, getis_ord_star
 from geo.risk.intensity import incident_groups
 from geo.risk.smoothing import empirical_bayes
 from geo.settings import RiskSettings, Settings
@@ -104,25 +107,94 @@ def _colour_from(hazard: Colour, incident: Colour) -> str:
     return "hazards" if hazard.severity > incident.severity else "incidents"
 
 
+class _Stopwatch:
+    """Seconds per step, added to a caller's dict (nothing is kept without one)."""
+
+    def __init__(self, into: dict[str, float] | None) -> None:
+        self.into = into
+        self.last = perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = perf_counter()
+        if self.into is not None:
+            self.into[step] = self.into.get(step, 0.0) + now - self.last
+        self.last = now
+
+
 TypeCounts = dict[str, tuple[int, float]]
 """Incident type -> (count, weighted intensity) of one area."""
 
 
-def _by_area(placed: pd.DataFrame) -> dict[str, TypeCounts]:
-    """The micro-grid/type groups as one dict per micro-grid (one pass, no per-area frames)."""
-    out: dict[str, TypeCounts] = defaultdict(dict)
-    for code, kind, n, weighted in placed[["area_code", "type", "n", "weighted"]].itertuples(
-        index=False
-    ):
-        out[str(code)][str(kind)] = (int(n), float(weighted))
+def _incident_reasons_by_area(placed: pd.DataFrame, index: dict[str, int]) -> list[list[Any]]:
+    """Each micro-grid's incident reasons (as :func:`_incident_reasons` ranks them), in
+    ``index`` order.
+
+    Sorted once for all areas (area, then heaviest first) and cut at the area boundaries: a
+    province has half a million (micro-grid, type) groups.
+    """
+    out: list[list[Any]] = [[] for _ in index]
+    if placed.empty:
+        return out
+    at = placed["area_code"].map(index).to_numpy(dtype=np.int64)
+    kinds = pd.Categorical(placed["type"].astype(str))  # categories sort as Python sorts str
+    n = placed["n"].to_numpy(dtype=np.int64)
+    w = placed["weighted"].to_numpy(dtype=np.float64)
+    order = np.lexsort((kinds.codes, -n, -w, at))
+    names = np.asarray(kinds.categories, dtype=object)[kinds.codes[order]].tolist()
+    entries = [
+        {"type": kind, "count": c, "weighted": round(v, 4)}
+        for kind, c, v in zip(names, n[order].tolist(), w[order].tolist(), strict=True)
+    ]
+    at_sorted = at[order]
+    cuts = np.flatnonzero(np.diff(at_sorted)) + 1
+    starts = [0, *cuts.tolist()]
+    ends = [*cuts.tolist(), len(entries)]
+    for i, start, end in zip(at_sorted[starts].tolist(), starts, ends, strict=True):
+        out[i] = entries[start:end]
     return out
 
 
-def _add(into: dict[str, list[float]], counts: TypeCounts) -> None:
-    for kind, (n, weighted) in counts.items():
-        acc = into.setdefault(kind, [0, 0.0])
-        acc[0] += n
-        acc[1] += weighted
+def _totals_by_parent(
+    placed: pd.DataFrame, index: dict[str, int], ancestors: list[list[str]]
+) -> dict[str, TypeCounts]:
+    """Counts and weighted intensity by type summed over each parent's micro-grids.
+
+    ``ancestors`` lists each micro-grid's parents, in ``index`` order. The sums run in the
+    order a loop over the micro-grids (in ``index`` order, each one's types as they come) adds
+    them, and each parent's types are listed in the order that loop meets them, so the floats
+    are the plain loop's, bit for bit (``np.bincount`` adds in input order).
+    """
+    if placed.empty:
+        return {}
+    at = placed["area_code"].map(index).to_numpy(dtype=np.int64)
+    order = np.argsort(at, kind="stable")
+    at = at[order]
+    kinds = pd.Categorical(placed["type"].astype(str).to_numpy()[order])
+    n = placed["n"].to_numpy(dtype=np.int64)[order]
+    w = placed["weighted"].to_numpy(dtype=np.float64)[order]
+    parents = sorted({code for chain in ancestors for code in chain})
+    if not parents:
+        return {}
+    parent_at = {code: k for k, code in enumerate(parents)}
+    # Each group row repeated once per parent of its micro-grid, in row order.
+    per_micro = np.array([len(chain) for chain in ancestors], dtype=np.int64)
+    flat = np.array([parent_at[c] for chain in ancestors for c in chain], dtype=np.int64)
+    first = np.cumsum(per_micro) - per_micro
+    times = per_micro[at]
+    row = np.repeat(np.arange(len(at)), times)
+    offset = np.arange(len(row)) - np.repeat(np.cumsum(times) - times, times)
+    parent = flat[first[at][row] + offset]
+    n_types = len(kinds.categories)
+    key = parent * n_types + kinds.codes[row].astype(np.int64)
+    size = len(parents) * n_types
+    sums_n = np.bincount(key, weights=n[row].astype(np.float64), minlength=size)
+    sums_w = np.bincount(key, weights=w[row], minlength=size)
+    keys, met = np.unique(key, return_index=True)
+    names = [str(c) for c in kinds.categories]
+    out: dict[str, TypeCounts] = defaultdict(dict)
+    for k in keys[np.argsort(met, kind="stable")].tolist():
+        out[parents[k // n_types]][names[k % n_types]] = (int(sums_n[k]), float(sums_w[k]))
+    return out
 
 
 def _incident_reasons(counts: TypeCounts) -> list[dict[str, Any]]:
@@ -164,15 +236,28 @@ def _params(risk: RiskSettings, as_of: datetime) -> dict[str, Any]:
 
 def _round(value: float | None, digits: int = 4) -> float | None:
     """Round for the reasons; JSON has no NaN or infinity, so those become null."""
-    if value is None or not np.isfinite(value):
+    if value is None or not math.isfinite(value):
         return None
     return round(float(value), digits)
 
 
-def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> RiskResult:
+def compute_risk(
+    engine: Engine,
+    settings: Settings,
+    *,
+    as_of: datetime,
+    steps: dict[str, float] | None = None,
+) -> RiskResult:
     """Colour every area of ``settings.region`` as of ``as_of``, using only what was known then.
 
     Nothing is written; :func:`geo.risk.store.store_run` keeps a result.
+
+    Parameters
+    ----------
+    steps
+        When given, the seconds each step took are added to it by step name (``read``,
+        ``hazards``, ``incidents``, ``contiguity``, ``gi*``, ``statistics``, ``micro-grids``,
+        ``roll-up``): the benchmark's breakdown.
 
     Raises
     ------
@@ -180,12 +265,16 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
         The region has no micro-grids to colour.
     """
     region = settings.region
+    watch = _Stopwatch(steps)
     with engine.connect() as conn:
         rows = conn.execute(
             sql("risk_areas", "geo.risk"), {"region": region, "levels": LEVEL_ORDER}
         ).all()
+        watch.lap("read")
         hazards, invalid = counting_hazards(conn, settings.risk, region=region, as_of=as_of)
+        watch.lap("hazards")
         groups = incident_groups(conn, settings.risk, region=region, as_of=as_of)
+        watch.lap("incidents")
     micro_rows = [r for r in rows if r.level == Level.MICRO.value]
     if not micro_rows:
         msg = f"region {region!r} has no micro-grids to colour; import the boundaries first"
@@ -199,10 +288,10 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
         [r.population if r.population else np.nan for r in micro_rows], dtype=float
     )
     placed = groups[groups["area_code"].isin(index)]
-    weighted = placed.groupby("area_code")["weighted"].sum().reindex(codes, fill_value=0.0)
-    counts = placed.groupby("area_code")["n"].sum().reindex(codes, fill_value=0)
-    weighted_v = weighted.to_numpy(dtype=float)
-    affected = counts.to_numpy() > 0
+    sums = placed.groupby("area_code")[["weighted", "n"]].sum().reindex(codes, fill_value=0)
+    weighted_v = sums["weighted"].to_numpy(dtype=float)
+    counts_v = sums["n"].to_numpy(dtype=np.int64)
+    affected = counts_v > 0
     intensity = weighted_v / area_km2
     with np.errstate(divide="ignore", invalid="ignore"):
         per_1000 = np.where(population > 0, weighted_v / population * 1000.0, np.nan)
@@ -210,6 +299,7 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
 
     polygons = gpd.GeoSeries(shapely.from_wkb([bytes(r.wkb) for r in micro_rows]))
     graph = contiguity(polygons, rook=settings.risk.risk_contiguity == "rook")
+    watch.lap("contiguity")
     hot = getis_ord_star(
         smoothed,
         graph,
@@ -217,6 +307,7 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
         seed=settings.risk.risk_seed,
         alpha=settings.risk.risk_fdr_alpha,
     )
+    watch.lap("gi*")
     bounds = incident_bounds(smoothed, affected, settings.risk)
     tiers = incident_tiers(smoothed, affected, bounds)
     lower = lower_share(smoothed)
@@ -224,55 +315,29 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
     hazards_in: dict[str, list[ScoredHazard]] = defaultdict(list)
     for h in sorted(hazards, key=rank_key):
         hazards_in[h.area_code].append(h)
-    incidents_in = _by_area(placed)
     top = settings.risk.risk_reasons_top
+    watch.lap("statistics")
 
-    results: list[AreaRisk] = []
-    for i, r in enumerate(micro_rows):
-        own = hazards_in.get(r.code, [])
-        hazard_colour = worst(h.colour for h in own)
-        significant = bool(hot.significant[i])
-        incident_colour = gate(tiers[i], significant=significant)
-        colour = worst([hazard_colour, incident_colour])
-        results.append(
-            AreaRisk(
-                code=r.code,
-                name=r.name,
-                level=Level.MICRO,
-                area_m2=float(r.area_m2),
-                colour=colour,
-                score=score(colour, float(lower[i])),
-                hazard_colour=hazard_colour,
-                incident_colour=incident_colour,
-                intensity_km2=float(intensity[i]),
-                smoothed_km2=float(smoothed[i]),
-                per_1000=None if np.isnan(per_1000[i]) else float(per_1000[i]),
-                gi_z=float(hot.z[i]),
-                gi_p=float(hot.p[i]),
-                significant=significant,
-                reasons={
-                    "colour_from": _colour_from(hazard_colour, incident_colour),
-                    "hazards": [h.reason() for h in own[:top]],
-                    "hazards_total": len(own),
-                    "incidents": _incident_reasons(incidents_in.get(r.code, {})),
-                    "incidents_total": int(counts.iloc[i]),
-                    "weighted_total": round(float(weighted_v[i]), 4),
-                    "intensity_km2": _round(intensity[i]),
-                    "smoothed_km2": _round(smoothed[i]),
-                    "per_1000": None if np.isnan(per_1000[i]) else _round(per_1000[i]),
-                    "incident_tier": tiers[i].value,
-                    "capped_by_significance": tiers[i] is Colour.RED and not significant,
-                    "hotspot": {
-                        "z": _round(hot.z[i]),
-                        "p": _round(hot.p[i]),
-                        "fdr_p": _round(hot.fdr_p, 6),
-                        "significant": significant,
-                    },
-                },
-            )
-        )
+    results = _micro_results(
+        micro_rows,
+        hazards_in,
+        _incident_reasons_by_area(placed, index),
+        hot=hot,
+        tiers=tiers,
+        columns={
+            "intensity": intensity,
+            "smoothed": smoothed,
+            "per_1000": per_1000,
+            "lower": lower,
+            "counts": counts_v,
+            "weighted": weighted_v,
+        },
+        top=top,
+    )
+    watch.lap("micro-grids")
 
-    results += _roll_up(rows, results, hazards_in, incidents_in, top=top)
+    results += _roll_up(rows, results, hazards_in, placed, index, top=top)
+    watch.lap("roll-up")
     params = _params(settings.risk, as_of) | {
         "incident_bounds_km2": [_round(b) for b in bounds],
         "fdr_p": hot.fdr_p,
@@ -296,11 +361,81 @@ def compute_risk(engine: Engine, settings: Settings, *, as_of: datetime) -> Risk
     return RiskResult(region=region, as_of=as_of, params=params, summary=summary, areas=results)
 
 
+def _micro_results(
+    micro_rows: Sequence[Any],
+    hazards_in: dict[str, list[ScoredHazard]],
+    incident_reasons: list[list[Any]],
+    *,
+    hot: HotSpots,
+    tiers: list[Colour],
+    columns: dict[str, NDArray[Any]],
+    top: int,
+) -> list[AreaRisk]:
+    """Each micro-grid's colour, score and reasons (the module's first list)."""
+    # One pass over plain Python values: indexing numpy and pandas element by element cost
+    # more than everything else of a province's 65,000 micro-grids.
+    significant_l = hot.significant.tolist()
+    z_l, p_l = hot.z.tolist(), hot.p.tolist()
+    intensity_l, smoothed_l = columns["intensity"].tolist(), columns["smoothed"].tolist()
+    per_1000_l, lower_l = columns["per_1000"].tolist(), columns["lower"].tolist()
+    counts_l, weighted_l = columns["counts"].tolist(), columns["weighted"].tolist()
+    fdr_p = _round(hot.fdr_p, 6)
+    results: list[AreaRisk] = []
+    for i, r in enumerate(micro_rows):
+        own = hazards_in.get(r.code, [])
+        hazard_colour = worst(h.colour for h in own)
+        significant = significant_l[i]
+        tier = tiers[i]
+        incident_colour = gate(tier, significant=significant)
+        colour = worst([hazard_colour, incident_colour])
+        per_1000_i = per_1000_l[i]
+        per_1000_i = None if math.isnan(per_1000_i) else per_1000_i
+        results.append(
+            AreaRisk(
+                code=r.code,
+                name=r.name,
+                level=Level.MICRO,
+                area_m2=float(r.area_m2),
+                colour=colour,
+                score=score(colour, lower_l[i]),
+                hazard_colour=hazard_colour,
+                incident_colour=incident_colour,
+                intensity_km2=intensity_l[i],
+                smoothed_km2=smoothed_l[i],
+                per_1000=per_1000_i,
+                gi_z=z_l[i],
+                gi_p=p_l[i],
+                significant=significant,
+                reasons={
+                    "colour_from": _colour_from(hazard_colour, incident_colour),
+                    "hazards": [h.reason() for h in own[:top]],
+                    "hazards_total": len(own),
+                    "incidents": incident_reasons[i],
+                    "incidents_total": counts_l[i],
+                    "weighted_total": round(weighted_l[i], 4),
+                    "intensity_km2": _round(intensity_l[i]),
+                    "smoothed_km2": _round(smoothed_l[i]),
+                    "per_1000": _round(per_1000_i),
+                    "incident_tier": tier.value,
+                    "capped_by_significance": tier is Colour.RED and not significant,
+                    "hotspot": {
+                        "z": _round(z_l[i]),
+                        "p": _round(p_l[i]),
+                        "fdr_p": fdr_p,
+                        "significant": significant,
+                    },
+                },
+            )
+        )
+    return results
+
+
 def _roll_up(
     rows: Sequence[Any],
     micro: list[AreaRisk],
     hazards_in: dict[str, list[ScoredHazard]],
-    incidents_in: dict[str, TypeCounts],
+    placed: pd.DataFrame,
+    index: dict[str, int],
     *,
     top: int,
 ) -> list[AreaRisk]:
@@ -310,12 +445,7 @@ def _roll_up(
     for m in micro:
         for code in ancestors.get(m.code, []):
             below[code].append(m)
-    totals: dict[str, dict[str, list[float]]] = defaultdict(dict)
-    for m in micro:
-        own = incidents_in.get(m.code)
-        if own:
-            for code in ancestors.get(m.code, []):
-                _add(totals[code], own)
+    totals = _totals_by_parent(placed, index, [ancestors[m.code] for m in micro])
     done: dict[str, AreaRisk] = {m.code: m for m in micro}
     children: dict[str, list[AreaRisk]] = defaultdict(list)
     for r in rows:
@@ -332,7 +462,7 @@ def _roll_up(
         hazard_colour = worst(m.hazard_colour for m in subtree)
         incident_colour = worst(m.incident_colour for m in subtree)
         own_hazards = sorted((h for m in subtree for h in hazards_in.get(m.code, [])), key=rank_key)
-        by_type = {k: (int(v[0]), float(v[1])) for k, v in totals.get(r.code, {}).items()}
+        by_type = totals.get(r.code, {})
         weighted_total = sum(w for _, w in by_type.values())
         area_km2 = float(r.area_m2) / 1e6
         per_1000 = weighted_total / r.population * 1000.0 if r.population else None

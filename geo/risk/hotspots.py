@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import esda
 import geopandas as gpd
 import numpy as np
+from esda.crand import crand
 from esda.getisord import G_Local
 from esda.significance import calculate_significance
 from libpysal.graph import Graph
@@ -71,6 +72,29 @@ def contiguity(polygons: gpd.GeoSeries, *, rook: bool) -> Graph:
     return Graph.build_contiguity(polygons.reset_index(drop=True), rook=rook, strict=False)
 
 
+def _gi_star_draws(
+    i: int,
+    z: NDArray[np.float64],
+    permuted_ids: NDArray[np.int64],
+    weights_i: NDArray[np.float64],
+    scaling: float,
+) -> NDArray[np.float64]:
+    """G*_i of each conditional permutation: esda's ``_g_local_star_crand``, same arithmetic.
+
+    esda draws the neighbours from the other areas by indexing a copy of ``z`` without
+    element i, made for every area (n copies of n values: most of a province's Gi* time
+    without numba). Id k of that copy is element k of ``z`` below i and k + 1 from i on, so the
+    same values are read straight from ``z``.
+    """
+    self_weight = weights_i[0]
+    other_weights = weights_i[1:]
+    cardinality = len(other_weights)
+    ids = permuted_ids[:, :cardinality].flatten()
+    drawn = z[ids + (ids >= i)].reshape(-1, cardinality)
+    out: NDArray[np.float64] = (drawn @ other_weights + self_weight * z[i]) / scaling
+    return out
+
+
 def getis_ord_star(
     values: NDArray[np.float64],
     graph: Graph,
@@ -105,24 +129,31 @@ def getis_ord_star(
         return HotSpots(
             z=np.zeros(n), p=np.ones(n), fdr_p=alpha / max(n, 1), significant=np.zeros(n, bool)
         )
-    # esda warns that its default p-value will change; that p-value is not used here (see the
-    # module docstring), the greater-than one is computed from the simulations. An isolated area
-    # has simulations with no spread, so esda's simulated z divides by zero; it is not used.
+    # esda's default p-value (the one it warns will change) is not used here (see the module
+    # docstring): the greater-than one is computed from the simulations. An isolated area has
+    # no spread, so esda's arithmetic may divide by zero there; its p is set to 1 below.
     with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
         warnings.filterwarnings(
             "ignore", message="The alternative hypothesis", category=DeprecationWarning
         )
-        gi = G_Local(
+        gi = G_Local(y, graph, transform="B", permutations=0, star=True, seed=seed)
+        # esda's own conditional randomisation (esda.crand), with the same permuted ids and
+        # the same arithmetic, so the simulations are esda's bit for bit; only the statistic
+        # of one draw is found without copying all n values per area (see _gi_star_draws).
+        _, simulations = crand(
             y,
-            graph,
-            transform="B",
-            permutations=permutations,
-            star=True,
-            keep_simulations=True,
+            gi.w,
+            gi.Gs,
+            permutations,
+            True,
             n_jobs=1,
+            stat_func=_gi_star_draws,
+            scaling=y.sum(),
             seed=seed,
+            island_weight=0,
+            alternative="greater",
         )
-    p = np.asarray(calculate_significance(gi.Gs, gi.rGs, alternative="greater"), dtype=float)
+    p = np.asarray(calculate_significance(gi.Gs, simulations, alternative="greater"), dtype=float)
     isolated = graph.cardinalities.to_numpy() == 0
     p[isolated] = 1.0
     z = np.asarray(gi.Zs, dtype=float)

@@ -17,11 +17,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from geo.database import sql
 from geo.settings import RiskSettings
+
+AGGREGATE_WORK_MEM_MB = 256
+"""Memory for the aggregation by micro-grid and type (about 100 MB for a province's 520,000
+groups; set for the transaction only)."""
 
 
 def type_weight(risk: RiskSettings, incident_type: str) -> float:
@@ -41,7 +46,12 @@ def incident_groups(
         Columns ``area_code``, ``type``, ``n`` (count), ``decayed`` (Σ decay factors) and
         ``weighted`` (type weight × decayed), one row per micro-grid and type.
     """
-    rows = conn.execute(
+    # The groups' hash table in memory: with the default work_mem (4 MB) half a million groups
+    # spill to disk in 41 batches, and the aggregation took three times the scan.
+    conn.execute(
+        text("SELECT set_config('work_mem', :mem, true)"), {"mem": f"{AGGREGATE_WORK_MEM_MB}MB"}
+    )
+    result = conn.execute(
         sql("risk_incidents", "geo.risk"),
         {
             "region": region,
@@ -49,12 +59,19 @@ def incident_groups(
             "half_life_days": risk.risk_half_life_days,
             "window_days": risk.risk_window_days,
         },
-    ).all()
-    frame = pd.DataFrame(
-        [(r.area_code, r.type, int(r.n), float(r.decayed)) for r in rows],
-        columns=["area_code", "type", "n", "decayed"],
     )
-    frame["weighted"] = frame["decayed"] * frame["type"].map(
-        lambda t: type_weight(risk, str(t))
-    ).astype(float)
+    # Column by column: half a million groups in a province, where a frame built row by row
+    # cost seconds.
+    rows = result.all()
+    area_code, kind, n, decayed = zip(*rows, strict=True) if rows else ((), (), (), ())
+    frame = pd.DataFrame(
+        {
+            "area_code": pd.Series(area_code, dtype=object),
+            "type": pd.Series(kind, dtype=object),
+            "n": np.asarray(n, dtype=np.int64),
+            "decayed": np.asarray(decayed, dtype=np.float64),
+        }
+    )
+    weights = {t: type_weight(risk, str(t)) for t in frame["type"].unique()}
+    frame["weighted"] = frame["decayed"] * frame["type"].map(weights).astype(float)
     return frame

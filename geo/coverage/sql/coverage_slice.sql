@@ -16,10 +16,12 @@
 --   * each track is cut into chunks of :chunk fixes, consecutive chunks sharing their end fix, so
 --     the pieces are small and the GiST index of areas finds the few micro-grids near each;
 --   * each chunk is thinned by Douglas-Peucker (ST_Simplify) to :thin_m, which keeps its ends;
---   * per micro-grid, each chunk is clipped to the micro-grid's box grown by the radius (a point
---     of the micro-grid within r of the track is within r of a part of the track inside that
---     box, so nothing is lost), its parts buffered one by one, and the buffers unioned once.
---     Buffering a whole multi-line at once is slower and, where its parts overlap, loses area.
+--   * each chunk is buffered once; the buffer is cut to the box of each micro-grid within r of
+--     the chunk (ST_ClipByBox2D: cheap, and the union then works on small pieces), the pieces
+--     unioned once per micro-grid and intersected with it. Buffering per (chunk, micro-grid)
+--     pair instead, with a join the planner turned into every chunk against every micro-grid,
+--     took 4 times as long. Buffering a whole track at once is slower still (GEOS nodes the
+--     whole self-overlapping outline) and, where its parts overlap, loses area.
 INSERT INTO cov_slice (code, digest, geom)
 WITH f AS (
     SELECT unit, unit_kind, t, geom,
@@ -60,19 +62,25 @@ chunks AS MATERIALIZED (
                           ELSE :r_vehicle END AS r
     FROM gathered
 ),
+buffers AS MATERIALIZED (
+    -- Each chunk buffered once, whatever number of micro-grids it reaches.
+    SELECT line, r, ST_Buffer(line, r, 'quad_segs=16') AS cover FROM chunks
+),
 covers AS MATERIALIZED (
-    -- A lateral probe per chunk, so the GiST index of areas finds its micro-grids whatever the
-    -- row estimates.
-    SELECT a.code, ST_Buffer(p.geom, c.r, 'quad_segs=16') AS cover
-    FROM chunks c
+    -- Each buffer cut to the box of each micro-grid it reaches, so the union per micro-grid
+    -- works on small pieces. A lateral probe per chunk (OFFSET 0 keeps the planner from
+    -- flattening it into a join that tests every chunk against every micro-grid), so the GiST
+    -- index of areas finds its micro-grids whatever the row estimates.
+    SELECT a.code, ST_ClipByBox2D(b.cover, box2d(a.geom)) AS cover
+    FROM buffers b
     CROSS JOIN LATERAL (
         SELECT m.code, m.geom
         FROM areas m
-        WHERE ST_DWithin(c.line, m.geom, c.r)
+        WHERE ST_DWithin(b.line, m.geom, b.r)
           AND m.region = :region AND m.level = 'micro'
           AND m.code = ANY(CAST(:codes AS text[]))
+        OFFSET 0
     ) a
-    CROSS JOIN LATERAL ST_Dump(ST_ClipByBox2D(c.line, ST_Expand(box2d(a.geom), c.r))) p
 ),
 unions AS MATERIALIZED (
     -- Materialized: a join would otherwise run the union again for every row it probes.
