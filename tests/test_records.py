@@ -486,12 +486,13 @@ def test_cgcs2000_lands_with_its_wgs84_twin(
     grid: Engine, db_settings: Settings, tmp_path: Path
 ) -> None:
     # CGCS2000 and WGS84 agree to centimetres: the same numbers are the same places, also 2 m
-    # from an edge and on the M1/M2 edge itself (the smallest code).
+    # from an edge and on the M1/M2 edge itself (the smallest code). Each file's ids are its
+    # own: the same ids and content under another source would be refused as a re-export.
     spots = {"in": (150, 50), "near": (98, 150), "edge": (100, 50), "top": (102, 198)}
     lines = ["source,source_id,type,occurred_at,lon,lat"]
     for crs in ("wgs84", "cgcs2000"):
         lines += [
-            f"{crs},{k},fire,2025-03-01,{lon!r},{lat!r}"
+            f"{crs},{crs}-{k},fire,2025-03-01,{lon!r},{lat!r}"
             for k, (lon, lat) in ((k, _wgs84(*xy)) for k, xy in spots.items())
         ]
     wgs84 = _csv(tmp_path / "wgs84.csv", [lines[0], *lines[1:5]])
@@ -503,7 +504,7 @@ def test_cgcs2000_lands_with_its_wgs84_twin(
         rows = conn.execute(
             text("SELECT source, source_id, area_code, ST_X(geom), ST_Y(geom) FROM incidents")
         ).all()
-    placed = {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+    placed = {(r[0], r[1].split("-", 1)[1]): (r[2], r[3], r[4]) for r in rows}
     assert {k: placed[("wgs84", k)][0] for k in spots} == {
         "in": "M2", "near": "M3", "edge": "M1", "top": "M4"
     }  # fmt: skip

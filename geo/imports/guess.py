@@ -47,6 +47,7 @@ from geo.intake.fields import (
 )
 from geo.intake.files import FORMATS, detect_encoding, format_of, gdal_path, read_info
 from geo.intake.projection import resolve_source_crs
+from geo.intake.rows import csv_rows
 from geo.levels import Level
 from geo.settings import Settings
 from geo.times import epoch_seconds
@@ -165,7 +166,7 @@ def sample_file(path: Path, *, rows: int = SAMPLE_ROWS, layer: str | None = None
     if family == "csv":
         encoding = detect_encoding(path)
         with path.open(encoding=encoding, newline="") as fh:
-            reader = csv.reader(fh)
+            reader = csv_rows(path, csv.reader(fh))
             header = next(reader, [])
             body = [[c.strip() or None for c in r] for r in itertools.islice(reader, rows)]
         size = path.stat().st_size

@@ -120,7 +120,7 @@ class _Collector:
         return batch
 
 
-def _csv_rows(path: Path, reader: Iterator[list[str]]) -> Iterator[list[str]]:
+def csv_rows(path: Path, reader: Iterator[list[str]]) -> Iterator[list[str]]:
     """The rows of ``reader``; a field over the csv module's limit is an error naming its row."""
     try:
         yield from reader
@@ -147,12 +147,12 @@ def _iter_csv(
     encoding = detect_encoding(path)
     with path.open(encoding=encoding, newline="") as fh:
         reader = csv.reader(fh)
-        headers: list[object] = list(next(_csv_rows(path, reader), []))
+        headers: list[object] = list(next(csv_rows(path, reader), []))
         found = _headers(path, headers, required, mapping)
         width = len(headers)
         collect = _Collector(found, size, text=True)
         start = reader.line_num + 1
-        for values in _csv_rows(path, reader):
+        for values in csv_rows(path, reader):
             row = start
             start = reader.line_num + 1
             if len(values) == width and "".join(values).strip():  # the common case, first

@@ -28,6 +28,15 @@ def type_lookup(conn: Connection) -> dict[str, str]:
     return lookup
 
 
+def _names(conn: Connection) -> dict[str, str]:
+    """Incident type code, Chinese and English name (case-folded) → code: no synonyms."""
+    return {
+        str(word).strip().casefold(): str(code)
+        for code, zh, en in conn.execute(sql("incident_types_lookup", "geo.records"))
+        for word in (code, zh, en)
+    }
+
+
 def type_synonyms(engine: Engine) -> list[dict[str, Any]]:
     """Every synonym: ``word`` (case-folded), ``code`` and ``builtin`` (shipped with gridsafe)."""
     with engine.connect() as conn:
@@ -52,11 +61,7 @@ def add_type_synonym(engine: Engine, *, word: str, code: str) -> bool:
     if not key:
         raise InputError("a synonym needs a word", code="synonym_empty")
     with engine.begin() as conn:
-        names = {
-            str(w).strip().casefold(): str(c)
-            for c, zh, en in conn.execute(sql("incident_types_lookup", "geo.records"))
-            for w in (c, zh, en)
-        }
+        names = _names(conn)
         if code not in names.values():
             msg = f"no incident type {code!r} (see `gridsafe types list`)"
             raise InputError(msg, code="synonym_unknown_type", params={"code": code})
@@ -107,7 +112,7 @@ def add_incident_type(
         msg = f"zero {zero!r}: use petition, accident or case"
         raise InputError(msg)
     with engine.begin() as conn:
-        lookup = type_lookup(conn)
+        lookup = _names(conn)  # a type's name may be a synonym's word: the name wins
         for word in (name_zh, name_en):
             other = lookup.get(word.strip().casefold())
             if other is not None and other != code:

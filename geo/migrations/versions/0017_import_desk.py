@@ -48,7 +48,6 @@ BUILTIN_SYNONYMS = [
     ("偷盗", "theft"),
     ("扒窃", "theft"),
     ("入室盗窃", "theft"),
-    ("电动车盗窃", "theft"),
     ("抢劫", "robbery"),
     ("抢夺", "robbery"),
     ("飞车抢夺", "robbery"),
