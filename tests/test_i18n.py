@@ -346,7 +346,7 @@ def _without(value: str, data: list[str]) -> str:
 
 def test_names_of_roles_colours_levels_weeks_and_dates_in_chinese() -> None:
     t = translator("zh_CN")
-    assert [t.role(r) for r in Role] == ["管理员", "领导", "调度员", "网格长", "网格员"]
+    assert [t.role(r) for r in Role] == ["管理员", "领导", "调度员", "网格长", "网格员", "数据员"]
     assert [t.colour(c) for c in ("red", "orange", "yellow", "blue")] == ["红", "橙", "黄", "蓝"]
     assert [t.meaning(c) for c in ("red", "orange", "yellow", "blue")] == [
         "重大风险",
