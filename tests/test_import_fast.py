@@ -121,7 +121,8 @@ def test_outside_points_are_one_line_and_listed_in_the_report_file(
     report = tmp_path / "report.txt"
     done = gridsafe(db_settings, "import", "incidents", str(csv), "--report", str(report))
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    run_line, *lines = done.stdout.splitlines()
+    assert run_line.startswith("import run ")  # the history's id of this run
     assert lines[0].startswith("incidents from incidents.csv")
     assert "loaded 1205 (new 1205, updated 0, unchanged 0), rejected 1" in lines[0]
     # The bad row is still reported on its own, with its row number and reason.
