@@ -394,11 +394,13 @@ def get_user_by_id(conn: Connection, user_id: int) -> User:
 
 
 def disable_user(engine: Engine, username: str) -> User:
-    """Disable an account and revoke every token it holds (it can be re-enabled); the last
-    enabled admin cannot be disabled."""
+    """Disable an account and revoke every token it holds (it can be re-enabled).
+
+    The command line's way: whoever runs it can add an admin again (``gridsafe user add``), so
+    it may disable the last one (a demo deployment's accounts, say); the pages and the API go
+    through :func:`update_user`, which keeps an enabled admin."""
     with engine.begin() as conn:
         user = get_user(conn, username)
-        _keep_an_admin(conn, user, role=user.role, disabled=True)
         conn.execute(
             text("UPDATE users SET disabled_at = now() WHERE id = :id AND disabled_at IS NULL"),
             {"id": user.id},
