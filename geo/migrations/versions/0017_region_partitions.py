@@ -238,6 +238,29 @@ def _audit_changes() -> str:
     return function
 
 
+def _key_outside_scope(conn: Connection) -> str:
+    """a0013's ``key_outside_scope()`` as it is, told its table by the partition's root: a
+    trigger cloned onto a partition names the partition in ``TG_TABLE_NAME``."""
+    function = str(
+        conn.execute(text("SELECT pg_get_functiondef('key_outside_scope'::regproc)")).scalar()
+    )
+    replaced = (
+        (
+            "hidden boolean;",
+            "hidden boolean;\n    root text := (SELECT relname FROM pg_class "
+            "WHERE oid = pg_partition_root(TG_RELID));",
+        ),
+        ("TG_TABLE_NAME = 'checkins'", "root = 'checkins'"),
+        ("TG_TABLE_NAME = 'incidents'", "root = 'incidents'"),
+    )
+    for old, new in replaced:
+        if function.count(old) != 1:
+            msg = f"key_outside_scope() of a0013 no longer has {old!r} once"
+            raise RuntimeError(msg)
+        function = function.replace(old, new)
+    return function
+
+
 def _rows(conn: Connection, query: str, **params: object) -> list[tuple[object, ...]]:
     return [tuple(r) for r in conn.execute(text(query), params)]
 
@@ -520,3 +543,4 @@ def upgrade() -> None:
     for _, create in policies:
         op.execute(create)
     op.execute(_audit_changes())
+    op.execute(_key_outside_scope(conn))
