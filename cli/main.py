@@ -22,7 +22,7 @@ from geo.access import demo_passwords_left, list_users
 from geo.boundaries import import_boundaries
 from geo.coverage.checkins import import_checkins
 from geo.coverage.tracks import import_tracks
-from geo.database import Acting, make_engine, prepare_database, set_acting
+from geo.database import Acting, make_engine, partition_region, prepare_database, set_acting
 from geo.errors import GridsafeError
 from geo.layers import import_layer
 from geo.levels import Level
@@ -107,6 +107,20 @@ def main() -> None:
 def db_init() -> None:
     """Create the database and schema, or upgrade them; safe to repeat."""
     _prepare(get_settings())
+
+
+@db_app.command("partition")
+def db_partition(
+    region: Annotated[
+        str | None, typer.Argument(help="the region (default: GRIDSAFE_REGION)")
+    ] = None,
+) -> None:
+    """Give a region its own partition of each big table, before its data is loaded."""
+    settings = get_settings()
+    name = region or settings.region
+    made = _run(lambda: partition_region(settings, name))
+    listed = f" ({', '.join(made)})" if made else ""
+    out.print(f"region {name}: {len(made)} partitions created{listed}", highlight=False)
 
 
 @import_app.command("boundaries")

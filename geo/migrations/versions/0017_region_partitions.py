@@ -206,7 +206,8 @@ def _audit_changes() -> str:
     """a0011's ``audit_changes()``, now naming the statement's one region in its entry."""
     path = Path(__file__).with_name("0011_audit_bulk.py")
     spec = importlib.util.spec_from_file_location("gridsafe_migration_a0011", path)
-    assert spec is not None and spec.loader is not None  # noqa: S101 - the file is ours
+    assert spec is not None  # noqa: S101 - the file is ours
+    assert spec.loader is not None  # noqa: S101
     a0011 = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(a0011)
     function = str(a0011.AUDIT_CHANGES)
@@ -289,9 +290,7 @@ def _policies(conn: Connection) -> list[tuple[str, str]]:
         "FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid "
         "WHERE c.relnamespace = 'public'::regnamespace ORDER BY c.relname, p.polname",
     ):
-        command = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE", "*": "ALL"}[
-            str(cmd)
-        ]
+        command = {"r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE", "*": "ALL"}[str(cmd)]
         create = (
             f'CREATE POLICY "{name}" ON "{table}" AS '
             f"{'PERMISSIVE' if permissive else 'RESTRICTIVE'} FOR {command} "
@@ -382,7 +381,7 @@ def _add_region(table: str) -> None:
 def _grants(conn: Connection, relation: str) -> list[str]:
     """GRANT statements giving others what they have on ``relation`` now (the owner aside)."""
     return [
-        f'GRANT {priv} ON {"SEQUENCE " if kind == "S" else ""}{relation} TO {grantee}'
+        f"GRANT {priv} ON {'SEQUENCE ' if kind == 'S' else ''}{relation} TO {grantee}"
         for kind, priv, grantee in _rows(
             conn,
             "SELECT c.relkind, string_agg(x.privilege_type, ', '), "
@@ -395,13 +394,15 @@ def _grants(conn: Connection, relation: str) -> list[str]:
     ]
 
 
-def _partition(conn: Connection, table: str) -> None:
-    """Convert ``table`` in place into one partitioned by LIST (region) with a default
-    partition (its months kept below it for fixes)."""
-    old = f"{table}_unpartitioned"
-    keys = _keys(conn, table)
-    indexes = [
-        str(r[0]).replace(" ON ONLY ", " ON ")
+def _rebuild(conn: Connection, table: str) -> list[str]:
+    """What makes the table again once its rows are copied: its keys (region first), indexes,
+    triggers, row-level security, comment and grants, as statements."""
+    statements = [
+        f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {kind} ({", ".join(key)})'
+        for name, kind, key, _ in _keys(conn, table)
+    ]
+    statements += [
+        str(r[0]).replace(" ON ONLY ", " ON ")  # an index of a partitioned table
         for r in _rows(
             conn,
             "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i "
@@ -410,7 +411,7 @@ def _partition(conn: Connection, table: str) -> None:
             t=table,
         )
     ]
-    triggers = [
+    statements += [
         str(r[0])
         for r in _rows(
             conn,
@@ -419,15 +420,29 @@ def _partition(conn: Connection, table: str) -> None:
             t=table,
         )
     ]
-    rls, forced, comment = _rows(
-        conn,
-        "SELECT relrowsecurity, relforcerowsecurity, obj_description(oid, 'pg_class') "
-        "FROM pg_class WHERE oid = CAST(:t AS regclass)",
-        t=table,
-    )[0]
-    grants = _grants(conn, table)
-    sequences = [
-        (str(column), str(seq))
+    statements += [
+        str(r[0])
+        for r in _rows(
+            conn,
+            "SELECT s FROM pg_class c, LATERAL (VALUES "
+            "  (1, CASE WHEN c.relrowsecurity THEN format('ALTER TABLE %I ENABLE ROW LEVEL "
+            "SECURITY', c.relname) END), "
+            "  (2, CASE WHEN c.relforcerowsecurity THEN format('ALTER TABLE %I FORCE ROW LEVEL "
+            "SECURITY', c.relname) END), "
+            "  (3, format('COMMENT ON TABLE %I IS %L', c.relname, "
+            "             obj_description(c.oid, 'pg_class')))) AS x(n, s) "
+            "WHERE c.oid = CAST(:t AS regclass) AND s IS NOT NULL ORDER BY n",
+            t=table,
+        )
+    ]
+    statements.append(f'REVOKE ALL ON "{table}" FROM PUBLIC, {APP}, {SCOPED}')
+    return statements + _grants(conn, table)
+
+
+def _identity(conn: Connection, table: str) -> list[tuple[str, str, list[str]]]:
+    """The identity columns of ``table``: (column, sequence, the sequence's grants)."""
+    return [
+        (str(column), str(seq), _grants(conn, str(seq)))
         for column, seq in _rows(
             conn,
             "SELECT a.attname, pg_get_serial_sequence(:t, a.attname) FROM pg_attribute a "
@@ -435,18 +450,56 @@ def _partition(conn: Connection, table: str) -> None:
             t=table,
         )
     ]
-    sequence_grants = {column: _grants(conn, seq) for column, seq in sequences}
-    months = [
-        str(r[0])
-        for r in _rows(
-            conn,
-            "SELECT lower_bound FROM (SELECT (regexp_match(pg_get_expr(c.relpartbound, c.oid), "
-            "'FROM \\(''([^'']+)''\\)'))[1] AS lower_bound FROM pg_inherits i "
-            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = CAST(:t AS regclass)) b "
-            "ORDER BY 1",
-            t=table,
+
+
+def _continue_identity(
+    conn: Connection, table: str, old: str, identity: list[tuple[str, str, list[str]]]
+) -> None:
+    """Continue each new identity sequence where the old one was (never below a copied value),
+    with the old one's grants."""
+    for column, seq, grants in identity:
+        new = conn.execute(
+            text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table, "c": column}
+        ).scalar()
+        if new != seq:  # it takes the old one's name, renamed away before
+            msg = f"the identity sequence of {table}.{column} is {new}, not {seq}"
+            raise RuntimeError(msg)
+        op.execute(
+            f"SELECT setval('{seq}', greatest((SELECT last_value FROM \"{old}_{column}_seq\"), "
+            f'(SELECT max({column}) FROM "{table}"), 1), '
+            f'(SELECT is_called FROM "{old}_{column}_seq") OR EXISTS (SELECT FROM "{table}"))'
         )
-    ]
+        op.execute(f"REVOKE ALL ON SEQUENCE {seq} FROM PUBLIC, {APP}, {SCOPED}")
+        for grant in grants:
+            op.execute(grant)
+
+
+def _default_partition(conn: Connection, table: str, old: str) -> None:
+    """The default partition of ``table``; for fixes partitioned by month like ``old`` was."""
+    if table != "fixes":
+        op.execute(f'CREATE TABLE "{table}_default" PARTITION OF "{table}" DEFAULT')
+        op.execute(f"SELECT partition_private('{table}_default')")
+        return
+    op.execute(
+        f'CREATE TABLE "{table}_default" PARTITION OF "{table}" DEFAULT PARTITION BY RANGE (t)'
+    )
+    op.execute(f"SELECT partition_private('{table}_default')")
+    for (month,) in _rows(
+        conn,
+        "SELECT (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \\(''([^'']+)''\\)'))[1] "
+        "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = CAST(:t AS regclass) ORDER BY 1",
+        t=old,
+    ):
+        conn.execute(text("SELECT fixes_partition(CAST(:m AS timestamptz))"), {"m": month})
+
+
+def _partition(conn: Connection, table: str) -> None:
+    """Convert ``table`` in place into one partitioned by LIST (region) with a default
+    partition (its months kept below it for fixes)."""
+    old = f"{table}_unpartitioned"
+    rebuild = _rebuild(conn, table)
+    identity = _identity(conn, table)
     columns = [
         str(r[0])
         for r in _rows(
@@ -456,68 +509,24 @@ def _partition(conn: Connection, table: str) -> None:
             t=table,
         )
     ]
-
     op.execute(f'ALTER TABLE "{table}" RENAME TO "{old}"')
-    for column, seq in sequences:
-        op.execute(f"ALTER SEQUENCE {seq} RENAME TO \"{old}_{column}_seq\"")
-    added = ", region text NOT NULL" if table in NEW_REGION else ""
+    for column, seq, _ in identity:
+        op.execute(f'ALTER SEQUENCE {seq} RENAME TO "{old}_{column}_seq"')
+    added = table in NEW_REGION
     op.execute(
         f'CREATE TABLE "{table}" (LIKE "{old}" INCLUDING DEFAULTS INCLUDING IDENTITY '
         "INCLUDING GENERATED INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS"
-        f"{added}) PARTITION BY LIST (region)"
+        f"{', region text NOT NULL' if added else ''}) PARTITION BY LIST (region)"
     )
-    if table == "fixes":
-        op.execute(f'CREATE TABLE "{table}_default" PARTITION OF "{table}" DEFAULT '
-                   "PARTITION BY RANGE (t)")
-        op.execute(f"SELECT partition_private('{table}_default')")
-        for month in months:
-            conn.execute(text("SELECT fixes_partition(CAST(:m AS timestamptz))"), {"m": month})
-    else:
-        op.execute(f'CREATE TABLE "{table}_default" PARTITION OF "{table}" DEFAULT')
-        op.execute(f"SELECT partition_private('{table}_default')")
+    _default_partition(conn, table, old)
     targets = ", ".join(columns + (["region"] if added else []))
-    sources = ", ".join(
-        [f"o.{c}" for c in columns] + ([NEW_REGION[table]] if added else [])
-    )
-    overriding = " OVERRIDING SYSTEM VALUE" if sequences else ""
+    sources = ", ".join([f"o.{c}" for c in columns] + ([NEW_REGION[table]] if added else []))
+    overriding = " OVERRIDING SYSTEM VALUE" if identity else ""
     op.execute(f'INSERT INTO "{table}" ({targets}){overriding} SELECT {sources} FROM "{old}" o')
-    for column, _ in sequences:
-        # Continue where the old sequence was, never below a copied value.
-        op.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
-            f"greatest((SELECT last_value FROM \"{old}_{column}_seq\"), "
-            f'(SELECT max({column}) FROM "{table}"), 1), '
-            f'(SELECT is_called FROM "{old}_{column}_seq") '
-            f'OR EXISTS (SELECT FROM "{table}"))'
-        )
+    _continue_identity(conn, table, old, identity)
     op.execute(f'DROP TABLE "{old}"')
-    for name, kind, key, _ in keys:
-        op.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {kind} ({", ".join(key)})')
-    for statement in indexes + triggers:
+    for statement in rebuild:
         op.execute(statement)
-    if rls:
-        op.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
-    if forced:
-        op.execute(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
-    if comment is not None:
-        quoted = conn.execute(
-            text("SELECT format('COMMENT ON TABLE %I IS %L', CAST(:t AS text), CAST(:c AS text))"), {"t": table, "c": comment}
-        ).scalar()
-        op.execute(str(quoted))
-    op.execute(f'REVOKE ALL ON "{table}" FROM PUBLIC, {APP}, {SCOPED}')
-    for grant in grants:
-        op.execute(grant)
-    for column, seq in sequences:
-        # The new identity sequence takes the old one's name (renamed away above).
-        new = conn.execute(
-            text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table, "c": column}
-        ).scalar()
-        if new != seq:
-            msg = f"the identity sequence of {table}.{column} is {new}, not {seq}"
-            raise RuntimeError(msg)
-        op.execute(f"REVOKE ALL ON SEQUENCE {seq} FROM PUBLIC, {APP}, {SCOPED}")
-        for grant in sequence_grants[column]:
-            op.execute(grant)
     op.execute(f'ANALYZE "{table}"')
 
 
