@@ -112,6 +112,7 @@ def _sequences(conn: Connection) -> dict[str, int]:
 
 
 @pytest.mark.timeout(1200)
+@pytest.mark.demo  # loads a demo district of its own: not in the fast subset
 def test_the_migration_keeps_every_row_of_the_demo(
     run_id: str, run_logins: Settings, tmp_path: Path
 ) -> None:
