@@ -162,7 +162,7 @@ def tile_if_changed(
     params |= _params(layer, flt or TileFilter(), settings)
     query = sql(f"tiles_{layer}")
     scope = current_scope()
-    sources = {"entities": list(TILE_SOURCES[layer])}
+    sources = {"entities": list(TILE_SOURCES[layer]), "region": settings.region}
     with engine.connect() as conn:
         if scope is None:
             version = conn.execute(sql("tiles_version"), sources).scalar_one()

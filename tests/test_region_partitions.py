@@ -218,14 +218,19 @@ def test_a_new_region_gets_its_own_partitions(db: Engine, db_settings: Settings)
             month = conn.execute(text("SELECT fixes_partition('2026-12-15T00:00:00Z')")).scalar()
     finally:
         with owner.begin() as conn:
-            for part in conn.execute(
+            parts = conn.execute(
                 text(
-                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "SELECT quote_ident(p.relname), quote_ident(c.relname) FROM pg_inherits i "
+                    "JOIN pg_class c ON c.oid = i.inhrelid "
                     "JOIN pg_class p ON p.oid = i.inhparent WHERE NOT p.relispartition "
-                    "AND c.relname LIKE '%\\_r\\_region\\_7\\_%'"
+                    "AND c.relkind IN ('r', 'p') AND c.relname LIKE '%\\_r\\_region\\_7\\_%'"
                 )
-            ).scalars():
-                conn.execute(text(f'DROP TABLE "{part}"'))
+            ).all()
+            # Detached first: a partition of a table other tables reference cannot be dropped.
+            for parent, part in parts:
+                conn.execute(text(f"ALTER TABLE {parent} DETACH PARTITION {part}"))
+            for _, part in parts:
+                conn.execute(text(f"DROP TABLE {part}"))
             conn.execute(text("DELETE FROM fixes"))
         owner.dispose()
     assert len(made) == 8
