@@ -234,7 +234,7 @@ def answer(
     cache: ResponseCache = request.app.state.responses
     # Only the count of the audit log is read here: no caller's name, no scope.
     with unnamed(), engine.connect() as conn:
-        version = source_version(conn, sources)
+        version = source_version(conn, sources, settings.region)
     parts = [
         request.url.path,
         sorted(request.query_params.multi_items()),

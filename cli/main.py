@@ -17,7 +17,7 @@ from cli.common import err, fail, out
 from cli.risk import risk_app
 from cli.routes import import_osm_cmd, network_app, routes_app
 from cli.users import user_app
-from geo.database import Acting, make_engine, prepare_database, set_acting
+from geo.database import Acting, make_engine, partition_region, prepare_database, set_acting
 from geo.errors import GridsafeError
 from geo.levels import Level
 from geo.settings import Settings, SettingsError, get_settings
@@ -163,6 +163,20 @@ def main() -> None:
 def db_init() -> None:
     """Create the database and schema, or upgrade them; safe to repeat."""
     _prepare(get_settings())
+
+
+@db_app.command("partition")
+def db_partition(
+    region: Annotated[
+        str | None, typer.Argument(help="the region (default: GRIDSAFE_REGION)")
+    ] = None,
+) -> None:
+    """Give a region its own partition of each big table, before its data is loaded."""
+    settings = get_settings()
+    name = region or settings.region
+    made = _run(lambda: partition_region(settings, name))
+    listed = f" ({', '.join(made)})" if made else ""
+    out.print(f"region {name}: {len(made)} partitions created{listed}", highlight=False)
 
 
 @import_app.command("boundaries")

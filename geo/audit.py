@@ -210,11 +210,16 @@ def row_changes(action: str, before: Any, after: Any) -> list[RowChange]:
     return out
 
 
-def source_version(conn: Connection, entities: Sequence[str]) -> int:
+def source_version(conn: Connection, entities: Sequence[str], region: str) -> int:
     """The version of what an answer is drawn from: how many statements ever changed the
-    audited tables ``entities`` (grows with every committed change, in any commit order).
+    audited tables ``entities`` in ``region`` or in no single region (grows with every
+    committed change, in any commit order).
 
     Read outside any area scope: the audit log is not readable within one (its count says
     nothing of any area).
     """
-    return int(conn.execute(sql("source_version"), {"entities": list(entities)}).scalar_one())
+    return int(
+        conn.execute(
+            sql("source_version"), {"entities": list(entities), "region": region}
+        ).scalar_one()
+    )

@@ -20,7 +20,7 @@ import psycopg
 from psycopg import sql as pgsql
 from sqlalchemy import Engine, TextClause, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from geo.errors import BusyError, DatabaseUnavailableError, GridsafeError
 from geo.settings import DatabaseSettings, Settings
@@ -470,6 +470,36 @@ def prepare_database(settings: Settings) -> str:
     finally:
         engine.dispose()
     return f"database {'created' if created else 'up to date'}, schema at revision {revision}"
+
+
+def partition_region(settings: Settings, region: str) -> list[str]:
+    """Give ``region`` its own partition of every table partitioned by region (migration
+    t0017's ``region_partitions``), as the schema's owner; safe to repeat.
+
+    Until then a region's rows live in each table's default partition. Run it before the
+    region's data is loaded: a region with rows in a default partition is refused (moving them
+    is a maintenance step, docs/scaling.md).
+
+    Returns
+    -------
+    list of str
+        The partitions created (none when the region has them all).
+
+    Raises
+    ------
+    SchemaError
+        When the region already has rows in a default partition.
+    """
+    engine = make_engine(settings.db, owner=True)
+    try:
+        with engine.begin() as conn:
+            return list(conn.execute(text("SELECT region_partitions(:r)"), {"r": region}).scalars())
+    except DBAPIError as exc:
+        if isinstance(exc.orig, psycopg.errors.RaiseException):
+            raise SchemaError(str(exc.orig).splitlines()[0]) from exc
+        raise
+    finally:
+        engine.dispose()
 
 
 def check_database(engine: Engine) -> dict[str, str]:

@@ -214,7 +214,7 @@ def tile_if_changed(
         return row.etag, bytes(row.tile) if row.tile is not None else b""
     with engine.connect() as conn:
         with unnamed():
-            version = source_version(conn, sources)
+            version = source_version(conn, sources, settings.region)
             conn.rollback()
         current = _etag(key, version)
         if etag == current:

@@ -29,10 +29,10 @@ SELECT json_build_object(
             'squad', e.squad, 'department', e.department, 'note', e.note, 'reason', e.reason,
             'version', e.version
         ) ORDER BY e.at, e.id), '[]'::json)
-        FROM case_events e WHERE e.case_id = c.id
+        FROM case_events e WHERE e.region = c.region AND e.case_id = c.id
     )
 )::text
 FROM cases c
-JOIN incidents i ON i.id = c.incident_id
+JOIN incidents i ON i.region = c.region AND i.id = c.incident_id
 JOIN incident_types it ON it.code = i.type
 WHERE c.region = :region AND c.id = :case_id

@@ -5,7 +5,7 @@ WITH hits AS (
     SELECT c.*, i.type, i.source_id, i.area_code, i.area_path, i.geom, i.description,
            COALESCE(c.handled_at, CAST(:now AS timestamptz)) > c.deadline_at AS overdue
     FROM cases c
-    JOIN incidents i ON i.id = c.incident_id
+    JOIN incidents i ON i.region = c.region AND i.id = c.incident_id
     WHERE c.region = :region
       AND (CAST(:area AS text) IS NULL OR i.area_code IN (
           SELECT u.code FROM micro_grids_under(:region, CAST(:area AS text)) u))

@@ -18,8 +18,10 @@ BEGIN
         FROM pg_class c
         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
           AND pg_get_userbyid(c.relowner) <> owner
+          -- (a partitioned table depends on its own key columns: not a reason to skip it)
           AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                          AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i'))
+                          AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i')
+                          AND d.refobjid <> c.oid)
         UNION ALL
         SELECT 'ROUTINE', p.oid::regprocedure::text FROM pg_proc p
         WHERE p.pronamespace = 'public'::regnamespace AND pg_get_userbyid(p.proowner) <> owner

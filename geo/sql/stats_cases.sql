@@ -9,7 +9,7 @@ WITH scoped AS (
            CASE WHEN c.received_at >= CAST(:start AS timestamptz) THEN 'current' ELSE 'previous'
            END AS period
     FROM cases c
-    JOIN incidents i ON i.id = c.incident_id
+    JOIN incidents i ON i.region = c.region AND i.id = c.incident_id
     WHERE c.region = :region
       AND (CAST(:area AS text) IS NULL OR i.area_code IN (
           SELECT u.code FROM micro_grids_under(:region, CAST(:area AS text)) u))

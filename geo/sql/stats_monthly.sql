@@ -5,7 +5,7 @@ SELECT to_char(c.received_at AT TIME ZONE :zone, 'YYYY-MM') AS month,
        count(*) AS received,
        count(*) FILTER (WHERE c.outcome = 'resolved') AS resolved
 FROM cases c
-JOIN incidents i ON i.id = c.incident_id
+JOIN incidents i ON i.region = c.region AND i.id = c.incident_id
 WHERE c.region = :region
   AND (CAST(:area AS text) IS NULL OR i.area_code IN (
           SELECT u.code FROM micro_grids_under(:region, CAST(:area AS text)) u))

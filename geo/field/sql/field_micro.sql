@@ -17,6 +17,6 @@ SELECT json_build_object(
 )
 FROM areas a
 LEFT JOIN risk_scores s
-       ON s.run_id = (SELECT id FROM run) AND s.area_code = a.code AND s.level = 'micro'
+       ON s.region = a.region AND s.run_id = (SELECT id FROM run) AND s.area_code = a.code AND s.level = 'micro'
 WHERE a.region = :region AND a.level = 'micro'
   AND (CAST(:area AS text) IS NULL OR a.code = :area OR :area = ANY(a.ancestors))

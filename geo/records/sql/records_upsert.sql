@@ -20,10 +20,18 @@ WITH located AS MATERIALIZED (
     LEFT JOIN areas a ON a.region = :region AND a.code = p.area_code
     ORDER BY a.code, k.{time_staged}
 ),
+known AS MATERIALIZED (
+    -- The batch's keys stored before this statement (every part of one statement sees the
+    -- table as it was): a written row not among them was inserted. (xmax = 0 would tell, but a
+    -- partitioned table cannot return system columns.)
+    SELECT t.source, t.source_id, t.key_scope
+    FROM located l
+    JOIN {table} t ON t.region = :region AND t.source = l.source AND t.source_id = l.source_id
+),
 written AS (
     -- One pass over the batch, each key probed on the unique index: a new key is inserted; a
     -- known one is updated only when its content changed (an unchanged row is not written, so
-    -- re-importing a file changes nothing). xmax = 0 marks a freshly inserted row.
+    -- re-importing a file changes nothing).
     INSERT INTO {table} AS t (region, source, source_id, {columns})
     SELECT :region, l.source, l.source_id, {located}
     FROM located l
@@ -31,7 +39,9 @@ written AS (
     SET {assign},
         updated_at = now()
     WHERE ({stored}) IS DISTINCT FROM ({excluded})
-    RETURNING xmax = 0 AS inserted
+    RETURNING NOT EXISTS (SELECT FROM known k WHERE (k.source, k.source_id, k.key_scope)
+                                                    = (t.source, t.source_id, t.key_scope))
+              AS inserted
 )
 SELECT count(*) FILTER (WHERE inserted),
        count(*) FILTER (WHERE NOT inserted),

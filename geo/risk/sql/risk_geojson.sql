@@ -29,8 +29,9 @@ SELECT json_build_object(
             FROM risk_scores s
             JOIN areas a ON a.region = s.region AND a.code = s.area_code
             LEFT JOIN risk_scores p
-                   ON p.run_id = CAST(:previous_id AS bigint) AND p.area_code = s.area_code
-            WHERE s.run_id = r.id
+                   ON p.region = s.region AND p.run_id = CAST(:previous_id AS bigint)
+                  AND p.area_code = s.area_code
+            WHERE s.region = r.region AND s.run_id = r.id
               AND (CAST(:level AS text) IS NULL OR s.level = :level)
         ) f
     ), '[]'::json)

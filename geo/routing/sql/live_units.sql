@@ -10,7 +10,7 @@ WITH latest AS (
     WHERE region = :region AND CAST(:shift AS integer) = ANY(shifts)
 ), planned AS (
     SELECT p.result -> 'units' -> l.unit_index ->> 'name' AS unit, ST_Collect(l.geom) AS path
-    FROM route_legs l JOIN route_plans p ON p.id = l.plan_id
+    FROM route_legs l JOIN route_plans p ON p.region = l.region AND p.id = l.plan_id
     WHERE l.plan_id = :plan_id AND l.geom IS NOT NULL
     GROUP BY p.result, l.unit_index
 )

@@ -32,8 +32,8 @@ steps AS (
     FROM paths p
     JOIN routing_edges e ON e.id = p.edge
 )
-INSERT INTO route_legs (plan_id, unit_index, seq, edge_ids, length_m, geom)
-SELECT :plan_id, l.unit_index, l.seq,
+INSERT INTO route_legs (region, plan_id, unit_index, seq, edge_ids, length_m, geom)
+SELECT CAST(:region AS text), :plan_id, l.unit_index, l.seq,
        coalesce(array_agg(st.edge ORDER BY st.path_seq) FILTER (WHERE st.edge IS NOT NULL), '{}'),
        coalesce(sum(st.length_m), 0),
        ST_MakeLine(st.g ORDER BY st.path_seq)

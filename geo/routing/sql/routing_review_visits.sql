@@ -13,7 +13,7 @@ WITH units AS (
            ), 0) AS radius
     FROM route_stops s
     JOIN units u ON u.ord = s.unit_index + 1
-    WHERE s.plan_id = :plan_id AND s.candidate_id IS NOT NULL
+    WHERE s.region = :region AND s.plan_id = :plan_id AND s.candidate_id IS NOT NULL
 ), marked AS (
     SELECT s.unit_index, s.seq, s.radius, f.t,
            ST_DWithin(f.geom, s.geom, s.radius) AS inside,
