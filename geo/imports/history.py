@@ -136,6 +136,7 @@ def describe_run(
     conn: Connection,
     run_id: int,
     *,
+    region: str,
     path: Path,
     file_name: str,
     sample: Sample,
@@ -149,6 +150,7 @@ def describe_run(
         sql("run_describe", PACKAGE),
         {
             "id": run_id,
+            "region": region,
             "file_name": file_name,
             "file_format": sample.file_format,
             "encoding": sample.encoding,
@@ -166,6 +168,7 @@ def describe_run(
         first = by_row[row][0]
         batch.append(
             {
+                "region": region,
                 "run": run_id,
                 "row": row,
                 "cells": json.dumps(cells, ensure_ascii=False),
@@ -241,7 +244,7 @@ def rejected_file(
         msg = f"import run {run_id} has no file to give back (it did not come from a file)"
         raise InputError(msg, code="import_no_file", params={"id": run_id})
     with engine.connect() as conn:
-        rows = conn.execute(sql("rejected_list", PACKAGE), {"id": run_id}).all()
+        rows = conn.execute(sql("rejected_list", PACKAGE), {"region": region, "id": run_id}).all()
     header = [*run["header"], REASON_HEADER]
     body = [
         [*cells, reason(Problem(row, None, text, code, dict(params or {})))]

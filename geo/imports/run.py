@@ -160,10 +160,10 @@ def import_file(
         report = ImportReport(kind=key, source=source, rejected=list(exc.problems))
         with engine.begin() as conn:
             record_run(conn, region=settings.region, sha256=file_digest(path), report=report)
-            _describe(conn, report, path, name, sample, used, key)
+            _describe(conn, settings.region, report, path, name, sample, used, key)
         raise
     with engine.begin() as conn:
-        _describe(conn, report, path, name, sample, used, key)
+        _describe(conn, settings.region, report, path, name, sample, used, key)
         if remember and report.loaded:
             remember_mapping(conn, settings.region, kind=key, source=source, mapping=used)
     if progress is not None:
@@ -173,6 +173,7 @@ def import_file(
 
 def _describe(
     conn: Connection,
+    region: str,
     report: ImportReport,
     path: Path,
     name: str,
@@ -185,6 +186,7 @@ def _describe(
     describe_run(
         conn,
         report.run_id,
+        region=region,
         path=path,
         file_name=name,
         sample=sample,

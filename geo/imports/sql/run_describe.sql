@@ -2,4 +2,4 @@
 UPDATE import_runs
 SET file_name = :file_name, file_format = :file_format, encoding = :encoding,
     header = CAST(:header AS jsonb), mapping = CAST(:mapping AS jsonb)
-WHERE id = :id
+WHERE region = :region AND id = :id

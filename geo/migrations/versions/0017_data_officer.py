@@ -3,14 +3,14 @@ manages no users. Only the users' role check changes; a data officer sees everyt
 scope), so they run as the connecting role like admins, leaders and dispatchers.
 
 Revision ID: o0017
-Revises: m0016
+Revises: u0017
 Create Date: 2026-12-05
 """
 
 from alembic import op
 
 revision = "o0017"
-down_revision = "m0016"
+down_revision = "u0017"
 branch_labels = None
 depends_on = None
 

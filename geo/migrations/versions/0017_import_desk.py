@@ -21,7 +21,7 @@ change. ``incidents`` and ``hazards`` get an index by id alone: an import looks 
 ids under other sources (the same records exported again under another name).
 
 Revision ID: i0017
-Revises: m0016
+Revises: t0017
 Create Date: 2026-12-05
 """
 
@@ -30,7 +30,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "i0017"
-down_revision = "m0016"
+down_revision = "t0017"
 branch_labels = None
 depends_on = None
 
@@ -152,28 +152,29 @@ def upgrade() -> None:
     op.add_column(
         "import_runs", sa.Column("mapping", postgresql.JSONB, comment="field -> column used")
     )
-    op.create_index("import_runs_region_idx", "import_runs", ["region", "id"])
+    # A region table like its run (t0017's rules): region leads the key and the foreign key.
     op.create_table(
         "import_rejected",
-        sa.Column(
-            "run_id",
-            sa.BigInteger,
-            sa.ForeignKey("import_runs.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        sa.Column("region", sa.Text, nullable=False),
+        sa.Column("run_id", sa.BigInteger, nullable=False),
         sa.Column("row", sa.Integer, nullable=False, comment="row number in the file"),
         sa.Column("cells", postgresql.JSONB, nullable=False, comment="as the file held them"),
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("code", sa.Text),
         sa.Column("params", postgresql.JSONB, nullable=False, server_default="{}"),
-        sa.PrimaryKeyConstraint("run_id", "row", name="import_rejected_pkey"),
+        sa.PrimaryKeyConstraint("region", "run_id", "row", name="import_rejected_pkey"),
+        sa.ForeignKeyConstraint(
+            ["region", "run_id"],
+            ["import_runs.region", "import_runs.id"],
+            name="import_rejected_run_fkey",
+            ondelete="CASCADE",
+        ),
     )
 
 
 def downgrade() -> None:
     op.execute(f"REVOKE ALL ON type_synonyms FROM {SCOPED}")
     op.drop_table("import_rejected")
-    op.drop_index("import_runs_region_idx", table_name="import_runs")
     for column in ("mapping", "header", "encoding", "file_format", "file_name", "actor"):
         op.drop_column("import_runs", column)
     for table in ("incidents", "hazards"):

@@ -10,7 +10,7 @@ The log is append-only and can be large; these keep every page of the admin's au
 index range, however deep (``geo/audit.py``).
 
 Revision ID: u0017
-Revises: m0016
+Revises: i0017
 Create Date: 2026-12-05
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "u0017"
-down_revision = "m0016"
+down_revision = "i0017"
 branch_labels = None
 depends_on = None
 
