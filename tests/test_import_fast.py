@@ -123,7 +123,7 @@ def test_outside_points_are_one_line_and_listed_in_the_report_file(
     assert done.returncode == 0, done.stderr
     run_line, *lines = done.stdout.splitlines()
     assert run_line.startswith("import run ")  # the history's id of this run
-    assert lines[0].startswith("incidents from incidents.csv")
+    assert lines[0].startswith("incidents from incidents (EPSG:4326): ")
     assert "loaded 1205 (new 1205, updated 0, unchanged 0), rejected 1" in lines[0]
     # The bad row is still reported on its own, with its row number and reason.
     assert "  rejected row 1207 'BAD1': occurred_at '2025-02-30 08:00' is not a date/time" in (
