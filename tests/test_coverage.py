@@ -606,6 +606,10 @@ def test_http_tracks_visits_coverage_gaps(grid: Engine, db_settings: Settings) -
         gaps = client.get("/api/gaps", params={"area": "G3", "at": "2026-11-02T10:00"}).json()
         assert [f["properties"]["code"] for f in gaps["features"]] == ["M2", "M3", "M1", "M4"]
         assert client.get("/api/coverage", params={"from": "2026-11-02"}).status_code == 400
+        # A century of shifts is refused at once, not computed shift by shift (found by fuzzing).
+        century = client.get("/api/coverage", params={"from": "1926-11-02", "to": "2026-11-02"})
+        assert century.status_code == 400
+        assert "at most 366 days" in century.json()["detail"]
         assert client.get("/api/gaps", params={"area": "nowhere"}).status_code == 404
         # The page reaches every shift of a day, and keeps the choice in its form.
         for n, hours in ((1, "00-08"), (2, "08-16")):

@@ -21,9 +21,9 @@ from geo.coverage.compute import coverage_geojson
 from geo.coverage.gaps import gaps_geojson
 from geo.coverage.periods import (
     PeriodKind,
-    between,
     parse_instant,
     period_of,
+    requested,
     shift_number,
     shift_on,
 )
@@ -120,7 +120,7 @@ def get_coverage(
         moment = parse_instant(at, settings) if at else clock.now(settings.timezone)
         chosen = period_of(period, moment, settings)
     elif date_from and date_to:
-        chosen = between(parse_instant(date_from, settings), parse_instant(date_to, settings))
+        chosen = requested(parse_instant(date_from, settings), parse_instant(date_to, settings))
     else:
         raise InputError("give from and to, or period (shift, day or week)")
     body = coverage_geojson(engine, settings, period=chosen, level=level, area=area, units=unit)

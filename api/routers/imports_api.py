@@ -8,11 +8,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api.auth import permit
+from api.auth import IMPORTERS, permit
 from api.deps import EngineDep, SettingsDep
 from api.models.imports import ImportRun, ImportRunSummary, RememberedMapping, Synonym, SynonymIn
 from api.shell import request_translator
-from geo.access import Role
 from geo.errors import NotFoundError
 from geo.imports import get_import, list_imports, rejected_file
 from geo.imports.mappings import list_mappings
@@ -23,9 +22,6 @@ from geo.records.vocabulary import (
     type_synonyms,
 )
 from maps.reasons import reason_text
-
-IMPORTERS = tuple(role for role in Role if role.value in {"admin", "data_officer"})
-"""Who imports: admins, and data officers (who may import but not manage users)."""
 
 router = APIRouter(prefix="/api", tags=["imports"], dependencies=[permit(*IMPORTERS)])
 

@@ -188,8 +188,9 @@ def covered_into(
         "codes": list(codes),
         "units": list(units) if units else None,
     }
+    kept = set(cached)
     for part in parts:
-        if part not in cached:
+        if part not in kept:
             conn.execute(
                 sql("coverage_slice", "geo.coverage"), {**base, "t0": part.start, "t1": part.end}
             )

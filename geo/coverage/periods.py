@@ -145,6 +145,19 @@ def last_days(at: datetime, days: float) -> Period:
     )
 
 
+MAX_PERIOD_DAYS = 366
+"""The longest period a coverage request may ask for: a year's covers are a year of shifts,
+each read or computed; a longer range is refused rather than left to run for minutes."""
+
+
+def requested(start: datetime, end: datetime) -> Period:
+    """The range ``[start, end)`` a caller asked for (:func:`between`), refused when it spans
+    more than :data:`MAX_PERIOD_DAYS`."""
+    if end - start > timedelta(days=MAX_PERIOD_DAYS):
+        raise InputError(f"a coverage period is at most {MAX_PERIOD_DAYS} days; ask for less")
+    return between(start, end)
+
+
 def between(start: datetime, end: datetime) -> Period:
     """Any range ``[start, end)``."""
     return Period(
