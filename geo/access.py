@@ -289,7 +289,9 @@ def update_user(
         )
         if new_disabled and not user.disabled:
             _revoke_all(conn, user.id)
-        return get_user_by_id(conn, user.id)
+        changed = get_user_by_id(conn, user.id)
+    _access_changed()  # a new role, area or state holds from the next request on
+    return changed
 
 
 def list_users(engine: Engine) -> list[User]:
