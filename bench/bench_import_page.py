@@ -39,7 +39,8 @@ CHUNK_ROWS = 100_000
 
 def write_ledger(engine: Engine, path: Path, rows: int, seed: int = 19) -> None:
     """``rows`` incidents a few metres from the micro-grids' inner points (so nearly all land
-    in one), written a chunk at a time."""
+    in one), written a chunk at a time. Each file's ids are its own (``B{rows}-{n}``): the same
+    id and content under another source would be refused as already stored."""
     with engine.connect() as conn:
         points = np.array(
             conn.execute(
@@ -61,7 +62,7 @@ def write_ledger(engine: Engine, path: Path, rows: int, seed: int = 19) -> None:
             kinds = TYPES[rng.integers(0, len(TYPES), n)]
             when = start + rng.integers(0, 300 * 24 * 60, n).astype("timedelta64[m]")
             out.writelines(
-                f"B{first + i},{k},{str(w).replace('T', ' ')},{x:.6f},{y:.6f}\n"
+                f"B{rows}-{first + i},{k},{str(w).replace('T', ' ')},{x:.6f},{y:.6f}\n"
                 for i, (k, w, x, y) in enumerate(zip(kinds, when, lon, lat, strict=True))
             )
 
