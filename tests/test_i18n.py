@@ -498,6 +498,10 @@ NAV_TITLES = {
     "/maps/routes": "巡逻方案",
     "/maps/live": "实时",
     "/maps/units": "巡逻力量",
+    "/admin/users": "用户",
+    "/admin/audit": "审计日志",
+    "/import": "数据导入",
+    "/admin": "系统管理",
 }
 
 

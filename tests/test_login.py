@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -304,10 +305,10 @@ def test_demo_accounts_cannot_sign_in_or_serve_in_production_mode(
     monkeypatch.setenv("GRIDSAFE_MODE", "production")
     refused = gridsafe(production, "serve", "--port", "1")
     assert refused.returncode == 1
-    assert "demo accounts admin, dispatcher, head, leader, member still have the demo" in (
+    assert "demo accounts admin, dispatcher, head, leader, member, officer still have the demo" in (
         " ".join(refused.stderr.split())
     )
-    for name in ("admin", "dispatcher", "head", "leader"):
+    for name in ("admin", "dispatcher", "head", "leader", "officer"):
         assert gridsafe(production, "user", "disable", name).returncode == 0
     changed = gridsafe(production, "user", "password", "member", "--password-stdin",
                         stdin=PASSWORD + "\n")  # fmt: skip
@@ -349,7 +350,14 @@ def test_user_commands_add_list_token_disable(
         assert codes == {"S-1-0", "M02", "M03", "M12", "M13"}
         disabled = gridsafe(settings, "user", "disable", "li")
         assert disabled.returncode == 0, disabled.stderr
-        assert client.get("/api/areas", headers=bearer).status_code == 401
+        # Disabled in another process: a server refuses the token within the time it keeps
+        # checked credentials (GRIDSAFE_CREDENTIAL_CACHE_S, 2 s by default), never later.
+        deadline = time.monotonic() + settings.access.credential_cache_s + 1.0
+        status = client.get("/api/areas", headers=bearer).status_code
+        while status != 401 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            status = client.get("/api/areas", headers=bearer).status_code
+        assert status == 401
     assert "li\tgrid_head\tS-1-0\tdisabled" in gridsafe(settings, "user", "list").stdout
     with engine.connect() as conn:
         actors = (
