@@ -87,7 +87,8 @@ def test_obfuscated_points_land_with_their_originals(
         pd.DataFrame(
             {
                 "source": crs,
-                "source_id": codes,
+                # Ids of their own: the same ids and content under another source are refused.
+                "source_id": [f"{crs}:{code}" for code in codes],
                 "type": "fire",
                 "occurred_at": "2025-03-01 08:00",
                 "lon": x,
@@ -104,7 +105,8 @@ def test_obfuscated_points_land_with_their_originals(
             text("SELECT source, source_id, area_code, area_path FROM incidents")
         ).all()
     assert len(placed) == 3 * len(codes) >= 80
-    for source, expected, code, path in placed:
+    for source, ident, code, path in placed:
+        expected = ident.split(":", 1)[1]
         assert code == expected, (source, expected, code)
         assert path[-1] == code
         assert len(path) == 4
