@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from geo.scale.shards import (
     ShardMap,
@@ -48,7 +48,7 @@ from geo.scale.shards import (
     unplace_fixes,
 )
 from geo.settings import RiskSettings
-from tests.pgcluster import PrivateCluster
+from tests.pgcluster import national_clusters
 
 AS_OF = datetime(2026, 7, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
 SRID = 4547
@@ -114,16 +114,9 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(n) for n in args.regions.split(",")]
     print(f"load average at start: {os.getloadavg()}")
-    clusters = [PrivateCluster() for _ in range(args.shards + 1)]
-    engines: list[Engine] = []
-    try:
-        for cluster in clusters:
-            cluster.start()
-        coordinator = create_engine(clusters[0].create_database("national"))
-        baseline = create_engine(clusters[0].create_database("baseline"))
-        shards = [create_engine(c.create_database("shard")) for c in clusters[1:]]
-        engines += [coordinator, baseline, *shards]
-        urls = {f"s{i}": c.url("shard") for i, c in enumerate(clusters[1:])}
+    with national_clusters(args.shards) as servers:
+        coordinator, baseline, shards = servers.coordinator, servers.baseline, servers.shards
+        urls = {f"s{i}": c.url("shard") for i, c in enumerate(servers.clusters[1:])}
         placement: dict[str, str] = {}
         rows = []
         for size in sizes:
@@ -156,11 +149,6 @@ def main() -> None:
             assert sharded.groups == single.groups, (sharded.groups, single.groups)
             rows.append((size, build_s, single, sharded, os.getloadavg()[0]))
             print(f"{size} regions done, load {os.getloadavg()}", flush=True)
-    finally:
-        for engine in engines:
-            engine.dispose()
-        for cluster in clusters:
-            cluster.remove()
 
     report(args, rows)
 

@@ -14,9 +14,12 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from tests.clients import free_port
 
@@ -84,3 +87,35 @@ class PrivateCluster:
 def available() -> bool:
     """Whether this machine has the PostgreSQL 15 server binaries."""
     return (PG_BIN / "initdb").exists() and (PG_BIN / "pg_ctl").exists()
+
+
+@dataclass
+class National:
+    """A sharded run's servers: the coordinator's database ``national``, a ``baseline``
+    database beside it on the same cluster, and one ``shard`` database on each other cluster."""
+
+    clusters: list[PrivateCluster]
+    coordinator: Engine
+    baseline: Engine
+    shards: list[Engine]
+
+
+@contextmanager
+def national_clusters(shards: int) -> Iterator[National]:
+    """Start ``shards + 1`` private clusters as a coordinator and its shards; stopped and
+    removed on leaving."""
+    clusters = [PrivateCluster() for _ in range(shards + 1)]
+    engines: list[Engine] = []
+    try:
+        for cluster in clusters:
+            cluster.start()
+        coordinator = create_engine(clusters[0].create_database("national"))
+        baseline = create_engine(clusters[0].create_database("baseline"))
+        on_shards = [create_engine(c.create_database("shard")) for c in clusters[1:]]
+        engines += [coordinator, baseline, *on_shards]
+        yield National(clusters, coordinator, baseline, on_shards)
+    finally:
+        for engine in engines:
+            engine.dispose()
+        for cluster in clusters:
+            cluster.remove()

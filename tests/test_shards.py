@@ -16,7 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from geo.scale.shards import (
     ShardMap,
@@ -36,7 +36,7 @@ from geo.scale.shards import (
     rollup_statement,
 )
 from geo.settings import RiskSettings
-from tests.pgcluster import PrivateCluster, available
+from tests.pgcluster import available, national_clusters
 
 pytestmark = pytest.mark.skipif(not available(), reason="needs the PostgreSQL 15 binaries")
 
@@ -59,15 +59,9 @@ class Run:
 @pytest.fixture(scope="module")
 def run() -> Iterator[Run]:
     """Three clusters: the coordinator (with the baseline database beside it) and two shards."""
-    clusters = [PrivateCluster() for _ in range(3)]
-    engines: list[Engine] = []
-    try:
-        for cluster in clusters:
-            cluster.start()
-        coordinator = create_engine(clusters[0].create_database("national"))
-        baseline = create_engine(clusters[0].create_database("baseline"))
-        shards = [create_engine(c.create_database("shard")) for c in clusters[1:]]
-        engines += [coordinator, baseline, *shards]
+    with national_clusters(2) as servers:
+        clusters, coordinator, baseline = servers.clusters, servers.coordinator, servers.baseline
+        shards = servers.shards
         shard_map = ShardMap.from_config(
             {
                 "shards": {"a": clusters[1].url("shard"), "b": clusters[2].url("shard")},
@@ -88,11 +82,6 @@ def run() -> Iterator[Run]:
             attach_shards(conn, shard_map, srid=SRID)
             analyze(conn, [r.region for r in REGIONS])
         yield Run(coordinator=coordinator, baseline=baseline)
-    finally:
-        for engine in engines:
-            engine.dispose()
-        for cluster in clusters:
-            cluster.remove()
 
 
 def test_the_jobs_are_sent_to_the_shards(run: Run) -> None:
