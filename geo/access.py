@@ -522,6 +522,9 @@ def login(
         Wrong name or password, or a disabled account (one message for all three).
     """
     window = timedelta(minutes=access.login_window_min)
+    # One instant for the whole attempt, from the district's clock (frozen in tests), for the
+    # window, the stamp and the pruning alike.
+    now = clock.utcnow()
     with engine.begin() as conn:
         # Attempts on one user name take turns (until commit), so parallel guesses cannot all
         # be counted before any is recorded. Different names do not wait for each other: the
@@ -533,13 +536,13 @@ def login(
         )
         failures = conn.execute(
             sql("access_login_failures"),
-            {"username": username, "client": client, "window": window},
+            {"username": username, "client": client, "window": window, "now": now},
         ).one()
         if (
             failures.by_user >= access.login_max_failures
             or failures.by_client >= 4 * access.login_max_failures
         ):
-            retry = max(1, int((failures.oldest + window - clock.utcnow()).total_seconds()))
+            retry = max(1, int((failures.oldest + window - now).total_seconds()))
             msg = f"too many failed logins; retry in {retry} s"
             raise LoginThrottledError(msg, retry_after_s=retry)
         row = conn.execute(
@@ -556,20 +559,23 @@ def login(
         weak = ok and _too_weak(access, password)
         ok = ok and not weak
         conn.execute(
-            text("INSERT INTO login_attempts (username, client, ok) VALUES (:u, :c, :ok)"),
-            {"u": username, "c": client, "ok": ok},
+            text(
+                "INSERT INTO login_attempts (username, client, ok, at) VALUES (:u, :c, :ok, :now)"
+            ),
+            {"u": username, "c": client, "ok": ok, "now": now},
         )
         # The log does not grow without end: this name's and this client's attempts older
         # than the retention go (each through its own index).
         conn.execute(
             text(
                 "DELETE FROM login_attempts WHERE (username = :u OR client = :c) "
-                "AND at < now() - make_interval(secs => :keep_s)"
+                "AND at < CAST(:now AS timestamptz) - make_interval(secs => :keep_s)"
             ),
             {
                 "u": username,
                 "c": client,
                 "keep_s": max(access.login_log_days * 86400, access.login_window_min * 60),
+                "now": now,
             },
         )
         if ok and row is not None and _HASHER.check_needs_rehash(row.password_hash):

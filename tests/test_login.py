@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,6 +28,8 @@ from geo.errors import AuthenticationError, InputError, LoginThrottledError
 from geo.settings import Settings
 from tests.browser import Tab, serve
 from tests.clients import gridsafe, make_user, session_for
+from tests.conftest import travel
+from tests.frozen import Instant
 from tests.test_maps import build_district
 from tests.test_maps_browser import READY_EMBED
 
@@ -125,6 +128,27 @@ def test_wrong_passwords_are_limited_per_user(site: tuple[Engine, Settings]) -> 
             json={"username": user.username, "password": right},
         )
         assert token.status_code == 429
+
+
+def test_the_failed_login_window_is_the_districts_clock(
+    site: tuple[Engine, Settings], frozen: Instant
+) -> None:
+    """The window of failed logins is read on the app's clock, as the attempts are stamped:
+    at each shared instant three failures lock the name, and the lock lifts once the window
+    has passed on that clock (the database's own clock stays where it is)."""
+    engine, settings = site
+    right = "yet another long password"
+    user = add_user(engine, settings, f"window-{frozen.name}", Role.LEADER, password=right)
+    for guess in ("guess 1", "guess 2", "guess 3"):
+        with pytest.raises(AuthenticationError):
+            login(engine, settings.access, user.username, guess, client=f"window-{frozen.name}")
+    with pytest.raises(LoginThrottledError) as throttled:
+        login(engine, settings.access, user.username, right, client=f"window-{frozen.name}")
+    window_s = settings.access.login_window_min * 60
+    assert 0 < throttled.value.retry_after_s <= window_s
+    later = Instant(frozen.name, frozen.local + timedelta(seconds=window_s + 5))
+    with travel(later):
+        assert login(engine, settings.access, user.username, right, client=f"window-{frozen.name}")
 
 
 def test_parallel_guesses_cannot_beat_the_limit(site: tuple[Engine, Settings]) -> None:

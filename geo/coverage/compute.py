@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
+from geo import clock
 from geo.areas import require_area
 from geo.coverage.covered import covered_into, micro_codes, slices
 from geo.coverage.periods import Period, shift_number, shift_of
@@ -152,6 +153,7 @@ def _rolled_up(
             "t0": period.start,
             "t1": period.end,
             "label": period.label,
+            "now": clock.utcnow(),
         },
     ).scalar_one()
     return str(out)

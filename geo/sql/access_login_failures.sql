@@ -5,5 +5,5 @@ SELECT count(*) FILTER (WHERE username = :username) AS by_user,
        min(at) AS oldest
 FROM login_attempts
 WHERE NOT ok
-  AND at > now() - CAST(:window AS interval)
+  AND at > CAST(:now AS timestamptz) - CAST(:window AS interval)
   AND (username = :username OR client = :client)

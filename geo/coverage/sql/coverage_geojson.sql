@@ -27,7 +27,7 @@ SELECT json_build_object(
             'last_checkin_at', m.last_checkin_at,
             'last_visit_at', GREATEST(m.last_patrol_at, m.last_checkin_at),
             'hours_since_last_visit', round(
-                (extract(epoch FROM least(CAST(:t1 AS timestamptz), now())
+                (extract(epoch FROM least(CAST(:t1 AS timestamptz), CAST(:now AS timestamptz))
                          - GREATEST(m.last_patrol_at, m.last_checkin_at))
                  / 3600)::numeric, 2)
         )
