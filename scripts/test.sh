@@ -9,4 +9,7 @@ export GRIDSAFE_ADMIN_DATABASE_URL="$url"
 .venv/bin/ruff format --check .
 .venv/bin/mypy --strict geo api maps cli demo
 .venv/bin/mypy scripts bench tests
-exec .venv/bin/pytest "$@"
+# Two processes (pytest-xdist): each keeps a test file's tests together and one of them all the
+# tests of the demo district, which it alone loads (tests/conftest.py). GRIDSAFE_TEST_WORKERS=0
+# runs in this process only.
+exec .venv/bin/pytest -n "${GRIDSAFE_TEST_WORKERS:-2}" --dist loadgroup "$@"

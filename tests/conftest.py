@@ -186,6 +186,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
         if "demo_settings" in fixtures:
             item.add_marker(pytest.mark.demo)
+        # Run on two processes (scripts/test.sh: pytest-xdist's loadgroup), a file's tests stay
+        # together (its module fixtures are built once) and every test of the demo district
+        # goes to one process, which alone loads it.
+        group = "demo" if "demo_settings" in fixtures else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
