@@ -38,7 +38,7 @@ from api.shell import request_translator, shell_for
 from geo import clock
 from geo.access import Credential
 from geo.audit import source_version
-from geo.database import current_scope, unnamed
+from geo.database import current_scope, reading
 from geo.settings import Settings
 from maps.chrome import PageParts, chrome_holes, chrome_parts
 
@@ -239,7 +239,7 @@ def answer(
     settings: Settings = request.app.state.settings
     cache: ResponseCache = request.app.state.responses
     # Only the count of the audit log is read here: no caller's name, no scope.
-    with unnamed(), engine.connect() as conn:
+    with reading(engine) as conn:
         version = source_version(conn, sources, settings.region)
     if depends is None:
         depends = json.dumps(
