@@ -2,7 +2,9 @@
 
 An answer that depends only on the data of a few audited tables (the risk run, the areas), the
 caller's area scope and language, the district's date and the request's path and query is kept
-here, per worker, under a key made of exactly those (:func:`answer`). The tables' version is
+here, per worker, under a key made of exactly those (:func:`answer`); a vector tile under its
+layer's tables and what ``geo.tiles.tile_key`` says it depends on (its query, parameters and
+the caller's scope). The tables' version is
 the count of statements that ever changed them (``geo.audit.source_version``), so a new risk
 run or an import makes a new key and the old answer is never served again; it ages out of the
 cache, which holds at most ``GRIDSAFE_RESPONSE_CACHE_MB`` (least recently used first out).
@@ -36,7 +38,7 @@ from api.shell import request_translator, shell_for
 from geo import clock
 from geo.access import Credential
 from geo.audit import source_version
-from geo.database import current_scope, unnamed
+from geo.database import current_scope, reading
 from geo.settings import Settings
 from maps.chrome import PageParts, chrome_holes, chrome_parts
 
@@ -219,38 +221,44 @@ def answer(
     media_type: str,
     holes: Callable[[], dict[str, str]] | None = None,
     private: Sequence[object] = (),
+    depends: str | None = None,
+    max_age_s: int = 0,
 ) -> Response:
     """Answer from the cache, building the answer (``build``) only on a miss.
 
-    The key is the request's path and query, the caller's area scope and language, the
-    district's date and the version of ``sources`` (audited tables: whatever the answer is
-    drawn from); ``build`` must depend on nothing else. ``holes`` fills a page's per-response
-    parts; ``private`` names what those parts depend on (the caller, their session), so the
-    ETag tells one caller's page from another's while the kept pieces are shared.
+    The key is what the answer depends on, ``depends`` (by default the request's path and
+    query, the caller's area scope and language and the district's date), and the version of
+    ``sources`` (audited tables: whatever the answer is drawn from); ``build`` must depend on
+    nothing else. ``holes`` fills a page's per-response parts; ``private`` names what those
+    parts depend on (the caller, their session), so the ETag tells one caller's page from
+    another's while the kept pieces are shared. A browser may use the answer ``max_age_s``
+    seconds without asking again (0: it revalidates on every use).
     Call it from a thread (a sync handler): it reads the database.
     """
     engine: Engine = request.app.state.engine
     settings: Settings = request.app.state.settings
     cache: ResponseCache = request.app.state.responses
     # Only the count of the audit log is read here: no caller's name, no scope.
-    with unnamed(), engine.connect() as conn:
+    with reading(engine) as conn:
         version = source_version(conn, sources, settings.region)
-    parts = [
-        request.url.path,
-        sorted(request.query_params.multi_items()),
-        current_scope(),
-        request_translator(request).language,
-        clock.today(settings.timezone).isoformat(),
-        sorted(sources),
-        version,
-    ]
+    if depends is None:
+        depends = json.dumps(
+            [
+                request.url.path,
+                sorted(request.query_params.multi_items()),
+                current_scope(),
+                request_translator(request).language,
+                clock.today(settings.timezone).isoformat(),
+            ]
+        )
+    parts = [depends, sorted(sources), version]
     key = hashlib.blake2b(json.dumps(parts).encode(), digest_size=16).hexdigest()
     tag = hashlib.blake2b(json.dumps([key, *map(str, private)]).encode(), digest_size=12)
     etag = f'"{tag.hexdigest()}"'
     headers = {
         "ETag": etag,
-        # Revalidated on every use (no-cache), never kept by a shared cache (private).
-        "Cache-Control": "private, no-cache",
+        # Never kept by a shared cache (private); without a max-age, revalidated on every use.
+        "Cache-Control": f"private, max-age={max_age_s}" if max_age_s else "private, no-cache",
         "Vary": "Accept-Encoding, Authorization, Cookie",
     }
     if _matches(request.headers.get("if-none-match"), etag):

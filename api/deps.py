@@ -1,4 +1,8 @@
-"""Typed dependencies, so handlers never reach for globals."""
+"""Typed dependencies, so handlers never reach for globals.
+
+They are ``async``: FastAPI runs a plain ``def`` dependency in its thread pool, one thread hop
+per dependency per request, to read an attribute.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,13 @@ from sqlalchemy import Engine
 from geo.settings import Settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The connection pool made in the app's lifespan."""
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings

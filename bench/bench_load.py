@@ -175,15 +175,32 @@ def _free_port() -> int:
         return port
 
 
-def serve(settings: Settings, workers: int, port: int) -> subprocess.Popen[bytes]:
-    """``gridsafe serve`` on ``port``; returns once /healthz answers 200."""
+def serve(
+    settings: Settings,
+    workers: int,
+    port: int,
+    *,
+    env: dict[str, str] | None = None,
+    access_log: bool = True,
+) -> subprocess.Popen[bytes]:
+    """``gridsafe serve`` on ``port`` (with the variables ``env`` besides the database's);
+    returns once /healthz answers 200."""
     env = {
         **os.environ,
         "GRIDSAFE_DATABASE_URL": settings.db.database_url,
         "GRIDSAFE_OWNER_DATABASE_URL": settings.db.owner_database_url,
+        **(env or {}),
     }
     server = subprocess.Popen(  # noqa: S603 - our own command
-        [str(GRIDSAFE), "serve", "--port", str(port), "--workers", str(workers)],
+        [
+            str(GRIDSAFE),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--access-log" if access_log else "--no-access-log",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -2,8 +2,9 @@
 
 Serves the demo district (``gridsafe_bench_load``, loaded by bench_load.py's ``prepare`` on first
 use) twice over loopback, each with 2 worker processes and up to 10 database connections per
-worker: ``gridsafe serve --workers 2`` and tipg (``pip install -e ".[bench]"``; tipg 1.6.1 under
-the same uvicorn, ``uvicorn tipg.main:app --workers 2``, run as its own process). tipg serves two
+worker: ``gridsafe serve --workers 2 --no-access-log`` and tipg (``pip install -e ".[bench]"``;
+tipg 1.6.1 under the same uvicorn, ``uvicorn tipg.main:app --workers 2 --no-access-log``, run as
+its own process). tipg serves two
 views this script makes in the bench database: the micro-grids with the colour and score of the
 newest risk run (what gridsafe's ``/tiles/areas`` draws) and the micro-grids alone (what
 ``/api/areas?level=micro`` returns).
@@ -25,7 +26,13 @@ The floor is what PostgreSQL alone needs: gridsafe's tile SQL for the same 43 ti
 connection, in turn, for ``--duration`` seconds, three times. Peak RSS is each server's
 processes (the uvicorn supervisor and its workers), read from /proc after its last run.
 
-    .venv/bin/python bench/bench_serve.py [--duration 5] [--levels 1 16 64]
+gridsafe keeps each tile and page it built (``api/cache.py``), so after the first request for a
+tile each worker answers it from memory; ``--no-cache`` serves it with
+``GRIDSAFE_RESPONSE_CACHE_MB=0``, building every tile and page per request. ``--only`` runs the
+endpoints whose names start with the words given (``--only tiles /healthz``).
+
+    .venv/bin/python bench/bench_serve.py [--duration 5] [--levels 1 16 64] [--no-cache]
+        [--only tiles ...]
 """
 
 from __future__ import annotations
@@ -193,6 +200,10 @@ def main() -> None:  # noqa: PLR0915 - one linear script: start, measure, print,
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=5, help="seconds per run")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument(
+        "--no-cache", action="store_true", help="gridsafe builds every tile and page per request"
+    )
+    parser.add_argument("--only", nargs="+", help="endpoints whose names start with these")
     args = parser.parse_args()
     if not Path(WRK).is_absolute():
         sys.exit("bench_serve.py needs wrk: apt-get install wrk")
@@ -225,12 +236,22 @@ def main() -> None:  # noqa: PLR0915 - one linear script: start, measure, print,
         ),
         "/healthz": (["/healthz"], ["/healthz"], [1]),
     }
+    if args.only:
+        endpoints = {k: v for k, v in endpoints.items() if k.startswith(tuple(args.only))}
     ports = {"gridsafe": _free_port(), "tipg": _free_port()}
     servers = {
-        "gridsafe": serve(settings, 2, ports["gridsafe"]),
+        "gridsafe": serve(
+            settings,
+            2,
+            ports["gridsafe"],
+            env={"GRIDSAFE_RESPONSE_CACHE_MB": "0"} if args.no_cache else None,
+            access_log=False,  # as tipg below
+        ),
         "tipg": serve_tipg(settings, ports["tipg"]),
     }
     print(f"load average before: {os.getloadavg()}")
+    if args.no_cache:
+        print("gridsafe with GRIDSAFE_RESPONSE_CACHE_MB=0: every tile and page built per request")
     print(
         f"{args.duration} s per run, 3 runs each, gridsafe and tipg interleaved; "
         "median of the 3 runs\n"

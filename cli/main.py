@@ -366,6 +366,9 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="log every request (off where a proxy in front logs them)")
+    ] = True,
 ) -> None:
     """Serve the API and the web maps."""
     import uvicorn  # noqa: PLC0415 - see the imports above
@@ -384,6 +387,7 @@ def serve(
         workers=workers,
         timeout_worker_healthcheck=WORKER_START_S,
         proxy_headers=False,
+        access_log=access_log,
     )
 
 

@@ -6,6 +6,7 @@ and is loaded with :func:`sql`; every value reaches it as a bound parameter.
 
 from __future__ import annotations
 
+import select
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ import psycopg
 from psycopg import sql as pgsql
 from sqlalchemy import Engine, TextClause, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
 from geo.errors import BusyError, DatabaseUnavailableError, GridsafeError
 from geo.settings import DatabaseSettings, Settings
@@ -190,20 +191,56 @@ def make_engine(db: DatabaseSettings, *, owner: bool = False) -> Engine:
     session (a fork and authentication, several milliseconds) and the server saw dozens of new
     sessions a second.
 
-    ``pool_pre_ping`` tests each connection as it leaves the pool, so a database restart costs
-    the connections it killed, not the requests that would have used them: a dead connection is
-    replaced, and when one is found dead SQLAlchemy invalidates every older one too.
+    Each connection is checked as it leaves the pool (:func:`_check_alive`), so a database
+    restart costs the connections it killed, not the requests that would have used them.
     """
     engine = create_engine(
         db.owner_database_url if owner else db.database_url,
         pool_size=db.pool_size + db.pool_max_overflow,
         max_overflow=0,
         pool_timeout=db.pool_timeout_s,
-        pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
     )
     event.listen(engine, "begin", _on_begin)
+    event.listen(engine, "checkout", _check_alive)
     return engine
+
+
+def _check_alive(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Replace a pooled connection the server has closed, before anything is sent on it.
+
+    PostgreSQL sends nothing to an idle session unasked, except as it ends it: a restart or
+    a terminated backend leaves a closing message and the end of the stream on the socket. So
+    a socket with nothing to read is alive and costs no round trip (SQLAlchemy's pre-ping,
+    ``SELECT 1`` in a transaction of its own, cost two per request); one with something to
+    read is pinged, and replaced when the ping fails (SQLAlchemy retries the checkout with a
+    new connection).
+    """
+    readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    if not readable:
+        return
+    try:
+        dbapi_connection.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except psycopg.Error as exc:
+        msg = f"the server closed a pooled connection: {exc}"
+        raise DisconnectionError(msg) from exc
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for small reads that name no one (:func:`unnamed`) and need no
+    transaction: single statements, each on its own snapshot (the audit log's version
+    counts, the health check).
+
+    It runs in autocommit, so a read is one round trip, not three (BEGIN, the read,
+    ROLLBACK), and psycopg keeps the statements it prepared (it drops them all at every
+    ROLLBACK, so behind a pool that rolls back every returned connection nothing ever stayed
+    prepared). Prepared after five runs on a connection, a statement may get PostgreSQL's
+    generic plan: not for queries whose plan depends on their values (a tile's envelope).
+    """
+    with unnamed(), engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _is_superuser(conn: Connection, role: str | None = None) -> bool:
@@ -505,7 +542,7 @@ def partition_region(settings: Settings, region: str) -> list[str]:
 def check_database(engine: Engine) -> dict[str, str]:
     """Return the PostgreSQL and PostGIS versions, raising when the database is unreachable."""
     try:
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             row = conn.execute(
                 text("SELECT current_setting('server_version'), postgis_lib_version()")
             ).one()

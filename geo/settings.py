@@ -722,9 +722,9 @@ class MapSettings(_Group):
         default=64.0,
         ge=0,
         description=(
-            "Memory (MiB, per worker, gzip-compressed) of the cache of pages and answers that "
-            "depend only on the risk run, level, scope, language and query (api/cache.py); "
-            "the least recently used go first. 0: no cache."
+            "Memory (MiB, per worker, gzip-compressed) of the cache of vector tiles, and of "
+            "pages and answers that depend only on the risk run, level, scope, language and "
+            "query (api/cache.py); the least recently used go first. 0: no cache."
         ),
     )
 

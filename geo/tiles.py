@@ -6,10 +6,11 @@ filtered with ``geom && ST_Transform(envelope, srid)`` so the GiST index on the 
 is used. The layer name of a request is checked against :data:`TILE_LAYERS` before any SQL is
 chosen.
 
-A tile's ETag is known before the tile is built (:func:`tile_if_changed`): it hashes the query,
-its parameters, the caller's area scope and the version of the layer's source tables (one count
-over the audit log's index, in the same query as the tile), so a conditional request that still
-holds the current tile costs that count and no tile work.
+A tile depends only on its layer's query, the parameters it binds, the caller's area scope
+and the version of the layer's source tables (:data:`TILE_SOURCES`): :func:`tile_key` names all
+but the version, so the API keeps each tile built under that key and the version
+(``api/cache.py``, as the pages are kept) and a request for a kept tile reads the version and
+builds nothing.
 
 Polygons stay gap-free in tiles: ``ST_AsMVTGeom`` snaps every vertex to the tile's 4096 grid, a
 deterministic function of the vertex, so an edge two neighbours share is snapped identically in
@@ -18,18 +19,17 @@ both and no sliver opens between them at any zoom.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, TextClause, text
+from sqlalchemy import Engine
 
 from geo import clock
 from geo.assessment import band_bounds
-from geo.audit import source_version
 from geo.database import current_scope, sql, unnamed
 from geo.errors import InputError, NotFoundError
 from geo.levels import Level
@@ -126,22 +126,6 @@ def _params(layer: str, flt: TileFilter, settings: Settings) -> dict[str, Any]:
     return {}
 
 
-@functools.cache
-def _tile_once(layer: str) -> TextClause:
-    """A layer's tile query folded with its version read and the ETag comparison: one round
-    trip answers ``(etag, tile)``, the tile NULL (never built: PostgreSQL evaluates a CASE
-    branch's subquery only when the branch is taken) when ``:if_none_match`` is current."""
-    tile_sql = sql(f"tiles_{layer}").text.strip().rstrip(";")
-    version_sql = sql("source_version").text.strip().rstrip(";")
-    return text(
-        f"WITH version AS (\n{version_sql}\n), tag AS (\n"  # noqa: S608 - our own SQL files
-        "    SELECT '\"' || md5(CAST(:etag_key AS text) || count) || '\"' AS etag FROM version\n"
-        ")\n"
-        "SELECT tag.etag, CASE WHEN tag.etag = CAST(:if_none_match AS text) THEN NULL ELSE (\n"
-        f"{tile_sql}\n) END AS tile FROM tag"
-    )
-
-
 def _tile_params(
     settings: Settings, layer: str, z: int, x: int, y: int, flt: TileFilter
 ) -> dict[str, Any]:
@@ -158,19 +142,7 @@ def _tile_params(
     return params | _params(layer, flt, settings)
 
 
-def _etag_key(layer: str, params: dict[str, Any], scope: str | None) -> str:
-    """What a tile's ETag hashes besides its layer's version: its query, parameters, scope."""
-    key = json.dumps([sql(f"tiles_{layer}").text, params, scope], default=str, sort_keys=True)
-    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
-
-
-def _etag(key: str, version: int) -> str:
-    """The ETag the folded query computes (``_tile_once``), for the two-step path."""
-    return '"' + hashlib.md5(f"{key}{version}".encode(), usedforsecurity=False).hexdigest() + '"'
-
-
-def tile_if_changed(
-    engine: Engine,
+def tile_key(
     settings: Settings,
     *,
     layer: str,
@@ -178,49 +150,18 @@ def tile_if_changed(
     x: int,
     y: int,
     flt: TileFilter | None = None,
-    etag: str | None = None,
-) -> tuple[str, bytes | None]:
-    """Return a tile's ETag and the tile, or None for the tile when ``etag`` is still current.
-
-    The ETag (a quoted hex string) is computed before any tile work, from the layer's query,
-    every parameter it binds (the resolved dates included), the caller's area scope (row-level
-    security makes a grid head's tile differ from a leader's) and the version of the layer's
-    source tables (``source_version.sql``). For an unscoped caller the version read, the
-    comparison and the tile are one query (:func:`_tile_once`); a scoped caller's version is
-    read first, in a transaction of its own outside the scope (the audit log is not readable
-    within one), so a change committed in between gives a newer tile under the older ETag,
-    which the next conditional request replaces; never the other way round.
-
-    Parameters
-    ----------
-    etag
-        The client's ``If-None-Match`` value, if any.
+) -> str:
+    """What a tile depends on besides its layer's version (``TILE_SOURCES[layer]``): the layer's
+    query, every parameter it binds (the resolved dates included) and the caller's area scope
+    (row-level security makes a grid head's tile differ from a leader's). Checks the layer
+    and the address first (:func:`check_tile`), so a bad request costs no database work.
     """
     check_tile(layer, z, x, y)
     params = _tile_params(settings, layer, z, x, y, flt or TileFilter())
-    query = sql(f"tiles_{layer}")
-    scope = current_scope()
-    sources = TILE_SOURCES[layer]
-    key = _etag_key(layer, params, scope)
-    if scope is None:
-        # A tile names no one: no set_config round trip before the one query.
-        with unnamed(), engine.connect() as conn:
-            row = conn.execute(
-                _tile_once(layer),
-                {**params, "entities": list(sources), "etag_key": key, "if_none_match": etag},
-            ).one()
-        if row.etag == etag:
-            return row.etag, None
-        return row.etag, bytes(row.tile) if row.tile is not None else b""
-    with engine.connect() as conn:
-        with unnamed():
-            version = source_version(conn, sources, settings.region)
-            conn.rollback()
-        current = _etag(key, version)
-        if etag == current:
-            return current, None
-        out = conn.execute(query, params).scalar()
-    return current, bytes(out) if out is not None else b""
+    key = json.dumps(
+        [sql(f"tiles_{layer}").text, params, current_scope()], default=str, sort_keys=True
+    )
+    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
 
 
 def tile(
@@ -244,5 +185,13 @@ def tile(
     flt
         Narrowing of the layer (see :class:`TileFilter`).
     """
-    # With no ETag to compare, the tile is always built (None never comes back).
-    return tile_if_changed(engine, settings, layer=layer, z=z, x=x, y=y, flt=flt)[1] or b""
+    check_tile(layer, z, x, y)
+    params = _tile_params(settings, layer, z, x, y, flt or TileFilter())
+    # A tile names no one: an unscoped caller's read begins without the set_config round trip
+    # that names the actor; a scoped caller's runs in their scope (row-level security). Not in
+    # autocommit (geo.database.reading): psycopg would prepare the query after five tiles, and
+    # PostgreSQL's generic plan of it, blind to the tile's envelope, is two to three times
+    # slower than the plan made for each tile.
+    with unnamed() if current_scope() is None else nullcontext(), engine.connect() as conn:
+        out = conn.execute(sql(f"tiles_{layer}"), params).scalar()
+    return bytes(out) if out is not None else b""

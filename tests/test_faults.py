@@ -300,7 +300,7 @@ def test_a_restart_between_requests_is_not_seen_by_clients(
             assert client.get(path).status_code == 200, path
         cluster.stop()
         cluster.start()
-        for path in PATHS:  # pre-ping finds them dead and reconnects before the query
+        for path in PATHS:  # the checkout finds them closed and reconnects before the query
             assert client.get(path).status_code == 200, path
 
 

@@ -8,7 +8,9 @@ border, incidents of two types in two months, and three hazards (one closed).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import mapbox_vector_tile
@@ -18,21 +20,14 @@ from pyproj import Transformer
 from shapely.geometry import shape
 from sqlalchemy import Engine, event, text
 
+from api.app import create_app
+from geo.access import Role
 from geo.crs import gcj02_from_wgs84
-from geo.database import acting_as
 from geo.errors import InputError, NotFoundError
 from geo.levels import Level
+from geo.records.imports import import_records
 from geo.settings import Settings
-from geo.tiles import (
-    TILE_SOURCES,
-    TileFilter,
-    _etag_key,
-    _tile_once,
-    _tile_params,
-    check_tile,
-    tile,
-    tile_if_changed,
-)
+from geo.tiles import TileFilter, check_tile, tile
 from tests.clients import api_client
 
 X0, Y0, SIDE = 468_000.0, 3_846_800.0, 400.0
@@ -295,105 +290,115 @@ def test_tile_endpoint_caches_and_maps_errors(district: Engine, db_settings: Set
         assert empty.content == b""
 
 
-def _tile_subplan_loops(
-    engine: Engine, settings: Settings, x: int, y: int, flt: TileFilter, etag: str
-) -> int:
-    """How many times the folded query read the areas (EXPLAIN ANALYZE's loops of its scans
-    of them: the tile branch alone reads them) for a leader's request sending ``etag``."""
-    params = _tile_params(settings, "areas", Z, x, y, flt)
-    key = _etag_key("areas", params, None)
-    params |= {"entities": list(TILE_SOURCES["areas"]), "etag_key": key, "if_none_match": etag}
-    query = text("EXPLAIN (ANALYZE, FORMAT JSON) " + _tile_once("areas").text)
-    with engine.connect() as conn:
-        plan = conn.execute(query, params).scalar_one()
+def _statements(engine: Engine) -> tuple[list[str], Callable[[], None]]:
+    seen: list[str] = []
 
-    def loops(node: dict[str, Any]) -> list[int]:
-        found = [int(node["Actual Loops"])] if node.get("Relation Name") == "areas" else []
-        for child in node.get("Plans", []):
-            found += loops(child)
-        return found
+    def listen(*args: Any) -> None:
+        seen.append(args[2])
 
-    areas_scans = loops(plan[0]["Plan"])
-    assert areas_scans, plan
-    return max(areas_scans)
+    event.listen(engine, "before_cursor_execute", listen)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", listen)
 
 
-def test_a_tiles_etag_is_known_before_the_tile_is_built(
+def _colours(body: bytes) -> dict[str, str]:
+    return {f["properties"]["code"]: f["properties"]["colour"] for f in _decode(body, "areas")}
+
+
+AREAS = f"/tiles/areas/{Z}/{{x}}/{{y}}.mvt"
+GRID2 = {"level": "grid2", "as_of": "2025-07-01"}
+
+
+def _middle(path: str) -> str:
+    x, y = tile_of(X0 + SIDE / 2, Y0 + SIDE / 2, Z)
+    return path.format(x=x, y=y)
+
+
+def test_a_kept_tile_costs_one_version_read_and_no_tile_sql(
     district: Engine, db_settings: Settings
 ) -> None:
-    x, y = tile_of(X0 + SIDE / 2, Y0 + SIDE / 2, Z)
-    flt = TileFilter(level=Level.GRID2, as_of=date(2025, 7, 1))
-
-    def areas(etag: str | None = None) -> tuple[str, bytes | None]:
-        return tile_if_changed(
-            district, db_settings, layer="areas", z=Z, x=x, y=y, flt=flt, etag=etag
-        )
-
-    def incidents(etag: str | None = None) -> tuple[str, bytes | None]:
-        return tile_if_changed(district, db_settings, layer="incidents", z=Z, x=x, y=y, etag=etag)
-
-    etag, body = areas()
-    assert body is not None
-    assert len(_decode(body, "areas")) == 2
-    statements: list[str] = []
-
-    def seen(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(district, "before_cursor_execute", seen)
-    try:
-        assert areas(etag) == (etag, None)
-    finally:
-        event.remove(district, "before_cursor_execute", seen)
-    # One round trip: the version read, the comparison and the tile are one query, whose
-    # tile branch PostgreSQL never runs when the ETag is current.
-    assert len(statements) == 1
-    assert _tile_subplan_loops(district, db_settings, x, y, flt, etag) == 0
-    assert _tile_subplan_loops(district, db_settings, x, y, flt, '"other"') == 1
-    assert areas('"other"')[1] == body
-
-    # The same address in a grid head's scope is another tile, with another ETag; its 304
-    # builds no tile either (the version is read on its own, then compared).
-    with acting_as("head", scope="G1"):
-        head_etag, head_body = areas()
-        assert head_etag != etag
-        assert head_body is not None
-        statements.clear()
-        event.listen(district, "before_cursor_execute", seen)
+    areas = _middle(AREAS)
+    app = create_app(db_settings)
+    with api_client(db_settings, Role.LEADER, app=app) as leader:
+        first = leader.get(areas, params=GRID2)
+        assert first.headers["content-encoding"] == "gzip"  # kept compressed, sent as kept
+        assert _colours(first.content) == {"G1": "red", "G2": "blue"}
+        etag = first.headers["etag"]
+        seen, stop = _statements(app.state.engine)
         try:
-            assert areas(head_etag) == (head_etag, None)
+            again = leader.get(areas, params=GRID2)
+            current = leader.get(areas, params=GRID2, headers={"If-None-Match": etag})
         finally:
-            event.remove(district, "before_cursor_execute", seen)
-        assert statements
-        assert not any("ST_AsMVT" in s for s in statements)
+            stop()
+        assert (again.status_code, again.headers["etag"]) == (200, etag)
+        assert again.content == first.content
+        assert current.status_code == 304
+        # Each of the two: the version read, and no tile built.
+        assert len([s for s in seen if "audit_log" in s]) == 2
+        assert not any("ST_AsMVT" in s for s in seen)
+        plain = leader.get(areas, params=GRID2, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        assert plain.content == first.content
 
-    # A new incident changes the incident tiles' ETag, not the area tiles'.
-    before, _ = incidents()
-    with district.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO incidents (region, source, source_id, type, occurred_at, "
-                "reported_at, geom) VALUES (:r, 'test', 'i4', 'fire', '2025-06-20 10:00+08', "
-                "'2025-06-20 10:00+08', ST_SetSRID(ST_MakePoint(:x, :y), 4547))"
-            ),
-            {"r": db_settings.region, "x": X0 + 60, "y": Y0 + 60},
-        )
-    after, body = incidents(before)
-    assert after != before
-    assert body is not None
-    assert len(_decode(body, "incidents")) == 4
-    assert areas(etag) == (etag, None)
+        # A grid head of G1 sees G1 only, under another ETag, whichever of the two is kept;
+        # the leader still gets both halves. (Not entered: the app's lifespan, and its pool,
+        # are the leader's client's.)
+        head = api_client(db_settings, Role.GRID_HEAD, "G1", app=app)
+        theirs = head.get(areas, params=GRID2, headers={"If-None-Match": etag})
+        assert theirs.status_code == 200
+        assert theirs.headers["etag"] != etag
+        assert _colours(theirs.content) == {"G1": "red"}
+        assert _colours(head.get(areas, params=GRID2).content) == {"G1": "red"}
+        assert _colours(leader.get(areas, params=GRID2).content) == {"G1": "red", "G2": "blue"}
 
-    # A new risk run changes the area tiles' ETag.
-    with district.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO risk_runs (region, as_of, params) "
-                "VALUES (:r, '2025-06-30 23:59:59+08', '{}')"
-            ),
-            {"r": db_settings.region},
+
+def test_a_new_risk_run_or_an_import_is_in_the_next_tile(
+    district: Engine, db_settings: Settings, tmp_path: Path
+) -> None:
+    areas, incidents = _middle(AREAS), _middle(f"/tiles/incidents/{Z}/{{x}}/{{y}}.mvt")
+    app = create_app(db_settings)
+    with api_client(db_settings, Role.LEADER, app=app) as leader:
+        etag = leader.get(areas, params=GRID2).headers["etag"]
+        head = api_client(db_settings, Role.GRID_HEAD, "G1", app=app)
+        assert _colours(head.get(areas, params=GRID2).content) == {"G1": "red"}
+        with district.begin() as conn:
+            run = conn.execute(
+                text(
+                    "INSERT INTO risk_runs (region, as_of, params) "
+                    "VALUES (:r, '2025-06-30 23:59:59+08', '{}') RETURNING id"
+                ),
+                {"r": db_settings.region},
+            ).scalar_one()
+            for code, colour in (("G1", "blue"), ("G2", "orange")):
+                conn.execute(
+                    text(
+                        "INSERT INTO risk_scores (run_id, region, area_code, level, colour, "
+                        "score, hazard_colour, incident_colour, reasons) "
+                        "VALUES (:run, :r, :c, 'grid2', :col, 1, 'blue', :col, '{}')"
+                    ),
+                    {"run": run, "r": db_settings.region, "c": code, "col": colour},
+                )
+        after = leader.get(areas, params=GRID2, headers={"If-None-Match": etag})
+        assert after.status_code == 200
+        assert after.headers["etag"] != etag
+        assert _colours(after.content) == {"G1": "blue", "G2": "orange"}
+        assert _colours(head.get(areas, params=GRID2).content) == {"G1": "blue"}
+
+        # An import of incidents: the incident tile has it at once; the area tile is unchanged.
+        kept = leader.get(incidents)
+        assert len(_decode(kept.content, "incidents")) == 3
+        csv = tmp_path / "more.csv"
+        csv.write_text(
+            f"source,source_id,type,occurred_at,x,y\ntest,i4,fire,2025-06-20 10:00,"
+            f"{X0 + 60},{Y0 + 60}\n",
+            encoding="utf-8",
         )
-    assert areas(etag)[0] != etag
+        report = import_records(district, db_settings, csv, kind="incidents", crs="EPSG:4547")
+        assert report.inserted == 1, report
+        now = leader.get(incidents, headers={"If-None-Match": kept.headers["etag"]})
+        assert now.status_code == 200
+        assert len(_decode(now.content, "incidents")) == 4
+        same = leader.get(areas, params=GRID2, headers={"If-None-Match": after.headers["etag"]})
+        assert same.status_code == 304
 
 
 def test_sql_gcj02_offset_matches_the_python_transform(db: Engine) -> None:

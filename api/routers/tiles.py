@@ -1,7 +1,9 @@
-"""Vector tiles: ``GET /tiles/{layer}/{z}/{x}/{y}.mvt``, built by PostGIS, cached by ETag.
+"""Vector tiles: ``GET /tiles/{layer}/{z}/{x}/{y}.mvt``, built by PostGIS, kept gzip-compressed.
 
-The ETag is known before the tile is built (``geo.tiles.tile_if_changed``), so a 304 costs one
-count in the database and no tile work.
+A tile is kept per worker in the response cache (``api/cache.py``) under what it depends on
+(``geo.tiles.tile_key``: its layer's query and parameters, the caller's area scope) and the
+version of the layer's source tables: a request for a kept tile, and a conditional one whose
+ETag is current (304), cost one count in the database and no tile work.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.auth import READERS, permit
+from api.cache import answer
 from api.deps import EngineDep, SettingsDep
 from api.params import Day
 from geo.levels import Level
-from geo.tiles import TileFilter, tile_if_changed
+from geo.tiles import TILE_SOURCES, TileFilter, tile, tile_key
 
 router = APIRouter(prefix="/tiles", tags=["tiles"], dependencies=[permit(*READERS)])
 
@@ -59,23 +62,15 @@ def get_tile(
         date_from=date_from,
         date_to=date_to,
     )
-    etag, body = tile_if_changed(
-        engine,
-        settings,
-        layer=layer,
-        z=z,
-        x=x,
-        y=y,
-        flt=flt,
-        etag=request.headers.get("if-none-match"),
+    # Checks the layer and the address before any database work.
+    depends = tile_key(settings, layer=layer, z=z, x=x, y=y, flt=flt)
+    # private, with Vary: a tile holds what the caller's scope lets them see, so no shared
+    # cache may keep it for another caller (answer's headers).
+    return answer(
+        request,
+        sources=TILE_SOURCES[layer],
+        build=lambda: tile(engine, settings, layer=layer, z=z, x=x, y=y, flt=flt),
+        media_type=MVT,
+        depends=depends,
+        max_age_s=settings.maps.tile_max_age_s,
     )
-    # private: a tile holds what the caller's scope lets them see, so no shared cache may keep
-    # it for another caller; Vary tells the browser's own cache the same.
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"private, max-age={settings.maps.tile_max_age_s}",
-        "Vary": "Authorization, Cookie",
-    }
-    if body is None:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=MVT, headers=headers)
