@@ -24,18 +24,19 @@ def tables(conn: Connection) -> list[str]:
 def fingerprint(
     conn: Connection, *, without_region: Collection[str] = ()
 ) -> dict[str, tuple[int, str]]:
-    """Per table: its row count and the md5 of its rows (every column, as JSON, in a fixed
-    order: byte order, as a locale's collation would only be slower); the tables in
-    ``without_region`` without their region column."""
+    """Per table: its row count and the md5 of its rows in a fixed order (byte order: a
+    locale's collation would only be slower), each row as PostgreSQL prints it (a geometry as
+    its hex EWKB: exact, and cheaper than GeoJSON); the tables in ``without_region`` as JSON
+    without their region column."""
     found = {}
     for table in tables(conn):
-        minus = " - 'region'" if table in without_region else ""
+        row = "(to_jsonb(t) - 'region')::text" if table in without_region else "t::text"
         found[table] = tuple(
             conn.execute(
                 text(
                     "SELECT count(*), "
                     """coalesce(md5(string_agg(r, '' ORDER BY r COLLATE "C")), '') """
-                    f'FROM (SELECT (to_jsonb(t){minus})::text AS r FROM "{table}" t) x'
+                    f'FROM (SELECT {row} AS r FROM "{table}" t) x'
                 )
             ).one()
         )
