@@ -171,12 +171,15 @@ def db_partition(
         str | None, typer.Argument(help="the region (default: GRIDSAFE_REGION)")
     ] = None,
 ) -> None:
-    """Give a region its own partition of each big table, before its data is loaded."""
+    """Give a region its own partition of each big table, moving its rows there from the
+    default partitions (one transaction; docs/scaling.md says what it locks)."""
     settings = get_settings()
     name = region or settings.region
     made = _run(lambda: partition_region(settings, name))
-    listed = f" ({', '.join(made)})" if made else ""
-    out.print(f"region {name}: {len(made)} partitions created{listed}", highlight=False)
+    for p in made:
+        out.print(f"{p.table}: {p.moved} rows moved into {p.partition}", highlight=False)
+    moved = sum(p.moved for p in made)
+    out.print(f"region {name}: {len(made)} partitions created, {moved} rows moved", highlight=False)
 
 
 @import_app.command("boundaries")

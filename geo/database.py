@@ -509,28 +509,40 @@ def prepare_database(settings: Settings) -> str:
     return f"database {'created' if created else 'up to date'}, schema at revision {revision}"
 
 
-def partition_region(settings: Settings, region: str) -> list[str]:
-    """Give ``region`` its own partition of every table partitioned by region (migration
-    t0017's ``region_partitions``), as the schema's owner; safe to repeat.
+@dataclass(frozen=True)
+class RegionPartition:
+    """A partition :func:`partition_region` created, and the rows it moved into it."""
 
-    Until then a region's rows live in each table's default partition. Run it before the
-    region's data is loaded: a region with rows in a default partition is refused (moving them
-    is a maintenance step, docs/scaling.md).
+    table: str
+    partition: str
+    moved: int
+    """The region's rows moved out of ``{table}_default``."""
+
+
+def partition_region(settings: Settings, region: str) -> list[RegionPartition]:
+    """Give ``region`` its own partition of every table partitioned by region, moving its rows
+    there from the default partitions (migration r0018's ``region_partitions``), as the
+    schema's owner, in one transaction; safe to repeat.
+
+    Best run before the region's data is loaded (nothing to move). For a loaded region it
+    locks: the region's rows while they move, then each default partition (ACCESS EXCLUSIVE,
+    to attach the new partition) until the end; docs/scaling.md says what waits.
 
     Returns
     -------
-    list of str
-        The partitions created (none when the region has them all).
+    list of RegionPartition
+        The partitions created (none when the region has them all), referenced tables first.
 
     Raises
     ------
     SchemaError
-        When the region already has rows in a default partition.
+        When ``region`` is empty.
     """
     engine = make_engine(settings.db, owner=True)
     try:
         with engine.begin() as conn:
-            return list(conn.execute(text("SELECT region_partitions(:r)"), {"r": region}).scalars())
+            rows = conn.execute(text("SELECT * FROM region_partitions(:r)"), {"r": region})
+            return [RegionPartition(str(t), str(p), int(n)) for t, p, n in rows]
     except DBAPIError as exc:
         if isinstance(exc.orig, psycopg.errors.RaiseException):
             raise SchemaError(str(exc.orig).splitlines()[0]) from exc

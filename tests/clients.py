@@ -76,9 +76,14 @@ def api_client(
     return client
 
 
-def gridsafe(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """Run the installed ``gridsafe`` command on ``settings``' database; output as text."""
+def gridsafe(
+    settings: Settings, *args: str, stdin: str = "", owner: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``gridsafe`` command on ``settings``' database (``owner``: told the
+    schema owner's login too, for the commands that run as it); output as text."""
     env = {**os.environ, "GRIDSAFE_DATABASE_URL": settings.db.database_url}
+    if owner:
+        env["GRIDSAFE_OWNER_DATABASE_URL"] = settings.db.owner_database_url
     exe = Path(sys.executable).with_name("gridsafe")
     return subprocess.run(
         [str(exe), *args], input=stdin, capture_output=True, text=True, env=env, check=False

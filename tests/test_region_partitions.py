@@ -11,10 +11,9 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from geo.database import (
-    SchemaError,
     drop_database,
     ensure_database,
     init_db,
@@ -24,20 +23,27 @@ from geo.database import (
 )
 from geo.settings import Settings
 from tests.frozen import DEMO_LOADED
+from tests.partitions import drop_region_partitions, fingerprint, sequences
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATION = "geo/migrations/versions/0017_region_partitions.py"
 # Columns the migration adds: left out of the checksums (they did not exist before).
 ADDED = {"audit_log", "case_events", "route_stops", "route_legs"}
 
-# Loads the demo district with the code of before the migration, its patrols thinned to a fix
-# every 10 minutes (a tenth of the demo's; every table still gets rows).
+# Loads the demo district with the code of before the migration, thinned where the time goes
+# and every table still gets rows: its patrols a fix every 10 minutes (a tenth of the demo's),
+# a share of 1 % of the intake-channel incidents made cases (the demo's 3.5 % took 30 s), and the
+# covers of the last day's closed shifts stored (the demo's week took 45 s).
 LOAD = """
 import sys
 from datetime import datetime
+import demo.cases
 import demo.load
+from geo.coverage.periods import last_days
 from geo.settings import Settings
 demo.load.PATROL_INTERVAL_S = 600.0
+demo.cases.SHARE = 0.01
+demo.load.last_days = lambda end, days: last_days(end, 1)
 demo.load.load_demo(Settings(), now=datetime.fromisoformat(sys.argv[1]), say=lambda line: None)
 """
 
@@ -63,52 +69,6 @@ def _code_before(tmp_path: Path) -> Path:
         tar.extractall(tmp_path, filter="data")
     assert not (tmp_path / MIGRATION).exists()
     return tmp_path
-
-
-def _tables(conn: Connection) -> list[str]:
-    return list(
-        conn.execute(
-            text(
-                "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
-                "AND relkind IN ('r', 'p') AND NOT relispartition "
-                "AND relname NOT IN ('spatial_ref_sys', 'alembic_version') ORDER BY 1"
-            )
-        ).scalars()
-    )
-
-
-def _fingerprint(conn: Connection) -> dict[str, tuple[int, str]]:
-    """Per table: its row count and the md5 of its rows (every column, as JSON, in a fixed
-    order), columns the migration adds left out."""
-    found = {}
-    for table in _tables(conn):
-        minus = " - 'region'" if table in ADDED else ""
-        found[table] = tuple(
-            conn.execute(
-                text(
-                    f"SELECT count(*), coalesce(md5(string_agg(r, '' ORDER BY r)), '') "
-                    f'FROM (SELECT (to_jsonb(t){minus})::text AS r FROM "{table}" t) x'
-                )
-            ).one()
-        )
-    return found
-
-
-def _sequences(conn: Connection) -> dict[str, int]:
-    """Per identity column: its sequence's next value, without using it."""
-    rows = conn.execute(
-        text(
-            "SELECT c.relname || '.' || a.attname, pg_get_serial_sequence(c.relname, a.attname) "
-            "FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
-            "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') "
-            "AND NOT c.relispartition AND a.attidentity <> ''"
-        )
-    ).all()
-    found = {}
-    for column, seq in rows:
-        last, called = conn.execute(text(f"SELECT last_value, is_called FROM {seq}")).one()
-        found[column] = int(last) + (1 if called else 0)
-    return found
 
 
 @pytest.mark.timeout(1200)
@@ -141,12 +101,12 @@ def test_the_migration_keeps_every_row_of_the_demo(
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
                 "m0016"
             )
-            before, sequences = _fingerprint(conn), _sequences(conn)
+            before, identities = fingerprint(conn, without_region=ADDED), sequences(conn)
         owner = make_engine(settings.db, owner=True)
         init_db(owner, settings, revision="t0017")
         owner.dispose()
         with admin.connect() as conn:
-            after, continued = _fingerprint(conn), _sequences(conn)
+            after, continued = fingerprint(conn, without_region=ADDED), sequences(conn)
             strays = {
                 table: conn.execute(
                     text(
@@ -168,16 +128,25 @@ def test_the_migration_keeps_every_row_of_the_demo(
         drop_database(settings.db)
     assert partitioned == 8
     # The demo fills every big table.
-    for table in ("incidents", "hazards", "fixes", "checkins", "cases", "case_events"):
+    for table in (
+        "incidents",
+        "hazards",
+        "fixes",
+        "checkins",
+        "coverage_cache",
+        "cases",
+        "case_events",
+        "audit_log",
+    ):
         assert before[table][0] > 0, table
     assert after == before
-    assert continued == sequences
+    assert continued == identities
     assert strays == {"case_events": 0, "route_stops": 0, "route_legs": 0}
 
 
 def test_a_new_region_gets_its_own_partitions(db: Engine, db_settings: Settings) -> None:
-    """``gridsafe db partition``: one partition per big table (fixes with its months); rows of
-    the region land there; a region already in the default partitions is refused."""
+    """``gridsafe db partition``: one partition per big table (fixes with its months), nothing
+    to move; rows of the region land there. tests/test_region_move.py moves a loaded one."""
     region = "Region 7/新区"
     owner = make_engine(db_settings.db, owner=True)
     try:
@@ -195,17 +164,6 @@ def test_a_new_region_gets_its_own_partitions(db: Engine, db_settings: Settings)
                 {"r": region},
             )
             placed = conn.execute(text("SELECT tableoid::regclass::text FROM fixes")).scalar()
-            conn.execute(text("DELETE FROM fixes"))
-            conn.execute(
-                text(
-                    "INSERT INTO fixes (region, unit, unit_kind, t, geom) VALUES "
-                    "(:r, 'u1', 'foot', '2026-11-15T03:00:00Z', "
-                    "ST_SetSRID(ST_MakePoint(500000, 3800000), 4547))"
-                ),
-                {"r": "loaded-before"},
-            )
-        with pytest.raises(SchemaError, match="region loaded-before already has rows in"):
-            partition_region(db_settings, "loaded-before")
         with owner.begin() as conn:
             # The new region's partitions are reached through their parents only.
             granted = conn.execute(
@@ -213,28 +171,16 @@ def test_a_new_region_gets_its_own_partitions(db: Engine, db_settings: Settings)
                     "SELECT count(*) FROM pg_class c, aclexplode(c.relacl) x "
                     "WHERE c.relname = ANY(:made) AND x.grantee <> c.relowner"
                 ),
-                {"made": made},
+                {"made": [p.partition for p in made]},
             ).scalar()
             month = conn.execute(text("SELECT fixes_partition('2026-12-15T00:00:00Z')")).scalar()
     finally:
         with owner.begin() as conn:
-            parts = conn.execute(
-                text(
-                    "SELECT quote_ident(p.relname), quote_ident(c.relname) FROM pg_inherits i "
-                    "JOIN pg_class c ON c.oid = i.inhrelid "
-                    "JOIN pg_class p ON p.oid = i.inhparent WHERE NOT p.relispartition "
-                    "AND c.relkind IN ('r', 'p') AND c.relname LIKE '%\\_r\\_region\\_7\\_%'"
-                )
-            ).all()
-            # Detached first: a partition of a table other tables reference cannot be dropped.
-            for parent, part in parts:
-                conn.execute(text(f"ALTER TABLE {parent} DETACH PARTITION {part}"))
-            for _, part in parts:
-                conn.execute(text(f"DROP TABLE {part}"))
-            conn.execute(text("DELETE FROM fixes"))
+            drop_region_partitions(conn, region)
         owner.dispose()
     assert len(made) == 8
-    assert all("_r_region_7_" in name for name in made)
+    assert all(p.partition.startswith(f"{p.table}_r_region_7_") for p in made)
+    assert [p.moved for p in made] == [0] * 8
     assert placed is not None
     assert placed.startswith("fixes_r_region_7_")
     assert placed.endswith("_p202611")
