@@ -9,14 +9,14 @@ With ``(entity, region)`` the count is an index-only scan of exactly the entries
 (0.05 ms). Created on the partitioned table, so on every region's partition.
 
 Revision ID: s0018
-Revises: o0017
+Revises: r0018
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "s0018"
-down_revision = "o0017"
+down_revision = "r0018"
 branch_labels = None
 depends_on = None
 
