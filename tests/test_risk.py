@@ -25,6 +25,7 @@ from geo.assessment import Colour, Method, classify
 from geo.errors import NotFoundError
 from geo.levels import Level
 from geo.risk import as_of_instant, compute_risk, evaluate, risk_detail, run_risk
+from geo.risk.compute import _rounded
 from geo.risk.evaluate import raw_count_hits
 from geo.risk.smoothing import empirical_bayes
 from geo.settings import Settings
@@ -480,3 +481,23 @@ def test_evaluation_by_hand(db: Engine, settings: Settings) -> None:
     assert raw.pai == pytest.approx(0.1 / 0.09)
     assert uniform.pai == pytest.approx(1.0)
     assert not math.isnan(engine_row.incidents_inside)
+
+
+def test_reasons_round_each_value_as_python_does() -> None:
+    """The reasons' vectorised rounding gives round()'s floats: halves, values a rounding error
+    from a half, signed zeros, huge and non-finite values (None, as JSON has no NaN)."""
+    rng = np.random.default_rng(4)
+    values = np.concatenate(
+        [
+            rng.normal(0, 1, 50_000) * 10.0 ** rng.integers(-6, 8, 50_000),
+            (rng.integers(-(10**9), 10**9, 50_000) + 0.5) / 1e4,
+            [2.675, 1.00005, -0.00005, 0.00015, -0.0, 4503599627370496.5, 1e300],
+            [np.nan, np.inf, -np.inf],
+        ]
+    )
+    expected = [None if not math.isfinite(v) else round(v, 4) for v in values.tolist()]
+    got = _rounded(values)
+    assert got == expected
+    assert [math.copysign(1, v) for v in got if v is not None] == [
+        math.copysign(1, v) for v in expected if v is not None
+    ]

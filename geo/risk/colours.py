@@ -68,20 +68,23 @@ def incident_tiers(
     smoothed: NDArray[np.float64],
     affected: NDArray[np.bool_],
     bounds: tuple[float, float, float],
-) -> list[Colour]:
-    """The tier of each micro-grid before the significance gate (steps 1-2 above)."""
-    tiers: list[Colour] = []
-    for value, hit in zip(smoothed, affected, strict=True):
-        tier = Colour.BLUE
-        if hit:
-            tier = next((c for c, b in zip(TIERS, bounds, strict=True) if value >= b), tier)
-        tiers.append(tier)
+) -> NDArray[np.int64]:
+    """The tier of each micro-grid before the significance gate (steps 1-2 above), as the
+    severity of its colour (:attr:`Colour.severity`: 3 red down to 0 blue)."""
+    tiers = np.zeros(len(smoothed), dtype=np.int64)
+    # Yellow, then orange, then red: the worst tier reached is the one kept.
+    for colour, bound in reversed(list(zip(TIERS, bounds, strict=True))):
+        tiers[affected & (smoothed >= bound)] = colour.severity
     return tiers
 
 
-def gate(tier: Colour, *, significant: bool) -> Colour:
-    """Step 3: red only for a significant hot spot, otherwise at most orange."""
-    return Colour.ORANGE if tier is Colour.RED and not significant else tier
+def gate(tiers: NDArray[np.int64], significant: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Step 3 (severities as :func:`incident_tiers`'): red only for a significant hot spot,
+    otherwise at most orange."""
+    capped: NDArray[np.int64] = np.where(
+        (tiers == Colour.RED.severity) & ~significant, Colour.ORANGE.severity, tiers
+    )
+    return capped
 
 
 def lower_share(values: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -92,6 +95,8 @@ def lower_share(values: NDArray[np.float64]) -> NDArray[np.float64]:
     return below
 
 
-def score(colour: Colour, lower: float) -> float:
-    """The 0-100 score: 25 per colour step, plus 25 × the share of lower intensities."""
-    return 25.0 * colour.severity + 25.0 * lower
+def score(severity: NDArray[np.int64], lower: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The 0-100 score of each colour severity: 25 per colour step, plus 25 × the share of lower
+    intensities."""
+    scores: NDArray[np.float64] = 25.0 * severity + 25.0 * lower
+    return scores

@@ -16,15 +16,16 @@ children.
 
 from __future__ import annotations
 
+import gc
 import math
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from time import perf_counter
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -99,12 +100,38 @@ def as_of_instant(value: date | datetime | None, timezone: str) -> datetime:
     return datetime.combine(value, time.max, tzinfo=tz)
 
 
+_BY_SEVERITY = {c.severity: c for c in Colour}
+
+
+def _worst_of(severities: NDArray[np.int64]) -> Colour:
+    """The worst colour of some severities (blue when there are none), as :func:`worst`."""
+    return _BY_SEVERITY[int(severities.max(initial=0))]
+
+
 def _colour_from(hazard: Colour, incident: Colour) -> str:
     if hazard is Colour.BLUE and incident is Colour.BLUE:
         return "none"
     if hazard.severity == incident.severity:
         return "both"
     return "hazards" if hazard.severity > incident.severity else "incidents"
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the reasons are built.
+
+    A province's reasons are over half a million small dicts and lists, none of them in a
+    cycle. Making them set off full collections that walked every live object (the tables
+    read, the areas done so far) and cost two to four times the making (measured); reference
+    counting frees them all the same, and the collector is back on at the end.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Stopwatch:
@@ -142,8 +169,8 @@ def _incident_reasons_by_area(placed: pd.DataFrame, index: dict[str, int]) -> li
     order = np.lexsort((kinds.codes, -n, -w, at))
     names = np.asarray(kinds.categories, dtype=object)[kinds.codes[order]].tolist()
     entries = [
-        {"type": kind, "count": c, "weighted": round(v, 4)}
-        for kind, c, v in zip(names, n[order].tolist(), w[order].tolist(), strict=True)
+        {"type": kind, "count": c, "weighted": v}
+        for kind, c, v in zip(names, n[order].tolist(), _rounded(w[order]), strict=True)
     ]
     at_sorted = at[order]
     cuts = np.flatnonzero(np.diff(at_sorted)) + 1
@@ -241,6 +268,28 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return round(float(value), digits)
 
 
+def _rounded(values: NDArray[np.float64], digits: int = 4) -> list[float | None]:
+    """:func:`_round` of each value, the same floats, without a Python call per value.
+
+    Python's ``round(x, d)`` is the double nearest to x rounded to d decimals (half to even, on
+    x's exact value); numpy's ``rint(x · 10^d) / 10^d`` is the same double unless x · 10^d,
+    itself rounded, lies within a rounding error of a half, or is too large to keep a fraction
+    (or is not finite): those few go through :func:`_round`. A province has close to a million
+    values to round, and ``round`` costs a decimal conversion each.
+    """
+    scale = 10.0**digits
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = values * scale
+        out: list[float | None] = (np.rint(scaled) / scale).tolist()
+        near_half = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5) <= 4 * np.spacing(
+            np.abs(scaled)
+        )
+        slow = near_half | ~(np.abs(scaled) < 2.0**52)
+    for i in np.flatnonzero(slow).tolist():
+        out[i] = _round(float(values[i]), digits)
+    return out
+
+
 def compute_risk(
     engine: Engine,
     settings: Settings,
@@ -297,7 +346,7 @@ def compute_risk(
         per_1000 = np.where(population > 0, weighted_v / population * 1000.0, np.nan)
     smoothed = empirical_bayes(weighted_v, area_km2)
 
-    polygons = gpd.GeoSeries(shapely.from_wkb([bytes(r.wkb) for r in micro_rows]))
+    polygons = shapely.from_wkb([bytes(r.wkb) for r in micro_rows])
     graph = contiguity(polygons, rook=settings.risk.risk_contiguity == "rook")
     watch.lap("contiguity")
     hot = getis_ord_star(
@@ -318,25 +367,26 @@ def compute_risk(
     top = settings.risk.risk_reasons_top
     watch.lap("statistics")
 
-    results = _micro_results(
-        micro_rows,
-        hazards_in,
-        _incident_reasons_by_area(placed, index),
-        hot=hot,
-        tiers=tiers,
-        columns={
-            "intensity": intensity,
-            "smoothed": smoothed,
-            "per_1000": per_1000,
-            "lower": lower,
-            "counts": counts_v,
-            "weighted": weighted_v,
-        },
-        top=top,
-    )
-    watch.lap("micro-grids")
+    with _collector_paused():
+        results = _micro_results(
+            micro_rows,
+            hazards_in,
+            _incident_reasons_by_area(placed, index),
+            hot=hot,
+            tiers=tiers,
+            columns={
+                "intensity": intensity,
+                "smoothed": smoothed,
+                "per_1000": per_1000,
+                "lower": lower,
+                "counts": counts_v,
+                "weighted": weighted_v,
+            },
+            top=top,
+        )
+        watch.lap("micro-grids")
 
-    results += _roll_up(rows, results, hazards_in, placed, index, top=top)
+        results += _roll_up(rows, results, hazards_in, placed, index, top=top)
     watch.lap("roll-up")
     params = _params(settings.risk, as_of) | {
         "incident_bounds_km2": [_round(b) for b in bounds],
@@ -344,14 +394,9 @@ def compute_risk(
         "micro_grids": n,
         "isolated_micro_grids": [codes[i] for i in np.flatnonzero(graph.cardinalities == 0)],
     }
+    counted = Counter((a.level, a.colour) for a in results)
     summary = {
-        "colours": {
-            level.value: {
-                c.value: sum(1 for a in results if a.level is level and a.colour is c)
-                for c in Colour
-            }
-            for level in Level
-        },
+        "colours": {level.value: {c.value: counted[level, c] for c in Colour} for level in Level},
         "incidents_used": int(placed["n"].sum()),
         "incidents_outside_micro_grids": int(groups["n"].sum() - placed["n"].sum()),
         "hazards_counting": len(hazards),
@@ -367,62 +412,85 @@ def _micro_results(
     incident_reasons: list[list[Any]],
     *,
     hot: HotSpots,
-    tiers: list[Colour],
+    tiers: NDArray[np.int64],
     columns: dict[str, NDArray[Any]],
     top: int,
 ) -> list[AreaRisk]:
     """Each micro-grid's colour, score and reasons (the module's first list)."""
-    # One pass over plain Python values: indexing numpy and pandas element by element cost
-    # more than everything else of a province's 65,000 micro-grids.
+    # Colours as severities, whole columns at a time; then one pass over plain Python values:
+    # indexing numpy and pandas, or asking an enum, element by element cost more than
+    # everything else of a province's 65,000 micro-grids.
+    hazard_sev = np.array(
+        [
+            max((h.colour.severity for h in hazards_in.get(r.code, [])), default=0)
+            for r in micro_rows
+        ],
+        dtype=np.int64,
+    )
+    incident_sev = gate(tiers, hot.significant)
+    colour_sev = np.maximum(hazard_sev, incident_sev)
+    colour_from = np.where(
+        colour_sev == 0,
+        "none",
+        np.where(
+            hazard_sev == incident_sev,
+            "both",
+            np.where(hazard_sev > incident_sev, "hazards", "incidents"),
+        ),
+    ).tolist()
+    capped_l = ((tiers == Colour.RED.severity) & ~hot.significant).tolist()
+    colours = [_BY_SEVERITY[s] for s in range(len(Colour))]
+    hazard_l = [colours[s] for s in hazard_sev.tolist()]
+    incident_l = [colours[s] for s in incident_sev.tolist()]
+    colour_l = [colours[s] for s in colour_sev.tolist()]
+    tier_l = [colours[s].value for s in tiers.tolist()]
+    score_l = score(colour_sev, columns["lower"]).tolist()
     significant_l = hot.significant.tolist()
     z_l, p_l = hot.z.tolist(), hot.p.tolist()
     intensity_l, smoothed_l = columns["intensity"].tolist(), columns["smoothed"].tolist()
-    per_1000_l, lower_l = columns["per_1000"].tolist(), columns["lower"].tolist()
-    counts_l, weighted_l = columns["counts"].tolist(), columns["weighted"].tolist()
+    per_1000_l = [None if math.isnan(v) else v for v in columns["per_1000"].tolist()]
+    counts_l = columns["counts"].tolist()
+    rounded = {
+        name: _rounded(columns[name]) for name in ("weighted", "intensity", "smoothed", "per_1000")
+    }
+    z_rounded, p_rounded = _rounded(hot.z), _rounded(hot.p)
     fdr_p = _round(hot.fdr_p, 6)
     results: list[AreaRisk] = []
     for i, r in enumerate(micro_rows):
         own = hazards_in.get(r.code, [])
-        hazard_colour = worst(h.colour for h in own)
-        significant = significant_l[i]
-        tier = tiers[i]
-        incident_colour = gate(tier, significant=significant)
-        colour = worst([hazard_colour, incident_colour])
-        per_1000_i = per_1000_l[i]
-        per_1000_i = None if math.isnan(per_1000_i) else per_1000_i
         results.append(
             AreaRisk(
                 code=r.code,
                 name=r.name,
                 level=Level.MICRO,
                 area_m2=float(r.area_m2),
-                colour=colour,
-                score=score(colour, lower_l[i]),
-                hazard_colour=hazard_colour,
-                incident_colour=incident_colour,
+                colour=colour_l[i],
+                score=score_l[i],
+                hazard_colour=hazard_l[i],
+                incident_colour=incident_l[i],
                 intensity_km2=intensity_l[i],
                 smoothed_km2=smoothed_l[i],
-                per_1000=per_1000_i,
+                per_1000=per_1000_l[i],
                 gi_z=z_l[i],
                 gi_p=p_l[i],
-                significant=significant,
+                significant=significant_l[i],
                 reasons={
-                    "colour_from": _colour_from(hazard_colour, incident_colour),
+                    "colour_from": colour_from[i],
                     "hazards": [h.reason() for h in own[:top]],
                     "hazards_total": len(own),
                     "incidents": incident_reasons[i],
                     "incidents_total": counts_l[i],
-                    "weighted_total": round(weighted_l[i], 4),
-                    "intensity_km2": _round(intensity_l[i]),
-                    "smoothed_km2": _round(smoothed_l[i]),
-                    "per_1000": _round(per_1000_i),
-                    "incident_tier": tier.value,
-                    "capped_by_significance": tier is Colour.RED and not significant,
+                    "weighted_total": rounded["weighted"][i],
+                    "intensity_km2": rounded["intensity"][i],
+                    "smoothed_km2": rounded["smoothed"][i],
+                    "per_1000": rounded["per_1000"][i],
+                    "incident_tier": tier_l[i],
+                    "capped_by_significance": capped_l[i],
                     "hotspot": {
-                        "z": _round(z_l[i]),
-                        "p": _round(p_l[i]),
+                        "z": z_rounded[i],
+                        "p": p_rounded[i],
                         "fdr_p": fdr_p,
-                        "significant": significant,
+                        "significant": significant_l[i],
                     },
                 },
             )
@@ -439,29 +507,58 @@ def _roll_up(
     *,
     top: int,
 ) -> list[AreaRisk]:
-    """Parents, bottom-up: worst micro colour, area-weighted mean score, summed reasons."""
+    """Parents, bottom-up: worst micro colour, area-weighted mean score, summed reasons.
+
+    A parent's micro-grids are positions into columns of the micro-grids' values, found by one
+    sort: a province's parents cover its 65,000 micro-grids three times over, and a pass per
+    parent and per reason over lists of areas cost more than the rest of the roll-up. They are
+    kept in the micro-grids' order, so every sum is the one a loop over them makes.
+    """
     ancestors = {r.code: list(r.ancestors) for r in rows}
-    below: dict[str, list[AreaRisk]] = defaultdict(list)
-    for m in micro:
-        for code in ancestors.get(m.code, []):
-            below[code].append(m)
-    totals = _totals_by_parent(placed, index, [ancestors[m.code] for m in micro])
+    chains = [ancestors[m.code] for m in micro]
+    totals = _totals_by_parent(placed, index, chains)
+    parents = [r for r in rows if r.level != Level.MICRO.value]
+    parent_at = {r.code: k for k, r in enumerate(parents)}
+    pair_parent: list[int] = []
+    pair_micro: list[int] = []
+    hazards_below: dict[str, list[ScoredHazard]] = defaultdict(list)
+    for i, (m, chain) in enumerate(zip(micro, chains, strict=True)):
+        own = hazards_in.get(m.code, [])
+        for code in chain:
+            if code in parent_at:
+                pair_parent.append(parent_at[code])
+                pair_micro.append(i)
+            hazards_below[code].extend(own)
+    by_parent = np.argsort(np.array(pair_parent, dtype=np.int64), kind="stable")
+    members = np.array(pair_micro, dtype=np.int64)[by_parent]
+    bounds = np.searchsorted(
+        np.array(pair_parent, dtype=np.int64)[by_parent], np.arange(len(parents) + 1)
+    ).tolist()
+    area_m2 = np.array([m.area_m2 for m in micro], dtype=float)
+    scores = np.array([m.score for m in micro], dtype=float)
+    severity = {
+        "hazard": np.array([m.hazard_colour.severity for m in micro], dtype=np.int64),
+        "incident": np.array([m.incident_colour.severity for m in micro], dtype=np.int64),
+        "colour": np.array([m.colour.severity for m in micro], dtype=np.int64),
+    }
+
     done: dict[str, AreaRisk] = {m.code: m for m in micro}
     children: dict[str, list[AreaRisk]] = defaultdict(list)
     for r in rows:
         if r.level == Level.MICRO.value and r.parent_code:
             children[r.parent_code].append(done[r.code])
 
-    parents = [r for r in rows if r.level != Level.MICRO.value]
     out: list[AreaRisk] = []
-    for r in sorted(parents, key=lambda r: -Level(r.level).rank):
-        subtree = below.get(r.code, [])
-        weights = np.array([m.area_m2 for m in subtree], dtype=float)
-        scores = np.array([m.score for m in subtree], dtype=float)
-        mean_score = float(np.average(scores, weights=weights)) if subtree else 0.0
-        hazard_colour = worst(m.hazard_colour for m in subtree)
-        incident_colour = worst(m.incident_colour for m in subtree)
-        own_hazards = sorted((h for m in subtree for h in hazards_in.get(m.code, [])), key=rank_key)
+    for at in sorted(range(len(parents)), key=lambda at: -Level(parents[at].level).rank):
+        r = parents[at]
+        subtree = members[bounds[at] : bounds[at + 1]]
+        mean_score = (
+            float(np.average(scores[subtree], weights=area_m2[subtree])) if len(subtree) else 0.0
+        )
+        hazard_colour = _worst_of(severity["hazard"][subtree])
+        incident_colour = _worst_of(severity["incident"][subtree])
+        colours = np.bincount(severity["colour"][subtree], minlength=len(Colour)).tolist()
+        own_hazards = sorted(hazards_below.get(r.code, []), key=rank_key)
         by_type = totals.get(r.code, {})
         weighted_total = sum(w for _, w in by_type.values())
         area_km2 = float(r.area_m2) / 1e6
@@ -488,9 +585,7 @@ def _roll_up(
                     {"code": k.code, "name": k.name, "colour": k.colour.value, "score": k.score}
                     for k in kids[:top]
                 ],
-                "micro_colours": {
-                    c.value: sum(1 for m in subtree if m.colour is c) for c in Colour
-                },
+                "micro_colours": {c.value: colours[c.severity] for c in Colour},
                 "hazards": [h.reason() for h in own_hazards[:top]],
                 "hazards_total": len(own_hazards),
                 "incidents": _incident_reasons(by_type),

@@ -51,7 +51,7 @@ def incident_groups(
     conn.execute(
         text("SELECT set_config('work_mem', :mem, true)"), {"mem": f"{AGGREGATE_WORK_MEM_MB}MB"}
     )
-    result = conn.execute(
+    row = conn.execute(
         sql("risk_incidents", "geo.risk"),
         {
             "region": region,
@@ -59,17 +59,13 @@ def incident_groups(
             "half_life_days": risk.risk_half_life_days,
             "window_days": risk.risk_window_days,
         },
-    )
-    # Column by column: half a million groups in a province, where a frame built row by row
-    # cost seconds.
-    rows = result.all()
-    area_code, kind, n, decayed = zip(*rows, strict=True) if rows else ((), (), (), ())
+    ).one()
     frame = pd.DataFrame(
         {
-            "area_code": pd.Series(area_code, dtype=object),
-            "type": pd.Series(kind, dtype=object),
-            "n": np.asarray(n, dtype=np.int64),
-            "decayed": np.asarray(decayed, dtype=np.float64),
+            "area_code": pd.Series(row.area_code or [], dtype=object),
+            "type": pd.Series(row.type or [], dtype=object),
+            "n": np.asarray(row.n or [], dtype=np.int64),
+            "decayed": np.asarray(row.decayed or [], dtype=np.float64),
         }
     )
     weights = {t: type_weight(risk, str(t)) for t in frame["type"].unique()}
