@@ -556,6 +556,17 @@ class CoverageSettings(_Group):
         ),
     )
 
+    coverage_workers: int = Field(
+        default=2,
+        ge=1,
+        description=(
+            "Connections computing the covers of a closed shift at once, each for a run of its "
+            "micro-grids (geo/coverage/covered.py): buffers and unions then use that many "
+            "cores. A request doing so holds them besides its own; one short of a free pool "
+            "connection within pool_timeout_s leaves its part to the request's own."
+        ),
+    )
+
     koper_dwell_s: float = Field(
         default=600.0,
         ge=0,

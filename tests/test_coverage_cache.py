@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 from geo.coverage.compute import coverage_geojson
 from geo.coverage.periods import Period, between, day_of
 from geo.coverage.tracks import import_track_records
-from geo.database import acting_as
+from geo.database import acting_as, make_engine
 from geo.settings import Settings
 from tests.test_coverage import DISC_TOL, X0, Y0, load_squares
 
@@ -169,3 +169,39 @@ def test_a_scoped_caller_counts_every_patrol_and_shares_the_stored_covers(
     assert {row[1] for row in stored} <= {"M4"}
     everyone = _covered(squares, db_settings, DAY)
     assert scoped["M4"] == pytest.approx(everyone["M4"], rel=1e-9)
+
+
+def test_runs_on_several_connections_agree_and_a_run_without_a_connection_is_computed_anyway(
+    squares: Engine, db_settings: Settings
+) -> None:
+    # A walk across all four micro-grids in shift 2 (a diagonal from M1 to M4) and a bicycle
+    # across the shift bound. Its closed shifts' covers are computed by runs of micro-grids on
+    # connections of their own (coverage_workers): one, three or four runs give the same
+    # covers. With a pool of one connection, held by the request, no run gets one: the request
+    # computes the day itself, to the same covers, and stores none.
+    start = BOUND + timedelta(hours=1)
+    walk = [(start + timedelta(seconds=10 * i), 20 + 12 * i, 20 + 12 * i) for i in range(31)]
+    _post(squares, db_settings, "P1", "foot", walk)
+    pair = [(BOUND - timedelta(seconds=15), 50, 100), (BOUND + timedelta(seconds=15), 150, 100)]
+    _post(squares, db_settings, "B1", "bicycle", pair)
+
+    def clear() -> None:
+        with squares.begin() as conn:
+            conn.execute(text("DELETE FROM coverage_cache"))
+
+    one = _covered(squares, db_settings.replace(coverage_workers=1), DAY)
+    assert all(one[code] > 0 for code in ("M1", "M2", "M3", "M4"))
+    assert len(_stored(squares)) == 3 * 4
+    for workers in (3, 4):
+        clear()
+        runs = _covered(squares, db_settings.replace(coverage_workers=workers), DAY)
+        assert runs == pytest.approx(one, rel=1e-9)
+        assert len(_stored(squares)) == 3 * 4
+    clear()
+    starved = db_settings.replace(pool_size=1, pool_max_overflow=0, pool_timeout_s=0.2)
+    lone = make_engine(starved.db)
+    try:
+        assert _covered(lone, starved, DAY) == pytest.approx(one, rel=1e-9)
+    finally:
+        lone.dispose()
+    assert _stored(squares) == []

@@ -22,6 +22,10 @@ track's line buffered by its unit kind's radius, intersected with the micro-grid
 - **work that grows with data goes shift by shift**: each slice is one statement reading one
   shift's fixes (one monthly partition), and the final union runs over batches of micro-grids,
   so memory is bounded by a shift and a batch, not by the period.
+- **a closed shift's covers are computed on several connections at once**
+  (``settings.coverage.coverage_workers``), each for a run of neighbouring micro-grids in a
+  transaction of its own, so GEOS (which runs in each connection's backend, on one core) uses
+  as many cores (:func:`_fill`).
 
 Thinning and its error: each track may be thinned by Douglas-Peucker to
 ``settings.coverage.coverage_thin_m`` (ε; default 0, no thinning) before buffering. Every fix
@@ -36,11 +40,16 @@ bench/RESULTS.md measures the error on the benchmark's shift).
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from psycopg.errors import DeadlockDetected, LockNotAvailable
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from geo import clock
 from geo.coverage.periods import Period, shift_of
@@ -114,47 +123,98 @@ def _slice_params(settings: Settings) -> dict[str, object]:
     }
 
 
-def _fill(
+def _missing(
     conn: Connection, settings: Settings, shifts: Sequence[Period], codes: Sequence[str]
-) -> int:
-    """Compute and store the covers of ``shifts`` missing from the cache for ``codes``.
-
-    Returns
-    -------
-    int
-        The number of shifts computed.
-    """
-    if not shifts or not codes:
-        return 0
-    params = cache_params(settings.coverage)
+) -> dict[int, list[str]]:
+    """The micro-grids of ``codes`` whose cover of ``shifts[i]`` is not stored (or stale), by i."""
     missing: dict[int, list[str]] = {}
     for i, code in conn.execute(
         sql("coverage_cache_missing", "geo.coverage"),
         {
             "region": settings.region,
             "codes": list(codes),
-            "params": params,
+            "params": cache_params(settings.coverage),
             "t0s": [s.start for s in shifts],
             "t1s": [s.end for s in shifts],
         },
     ):
         missing.setdefault(int(i) - 1, []).append(str(code))
-    if not missing:
+    return missing
+
+
+def _store(engine: Engine, settings: Settings, shift: Period, codes: Sequence[str]) -> None:
+    """Compute and store the covers of the closed ``shift`` for ``codes``, in a transaction of
+    its own on a connection of its own, holding the cache's lock (shared) to its commit.
+
+    It waits for a pool connection, and for any lock, at most ``settings.db.pool_timeout_s``;
+    past that (or chosen as a deadlock's victim) it stores nothing, and the caller finds those
+    covers still missing and computes them itself (:func:`covered_into`). So a run never waits
+    without end on something its caller, itself waiting for the run, holds: a wait that
+    PostgreSQL's deadlock detection cannot see (the caller's side of it is in Python).
+    """
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text("SELECT set_config('lock_timeout', :ms, true)"),
+                {"ms": f"{round(settings.db.pool_timeout_s * 1000)}ms"},
+            )
+            conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _LOCK})
+            conn.execute(text(_TEMP[0]))
+            conn.execute(
+                sql("coverage_slice", "geo.coverage"),
+                {**_slice_params(settings), "t0": shift.start, "t1": shift.end,
+                 "codes": list(codes), "units": None},
+            )  # fmt: skip
+            conn.execute(
+                sql("coverage_cache_store", "geo.coverage"),
+                {"region": settings.region, "t0": shift.start, "t1": shift.end,
+                 "params": cache_params(settings.coverage)},
+            )  # fmt: skip
+    except PoolTimeoutError:
+        return
+    except OperationalError as exc:
+        if not isinstance(exc.orig, (LockNotAvailable, DeadlockDetected)):
+            raise
+
+
+def _fill(
+    conn: Connection, settings: Settings, shifts: Sequence[Period], codes: Sequence[str]
+) -> int:
+    """Compute and store the covers of ``shifts`` missing from the cache for ``codes``, then
+    take the cache's lock (shared) in ``conn``'s transaction, to its commit: from then on no
+    import deletes the covers it reads (:func:`invalidate`).
+
+    Each shift's missing micro-grids are cut into ``settings.coverage.coverage_workers`` runs
+    of consecutive codes (neighbours: codes follow the hierarchy), computed at once on as many
+    connections of ``conn``'s pool, each run in a transaction of its own (:func:`_store`).
+    GEOS works in the backend of the connection that asks, on one core, so this is what lets
+    one shift's buffers and unions use several cores. ``conn`` writes no row of the cache.
+
+    Returns
+    -------
+    int
+        The number of shifts with covers to compute.
+    """
+    if not shifts or not codes:
         return 0
+    missing = _missing(conn, settings, shifts, codes)
+    workers = settings.coverage.coverage_workers
+    runs = [
+        (shifts[i], todo[k * len(todo) // workers : (k + 1) * len(todo) // workers])
+        for i, todo in sorted(missing.items())
+        for k in range(workers)
+    ]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gridsafe-cover") as pool:
+        # Each run in a copy of the caller's context: its transaction runs in the caller's name
+        # and area scope (geo/database.py _on_begin).
+        done = [
+            pool.submit(contextvars.copy_context().run, _store, conn.engine, settings, shift, run)
+            for shift, run in runs
+            if run
+        ]
+        for future in done:
+            future.result()
     conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _LOCK})
-    for i, todo in sorted(missing.items()):
-        shift = shifts[i]
-        conn.execute(text("TRUNCATE cov_slice"))
-        conn.execute(
-            sql("coverage_slice", "geo.coverage"),
-            {**_slice_params(settings), "t0": shift.start, "t1": shift.end, "codes": todo,
-             "units": None},
-        )  # fmt: skip
-        conn.execute(
-            sql("coverage_cache_store", "geo.coverage"),
-            {"region": settings.region, "t0": shift.start, "t1": shift.end, "params": params},
-        )
-    conn.execute(text("TRUNCATE cov_slice"))
     return len(missing)
 
 
@@ -181,8 +241,13 @@ def covered_into(
     moment = now or clock.utcnow()
     parts = slices(period, settings)
     whole = units is None
-    cached = [p for p in parts if whole and p.label != "part" and p.end <= moment]
-    _fill(conn, settings, cached, codes)
+    closed = [p for p in parts if whole and p.label != "part" and p.end <= moment]
+    _fill(conn, settings, closed, codes)
+    # A shift whose covers are still missing (a run gave up waiting, or an import deleted them
+    # before the lock) is computed here, whole, and not stored: this transaction writes no
+    # row of the cache (_fill).
+    late = _missing(conn, settings, closed, codes)
+    cached = [p for i, p in enumerate(closed) if i not in late]
     base = {
         **_slice_params(settings),
         "codes": list(codes),
@@ -217,7 +282,8 @@ def refresh(
     engine: Engine, settings: Settings, *, period: Period, now: datetime | None = None
 ) -> int:
     """Compute and store the missing covers of the closed shifts in ``period``, one shift per
-    transaction (a batch job: progress is kept, memory bounded by one shift).
+    transaction (a batch job: progress is kept, memory bounded by one shift; each shift on
+    ``settings.coverage.coverage_workers`` connections at once, :func:`_fill`).
 
     Returns
     -------
@@ -229,7 +295,6 @@ def refresh(
     done = 0
     for shift in shifts:
         with engine.begin() as conn:
-            conn.execute(text(_TEMP[0]))
             done += _fill(conn, settings, [shift], micro_codes(conn, settings, None))
     return done
 

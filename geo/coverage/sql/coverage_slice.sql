@@ -16,8 +16,9 @@
 --   * each track is cut into chunks of :chunk fixes, consecutive chunks sharing their end fix, so
 --     the pieces are small and the GiST index of areas finds the few micro-grids near each;
 --   * each chunk is thinned by Douglas-Peucker (ST_Simplify) to :thin_m, which keeps its ends;
---   * each chunk is buffered once; the buffer is cut to the box of each micro-grid within r of
---     the chunk (ST_ClipByBox2D: cheap, and the union then works on small pieces), the pieces
+--   * the chunks' micro-grids are found first, and each chunk near one is buffered once; the
+--     buffer is cut to the box of each micro-grid within r of the chunk (ST_ClipByBox2D:
+--     cheap, and the union then works on small pieces), the pieces
 --     unioned once per micro-grid and intersected with it. Buffering per (chunk, micro-grid)
 --     pair instead, with a join the planner turned into every chunk against every micro-grid,
 --     took 4 times as long. Buffering a whole track at once is slower still (GEOS nodes the
@@ -55,32 +56,42 @@ gathered AS (
     GROUP BY unit, track, chunk
 ),
 chunks AS MATERIALIZED (
-    SELECT CASE WHEN cardinality(pts) = 1 THEN pts[1]
+    SELECT row_number() OVER () AS id,
+           CASE WHEN cardinality(pts) = 1 THEN pts[1]
                 ELSE ST_Simplify(ST_MakeLine(pts), :thin_m, true) END AS line,
            CASE unit_kind WHEN 'foot' THEN :r_foot
                           WHEN 'bicycle' THEN :r_bicycle
                           ELSE :r_vehicle END AS r
     FROM gathered
 ),
-buffers AS MATERIALIZED (
-    -- Each chunk buffered once, whatever number of micro-grids it reaches.
-    SELECT line, r, ST_Buffer(line, r, 'quad_segs=16') AS cover FROM chunks
-),
-covers AS MATERIALIZED (
-    -- Each buffer cut to the box of each micro-grid it reaches, so the union per micro-grid
-    -- works on small pieces. A lateral probe per chunk (OFFSET 0 keeps the planner from
-    -- flattening it into a join that tests every chunk against every micro-grid), so the GiST
-    -- index of areas finds its micro-grids whatever the row estimates.
-    SELECT a.code, ST_ClipByBox2D(b.cover, box2d(a.geom)) AS cover
-    FROM buffers b
+near AS MATERIALIZED (
+    -- The micro-grids of :codes each chunk reaches. A lateral probe per chunk (OFFSET 0 keeps
+    -- the planner from flattening it into a join that tests every chunk against every
+    -- micro-grid), so the GiST index of areas finds them whatever the row estimates.
+    SELECT c.id, a.code, a.box
+    FROM chunks c
     CROSS JOIN LATERAL (
-        SELECT m.code, m.geom
+        SELECT m.code, box2d(m.geom) AS box
         FROM areas m
-        WHERE ST_DWithin(b.line, m.geom, b.r)
+        WHERE ST_DWithin(c.line, m.geom, c.r)
           AND m.region = :region AND m.level = 'micro'
           AND m.code = ANY(CAST(:codes AS text[]))
         OFFSET 0
     ) a
+),
+buffers AS MATERIALIZED (
+    -- Each chunk that reaches one of them buffered once, whatever number it reaches (a run of
+    -- some micro-grids, geo/coverage/covered.py _fill, buffers only the chunks near them).
+    SELECT id, ST_Buffer(line, r, 'quad_segs=16') AS cover
+    FROM chunks
+    WHERE id IN (SELECT id FROM near)
+),
+covers AS MATERIALIZED (
+    -- Each buffer cut to the box of each micro-grid it reaches, so the union per micro-grid
+    -- works on small pieces.
+    SELECT n.code, ST_ClipByBox2D(b.cover, n.box) AS cover
+    FROM near n
+    JOIN buffers b ON b.id = n.id
 ),
 unions AS MATERIALIZED (
     -- Materialized: a join would otherwise run the union again for every row it probes.
