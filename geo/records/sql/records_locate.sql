@@ -8,7 +8,9 @@
 -- 1. a point in a cell of area_cells that crosses no boundary takes the cell's micro-grid: an
 --    integer cell id computed arithmetically and a hash join, no geometry at all;
 -- 2. a point in a boundary cell is tested exactly against the cell's candidates only
---    (ST_Intersects, then interiors first and the smallest code, as locate_micro);
+--    (ST_Intersects, then interiors first and the smallest code, as locate_micro); the level
+--    keeps the planner on the micro-grids' GiST, not the one of every level, whose big
+--    polygons made the test four times as slow;
 -- 3. a point in no cell of the lookup, or every point when the lookup is not valid for
 --    :cell_m (the EXISTS is evaluated once: a boundary change deletes area_cell_grids' row
 --    until geo.locate.ensure_cells rebuilds it), goes through locate_micro and its GiST index.
