@@ -8,10 +8,9 @@ repeated (the median of each column is printed):
 ``gridsafe import``
     what ``gridsafe import incidents FILE`` does: import the command line (``cli.main``), then
     :func:`geo.records.import_records` (read, check, parse times, project, stage by COPY,
-    locate and upsert by key in one statement per batch, commit) and print the report. The
-    steps are the report's own timings (``ImportReport.timings``; the locate is in "upsert");
-    "read" is the time the checks waited on the reader thread, which reads ahead while the
-    database works.
+    locate by the one set-based join, upsert by key, commit) and print the report. The steps
+    are the report's own timings (``ImportReport.timings``); "read" is the time the checks
+    waited on the reader thread, which reads ahead while the database works.
 ``geopandas + to_postgis``
     the anchor: ``pandas.read_csv`` + ``to_datetime`` (bad cells dropped) + ``points_from_xy``
     + ``to_crs`` + ``sjoin`` against the micro-grids + ``to_postgis`` (append, one
@@ -46,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the repository's packages first
 
 ANCHOR_TABLE = "anchor_incidents"
-OURS_STEPS = ("start-up", "read", "checks", "times", "stage", "upsert", "commit")
+OURS_STEPS = ("start-up", "read", "checks", "times", "stage", "locate", "upsert", "commit")
 ANCHOR_STEPS = ("start-up", "read", "times", "project", "locate", "write")
 
 

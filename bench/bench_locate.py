@@ -13,9 +13,9 @@ database server's memory is not counted):
     (predicate ``intersects``) against the same micro-grids; nothing is written anywhere.
 ``join alone``
     PostGIS: the imports' locate join (``geo/records/sql/records_locate.sql``: cell lookup,
-    exact test in boundary cells, border rule) over points already in the staging table, its
-    rows counted (an import's upsert reads them in the same statement); the lookup is built
-    with the boundaries and its build time printed apart. geopandas: ``sjoin`` over GeoDataFrames
+    exact test in boundary cells, border rule) over points already in a staging table, its
+    result written to ``staged_places`` as in an import; the lookup is built with the
+    boundaries and its build time printed apart. geopandas: ``sjoin`` over GeoDataFrames
     already built.
 
 Run from the repository root (creates and drops its own database)::
@@ -38,7 +38,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sqlalchemy import column, func, select, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the repository's
 from bench import bench_settings  # noqa: E402 - needs the path above
 from demo import DATA  # noqa: E402
 from geo.boundaries import import_boundaries  # noqa: E402 - needs the path above
-from geo.database import drop_database, ensure_database, init_db, make_engine  # noqa: E402
+from geo.database import drop_database, ensure_database, init_db, make_engine, sql  # noqa: E402
 from geo.levels import Level  # noqa: E402
 from geo.locate import ensure_cells  # noqa: E402
 from geo.records import import_records  # noqa: E402
@@ -124,20 +124,19 @@ def run_db_join(db: str, csv: str) -> dict[str, float]:
         conn.execute(kind_sql("stage", "incidents"))
         conn.execute(
             text(
-                "INSERT INTO staged_incidents (row, source, source_id, x, y, located_by, type, "
-                "occurred_s, reported_s) "
-                "SELECT id, source, source_id, ST_X(geom), ST_Y(geom), located_by, type, "
-                "extract(epoch FROM occurred_at), extract(epoch FROM reported_at) FROM incidents"
+                "INSERT INTO staged_records (row, source, source_id, x, y, located_by) "
+                "SELECT id, source, source_id, ST_X(geom), ST_Y(geom), located_by FROM incidents"
             )
         )
+        conn.execute(text("ANALYZE staged_records"))
         cell_m = ensure_cells(conn, settings)
         t0 = time.perf_counter()
-        placed = kind_sql("locate", "incidents").columns(column("area_code")).subquery()
-        located = conn.execute(
-            select(func.count(placed.c.area_code)),
+        conn.execute(
+            sql("records_locate", "geo.records"),
             {"region": settings.region, "srid": settings.srid, "cell_m": cell_m},
-        ).scalar_one()
+        )
         elapsed = time.perf_counter() - t0
+        located = conn.execute(text("SELECT count(*) FROM staged_places")).scalar_one()
     engine.dispose()
     return {"seconds": elapsed, "located": located}
 

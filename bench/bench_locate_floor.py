@@ -11,7 +11,7 @@ join floors
     no geometry test, no border rule, nothing written; once on a temporary table (what an import
     stages into: PostgreSQL never runs parallel workers on temporary tables) and once on an
     unlogged table with two parallel workers allowed. Then the imports' real locate join
-    (``geo/records/sql/records_locate.sql``) with its rows counted, as ``bench_locate.py`` does.
+    (``geo/records/sql/records_locate.sql``) with its result written, as ``bench_locate.py`` does.
 write floors
     ``INSERT ... SELECT`` of the same rows (already located, read from an unlogged table in
     memory) into a copy of ``incidents``: with no index at all, then with each of the table's
@@ -163,7 +163,7 @@ def measure_join(engine: Engine, settings: Settings, repeats: int) -> list[tuple
     best = float("inf")
     for _ in range(repeats):
         best = min(best, bench_locate.run_db_join(str(engine.url.database), "")["seconds"])
-    rows.append(("imports' locate join, rows counted (records_locate.sql)", best))
+    rows.append(("imports' locate join, result written (records_locate.sql)", best))
     return rows
 
 

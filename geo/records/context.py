@@ -36,10 +36,10 @@ class ImportContext:
     # When to stop waiting for a lock: None (a file import) waits as long as it takes; a request
     # gives up at this time.monotonic() instant with a BusyError (GRIDSAFE_SUBMIT_WAIT_S).
     deadline: float | None = None
-    # The staging table's column → type, read from the catalog once per import (the binary COPY
+    # Staging table → column → type, read from the catalog once per import (the binary COPY
     # writes each type's own form; records_stage.sql and the kinds' staged columns stay the one
     # place the types are named).
-    stage_types: dict[str, str] = field(default_factory=dict)
+    stage_types: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def geocoder(self) -> AddressGazetteer:
         """The buildings' gazetteer, built on first use."""

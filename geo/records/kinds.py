@@ -74,7 +74,7 @@ class RecordKind:
     def names(self) -> dict[str, str]:
         """What the SQL templates of :func:`kind_sql` are written out with: identifiers only."""
         staged = [
-            f"to_timestamp(r.{c}) AS {self.stored(c)}" if c != self.stored(c) else f"r.{c}"
+            f"to_timestamp(k.{c}) AS {self.stored(c)}" if c != self.stored(c) else f"k.{c}"
             for c in self.stage_columns
         ]
         columns = [self.stored(c) for c in self.stage_columns] + list(STORED_COMMON)
@@ -147,15 +147,12 @@ def kind_sql(name: str, kind: KindName) -> TextClause:
 
     The template's ``{table}``, ``{columns}``, ... are filled with :meth:`RecordKind.names`,
     identifiers from :data:`KINDS` only, never input; ``{properties}`` (the list's) with the
-    kind's own ``{kind}_properties.sql``, ``{locate}`` (the upsert's) with records_locate.sql
-    written out for the kind. Values stay bound parameters.
+    kind's own ``{kind}_properties.sql``. Values stay bound parameters.
     """
     record = KINDS[kind]
     names = record.names()
     if name == "list":
         names["properties"] = sql(f"{kind}_properties", PACKAGE).text.strip()
-    if name == "upsert":
-        names["locate"] = kind_sql("locate", kind).text.strip()
     return text(sql(f"records_{name}", PACKAGE).text.format(**names))
 
 

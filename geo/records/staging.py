@@ -1,17 +1,18 @@
-"""Staging and the upsert: each checked batch is copied into a temporary table, then placed in
-its micro-grids and upserted by ``(region, source, source_id, key_scope)`` in one statement."""
+"""Staging and the upsert: each checked batch is copied into temporary tables, placed in its
+micro-grids by one join, and upserted by ``(region, source, source_id, key_scope)``."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import cast
 
 import numpy as np
 import pandas as pd
 import psycopg
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo._pgcopy import binary_copy
@@ -64,6 +65,17 @@ def _locate_by_address(
         px[i], py[i] = ctx.building_points[match.key_id]
         scores[i] = match.score
     return scores
+
+
+def stage_batch(ctx: ImportContext, batch: RawBatch, source: SourceCRS) -> int:
+    """Check a batch, COPY its good rows into the staging table; return how many."""
+    with ctx.report.timed("checks"):
+        keep, columns = _checked(ctx, batch, source)
+    if keep is None:
+        return 0
+    with ctx.report.timed("stage"):
+        _copy_staged(ctx, columns, keep)
+    return len(keep)
 
 
 def _checked(
@@ -146,18 +158,25 @@ def _checked(
 
 
 def _copy_staged(ctx: ImportContext, columns: dict[str, np.ndarray], keep: np.ndarray) -> None:
-    """COPY the rows ``keep`` of ``columns`` into the staging table."""
+    """COPY the rows ``keep`` of ``columns`` into the staging tables."""
     raw = cast(psycopg.Connection, ctx.conn.connection.driver_connection)
-    names = (*COMMON_STAGE, *ctx.kind.stage_columns)  # identifiers from KINDS
-    # One binary payload per batch, encoded column by column (geo._pgcopy): formatting it row
-    # by row in Python, even with pandas' CSV writer, cost more than the database's whole COPY.
-    # NaN and None are NULL; floats travel bit for bit.
-    payload = binary_copy(
-        [(ctx.stage_types[c], columns[c][keep]) for c in names], encoding=raw.info.encoding
-    )
-    statement = f"COPY staged_{ctx.kind.name} ({', '.join(names)}) FROM STDIN (FORMAT binary)"
-    with raw.cursor() as cur, cur.copy(statement) as copy:
-        copy.write(payload)
+    with raw.cursor() as cur:
+        for table, stage_columns in (
+            ("staged_records", COMMON_STAGE),
+            (f"staged_{ctx.kind.name}", ("row", *ctx.kind.stage_columns)),  # names: KINDS
+        ):
+            # One binary payload per table and batch, encoded column by column (geo._pgcopy):
+            # formatting it row by row in Python, even with pandas' CSV writer, cost more than
+            # the database's whole COPY. NaN and None are NULL; floats travel bit for bit.
+            types = ctx.stage_types[table]
+            payload = binary_copy(
+                [(types[c], columns[c][keep]) for c in stage_columns], encoding=raw.info.encoding
+            )
+            statement = f"COPY {table} ({', '.join(stage_columns)}) FROM STDIN (FORMAT binary)"
+            with cur.copy(statement) as copy:
+                copy.write(payload)
+            # Statistics, so the locate join hashes the batch against the cell lookup.
+            cur.execute(f"ANALYZE {table}")
 
 
 def _where_none(mask: np.ndarray, value: str, n: int) -> np.ndarray:
@@ -189,21 +208,10 @@ def _take_write_turn(ctx: ImportContext) -> None:
     )
 
 
-def upsert_staged(ctx: ImportContext) -> None:
-    """Locate and upsert the staged rows (one statement), count, and report the rows outside
-    every area and those another source's records hold (records_upsert.sql)."""
-    if not ctx.writing:
-        _take_write_turn(ctx)
-        ctx.writing = True
-    with ctx.report.timed("upsert"):
-        inserted, updated, unchanged, outside, twins = ctx.conn.execute(
-            kind_sql("upsert", ctx.kind.name),
-            {"region": ctx.region, "srid": ctx.srid, "cell_m": ctx.cell_m},
-        ).one()
-    ctx.report.inserted += int(inserted)
-    ctx.report.updated += int(updated)
-    ctx.report.unchanged += int(unchanged)
-    ctx.report.warnings += [Problem(int(row), str(ident), OUTSIDE) for row, ident in outside]
+def reject_other_sources(ctx: ImportContext) -> None:
+    """Take out of the staged batch the rows whose id and content a record of another source
+    holds (records_other_source.sql), each reported with that source and how to update it."""
+    twins = ctx.conn.execute(kind_sql("other_source", ctx.kind.name), {"region": ctx.region})
     for row, ident, other in twins:
         reason = (
             f"same id and content as a record stored under source {other!r}: nothing was "
@@ -215,10 +223,34 @@ def upsert_staged(ctx: ImportContext) -> None:
         )
 
 
-def _column_types(conn: Connection, table: str) -> dict[str, str]:
-    """Column → type (as ``format_type`` names it) of ``table``: what the binary COPY writes."""
-    rows = conn.execute(sql("stage_column_types", "geo.records"), {"table": table})
-    return {str(column): str(pg_type) for column, pg_type in rows}
+def upsert_staged(ctx: ImportContext) -> None:
+    """Locate the staged rows (one join), upsert them, count, and report those outside."""
+    with ctx.report.timed("locate"):
+        ctx.conn.execute(
+            sql("records_locate", "geo.records"),
+            {"region": ctx.region, "srid": ctx.srid, "cell_m": ctx.cell_m},
+        )
+        ctx.conn.execute(text("ANALYZE staged_places"))
+    if not ctx.writing:
+        _take_write_turn(ctx)
+        ctx.writing = True
+    with ctx.report.timed("upsert"):
+        inserted, updated, unchanged, outside = ctx.conn.execute(
+            kind_sql("upsert", ctx.kind.name), {"region": ctx.region, "srid": ctx.srid}
+        ).one()
+    ctx.report.inserted += int(inserted)
+    ctx.report.updated += int(updated)
+    ctx.report.unchanged += int(unchanged)
+    ctx.report.warnings += [Problem(int(row), str(ident), OUTSIDE) for row, ident in outside]
+
+
+def _column_types(conn: Connection, tables: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Table → column → type (as ``format_type`` names it): what the binary COPY must write."""
+    rows = conn.execute(sql("stage_column_types", "geo.records"), {"tables": list(tables)})
+    out: dict[str, dict[str, str]] = {table: {} for table in tables}
+    for table, column, pg_type in rows:
+        out[str(table)][str(column)] = str(pg_type)
+    return out
 
 
 def run_import(
@@ -229,7 +261,7 @@ def run_import(
 ) -> None:
     """Check, stage, locate and upsert every batch, in the caller's transaction.
 
-    The database's work on one batch (the locating upsert, then ``on_batch``) runs
+    The database's work on one batch (the locate join and the upsert, then ``on_batch``) runs
     in a second thread while this one checks the next batch: the driver waits on the server
     without the GIL, so on two cores the checks cost next to nothing. Only one thread uses the
     connection at a time: the next batch is staged once the previous one is written, and a
@@ -243,9 +275,10 @@ def run_import(
     )
     ctx.cell_m = ensure_cells(ctx.conn, settings, deadline=ctx.deadline)
     ctx.conn.execute(kind_sql("stage", ctx.kind.name))
-    ctx.stage_types = _column_types(ctx.conn, f"staged_{ctx.kind.name}")
+    ctx.stage_types = _column_types(ctx.conn, ("staged_records", f"staged_{ctx.kind.name}"))
 
     def write(batch: RawBatch) -> None:
+        reject_other_sources(ctx)
         upsert_staged(ctx)
         if on_batch is not None:
             on_batch(batch)

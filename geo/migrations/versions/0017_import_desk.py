@@ -141,7 +141,7 @@ def upgrade() -> None:
         synonyms,
         [{"word": w.casefold(), "code": c, "builtin": True} for w, c in BUILTIN_SYNONYMS],
     )
-    # A file's rows are looked up by id across sources (records_upsert.sql).
+    # A file's rows are looked up by id across sources (records_other_source.sql).
     for table in ("incidents", "hazards"):
         op.create_index(f"{table}_source_id_idx", table, ["region", "source_id"])
     op.add_column("import_runs", sa.Column("actor", sa.Text, comment="who ran it (audit actor)"))

@@ -1,9 +1,9 @@
--- One import batch's staging table for the records that passed the checks, filled by one COPY
--- from geo/records/staging.py: first what incidents and hazards share (the location as x, y in
--- the storage CRS), then the kind's own fields (written out per record kind by
--- geo.records.kinds.kind_sql from the kind's staged columns). One table: one COPY per batch,
--- and the upsert reads each row once, with no join back by row.
-CREATE TEMP TABLE staged_{table} (
+-- One import batch's staging tables for records that passed the checks, filled by COPY from
+-- geo/records/staging.py: staged_records holds what incidents and hazards share (the location
+-- as x, y in the storage CRS), staged_{table} the kind's own fields (written out per record kind
+-- by geo.records.kinds.kind_sql from the kind's staged columns); staged_places receives each
+-- located row's micro-grid (records_locate.sql).
+CREATE TEMP TABLE staged_records (
     row integer NOT NULL,
     source text NOT NULL,
     source_id text NOT NULL,
@@ -13,6 +13,13 @@ CREATE TEMP TABLE staged_{table} (
     located_by text NOT NULL,
     geocode_score double precision,
     source_crs text,
-    props jsonb,
+    props jsonb
+) ON COMMIT DROP;
+CREATE TEMP TABLE staged_places (
+    row integer NOT NULL,
+    area_code text NOT NULL
+) ON COMMIT DROP;
+CREATE TEMP TABLE staged_{table} (
+    row integer NOT NULL,
     {stage_columns}
 ) ON COMMIT DROP
