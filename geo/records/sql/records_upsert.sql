@@ -12,7 +12,10 @@ WITH located AS MATERIALIZED (
     SELECT r.row, r.source, r.source_id, r.address, r.located_by, r.geocode_score, r.source_crs,
            ST_SetSRID(ST_MakePoint(r.x, r.y), :srid) AS geom,
            COALESCE(r.props, '{{}}') AS props,
-           a.code AS area_code, COALESCE(a.ancestors || a.code, '{{}}') AS area_path,
+           a.code AS area_code,
+           -- Outside every area: an empty path (a.ancestors || a.code would be {{NULL}}, the
+           -- null appended to the null array, which a COALESCE would keep).
+           CASE WHEN a.code IS NULL THEN '{{}}' ELSE a.ancestors || a.code END AS area_path,
            {staged}
     FROM staged_records r
     JOIN staged_{table} k ON k.row = r.row
