@@ -14,14 +14,14 @@ not change, its stored form did); the audit triggers log the statement as any ot
 Downgrade leaves the paths as they are: ``'{}'`` is what both versions of the code mean.
 
 Revision ID: p0018
-Revises: o0017
+Revises: s0018
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "p0018"
-down_revision = "o0017"
+down_revision = "s0018"
 branch_labels = None
 depends_on = None
 
