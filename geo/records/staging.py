@@ -67,17 +67,6 @@ def _locate_by_address(
     return scores
 
 
-def stage_batch(ctx: ImportContext, batch: RawBatch, source: SourceCRS) -> int:
-    """Check a batch, COPY its good rows into the staging table; return how many."""
-    with ctx.report.timed("checks"):
-        keep, columns = _checked(ctx, batch, source)
-    if keep is None:
-        return 0
-    with ctx.report.timed("stage"):
-        _copy_staged(ctx, columns, keep)
-    return len(keep)
-
-
 def _checked(
     ctx: ImportContext, batch: RawBatch, source: SourceCRS
 ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
