@@ -7,6 +7,18 @@ from collections.abc import Collection
 
 from sqlalchemy import Connection, text
 
+PARTITIONED = (
+    "audit_log",
+    "case_events",
+    "cases",
+    "checkins",
+    "coverage_cache",
+    "fixes",
+    "hazards",
+    "incidents",
+)
+"""The big tables, partitioned by LIST (region) (migration t0017), in name order."""
+
 
 def tables(conn: Connection) -> list[str]:
     """Every table of the schema (a partitioned one once), PostGIS's and Alembic's aside."""

@@ -30,23 +30,13 @@ from geo.database import RegionPartition, acting_as, make_engine, partition_regi
 from geo.records import import_records
 from geo.settings import Settings
 from tests.clients import gridsafe
-from tests.partitions import drop_region_partitions, fingerprint, sequences
+from tests.partitions import PARTITIONED, drop_region_partitions, fingerprint, sequences
 from tests.test_cases import PATHS, T0, X0, Y0, add_incident, place_grid, run_case
 
 MOVED = "Move 1/迁区"
 STAYS = "move-stays"
 # A UTC month ends during the patrol: its fixes fall in two month partitions.
 MONTH_END = datetime(2026, 11, 1, tzinfo=UTC)
-PARTITIONED = (
-    "audit_log",
-    "case_events",
-    "cases",
-    "checkins",
-    "coverage_cache",
-    "fixes",
-    "hazards",
-    "incidents",
-)
 
 
 def _load(db: Engine, settings: Settings, tmp_path: Path) -> None:
