@@ -51,7 +51,6 @@ from geo.database import drop_database, ensure_database, init_db, make_engine, s
 from geo.levels import Level  # noqa: E402
 from geo.locate import ensure_cells  # noqa: E402
 from geo.records import import_records  # noqa: E402
-from geo.records.kinds import kind_sql  # noqa: E402
 from geo.settings import Settings  # noqa: E402
 
 
@@ -121,14 +120,14 @@ def run_db_join(db: str, csv: str) -> dict[str, float]:
             text("SELECT set_config('work_mem', :mem, true)"),
             {"mem": f"{settings.intake.import_work_mem_mb}MB"},
         )
-        conn.execute(kind_sql("stage", "incidents"))
+        conn.execute(sql("records_locate_stage", "geo.records"))
         conn.execute(
             text(
-                "INSERT INTO staged_records (row, source, source_id, x, y, located_by) "
-                "SELECT id, source, source_id, ST_X(geom), ST_Y(geom), located_by FROM incidents"
+                "INSERT INTO staged_points (row, x, y) "
+                "SELECT id, ST_X(geom), ST_Y(geom) FROM incidents"
             )
         )
-        conn.execute(text("ANALYZE staged_records"))
+        conn.execute(text("ANALYZE staged_points"))
         cell_m = ensure_cells(conn, settings)
         t0 = time.perf_counter()
         conn.execute(

@@ -32,6 +32,7 @@ from sqlalchemy import Engine, text
 
 from geo.coverage.tracks import ensure_partitions
 from geo.crs import bd09_from_wgs84, gcj02_from_wgs84, parse_crs, to_target, to_wgs84
+from geo.database import make_engine
 from geo.errors import InputError
 from geo.locate import relocate
 from geo.records import add_incident_type, import_records, list_records
@@ -250,6 +251,53 @@ def test_duplicate_updates_and_reimport_changes_nothing(
     assert report.inserted == 1
     assert [w.row for w in report.warnings] == [2]
     assert _areas(grid) == {"H1": "M1", "H2": "M1"}
+
+
+@pytest.mark.parametrize("pool", ["two connections", "one connection"])
+def test_counts_and_places_across_batches(
+    grid: Engine, db_settings: Settings, tmp_path: Path, pool: str
+) -> None:
+    """Each batch's rows are counted by the ids they take (records_last_id.sql): a key an earlier
+    batch of the same file wrote is updated, not inserted again, and a row seen again unchanged
+    is unchanged. The points are placed on a second connection while the import writes, or on
+    the import's own when the pool has no second one to give."""
+    settings = db_settings.replace(import_batch_rows=2)
+    engine = grid
+    if pool == "one connection":
+        settings = settings.replace(pool_size=1, pool_max_overflow=0, pool_timeout_s=0.2)
+        engine = make_engine(settings.db)
+    header = "source,source_id,type,occurred_at,lon,lat,description"
+
+    def line(ident: str, dx: float, dy: float, words: str) -> str:
+        lon, lat = _wgs84(dx, dy)
+        return f"110,{ident},fire,2025-03-01 08:30,{lon},{lat},{words}"
+
+    # Batches of two rows: [A, B], [A moved and reworded, C], [B again, D outside].
+    path = _csv(
+        tmp_path / "batches.csv",
+        [
+            header,
+            line("A", 50, 50, "一"),
+            line("B", 150, 50, "二"),
+            line("A", 50, 150, "三"),
+            line("C", 150, 150, "四"),
+            line("B", 150, 50, "二"),
+            line("D", 350, 50, "五"),
+        ],
+    )
+    try:
+        report = import_records(engine, settings, path, kind="incidents")
+        assert (report.inserted, report.updated, report.unchanged) == (4, 1, 1)
+        assert [p.row for p in report.warnings] == [7]  # D, outside every area
+        assert _areas(grid) == {"A": "M3", "B": "M2", "C": "M4", "D": None}
+        again = import_records(engine, settings, path, kind="incidents")
+        # The file again: A's first row updates A back, its second row updates it again; B
+        # and C are as stored, and so is D.
+        assert (again.inserted, again.updated, again.unchanged) == (0, 2, 4)
+        assert _areas(grid) == {"A": "M3", "B": "M2", "C": "M4", "D": None}
+    finally:
+        if engine is not grid:
+            engine.dispose()
 
 
 def test_address_only_rows_are_geocoded(

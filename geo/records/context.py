@@ -31,6 +31,10 @@ class ImportContext:
     cell_m: float = 0.0
     gazetteer: AddressGazetteer | None = None
     building_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # The connection the locate join runs on (records_locate.sql): a file import's second
+    # connection, in a read transaction of its own, so that placing one batch overlaps writing
+    # the previous one on ``conn``; None: ``conn`` itself.
+    locator: Connection | None = None
     # Whether this import holds the turn to write (taken at its first upsert, kept to commit).
     writing: bool = False
     # When to stop waiting for a lock: None (a file import) waits as long as it takes; a request
@@ -40,6 +44,8 @@ class ImportContext:
     # writes each type's own form; records_stage.sql and the kinds' staged columns stay the one
     # place the types are named).
     stage_types: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The connection's client encoding, which the staging payloads' text is written in.
+    encoding: str = "utf-8"
 
     def geocoder(self) -> AddressGazetteer:
         """The buildings' gazetteer, built on first use."""

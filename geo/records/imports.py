@@ -41,11 +41,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from geo.crs import SourceCRS, parse_crs
 from geo.intake import RawBatch, Rows, match_headers, open_table, prefetch
@@ -116,9 +118,10 @@ def import_records(
     )
     table = open_table(path, crs, rows)
     batches = prefetch(table.batches)
-    with engine.begin() as conn:
+    with engine.begin() as conn, _locator(engine) as locator:
         lock_areas(conn, settings)
         ctx = import_context(conn, settings, kind, name, table.crs.name)
+        ctx.locator = locator
         ctx.default_source = source or Path(name).stem
         ctx.report.warnings += table.warnings
         run_import(ctx, settings, _counted(_waited(batches, ctx.report), table.crs, progress))
@@ -126,6 +129,21 @@ def import_records(
         committing = time.perf_counter()
     ctx.report.timings["commit"] = time.perf_counter() - committing
     return ctx.report
+
+
+@contextmanager
+def _locator(engine: Engine) -> Iterator[Connection | None]:
+    """A second connection that places a file's points while the import writes on its own
+    (:attr:`ImportContext.locator`), in a transaction of its own that reads committed areas
+    only (the import holds the boundary lock, so they stay as they are); None when the pool
+    gives none within its timeout: the import then places its points itself."""
+    try:
+        conn = engine.connect()
+    except PoolTimeoutError:
+        yield None
+        return
+    with conn, conn.begin():
+        yield conn
 
 
 def _counted(

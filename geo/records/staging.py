@@ -12,7 +12,6 @@ from typing import cast
 import numpy as np
 import pandas as pd
 import psycopg
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from geo._pgcopy import binary_copy
@@ -146,26 +145,92 @@ def _checked(
     return keep, {**common, **fields}
 
 
-def _copy_staged(ctx: ImportContext, columns: dict[str, np.ndarray], keep: np.ndarray) -> None:
-    """COPY the rows ``keep`` of ``columns`` into the staging tables."""
+def _payloads(
+    ctx: ImportContext, columns: dict[str, np.ndarray], keep: np.ndarray
+) -> list[tuple[str, bytes]]:
+    """The COPY statements and binary payloads that stage the rows ``keep`` of ``columns``:
+    built before the connection is free, so that only the COPY itself waits for it."""
+    out = []
+    for table, stage_columns in (
+        ("staged_records", COMMON_STAGE),
+        (f"staged_{ctx.kind.name}", ("row", *ctx.kind.stage_columns)),  # names: KINDS
+    ):
+        # One binary payload per table and batch, encoded column by column (geo._pgcopy):
+        # formatting it row by row in Python, even with pandas' CSV writer, cost more than
+        # the database's whole COPY. NaN and None are NULL; floats travel bit for bit.
+        types = ctx.stage_types[table]
+        payload = binary_copy(
+            [(types[c], columns[c][keep]) for c in stage_columns], encoding=ctx.encoding
+        )
+        statement = f"COPY {table} ({', '.join(stage_columns)}) FROM STDIN (FORMAT binary)"
+        out.append((statement, payload))
+    return out
+
+
+def _copy_staged(ctx: ImportContext, payloads: list[tuple[str, bytes]]) -> None:
+    """Empty the staging tables and COPY one batch's ``payloads`` (:func:`_payloads`) in.
+
+    No ANALYZE: the upsert reads the batch whole and joins its two tables by row, and the
+    planner estimates a table it has no statistics of from its size.
+    """
+    ctx.conn.execute(kind_sql("truncate", ctx.kind.name))  # identifiers from KINDS
     raw = cast(psycopg.Connection, ctx.conn.connection.driver_connection)
     with raw.cursor() as cur:
-        for table, stage_columns in (
-            ("staged_records", COMMON_STAGE),
-            (f"staged_{ctx.kind.name}", ("row", *ctx.kind.stage_columns)),  # names: KINDS
-        ):
-            # One binary payload per table and batch, encoded column by column (geo._pgcopy):
-            # formatting it row by row in Python, even with pandas' CSV writer, cost more than
-            # the database's whole COPY. NaN and None are NULL; floats travel bit for bit.
-            types = ctx.stage_types[table]
-            payload = binary_copy(
-                [(types[c], columns[c][keep]) for c in stage_columns], encoding=raw.info.encoding
-            )
-            statement = f"COPY {table} ({', '.join(stage_columns)}) FROM STDIN (FORMAT binary)"
+        for statement, payload in payloads:
             with cur.copy(statement) as copy:
                 copy.write(payload)
-            # Statistics, so the locate join hashes the batch against the cell lookup.
-            cur.execute(f"ANALYZE {table}")
+
+
+def _placed(ctx: ImportContext, columns: dict[str, np.ndarray], keep: np.ndarray) -> np.ndarray:
+    """Place the rows ``keep`` in their micro-grids into ``columns["area_code"]`` (None outside
+    every area) and return ``keep`` sorted by area and time.
+
+    The points are copied to the locating connection (``ctx.locator``, else the import's own)
+    and placed by the set-based join of records_locate.sql; the sort makes consecutive inserts
+    of the upsert land on neighbouring index pages.
+    """
+    codes: np.ndarray = np.full(len(columns["row"]), None, dtype=object)
+    columns["area_code"] = codes
+    if len(keep) == 0:
+        return keep
+    conn = ctx.locator if ctx.locator is not None else ctx.conn
+    raw = cast(psycopg.Connection, conn.connection.driver_connection)
+    with raw.cursor() as cur:
+        cur.execute("TRUNCATE staged_points, staged_places")
+        payload = binary_copy(
+            [
+                ("integer", np.arange(len(keep))),
+                ("double precision", columns["x"][keep]),
+                ("double precision", columns["y"][keep]),
+            ],
+            encoding=raw.info.encoding,
+        )
+        with cur.copy("COPY staged_points (row, x, y) FROM STDIN (FORMAT binary)") as copy:
+            copy.write(payload)
+        # Statistics, so the locate join hashes the batch against the cell lookup.
+        cur.execute("ANALYZE staged_points")
+    conn.execute(
+        sql("records_locate", "geo.records"),
+        {"region": ctx.region, "srid": ctx.srid, "cell_m": ctx.cell_m},
+    )
+    with raw.cursor() as cur:
+        cur.execute("SELECT row, area_code FROM staged_places")
+        places = cur.fetchall()
+    if places:
+        at, code = zip(*places, strict=True)
+        codes[keep[np.asarray(at, dtype=np.int64)]] = code
+    area = pd.factorize(codes[keep], sort=True)[0]
+    return keep[np.lexsort((columns[ctx.kind.time_staged][keep], area))]
+
+
+def _prepared(
+    ctx: ImportContext, columns: dict[str, np.ndarray], keep: np.ndarray
+) -> tuple[np.ndarray, list[tuple[str, bytes]]]:
+    """The rows ``keep`` placed and sorted (:func:`_placed`), and their staging payloads."""
+    with ctx.report.timed("locate"):
+        keep = _placed(ctx, columns, keep)
+    with ctx.report.timed("payload"):
+        return keep, _payloads(ctx, columns, keep)
 
 
 def _where_none(mask: np.ndarray, value: str, n: int) -> np.ndarray:
@@ -197,9 +262,18 @@ def _take_write_turn(ctx: ImportContext) -> None:
     )
 
 
-def reject_other_sources(ctx: ImportContext) -> None:
+def reject_other_sources(ctx: ImportContext, sources: set[str]) -> None:
     """Take out of the staged batch the rows whose id and content a record of another source
-    holds (records_other_source.sql), each reported with that source and how to update it."""
+    holds (records_other_source.sql), each reported with that source and how to update it.
+
+    ``sources`` are the batch's sources: when it has one and no other is stored, no record can
+    be another source's, and the check is skipped (records_sources.sql: a few index probes
+    instead of one per staged row).
+    """
+    if len(sources) == 1:
+        stored = ctx.conn.execute(kind_sql("sources", ctx.kind.name), {"region": ctx.region})
+        if set(stored.scalars()) <= sources:
+            return
     twins = ctx.conn.execute(kind_sql("other_source", ctx.kind.name), {"region": ctx.region})
     for row, ident, other in twins:
         reason = (
@@ -213,19 +287,15 @@ def reject_other_sources(ctx: ImportContext) -> None:
 
 
 def upsert_staged(ctx: ImportContext) -> None:
-    """Locate the staged rows (one join), upsert them, count, and report those outside."""
-    with ctx.report.timed("locate"):
-        ctx.conn.execute(
-            sql("records_locate", "geo.records"),
-            {"region": ctx.region, "srid": ctx.srid, "cell_m": ctx.cell_m},
-        )
-        ctx.conn.execute(text("ANALYZE staged_places"))
+    """Upsert the staged (placed) rows, count, and report those outside every area."""
     if not ctx.writing:
         _take_write_turn(ctx)
         ctx.writing = True
     with ctx.report.timed("upsert"):
+        last_id = ctx.conn.execute(kind_sql("last_id", ctx.kind.name)).scalar_one()
         inserted, updated, unchanged, outside = ctx.conn.execute(
-            kind_sql("upsert", ctx.kind.name), {"region": ctx.region, "srid": ctx.srid}
+            kind_sql("upsert", ctx.kind.name),
+            {"region": ctx.region, "srid": ctx.srid, "last_id": last_id},
         ).one()
     ctx.report.inserted += int(inserted)
     ctx.report.updated += int(updated)
@@ -248,26 +318,37 @@ def run_import(
     batches: Iterable[tuple[RawBatch, SourceCRS]],
     on_batch: Callable[[RawBatch], None] | None = None,
 ) -> None:
-    """Check, stage, locate and upsert every batch, in the caller's transaction.
+    """Check, locate, stage and upsert every batch, in the caller's transaction.
 
-    The database's work on one batch (the locate join and the upsert, then ``on_batch``) runs
-    in a second thread while this one checks the next batch: the driver waits on the server
-    without the GIL, so on two cores the checks cost next to nothing. Only one thread uses the
-    connection at a time: the next batch is staged once the previous one is written, and a
-    batch that geocodes addresses waits before its checks (the gazetteer is read on the
-    connection).
+    The database's write of one batch (the upsert, then ``on_batch``) runs in a second thread
+    while this one checks and places the next batch (on ``ctx.locator``, a connection of its
+    own, when there is one): the driver waits on the server without the GIL, so on two cores
+    the checks cost next to nothing. Only one thread uses a connection at a time: the next
+    batch is staged once the previous one is written, and a batch that geocodes addresses
+    waits before its checks (the gazetteer is read on the import's connection).
     """
     ctx.types = type_lookup(ctx.conn) if ctx.kind.name == "incidents" else {}
-    ctx.conn.execute(
-        sql("records_session", "geo.records"),
-        {"mem": f"{int(settings.intake.import_work_mem_mb)}MB"},
-    )
+    session = {"mem": f"{int(settings.intake.import_work_mem_mb)}MB"}
+    ctx.conn.execute(sql("records_session", "geo.records"), session)
     ctx.cell_m = ensure_cells(ctx.conn, settings, deadline=ctx.deadline)
     ctx.conn.execute(kind_sql("stage", ctx.kind.name))
+    if ctx.locator is not None:
+        ctx.locator.execute(sql("records_session", "geo.records"), session)
+        # A cell lookup this import's transaction has just built is not seen by the second
+        # connection: the locate would then take the exact way for every point.
+        if not ctx.locator.execute(
+            sql("records_cells_valid", "geo.records"),
+            {"region": ctx.region, "cell_m": ctx.cell_m},
+        ).scalar_one():
+            ctx.locator = None
+    (ctx.locator if ctx.locator is not None else ctx.conn).execute(
+        sql("records_locate_stage", "geo.records")
+    )
+    ctx.encoding = cast(psycopg.Connection, ctx.conn.connection.driver_connection).info.encoding
     ctx.stage_types = _column_types(ctx.conn, ("staged_records", f"staged_{ctx.kind.name}"))
 
-    def write(batch: RawBatch) -> None:
-        reject_other_sources(ctx)
+    def write(batch: RawBatch, sources: set[str]) -> None:
+        reject_other_sources(ctx, sources)
         upsert_staged(ctx)
         if on_batch is not None:
             on_batch(batch)
@@ -294,7 +375,7 @@ def _pipeline(
     ctx: ImportContext,
     batches: Iterable[tuple[RawBatch, SourceCRS]],
     writer: ThreadPoolExecutor,
-    write: Callable[[RawBatch], None],
+    write: Callable[[RawBatch, set[str]], None],
 ) -> None:
     """Check and stage each batch in this thread, write it in ``writer`` (see run_import)."""
     writing: Future[None] | None = None
@@ -304,16 +385,20 @@ def _pipeline(
             writing = None
         with ctx.report.timed("checks"):
             keep, columns = _checked(ctx, batch, source)
+        # On a second connection the batch is placed, and its staging payloads built, while
+        # the previous batch is written; on the import's own, once it is written.
+        staged = None
+        if keep is not None and ctx.locator is not None:
+            staged = _prepared(ctx, columns, keep)
         if writing is not None:
             writing.result()
             writing = None
         if keep is None:
             continue
-        # identifiers from KINDS
-        ctx.conn.execute(kind_sql("truncate", ctx.kind.name))
+        keep, payloads = staged if staged is not None else _prepared(ctx, columns, keep)
         with ctx.report.timed("stage"):
-            _copy_staged(ctx, columns, keep)
+            _copy_staged(ctx, payloads)
         if len(keep):
-            writing = writer.submit(write, batch)
+            writing = writer.submit(write, batch, set(columns["source"][keep].tolist()))
     if writing is not None:
         writing.result()

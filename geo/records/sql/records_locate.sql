@@ -1,6 +1,6 @@
--- Place the staged records of one batch (staged_records: row, x, y in the storage CRS) in their
--- micro-grids, by the border rule of geo/locate.py, into staged_places (row, area_code); a row
--- outside every micro-grid gets no place. Shared by incidents and hazards.
+-- Place one batch's points (staged_points: row, x, y in the storage CRS, records_locate_stage.sql)
+-- in their micro-grids, by the border rule of geo/locate.py, into staged_places (row, area_code);
+-- a point outside every micro-grid gets no place. Shared by incidents and hazards.
 --
 -- One set-based join, three ways to an answer:
 -- 1. a point in a cell of area_cells that crosses no boundary takes the cell's micro-grid: an
@@ -14,7 +14,7 @@
 INSERT INTO staged_places (row, area_code)
 WITH hits AS MATERIALIZED (
     SELECT s.row, s.x, s.y, c.area_code, c.candidates, c.i IS NULL AS uncharted
-    FROM staged_records s
+    FROM staged_points s
     LEFT JOIN area_cells c
         ON c.region = :region
        AND c.i = floor(s.x / :cell_m)::integer

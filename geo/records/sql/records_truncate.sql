@@ -1,2 +1,2 @@
 -- Empty the staging tables (records_stage.sql) for the next batch; written out per record kind.
-TRUNCATE staged_records, staged_places, staged_{table}
+TRUNCATE staged_records, staged_{table}
