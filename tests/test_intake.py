@@ -33,6 +33,7 @@ from geo.intake import (
     open_table,
 )
 from geo.intake.files import FORMATS
+from geo.intake.rows import FIRST_BATCH_ROWS
 
 X0, Y0 = 472_000.0, 3_848_000.0
 LON0, LAT0 = (float(v) for v in to_wgs84(X0, Y0, parse_crs("EPSG:4547")))
@@ -255,3 +256,16 @@ def test_the_intake_never_calls_back_into_an_importer() -> None:
     }
     assert not any(outside.values()), outside
     assert found, "the scan found no imports at all"
+
+
+def test_a_files_first_batch_is_small_so_the_database_starts_early(tmp_path: Path) -> None:
+    """The first batch holds FIRST_BATCH_ROWS rows at the most, the others batch_rows: the
+    database writes the first while the next is read; every row comes once, in order."""
+    n = FIRST_BATCH_ROWS + 2_500
+    lines = ["lon,lat,type,occurred_at"] + [f"{LON0},{LAT0},theft,2025-03-01 08:30"] * n
+    path = tmp_path / "many.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows = Rows(batch_rows=FIRST_BATCH_ROWS * 2, required=("type", "occurred_at"))
+    batches = list(open_table(path, None, rows).batches)
+    assert [len(b) for b in batches] == [FIRST_BATCH_ROWS, 2_500]
+    assert np.concatenate([b.rows for b in batches]).tolist() == list(range(2, n + 2))

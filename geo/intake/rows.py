@@ -61,8 +61,14 @@ class RawBatch:
         return len(self.rows)
 
 
+FIRST_BATCH_ROWS = 10_000
+"""A file's first batch at the most: the database starts on it while the next is read, instead
+of waiting for a whole batch (geo.records.staging runs the two side by side)."""
+
+
 class _Collector:
-    """Accumulates rows into :class:`RawBatch` objects of at most ``size`` rows."""
+    """Accumulates rows into :class:`RawBatch` objects of at most ``size`` rows, the first of
+    them :data:`FIRST_BATCH_ROWS` at the most."""
 
     def __init__(self, found: HeaderMap, size: int, *, text: bool = False) -> None:
         self.text = text
@@ -70,6 +76,7 @@ class _Collector:
         self.extra = found.extra
         self.joined = found.joined
         self.size = size
+        self.limit = min(size, FIRST_BATCH_ROWS)
         self.rows: list[int] = []
         self.values: list[Sequence[object]] = []
         self.problems: list[Problem] = []
@@ -81,7 +88,7 @@ class _Collector:
 
     @property
     def full(self) -> bool:
-        return len(self.rows) + len(self.problems) >= self.size
+        return len(self.rows) + len(self.problems) >= self.limit
 
     def flush(self) -> RawBatch:
         n = len(self.values)
@@ -117,6 +124,7 @@ class _Collector:
             warnings=self.warnings,
         )
         self.rows, self.values, self.problems, self.warnings = [], [], [], []
+        self.limit = self.size
         return batch
 
 

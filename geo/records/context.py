@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy.engine import Connection
 
 from geo import clock
@@ -44,6 +45,11 @@ class ImportContext:
     # writes each type's own form; records_stage.sql and the kinds' staged columns stay the one
     # place the types are named).
     stage_types: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Each source this import wrote: whether it held no record when first written; and the
+    # hashes of the keys written (geo.records.staging._key_hashes), sorted: a batch of fresh
+    # sources whose keys are not among them is inserted without the upsert's probe.
+    fresh: dict[str, bool] = field(default_factory=dict)
+    written: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
     # The connection's client encoding, which the staging payloads' text is written in.
     encoding: str = "utf-8"
 

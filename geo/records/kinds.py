@@ -153,11 +153,17 @@ def kind_sql(name: str, kind: KindName) -> TextClause:
     The template's ``{table}``, ``{columns}``, ... are filled with :meth:`RecordKind.names`,
     identifiers from :data:`KINDS` only, never input; ``{properties}`` (the list's) with the
     kind's own ``{kind}_properties.sql``. Values stay bound parameters.
+    ``insert`` is the upsert without its conflict clause (``records_conflict.sql``), for a
+    batch none of whose keys can be stored yet.
     """
     record = KINDS[kind]
     names = record.names()
     if name == "list":
         names["properties"] = sql(f"{kind}_properties", PACKAGE).text.strip()
+    if name in ("upsert", "insert"):
+        conflict = sql("records_conflict", PACKAGE).text.format(**names)
+        names["conflict"] = conflict if name == "upsert" else ""
+        name = "upsert"
     return text(sql(f"records_{name}", PACKAGE).text.format(**names))
 
 

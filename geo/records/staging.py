@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from geo._pgcopy import binary_copy
 from geo.crs import SourceCRS
-from geo.database import advisory_lock, sql
+from geo.database import advisory_lock, current_scope, sql
 from geo.errors import Problem
 from geo.intake import RawBatch
 from geo.locate import ensure_cells
@@ -286,17 +286,48 @@ def reject_other_sources(ctx: ImportContext, sources: set[str]) -> None:
         )
 
 
-def upsert_staged(ctx: ImportContext) -> None:
-    """Upsert the staged (placed) rows, count, and report those outside every area."""
+def _key_hashes(sources: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each (source, source_id) key: equal keys, equal hashes."""
+    mixed = pd.util.hash_array(sources.astype(object)) * np.uint64(0x9E3779B97F4A7C15)
+    return cast(np.ndarray, mixed ^ pd.util.hash_array(ids.astype(object)))
+
+
+def _all_new(ctx: ImportContext, sources: set[str], keys: np.ndarray) -> bool:
+    """Whether no key of the staged batch can be stored yet, so that it is inserted without
+    the upsert's probe of each key (records_conflict.sql).
+
+    True when every source of the batch held no record when this import first wrote it
+    (asked once per source, holding the turn to write: nobody else writes meanwhile) and no
+    key of the batch is among those this import wrote (``ctx.written``, by hash: a collision
+    only takes the upsert). Never for an area-scoped caller, whose keys may be held by
+    records they cannot see (``key_scope``).
+    """
+    if current_scope() is not None:
+        return False
+    for source in sources - ctx.fresh.keys():
+        stored = ctx.conn.execute(
+            kind_sql("source_stored", ctx.kind.name), {"region": ctx.region, "source": source}
+        ).scalar_one()
+        ctx.fresh[source] = not stored
+    return all(ctx.fresh[s] for s in sources) and not np.isin(keys, ctx.written).any()
+
+
+def upsert_staged(ctx: ImportContext, sources: set[str], keys: np.ndarray) -> None:
+    """Upsert the staged (placed) rows, count, and report those outside every area.
+
+    ``sources`` and ``keys`` (:func:`_key_hashes`) are the batch's.
+    """
     if not ctx.writing:
         _take_write_turn(ctx)
         ctx.writing = True
     with ctx.report.timed("upsert"):
+        statement = "insert" if _all_new(ctx, sources, keys) else "upsert"
         last_id = ctx.conn.execute(kind_sql("last_id", ctx.kind.name)).scalar_one()
         inserted, updated, unchanged, outside = ctx.conn.execute(
-            kind_sql("upsert", ctx.kind.name),
+            kind_sql(statement, ctx.kind.name),
             {"region": ctx.region, "srid": ctx.srid, "last_id": last_id},
         ).one()
+    ctx.written = np.union1d(ctx.written, keys)
     ctx.report.inserted += int(inserted)
     ctx.report.updated += int(updated)
     ctx.report.unchanged += int(unchanged)
@@ -347,9 +378,9 @@ def run_import(
     ctx.encoding = cast(psycopg.Connection, ctx.conn.connection.driver_connection).info.encoding
     ctx.stage_types = _column_types(ctx.conn, ("staged_records", f"staged_{ctx.kind.name}"))
 
-    def write(batch: RawBatch, sources: set[str]) -> None:
+    def write(batch: RawBatch, sources: set[str], keys: np.ndarray) -> None:
         reject_other_sources(ctx, sources)
-        upsert_staged(ctx)
+        upsert_staged(ctx, sources, keys)
         if on_batch is not None:
             on_batch(batch)
 
@@ -375,7 +406,7 @@ def _pipeline(
     ctx: ImportContext,
     batches: Iterable[tuple[RawBatch, SourceCRS]],
     writer: ThreadPoolExecutor,
-    write: Callable[[RawBatch, set[str]], None],
+    write: Callable[[RawBatch, set[str], np.ndarray], None],
 ) -> None:
     """Check and stage each batch in this thread, write it in ``writer`` (see run_import)."""
     writing: Future[None] | None = None
@@ -399,6 +430,7 @@ def _pipeline(
         with ctx.report.timed("stage"):
             _copy_staged(ctx, payloads)
         if len(keep):
-            writing = writer.submit(write, batch, set(columns["source"][keep].tolist()))
+            sources, ids = columns["source"][keep], columns["source_id"][keep]
+            writing = writer.submit(write, batch, set(sources.tolist()), _key_hashes(sources, ids))
     if writing is not None:
         writing.result()

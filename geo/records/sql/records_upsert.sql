@@ -23,16 +23,14 @@ WITH located AS (
     LEFT JOIN areas a ON a.region = :region AND a.code = r.area_code
 ),
 written AS (
-    -- One pass over the batch, each key probed on the unique index: a new key is inserted; a
-    -- known one is updated only when its content changed (an unchanged row is not written, so
-    -- re-importing a file changes nothing).
+    -- One pass over the batch. {{conflict}}: records_conflict.sql (each key probed on the
+    -- unique index, a known one updated when its content changed); left out for a batch whose
+    -- keys cannot be stored yet (geo.records.staging.upsert_staged), which is then inserted
+    -- without the probe.
     INSERT INTO {table} AS t (region, source, source_id, {columns})
     SELECT :region, l.source, l.source_id, {located}
     FROM located l
-    ON CONFLICT (region, source, source_id, key_scope) DO UPDATE
-    SET {assign},
-        updated_at = now()
-    WHERE ({stored}) IS DISTINCT FROM ({excluded})
+    {conflict}
     -- A new row takes its id from the table's sequence, past :last_id (its value before this
     -- statement, records_last_id.sql); an updated row keeps the id it had. (xmax = 0 would
     -- tell too, but a partitioned table cannot return system columns.)
