@@ -63,6 +63,11 @@ probes and the buffers; the cover does not depend on it beyond rounding."""
 UNION_BATCH = 64
 """Micro-grids per statement of the final union, which bounds its memory."""
 
+SLICE_UNION_CODES = 512
+"""Micro-grids at most whose buffers one union of geo/coverage/sql/coverage_slice.sql takes:
+it bounds the size of a union, which is cut once per micro-grid; the cover does not depend on
+it beyond rounding."""
+
 _LOCK = 4547006
 """Advisory lock key: stores into the cache take it shared, imports exclusive before they
 invalidate (see :func:`invalidate`), so a cover computed from fixes an import is replacing is
@@ -117,6 +122,7 @@ def _slice_params(settings: Settings) -> dict[str, object]:
         "gap_s": settings.coverage.track_gap_s,
         "thin_m": settings.coverage.coverage_thin_m,
         "chunk": CHUNK_FIXES,
+        "batch": SLICE_UNION_CODES,
         "r_foot": settings.coverage.cover_radius_m_foot,
         "r_bicycle": settings.coverage.cover_radius_m_bicycle,
         "r_vehicle": settings.coverage.cover_radius_m_vehicle,
