@@ -56,9 +56,14 @@ from geo.coverage.periods import Period, shift_of
 from geo.database import sql
 from geo.settings import CoverageSettings, Settings
 
-CHUNK_FIXES = 20
+CHUNK_FIXES = 10
 """Fixes per chunk of a track (geo/coverage/sql/coverage_slice.sql): small pieces for the index
-probes and the buffers; the cover does not depend on it beyond rounding."""
+probes and the buffers; the cover does not depend on it beyond rounding. 10 rather than 20
+(issue 23): GEOS's buffer of a chunk that turns back on itself (a unit walking to and fro
+or standing still) nodes every crossing of its outline, which grows faster than its length, and
+such chunks took 80 % of the buffering; with one union of whole buffers per batch of
+micro-grids, more and smaller chunks cost the union little (bench/RESULTS.md, issue 23). A
+cover stored with another chunk size is stale (:func:`cache_params`) and computed again."""
 
 UNION_BATCH = 64
 """Micro-grids per statement of the final union, which bounds its memory."""

@@ -32,35 +32,36 @@
 --     overlap, loses area; so is buffering the chunks near a micro-grid as one multi-line.
 INSERT INTO cov_slice (code, digest, geom)
 WITH f AS (
+    -- One pass in time order per unit: whether a fix starts a track (the first, or more than
+    -- :gap_s after the previous fix, or another unit kind) and the next fix if it belongs to the
+    -- same track.
     SELECT unit, unit_kind, t, geom,
-           lag(t) OVER w AS prev_t,
-           lag(unit_kind) OVER w AS prev_kind
+           row_number() OVER w AS n,
+           coalesce(t - lag(t) OVER w > make_interval(secs => :gap_s)
+                    OR unit_kind <> lag(unit_kind) OVER w, true) AS starts,
+           CASE WHEN lead(t) OVER w - t <= make_interval(secs => :gap_s)
+                     AND lead(unit_kind) OVER w = unit_kind
+                THEN lead(geom) OVER w END AS next_geom
     FROM patrol_fixes(:region, :t0, :t1)  -- every unit's, whoever asks (migration s0010)
     WHERE CAST(:units AS text[]) IS NULL OR unit = ANY(CAST(:units AS text[]))
     WINDOW w AS (PARTITION BY unit ORDER BY t)
 ),
-tracked AS (
-    SELECT unit, unit_kind, t, geom,
-           sum(CASE WHEN prev_t IS NULL
-                         OR t - prev_t > make_interval(secs => :gap_s)
-                         OR unit_kind <> prev_kind
-                    THEN 1 ELSE 0 END) OVER (PARTITION BY unit ORDER BY t) AS track
-    FROM f
-),
 numbered AS (
-    SELECT unit, unit_kind, track, t, geom,
-           lead(geom) OVER tw AS next_geom,
-           (row_number() OVER tw - 1) / :chunk AS chunk
-    FROM tracked
-    WINDOW tw AS (PARTITION BY unit, track ORDER BY t)
+    -- A track is named by the number of its first fix; k counts the fixes in the track from 0.
+    SELECT unit, unit_kind, t, geom, next_geom, track, n - track AS k
+    FROM (
+        SELECT *, max(CASE WHEN starts THEN n END) OVER (PARTITION BY unit ORDER BY t) AS track
+        FROM f
+    ) s
 ),
 gathered AS (
     -- A chunk's fixes and the first fix of the next chunk of its track, if any.
     SELECT min(unit_kind) AS unit_kind,
            array_agg(geom ORDER BY t)
-               || array_remove(ARRAY[(array_agg(next_geom ORDER BY t DESC))[1]], NULL) AS pts
+               || array_remove(array_agg(CASE WHEN k % :chunk = :chunk - 1 THEN next_geom END),
+                               NULL) AS pts
     FROM numbered
-    GROUP BY unit, track, chunk
+    GROUP BY unit, track, k / :chunk
 ),
 chunks AS MATERIALIZED (
     SELECT row_number() OVER () AS id,
