@@ -56,12 +56,22 @@ from geo.coverage.periods import Period, shift_of
 from geo.database import sql
 from geo.settings import CoverageSettings, Settings
 
-CHUNK_FIXES = 20
+CHUNK_FIXES = 10
 """Fixes per chunk of a track (geo/coverage/sql/coverage_slice.sql): small pieces for the index
-probes and the buffers; the cover does not depend on it beyond rounding."""
+probes and the buffers; the cover does not depend on it beyond rounding. 10 rather than 20
+(issue 23): GEOS's buffer of a chunk that turns back on itself (a unit walking to and fro
+or standing still) nodes every crossing of its outline, which grows faster than its length, and
+such chunks took 80 % of the buffering; with one union of whole buffers per batch of
+micro-grids, more and smaller chunks cost the union little (bench/RESULTS.md, issue 23). A
+cover stored with another chunk size is stale (:func:`cache_params`) and computed again."""
 
 UNION_BATCH = 64
 """Micro-grids per statement of the final union, which bounds its memory."""
+
+SLICE_UNION_CODES = 512
+"""Micro-grids at most whose buffers one union of geo/coverage/sql/coverage_slice.sql takes:
+it bounds the size of a union, which is cut once per micro-grid; the cover does not depend on
+it beyond rounding."""
 
 _LOCK = 4547006
 """Advisory lock key: stores into the cache take it shared, imports exclusive before they
@@ -117,6 +127,7 @@ def _slice_params(settings: Settings) -> dict[str, object]:
         "gap_s": settings.coverage.track_gap_s,
         "thin_m": settings.coverage.coverage_thin_m,
         "chunk": CHUNK_FIXES,
+        "batch": SLICE_UNION_CODES,
         "r_foot": settings.coverage.cover_radius_m_foot,
         "r_bicycle": settings.coverage.cover_radius_m_bicycle,
         "r_vehicle": settings.coverage.cover_radius_m_vehicle,

@@ -16,44 +16,53 @@
 --   * each track is cut into chunks of :chunk fixes, consecutive chunks sharing their end fix, so
 --     the pieces are small and the GiST index of areas finds the few micro-grids near each;
 --   * each chunk is thinned by Douglas-Peucker (ST_Simplify) to :thin_m, which keeps its ends;
---   * the chunks' micro-grids are found first, and each chunk near one is buffered once; the
---     buffer is cut to the box of each micro-grid within r of the chunk (ST_ClipByBox2D:
---     cheap, and the union then works on small pieces), the pieces
---     unioned once per micro-grid and intersected with it. Buffering per (chunk, micro-grid)
---     pair instead, with a join the planner turned into every chunk against every micro-grid,
---     took 4 times as long. Buffering a whole track at once is slower still (GEOS nodes the
---     whole self-overlapping outline) and, where its parts overlap, loses area.
+--   * the chunks' micro-grids are found first, and each chunk near one is buffered once;
+--   * the buffers are unioned once per batch of up to :batch consecutive micro-grids of :codes
+--     (neighbours: codes follow the hierarchy; each batch's union takes the buffers of the
+--     chunks near its micro-grids, whole), and the union is cut to each micro-grid's box
+--     (ST_ClipByBox2D: cheap) and intersected with it. The buffers of a shift overlap again
+--     and again (patrols pass the same streets), so one union of whole buffers is far less
+--     work than cutting each buffer to the box of each micro-grid it reaches and unioning the
+--     pieces per micro-grid: ~10 pieces per buffer, 420,000 vertices into the unions instead
+--     of 330,000, and ~2.4 times the union's time on the benchmark's shift (bench/RESULTS.md).
+--     The batches bound the size of a union, and so the cost of cutting it per micro-grid.
+--     Buffering per (chunk, micro-grid) pair instead, with a join the planner turned into every
+--     chunk against every micro-grid, took 4 times as long. Buffering a whole track at once is
+--     slower still (GEOS nodes the whole self-overlapping outline) and, where its parts
+--     overlap, loses area. Buffering the chunks near a micro-grid as one multi-line took over
+--     20 times as long.
 INSERT INTO cov_slice (code, digest, geom)
 WITH f AS (
+    -- One pass in time order per unit: whether a fix starts a track (the first, or more than
+    -- :gap_s after the previous fix, or another unit kind) and the next fix if it belongs to the
+    -- same track.
     SELECT unit, unit_kind, t, geom,
-           lag(t) OVER w AS prev_t,
-           lag(unit_kind) OVER w AS prev_kind
+           row_number() OVER w AS n,
+           coalesce(t - lag(t) OVER w > make_interval(secs => :gap_s)
+                    OR unit_kind <> lag(unit_kind) OVER w, true) AS starts,
+           CASE WHEN lead(t) OVER w - t <= make_interval(secs => :gap_s)
+                     AND lead(unit_kind) OVER w = unit_kind
+                THEN lead(geom) OVER w END AS next_geom
     FROM patrol_fixes(:region, :t0, :t1)  -- every unit's, whoever asks (migration s0010)
     WHERE CAST(:units AS text[]) IS NULL OR unit = ANY(CAST(:units AS text[]))
     WINDOW w AS (PARTITION BY unit ORDER BY t)
 ),
-tracked AS (
-    SELECT unit, unit_kind, t, geom,
-           sum(CASE WHEN prev_t IS NULL
-                         OR t - prev_t > make_interval(secs => :gap_s)
-                         OR unit_kind <> prev_kind
-                    THEN 1 ELSE 0 END) OVER (PARTITION BY unit ORDER BY t) AS track
-    FROM f
-),
 numbered AS (
-    SELECT unit, unit_kind, track, t, geom,
-           lead(geom) OVER tw AS next_geom,
-           (row_number() OVER tw - 1) / :chunk AS chunk
-    FROM tracked
-    WINDOW tw AS (PARTITION BY unit, track ORDER BY t)
+    -- A track is named by the number of its first fix; k counts the fixes in the track from 0.
+    SELECT unit, unit_kind, t, geom, next_geom, track, n - track AS k
+    FROM (
+        SELECT *, max(CASE WHEN starts THEN n END) OVER (PARTITION BY unit ORDER BY t) AS track
+        FROM f
+    ) s
 ),
 gathered AS (
     -- A chunk's fixes and the first fix of the next chunk of its track, if any.
     SELECT min(unit_kind) AS unit_kind,
            array_agg(geom ORDER BY t)
-               || array_remove(ARRAY[(array_agg(next_geom ORDER BY t DESC))[1]], NULL) AS pts
+               || array_remove(array_agg(CASE WHEN k % :chunk = :chunk - 1 THEN next_geom END),
+                               NULL) AS pts
     FROM numbered
-    GROUP BY unit, track, chunk
+    GROUP BY unit, track, k / :chunk
 ),
 chunks AS MATERIALIZED (
     SELECT row_number() OVER () AS id,
@@ -64,14 +73,21 @@ chunks AS MATERIALIZED (
                           ELSE :r_vehicle END AS r
     FROM gathered
 ),
+codes AS (
+    -- The micro-grids asked for and their batch: :batch at most, as even as can be.
+    SELECT k.code,
+           (k.ord - 1) * ((cardinality(CAST(:codes AS text[])) + :batch - 1) / :batch)
+               / cardinality(CAST(:codes AS text[])) AS batch
+    FROM unnest(CAST(:codes AS text[])) WITH ORDINALITY AS k(code, ord)
+),
 near AS MATERIALIZED (
     -- The micro-grids of :codes each chunk reaches. A lateral probe per chunk (OFFSET 0 keeps
     -- the planner from flattening it into a join that tests every chunk against every
     -- micro-grid), so the GiST index of areas finds them whatever the row estimates.
-    SELECT c.id, a.code, a.box
+    SELECT c.id, a.code
     FROM chunks c
     CROSS JOIN LATERAL (
-        SELECT m.code, box2d(m.geom) AS box
+        SELECT m.code
         FROM areas m
         WHERE ST_DWithin(c.line, m.geom, c.r)
           AND m.region = :region AND m.level = 'micro'
@@ -86,19 +102,18 @@ buffers AS MATERIALIZED (
     FROM chunks
     WHERE id IN (SELECT id FROM near)
 ),
-covers AS MATERIALIZED (
-    -- Each buffer cut to the box of each micro-grid it reaches, so the union per micro-grid
-    -- works on small pieces.
-    SELECT n.code, ST_ClipByBox2D(b.cover, n.box) AS cover
-    FROM near n
-    JOIN buffers b ON b.id = n.id
-),
 unions AS MATERIALIZED (
     -- Materialized: a join would otherwise run the union again for every row it probes.
-    SELECT code, ST_Union(cover) AS cover FROM covers GROUP BY code
+    SELECT nb.batch, ST_Union(b.cover) AS cover
+    FROM (SELECT DISTINCT k.batch, n.id FROM near n JOIN codes k ON k.code = n.code) nb
+    JOIN buffers b ON b.id = nb.id
+    GROUP BY nb.batch
 )
 SELECT a.code, md5(ST_AsBinary(a.geom)),
-       ST_Multi(ST_CollectionExtract(ST_Intersection(u.cover, a.geom), 3))
+       CASE WHEN a.code IN (SELECT code FROM near)
+            THEN ST_Multi(ST_CollectionExtract(
+                     ST_Intersection(ST_ClipByBox2D(u.cover, box2d(a.geom)), a.geom), 3)) END
 FROM areas a
-LEFT JOIN unions u ON u.code = a.code
-WHERE a.region = :region AND a.level = 'micro' AND a.code = ANY(CAST(:codes AS text[]))
+JOIN codes k ON k.code = a.code
+LEFT JOIN unions u ON u.batch = k.batch
+WHERE a.region = :region AND a.level = 'micro'
