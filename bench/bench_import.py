@@ -7,10 +7,12 @@ repeated (the median of each column is printed):
 
 ``gridsafe import``
     what ``gridsafe import incidents FILE`` does: import the command line (``cli.main``), then
-    :func:`geo.records.import_records` (read, check, parse times, project, stage by COPY,
-    locate by the one set-based join, upsert by key, commit) and print the report. The steps
-    are the report's own timings (``ImportReport.timings``); "read" is the time the checks
-    waited on the reader thread, which reads ahead while the database works.
+    :func:`geo.records.import_records` (read, check, parse times, project, locate by the one
+    set-based join on a second connection, build the staging payloads, stage by COPY, upsert
+    by key, commit) and print the report. The steps are the report's own timings
+    (``ImportReport.timings``); "read" is the time the checks waited on the reader thread,
+    which reads ahead while the database works; checks, times, locate and payload of one
+    batch run while the previous batch is upserted.
 ``geopandas + to_postgis``
     the anchor: ``pandas.read_csv`` + ``to_datetime`` (bad cells dropped) + ``points_from_xy``
     + ``to_crs`` + ``sjoin`` against the micro-grids + ``to_postgis`` (append, one
@@ -45,7 +47,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the repository's packages first
 
 ANCHOR_TABLE = "anchor_incidents"
-OURS_STEPS = ("start-up", "read", "checks", "times", "stage", "locate", "upsert", "commit")
+OURS_STEPS = (
+    "start-up",
+    "read",
+    "checks",
+    "times",
+    "locate",
+    "payload",
+    "stage",
+    "upsert",
+    "commit",
+)
 ANCHOR_STEPS = ("start-up", "read", "times", "project", "locate", "write")
 
 
@@ -292,7 +304,7 @@ def main() -> None:
             f"{reimport['rss_mib']:.0f} MiB peak"
         )
         print()
-        steps = ("start-up", "read", "checks", "times", "project", "stage", "locate")
+        steps = ("start-up", "read", "checks", "times", "project", "locate", "payload", "stage")
         print(
             "| tool | rows stored | "
             + " | ".join(f"{s} s" for s in steps)

@@ -9,6 +9,7 @@ Zhengzhou's Weilai Road, and read without a database.
 from __future__ import annotations
 
 import ast
+import gc
 import hashlib
 import re
 import zipfile
@@ -31,6 +32,7 @@ from geo.intake import (
     RawBatch,
     Rows,
     open_table,
+    paused_gc,
 )
 from geo.intake.files import FORMATS
 from geo.intake.rows import FIRST_BATCH_ROWS
@@ -269,3 +271,23 @@ def test_a_files_first_batch_is_small_so_the_database_starts_early(tmp_path: Pat
     batches = list(open_table(path, None, rows).batches)
     assert [len(b) for b in batches] == [FIRST_BATCH_ROWS, 2_500]
     assert np.concatenate([b.rows for b in batches]).tolist() == list(range(2, n + 2))
+
+
+def test_the_collector_pause_ends_with_the_last_of_overlapping_imports() -> None:
+    """Two imports' pauses that overlap without nesting: the collector stays off until the
+    second ends, then runs again; a collector that was off stays off."""
+    assert gc.isenabled()
+    first, second = paused_gc(), paused_gc()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

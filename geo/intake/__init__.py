@@ -24,7 +24,7 @@ from geo.intake.fields import ALIASES, cell_text, find_column, match_headers, pl
 from geo.intake.files import MAX_UNZIPPED_BYTES, VECTOR_SUFFIXES, payload_digest
 from geo.intake.points import PointBatch, Points, parse_times, records_source
 from geo.intake.rows import RawBatch, Rows
-from geo.intake.source import Source, open_table, prefetch
+from geo.intake.source import Source, open_table, paused_gc, prefetch
 
 __all__ = [
     "ALIASES",
@@ -41,6 +41,7 @@ __all__ = [
     "match_headers",
     "open_table",
     "parse_times",
+    "paused_gc",
     "payload_digest",
     "plain_value",
     "prefetch",

@@ -99,7 +99,9 @@ class _Collector:
         def column(index: int) -> np.ndarray:
             out = np.empty(n, dtype=object)
             if transposed:
-                out[:] = [v.strip() or None for v in cast(tuple[str, ...], transposed[index])]
+                # Stripped in C (str.strip mapped), then the empty cells made None.
+                out[:] = list(map(str.strip, cast(tuple[str, ...], transposed[index])))
+                out[out == ""] = None
             elif not self.text:
                 out[:] = [cell_text(v[index]) if index < len(v) else None for v in self.values]
             return out

@@ -39,11 +39,14 @@ class Checks:
     def __init__(self, n: int) -> None:
         self.reasons = np.full(n, None, dtype=object)
         self.codes: list[str | None] = [None] * n
-        self.params: list[dict[str, str]] = [{} for _ in range(n)]
+        # Row -> the reason's values, for the rejected rows that have some.
+        self.params: dict[int, dict[str, str]] = {}
+        self._rejected = np.zeros(n, dtype=bool)
 
     @property
     def good(self) -> np.ndarray:
-        return np.asarray(pd.isna(self.reasons))
+        """Rows not rejected (a copy: a mask taken before a check stays as it was)."""
+        return ~self._rejected
 
     def reject(
         self,
@@ -59,14 +62,17 @@ class Checks:
         for i in np.flatnonzero(mask & self.good):
             self.reasons[i] = reason(int(i)) if callable(reason) else reason
             self.codes[i] = code
+            self._rejected[i] = True
             if params is not None:
-                self.params[i] = {k: str(v) for k, v in params(int(i)).items()}
+                self.params[int(i)] = {k: str(v) for k, v in params(int(i)).items()}
 
     def refuse(self, i: int, reason: str, code: str | None = None, **params: object) -> None:
         """Reject row ``i`` (a check made row by row), with the reason's code and values."""
         self.reasons[i] = reason
         self.codes[i] = code
-        self.params[i] = {k: str(v) for k, v in params.items()}
+        self._rejected[i] = True
+        if params:
+            self.params[i] = {k: str(v) for k, v in params.items()}
 
 
 def present(values: np.ndarray) -> np.ndarray:
@@ -279,7 +285,7 @@ def hazard_fields(
         try:
             method, values = _assessment(row)
         except ValueError as exc:
-            checks.reasons[i] = str(exc)
+            checks.refuse(int(i), str(exc))
             continue
         assessed[i] = [method, *values]
         word = status_raw[i]
@@ -297,10 +303,11 @@ def hazard_fields(
             )
             continue
         if (status[i] == "closed") != has_closed:
-            checks.reasons[i] = (
+            checks.refuse(
+                int(i),
                 "a closed hazard needs closed_at"
                 if status[i] == "closed"
-                else f"status is open but closed_at {closed_raw[i]!r} is given"
+                else f"status is open but closed_at {closed_raw[i]!r} is given",
             )
     for j, column in enumerate(("method", "lec_l", "lec_e", "lec_c", "ls_l", "ls_s")):
         out[column] = assessed[:, j]

@@ -50,7 +50,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from geo.crs import SourceCRS, parse_crs
-from geo.intake import RawBatch, Rows, match_headers, open_table, prefetch
+from geo.intake import RawBatch, Rows, match_headers, open_table, paused_gc, prefetch
 from geo.intake.fields import ColumnMapping
 from geo.locate import lock_areas
 from geo.records.context import import_context
@@ -118,7 +118,7 @@ def import_records(
     )
     table = open_table(path, crs, rows)
     batches = prefetch(table.batches)
-    with engine.begin() as conn, _locator(engine) as locator:
+    with paused_gc(), engine.begin() as conn, _locator(engine) as locator:
         lock_areas(conn, settings)
         ctx = import_context(conn, settings, kind, name, table.crs.name)
         ctx.locator = locator

@@ -7,9 +7,6 @@
 -- Returns the inserted, updated and unchanged counts and [row, source_id] of each staged row
 -- outside every micro-grid (kept with a null area).
 WITH located AS (
-    -- In the order staged: geo/records/staging.py sorts each batch by area and time, so
-    -- consecutive inserts land on neighbouring pages of the (region, area_code, ...) index and,
-    -- areas being compact, of the GiST.
     SELECT r.row, r.source, r.source_id, r.address, r.located_by, r.geocode_score, r.source_crs,
            ST_SetSRID(ST_MakePoint(r.x, r.y), :srid) AS geom,
            COALESCE(r.props, '{{}}') AS props,
