@@ -41,9 +41,10 @@ UNPARSED = {
 OWN_SCHEMA = Path("geo") / "scale" / "sql"
 
 # A template's placeholders (str.format): {table} is a record kind's table (incidents or
-# hazards, both region tables), {filters} more conditions (none here); any other stands for a
-# column or an expression list.
-_FILLED = {"table": "incidents", "filters": ""}
+# hazards, both region tables), {filters} more conditions (none here), {conflict} the upsert's
+# conflict clause (records_conflict.sql, checked on its own); any other stands for a column or
+# an expression list.
+_FILLED = {"table": "incidents", "filters": "", "conflict": ""}
 _PLACEHOLDER = re.compile(r"(?<!\{)\{([a-z_]+)\}(?!\})")
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
@@ -151,7 +152,8 @@ def inline_sql() -> Iterator[tuple[str, str]]:
 
 def prepare(source: str, name: str = "") -> str:
     """``source`` made parseable: bound parameters as ``%(name)s``, a template's placeholders
-    filled, a list of ``jsonb_build_object`` arguments (``*_properties.sql``) wrapped in one."""
+    filled, a list of ``jsonb_build_object`` arguments (``*_properties.sql``) wrapped in one, the
+    upsert's conflict clause (``records_conflict.sql``) in an insert."""
     if _PLACEHOLDER.search(source) or "{{" in source:
         source = _PLACEHOLDER.sub(lambda m: _FILLED.get(m.group(1), f"tmpl_{m.group(1)}"), source)
         source = source.replace("{{", "{").replace("}}", "}")
@@ -159,6 +161,8 @@ def prepare(source: str, name: str = "") -> str:
     source = re.sub(r"(?<=\.)row\b", '"row"', source)
     if name.endswith("_properties.sql"):
         source = f"SELECT jsonb_build_object(\n{source}\n)"
+    if name == "records_conflict.sql":  # a clause of records_upsert.sql's insert
+        source = f"INSERT INTO incidents AS t (region) SELECT %(region)s\n{source}"
     return source
 
 
