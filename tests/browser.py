@@ -186,6 +186,24 @@ def sign_in(
 # Reads (never changes) the page's Leaflet map: the outline of the layers drawn for an area
 # (or of ``geometry``, lon/lat GeoJSON) in page pixels, the circles of circle markers, the boxes
 # of icon markers, controls and open panels, and the map's box on screen.
+# Reads (never moves) the map's view until it stays the same for two reads 100 ms apart and no
+# zoom animation runs: a page fits its map to the area after load, animated, and on a busy
+# machine the animation can still run when the test looks. Gives up after 5 s.
+_SETTLED_JS = """() => new Promise(done => {
+  const map = Object.values(window).find(v => window.L && v instanceof L.Map);
+  if (!map) { done(true); return; }
+  const view = () => JSON.stringify([map.getPixelOrigin(), map.getZoom(), map.getCenter()]);
+  let last = view(), calm = 0, ticks = 0;
+  const tick = () => {
+    const now = view();
+    calm = now === last && !map._animatingZoom ? calm + 1 : 0;
+    last = now;
+    ticks += 1;
+    if (calm >= 2 || ticks >= 50) { done(calm >= 2); } else { setTimeout(tick, 100); }
+  };
+  setTimeout(tick, 100);
+})"""
+
 _DRAWN_JS = """([code, geometry]) => {
   const map = Object.values(window).find(v => v instanceof L.Map);
   const box = map.getContainer().getBoundingClientRect();
@@ -262,6 +280,7 @@ def area_point(tab: Tab, code: str) -> tuple[float, float]:
     AssertionError
         The area is not drawn, or not where a pointer can reach it.
     """
+    tab.page.evaluate(_SETTLED_JS)
     drawn = tab.page.evaluate(_DRAWN_JS, [code, None])
     if not drawn["outlines"]:
         feature = tab.page.request.get(f"{tab.base}/api/areas/{code}").json()
