@@ -67,11 +67,6 @@ class RecordKind:
         """The staged columns' names, in COPY order."""
         return tuple(name for name, _ in self.staged)
 
-    @property
-    def time_staged(self) -> str:
-        """The staged column of :attr:`time` (``occurred_s`` for incidents)."""
-        return next(c for c in self.stage_columns if self.stored(c) == self.time)
-
     def stored(self, column: str) -> str:
         """The stored column a staged one becomes (``occurred_s`` → ``occurred_at``)."""
         return f"{column.removesuffix('_s')}_at" if column in self.times else column
@@ -93,7 +88,7 @@ class RecordKind:
             "table": self.name,
             "stage_columns": ",\n    ".join(f"{c} {t}" for c, t in self.staged),
             "staged": ",\n           ".join(staged),
-            "time_staged": self.time_staged,
+            "time_staged": next(c for c in self.stage_columns if self.stored(c) == self.time),
             "columns": ", ".join(columns),
             "located": ", ".join(f"l.{c}" for c in columns),
             "assign": ",\n        ".join(f"{c} = EXCLUDED.{c}" for c in columns),

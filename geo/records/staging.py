@@ -304,18 +304,19 @@ def _all_new(ctx: ImportContext, sources: set[str], keys: np.ndarray) -> bool:
     the upsert's probe of each key (records_conflict.sql).
 
     True when every source of the batch held no record when this import first wrote it
-    (asked once per source, holding the turn to write: nobody else writes meanwhile) and no
+    (records_sources.sql, asked when a batch brings a source not seen before, holding the turn
+    to write: nobody else writes meanwhile) and no
     key of the batch is among those this import wrote (``ctx.written``, by hash: a collision
     only takes the upsert). Never for an area-scoped caller, whose keys may be held by
     records they cannot see (``key_scope``).
     """
     if current_scope() is not None:
         return False
-    for source in sources - ctx.fresh.keys():
-        stored = ctx.conn.execute(
-            kind_sql("source_stored", ctx.kind.name), {"region": ctx.region, "source": source}
-        ).scalar_one()
-        ctx.fresh[source] = not stored
+    if sources - ctx.fresh.keys():
+        stored = set(
+            ctx.conn.execute(kind_sql("sources", ctx.kind.name), {"region": ctx.region}).scalars()
+        )
+        ctx.fresh |= {s: s not in stored for s in sources - ctx.fresh.keys()}
     if not all(ctx.fresh[s] for s in sources):
         return False
     written = ctx.written
